@@ -1,0 +1,1 @@
+"""The `.map` mapping language: grammar, parser, typed AST and diagnostics."""

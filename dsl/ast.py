@@ -1,0 +1,237 @@
+"""Typed syntax tree of a `.map` file.
+
+Every node is a frozen, slotted dataclass carrying the span it came from, so
+that each later stage (checks, codegen, the formatter) can point back at the
+source. Child lists are tuples. The parser builds these nodes and does nothing
+else; meaning is given by the compiler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal as Lit
+
+LiteralValue = str | int | Decimal | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of source text; lines and columns are 1-based, ends exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier as written (a field, type, step, validator, lookup or policy name)."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A string, number (int or Decimal), boolean or null literal."""
+
+    value: LiteralValue
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class JsonValue:
+    """A JSON value inside an example block (dicts, lists and scalars as Python values)."""
+
+    value: object
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A `#` comment, kept so that the formatter can put it back."""
+
+    text: str
+    span: Span
+
+
+# --- file header --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VersionStmt:
+    version: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MappingStmt:
+    """`mapping NAME for PRODUCT` (base) or `mapping NAME extends "FILE"` (override)."""
+
+    name: Name
+    product: Name | None
+    extends: Literal | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneStmt:
+    zone: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One pipeline step: `| NAME` or `| NAME(arg, ...)`; an argument is a literal or a name."""
+
+    name: Name
+    args: tuple[Literal | Name, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EveryStringStmt:
+    """`every string | step | step`: steps applied to every string read from the ERP."""
+
+    steps: tuple[Step, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LookupEntry:
+    key: Literal
+    value: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LookupStmt:
+    name: Name
+    entries: tuple[LookupEntry, ...]
+    span: Span
+
+
+# --- checks -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatchesCheck:
+    """`check matches "REGEX"`."""
+
+    pattern: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NamedCheck:
+    """`check ean13`: a validator from the compiler's registry."""
+
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CompareCheck:
+    """`check >= 0` and friends."""
+
+    op: Lit[">=", ">", "<=", "<"]
+    bound: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RangeCheck:
+    """`check N..M`, inclusive."""
+
+    low: Literal
+    high: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LengthCheck:
+    """`check length N..M`, `check length <= M`, `check length >= N`."""
+
+    low: Literal | None
+    high: Literal | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class InCheck:
+    """`check in ["A", "B"]`."""
+
+    values: tuple[Literal, ...]
+    span: Span
+
+
+Check = MatchesCheck | NamedCheck | CompareCheck | RangeCheck | LengthCheck | InCheck
+
+
+# --- fields -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStmt:
+    """A `field` line, or an `override` line (kind="override") in an extends file.
+
+    In a `field` line `type` is always set; in an `override` line every clause
+    is optional and `None` / empty means "as in the base". `steps` and `checks`
+    are `None` when the clause kind was not written at all, and a tuple
+    (possibly empty) when it was.
+    """
+
+    kind: Lit["field", "override"]
+    name: Name
+    type: Name | None
+    required: bool | None
+    sources: tuple[Name, ...]
+    constant: Literal | None
+    target: Name | None
+    steps: tuple[Step, ...] | None
+    default: Literal | None
+    checks: tuple[Check, ...] | None
+    policy: Name | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveStmt:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """`example "NAME" { in {...} expect canonical {...} expect product {...} expect reject f, g }`."""
+
+    name: Literal
+    input: JsonValue
+    expect_canonical: JsonValue | None
+    expect_product: JsonValue | None
+    expect_reject: tuple[Name, ...] | None
+    span: Span
+
+
+Statement = (
+    VersionStmt
+    | MappingStmt
+    | TimezoneStmt
+    | EveryStringStmt
+    | LookupStmt
+    | FieldStmt
+    | RemoveStmt
+    | Example
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MapFile:
+    """A whole parsed `.map` file, statements in source order."""
+
+    path: str
+    source: str
+    statements: tuple[Statement, ...]
+    comments: tuple[Comment, ...]

@@ -1,0 +1,56 @@
+"""Compile errors as the user sees them: `path:line:col: error: message`, the line, a caret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from dsl.ast import Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in one file, at one span, with an optional hint."""
+
+    path: str
+    span: Span
+    message: str
+    severity: Severity = "error"
+    hint: str | None = None
+
+    def render(self, source: str) -> str:
+        """The diagnostic as printed: header, numbered source line, caret, hint."""
+        header = f"{self.path}:{self.span.line}:{self.span.column}: {self.severity}: {self.message}"
+        lines = source.splitlines()
+        if not 1 <= self.span.line <= len(lines):
+            return header if self.hint is None else f"{header}\n  hint: {self.hint}"
+        text = lines[self.span.line - 1].expandtabs(1)
+        gutter = f"{self.span.line:>5} | "
+        if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
+            width = self.span.end_column - self.span.column
+        else:
+            width = 1
+        width = max(1, min(width, len(text) - self.span.column + 1))
+        caret = " " * (len(gutter) - 2) + "| " + " " * (self.span.column - 1) + "^" * width
+        out = [header, gutter + text, caret]
+        if self.hint is not None:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+
+class MapError(Exception):
+    """Raised by any stage that found problems; carries all of them, in source order."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> None:
+        self.diagnostics = tuple(
+            sorted(diagnostics, key=lambda d: (d.path, d.span.line, d.span.column))
+        )
+        self.sources = dict(sources)
+        super().__init__(f"{len(self.diagnostics)} error(s)")
+
+    def render(self) -> str:
+        """Every diagnostic, rendered against its own file, separated by blank lines."""
+        return "\n\n".join(d.render(self.sources.get(d.path, "")) for d in self.diagnostics)

@@ -1,0 +1,1 @@
+"""The serverless runtime: Lambda handlers, Siesa clients, product adapters, tenant config."""

@@ -1,0 +1,1 @@
+"""Product adapters: one module per product, registered by product type."""

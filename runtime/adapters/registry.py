@@ -1,0 +1,63 @@
+"""The adapter registry: product type -> adapter class.
+
+Adapters register themselves with `@register("kong")`; the registry imports
+the built-in adapter modules lazily so that config validation can ask which
+product types exist without importing HTTP code first.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from runtime.adapters.base import ProductAdapter
+
+BUILTIN_ADAPTER_MODULES = ("runtime.adapters.kong", "runtime.adapters.wms")
+
+_REGISTRY: dict[str, type[ProductAdapter]] = {}
+_loaded = False
+
+A = TypeVar("A", bound="type[ProductAdapter]")
+
+
+def register(product_type: str):  # type: ignore[no-untyped-def]
+    """Class decorator: make an adapter available under `product_type`."""
+
+    def decorate(cls: A) -> A:
+        _REGISTRY[product_type] = cls
+        cls.product_type = product_type
+        return cls
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN_ADAPTER_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:  # adapters still being written
+                if exc.name != module:
+                    raise
+
+
+def registered_product_types() -> frozenset[str]:
+    """Every product type an adapter is registered for."""
+    _load_builtins()
+    return frozenset(_REGISTRY)
+
+
+def get_adapter_class(product_type: str) -> type[ProductAdapter]:
+    """The adapter class for a product type; UnknownProductType when there is none."""
+    from runtime.errors import UnknownProductType
+
+    _load_builtins()
+    try:
+        return _REGISTRY[product_type]
+    except KeyError:
+        raise UnknownProductType(
+            f"unknown product type {product_type!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None

@@ -1,0 +1,148 @@
+"""Tenant configuration and credentials, validated on every read and write.
+
+The clients table item (design document §1) and the Secrets Manager secrets
+(§2) as pydantic models. Validation errors name the field and never echo a
+secret value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+SYNC_TYPES = ("initial", "incremental")
+SyncType = Literal["initial", "incremental"]
+SyncStatus = Literal["success", "partial", "failed", "running"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """An API URL must be https; plain http is allowed only on loopback (local runs)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return url.rstrip("/")
+    raise ValueError("must be an https URL (http is allowed only on loopback for local runs)")
+
+
+HttpsUrl = Annotated[str, Field(min_length=8, max_length=2048)]
+
+
+class ClientConfig(BaseModel):
+    """One item of `siesa-integration-clients`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    client_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    client_name: str = Field(min_length=1, max_length=200)
+    enabled: bool = True
+    product_type: str
+    siesa_api_url: HttpsUrl
+    siesa_credentials_secret: str
+    product_api_url: HttpsUrl
+    product_credentials_secret: str
+    aws_account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    sync_schedule: str = "rate(6 hours)"
+    field_mappings_key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    siesa_timezone: str = "America/Bogota"
+    siesa_dialect: Literal["rest", "connekta"] = "rest"
+    last_sync_timestamp: str | None = None
+    last_sync_status: SyncStatus | None = None
+    last_sync_records: int | None = None
+    last_sync_watermark: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @field_validator("siesa_api_url", "product_api_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("siesa_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("sync_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        if not re.fullmatch(r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)", value):
+            raise ValueError("must be an EventBridge schedule: rate(N hours) or cron(...)")
+        return value
+
+    @field_validator("product_type")
+    @classmethod
+    def _product_type(cls, value: str) -> str:
+        from runtime.adapters.registry import registered_product_types
+
+        known = registered_product_types()
+        if value not in known:
+            raise ValueError(f"unknown product type {value!r}; known: {', '.join(sorted(known))}")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_names(self) -> ClientConfig:
+        prefix = f"siesa-integration/{self.client_id}/"
+        if self.siesa_credentials_secret != prefix + "siesa":
+            raise ValueError(f"siesa_credentials_secret must be {prefix}siesa")
+        expected = prefix + self.product_type
+        if self.product_credentials_secret != expected:
+            raise ValueError(f"product_credentials_secret must be {expected}")
+        return self
+
+
+class SiesaCredentials(BaseModel):
+    """`siesa-integration/{client_id}/siesa`. REST uses `api_key` as the bearer token."""
+
+    model_config = ConfigDict(extra="allow")
+
+    api_url: str | None = None
+    api_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    tenant_id: str | None = None
+    conni_key: SecretStr | None = None
+    conni_token: SecretStr | None = None
+
+
+class ProductCredentials(BaseModel):
+    """`siesa-integration/{client_id}/{product_type}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    product_type: str
+    api_url: str
+    api_key: SecretStr
+    tenant_id: str | None = None
+    database_type: str | None = None
+    service_endpoints: dict[str, str] = Field(default_factory=dict)
+    additional_config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("api_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        return check_url(value)
+
+    @field_validator("service_endpoints")
+    @classmethod
+    def _endpoints(cls, value: dict[str, str]) -> dict[str, str]:
+        return {name: check_url(url) for name, url in value.items()}

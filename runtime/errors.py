@@ -1,0 +1,121 @@
+"""Every error the runtime raises, classified by what the caller must do.
+
+The class name is the error name Step Functions sees (`Retry` / `Catch`
+match on it), so names are part of the workflow's contract: rename one and
+`infra/statemachine.asl.json` must change with it. Messages must never hold a
+secret value: they reach logs, the execution history and SNS alerts.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+Action = Literal["stop", "retry", "skip"]
+
+
+class IntegrationError(Exception):
+    """Base of all runtime errors; `action` says what the caller must do."""
+
+    action: ClassVar[Action] = "stop"
+
+
+# --- stop: fix something, then run again ---------------------------------------
+
+
+class ConfigError(IntegrationError):
+    """A client config, a secret or the deployment is wrong; nothing was written."""
+
+
+class ClientNotFound(ConfigError):
+    """No item for this client_id in the clients table."""
+
+
+class ClientDisabled(ConfigError):
+    """The client exists but `enabled` is false."""
+
+
+class InvalidClientConfig(ConfigError):
+    """The client item does not validate; the message names the field."""
+
+
+class InvalidSecret(ConfigError):
+    """A credentials secret is missing, not JSON, or lacks a key (its value is never shown)."""
+
+
+class UnknownProductType(ConfigError):
+    """`product_type` names no registered adapter."""
+
+
+class MappingBundleError(IntegrationError):
+    """The compiled mapping bundle is missing from S3 or does not hold the named mapping."""
+
+
+class BundleIntegrityError(MappingBundleError):
+    """A mapping module's SHA-256 does not match its manifest: refused, never imported."""
+
+
+class AuthenticationError(IntegrationError):
+    """Credentials were refused (HTTP 401/403): alert and stop, never retry."""
+
+
+class SiesaAuthError(AuthenticationError):
+    """The ERP refused the credentials."""
+
+
+class ProductAuthError(AuthenticationError):
+    """The product (Kong, WMS, ...) refused the credentials."""
+
+
+class SiesaResponseError(IntegrationError):
+    """The ERP answered something outside its contract (an unexpected status or body)."""
+
+
+class ProductResponseError(IntegrationError):
+    """The product answered something outside its contract."""
+
+
+# --- retry: transient, the same call may succeed later ---------------------------
+
+
+class TransientError(IntegrationError):
+    """A timeout, a dropped connection, a 5xx or a 429: retry with backoff."""
+
+    action: ClassVar[Action] = "retry"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SiesaUnavailable(TransientError):
+    """The ERP failed transiently (5xx, timeout, connection dropped, malformed page)."""
+
+
+class ProductUnavailable(TransientError):
+    """The product failed transiently (5xx, timeout, connection dropped)."""
+
+
+class RateLimited(TransientError):
+    """HTTP 429; `retry_after` holds the server's Retry-After in seconds when it sent one."""
+
+
+class SiesaRateLimited(RateLimited):
+    """The ERP's rate limit."""
+
+
+class ProductRateLimited(RateLimited):
+    """The product's rate limit."""
+
+
+# --- skip: this record fails, the run goes on -------------------------------------
+
+
+class RecordRejected(IntegrationError):
+    """The product refused one record (HTTP 400 or a per-item error)."""
+
+    action: ClassVar[Action] = "skip"
+
+    def __init__(self, record_id: str, reason: str) -> None:
+        super().__init__(f"record {record_id!r}: {reason}")
+        self.record_id = record_id
+        self.reason = reason
