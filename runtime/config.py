@@ -53,12 +53,12 @@ class ClientConfig(BaseModel):
     enabled: bool = True
     product_type: str
     siesa_api_url: HttpsUrl
-    siesa_credentials_secret: str
+    siesa_credentials_secret: str = ""
     product_api_url: HttpsUrl
-    product_credentials_secret: str
+    product_credentials_secret: str = ""
     aws_account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     sync_schedule: str = "rate(6 hours)"
-    field_mappings_key: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    field_mappings_key: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*)?$")
     siesa_timezone: str = "America/Bogota"
     siesa_dialect: Literal["rest", "connekta"] = "rest"
     last_sync_timestamp: str | None = None
@@ -101,7 +101,14 @@ class ClientConfig(BaseModel):
 
     @model_validator(mode="after")
     def _secret_names(self) -> ClientConfig:
+        """Secret names and the mapping default from the client id and product type."""
         prefix = f"siesa-integration/{self.client_id}/"
+        if not self.siesa_credentials_secret:
+            self.siesa_credentials_secret = prefix + "siesa"
+        if not self.product_credentials_secret:
+            self.product_credentials_secret = prefix + self.product_type
+        if not self.field_mappings_key:
+            self.field_mappings_key = self.product_type
         if self.siesa_credentials_secret != prefix + "siesa":
             raise ValueError(f"siesa_credentials_secret must be {prefix}siesa")
         expected = prefix + self.product_type
