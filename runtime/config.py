@@ -40,6 +40,20 @@ def check_url(url: str) -> str:
     raise ValueError("must be an https URL (http is allowed only on loopback for local runs)")
 
 
+def validate_client_id(value: object) -> str:
+    """A client id safe to put in a key or a secret name; InvalidClientConfig otherwise.
+
+    Checked before the id is used to build any S3 key, secret name or table key,
+    so a crafted id ("../x", "a/b") never reaches a path.
+    """
+    from runtime.errors import InvalidClientConfig
+
+    if isinstance(value, str) and re.fullmatch(CLIENT_ID_PATTERN, value):
+        return value
+    shown = repr(value)[:80] if isinstance(value, str) else type(value).__name__
+    raise InvalidClientConfig(f"client_id {shown} must match {CLIENT_ID_PATTERN}")
+
+
 HttpsUrl = Annotated[str, Field(min_length=8, max_length=2048)]
 
 
@@ -65,6 +79,7 @@ class ClientConfig(BaseModel):
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
     last_sync_watermark: str | None = None
+    last_sync_run_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
 

@@ -46,6 +46,14 @@ class UnknownProductType(ConfigError):
     """`product_type` names no registered adapter."""
 
 
+class InvalidEvent(ConfigError):
+    """A handler's input event does not have the documented shape; the message names the field."""
+
+
+class RunDataError(IntegrationError):
+    """Run data in S3 (a page, a report) is missing or unreadable: the run cannot go on."""
+
+
 class MappingBundleError(IntegrationError):
     """The compiled mapping bundle is missing from S3 or does not hold the named mapping."""
 

@@ -1,0 +1,155 @@
+"""Every environment variable the runtime reads, with its default, in one place.
+
+Values are read at call time, never at import, so the local engine and tests
+can point a warm process at other tables or buckets; an explicit argument
+always beats the environment (the Powertools convention).
+"""
+
+from __future__ import annotations
+
+import os
+
+from runtime.errors import ConfigError
+
+# --- names of the environment variables -------------------------------------------
+
+CLIENTS_TABLE_ENV = "CLIENTS_TABLE"
+RUNS_TABLE_ENV = "RUNS_TABLE"
+CONFIG_BUCKET_ENV = "CONFIG_BUCKET"
+MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
+ALERTS_TOPIC_ARN_ENV = "ALERTS_TOPIC_ARN"
+STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
+ENVIRONMENT_ENV = "ENVIRONMENT"
+BATCH_SIZE_ENV = "BATCH_SIZE"
+RUN_PAGE_SIZE_ENV = "RUN_PAGE_SIZE"
+SECRETS_TTL_ENV = "SECRETS_TTL_SECONDS"
+LOG_LEVEL_ENV = "LOG_LEVEL"
+AWS_REGION_ENV = "AWS_REGION"
+AWS_DEFAULT_REGION_ENV = "AWS_DEFAULT_REGION"
+SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
+METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"
+
+# --- defaults ------------------------------------------------------------------------
+
+DEFAULT_CLIENTS_TABLE = "siesa-integration-clients"
+DEFAULT_RUNS_TABLE = "siesa-integration-runs"
+DEFAULT_CONFIG_BUCKET = "siesa-integration-config"
+DEFAULT_MAPPINGS_PREFIX = "mappings/"
+DEFAULT_ALERTS_TOPIC_NAME = "siesa-integration-alerts"
+DEFAULT_STATE_MACHINE_NAME = "siesa-integration-workflow"
+DEFAULT_ENVIRONMENT = "test"
+DEFAULT_BATCH_SIZE = 100
+MAX_BATCH_SIZE = 100  # the product APIs refuse bulk bodies of more than 100 items
+DEFAULT_RUN_PAGE_SIZE = 1000
+DEFAULT_SECRETS_TTL_SECONDS = 300
+DEFAULT_LOG_LEVEL = "INFO"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_SERVICE_NAME = "siesa-integration"
+DEFAULT_METRICS_NAMESPACE = "SiesaIntegration"
+
+ENVIRONMENTS = ("test", "prod", "local")
+
+
+def _text(explicit: str | None, env_name: str, default: str) -> str:
+    """The explicit value, else the non-empty environment value, else the default."""
+    if explicit:
+        return explicit
+    return os.environ.get(env_name) or default
+
+
+def _int(explicit: int | None, env_name: str, default: int, low: int, high: int) -> int:
+    """An integer setting within [low, high]; a bad value is a ConfigError naming the variable."""
+    if explicit is not None:
+        value = explicit
+    else:
+        raw = os.environ.get(env_name, "").strip()
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{env_name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{env_name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def clients_table(explicit: str | None = None) -> str:
+    """DynamoDB table of client configs."""
+    return _text(explicit, CLIENTS_TABLE_ENV, DEFAULT_CLIENTS_TABLE)
+
+
+def runs_table(explicit: str | None = None) -> str:
+    """DynamoDB table of run history."""
+    return _text(explicit, RUNS_TABLE_ENV, DEFAULT_RUNS_TABLE)
+
+
+def config_bucket(explicit: str | None = None) -> str:
+    """S3 bucket for mapping bundles and run data."""
+    return _text(explicit, CONFIG_BUCKET_ENV, DEFAULT_CONFIG_BUCKET)
+
+
+def mappings_prefix(explicit: str | None = None) -> str:
+    """Key prefix of the compiled mapping bundle, always ending in '/'."""
+    prefix = _text(explicit, MAPPINGS_PREFIX_ENV, DEFAULT_MAPPINGS_PREFIX).strip("/")
+    return f"{prefix}/" if prefix else ""
+
+
+def alerts_topic_arn(explicit: str | None = None) -> str | None:
+    """SNS topic for alerts; None when not configured."""
+    return explicit or os.environ.get(ALERTS_TOPIC_ARN_ENV) or None
+
+
+def state_machine_arn(explicit: str | None = None) -> str | None:
+    """The workflow's ARN; None when not configured."""
+    return explicit or os.environ.get(STATE_MACHINE_ARN_ENV) or None
+
+
+def environment(explicit: str | None = None) -> str:
+    """The Environment metric dimension (`test`, `prod` or `local`)."""
+    value = _text(explicit, ENVIRONMENT_ENV, DEFAULT_ENVIRONMENT)
+    if value not in ENVIRONMENTS:
+        raise ConfigError(
+            f"{ENVIRONMENT_ENV} must be one of {', '.join(ENVIRONMENTS)}, got {value!r}"
+        )
+    return value
+
+
+def batch_size(explicit: int | None = None) -> int:
+    """Records per product API call (1..100)."""
+    return _int(explicit, BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE)
+
+
+def run_page_size(explicit: int | None = None) -> int:
+    """Records per NDJSON page in the run store."""
+    return _int(explicit, RUN_PAGE_SIZE_ENV, DEFAULT_RUN_PAGE_SIZE, 1, 100_000)
+
+
+def secrets_ttl_seconds(explicit: int | None = None) -> int:
+    """How long a container keeps a secret before asking Secrets Manager again."""
+    return _int(explicit, SECRETS_TTL_ENV, DEFAULT_SECRETS_TTL_SECONDS, 0, 3600)
+
+
+def log_level(explicit: str | None = None) -> str:
+    """Log level name (INFO unless LOG_LEVEL says otherwise)."""
+    return _text(explicit, LOG_LEVEL_ENV, DEFAULT_LOG_LEVEL).upper()
+
+
+def aws_region(explicit: str | None = None) -> str:
+    """AWS region: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1."""
+    return (
+        explicit
+        or os.environ.get(AWS_REGION_ENV)
+        or _text(None, AWS_DEFAULT_REGION_ENV, DEFAULT_REGION)
+    )
+
+
+def service_name(explicit: str | None = None) -> str:
+    """The `service` of logs and metrics."""
+    return _text(explicit, SERVICE_NAME_ENV, DEFAULT_SERVICE_NAME)
+
+
+def metrics_namespace(explicit: str | None = None) -> str:
+    """The CloudWatch namespace of our EMF metrics."""
+    return _text(explicit, METRICS_NAMESPACE_ENV, DEFAULT_METRICS_NAMESPACE)
