@@ -8,6 +8,7 @@ product types exist without importing HTTP code first.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -21,10 +22,22 @@ _loaded = False
 A = TypeVar("A", bound="type[ProductAdapter]")
 
 
-def register(product_type: str):  # type: ignore[no-untyped-def]
-    """Class decorator: make an adapter available under `product_type`."""
+def register(product_type: str) -> Callable[[A], A]:
+    """Class decorator: make an adapter available under `product_type`.
+
+    Registering a second class under a taken name is refused: two modules
+    claiming one product type is a packaging mistake, not an override.
+    """
 
     def decorate(cls: A) -> A:
+        existing = _REGISTRY.get(product_type)
+        if existing is not None and (existing.__module__, existing.__qualname__) != (
+            cls.__module__,
+            cls.__qualname__,
+        ):
+            raise ValueError(
+                f"product type {product_type!r} is already registered to {existing.__qualname__}"
+            )
         _REGISTRY[product_type] = cls
         cls.product_type = product_type
         return cls

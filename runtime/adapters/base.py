@@ -1,0 +1,169 @@
+"""`ProductAdapter`: the interface every product implements, and the logic they share.
+
+The design document's "Product Adapter Architecture": one adapter per product,
+chosen by `product_type` through the registry. The base class holds what all
+products share (the mapping's `to_product`, validation of the id, batching to
+the contract's 100 items, per-item result bookkeeping, retries and the error
+matrix via `ProductApi`), so a product adds only its own calls in `send`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, ClassVar
+
+import httpx
+
+from runtime.adapters.product_api import BatchRejected, ProductApi
+from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
+from runtime.config import ClientConfig, ProductCredentials
+from runtime.errors import MappingBundleError
+from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy
+from runtime.http.retry import Sleeper
+
+MAX_ITEMS_PER_REQUEST = 100
+PRODUCT_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class ProductAdapter(ABC):
+    """Loads products of one client into its product (Kong, WMS, ...).
+
+    Subclasses set `display_name` and `id_field`, give `make_auth`, and
+    implement `send`; they may extend `validate_product`. The registry sets
+    `product_type`. Errors: ProductAuthError stops at once; ProductUnavailable
+    or ProductRateLimited are raised when retries end (the workflow retries);
+    anything a record did wrong lands in the BatchResult, never raised.
+    """
+
+    product_type: ClassVar[str] = ""
+    display_name: ClassVar[str] = "product"
+    id_field: ClassVar[str] = "id"
+
+    def __init__(
+        self,
+        credentials: ProductCredentials,
+        config: ClientConfig,
+        mapping: ModuleType,
+        *,
+        http: httpx.Client | None = None,
+        policy: RetryPolicy = PRODUCT_RETRY_POLICY,
+        sleep: Sleeper = time.sleep,
+        on_latency: LatencyHook | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.config = config
+        self.mapping = mapping
+        self._http = http
+        self._policy = policy
+        self._sleep = sleep
+        self._on_latency = on_latency
+        self.api_client = self.get_api_client()
+
+    # --- what a product provides ---------------------------------------------------
+
+    @abstractmethod
+    def make_auth(self) -> httpx.Auth:
+        """How this product's requests carry the credentials."""
+
+    @abstractmethod
+    def send(self, products: list[dict[str, Any]], result: BatchResult) -> None:
+        """Send valid products (at most 100) and record each one's outcome in `result`."""
+
+    # --- the design document's interface ------------------------------------------
+
+    def get_api_client(self) -> ProductApi:
+        """The product's HTTP client: auth, error table, retries, latency reports."""
+        return ProductApi(
+            api_name=self.display_name,
+            auth=self.make_auth(),
+            secret_values=[self.credentials.api_key.get_secret_value()],
+            http=self._http,
+            policy=self._policy,
+            sleep=self._sleep,
+            on_latency=self._on_latency,
+        )
+
+    def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Canonical records → the product's records, through the compiled mapping's `to_product`."""
+        to_product: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
+            self.mapping, "to_product", None
+        )
+        if not callable(to_product):
+            raise MappingBundleError(
+                f"mapping {getattr(self.mapping, '__name__', '?')} has no to_product function"
+            )
+        return [to_product(record) for record in canonical]
+
+    def id_of(self, product: dict[str, Any]) -> str:
+        """The product record's id (the product's key field), "" when it has none."""
+        value = product.get(self.id_field)
+        return "" if value is None else str(value)
+
+    def validate_product(self, product: dict[str, Any]) -> tuple[bool, str]:
+        """(True, "") when the product may be sent; else (False, the reason)."""
+        record_id = product.get(self.id_field)
+        if not isinstance(record_id, str) or not record_id:
+            return False, f"missing {self.id_field}"
+        if not PRODUCT_ID_PATTERN.fullmatch(record_id):
+            return False, f"{self.id_field} must be 1..64 characters of A-Z a-z 0-9 . _ -"
+        return True, ""
+
+    def load_batch(self, products: list[dict[str, Any]]) -> BatchResult:
+        """Load products; every one ends up in the result's succeeded or failed list.
+
+        Invalid products fail without a call; the rest go in requests of at
+        most 100 items.
+        """
+        result = BatchResult()
+        valid: list[dict[str, Any]] = []
+        for product in products:
+            ok, reason = self.validate_product(product)
+            if ok:
+                valid.append(product)
+            else:
+                result.fail(self.id_of(product), f"{self.display_name} needs: {reason}")
+        for start in range(0, len(valid), MAX_ITEMS_PER_REQUEST):
+            self.send(valid[start : start + MAX_ITEMS_PER_REQUEST], result)
+        return result
+
+    def close(self) -> None:
+        """Release the product's HTTP connections."""
+        self.api_client.close()
+
+    def __enter__(self) -> ProductAdapter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- helpers for `send` ---------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """`path` under the product's `api_url`."""
+        return self.credentials.api_url.rstrip("/") + path
+
+    def post_items(
+        self, url: str, items: list[dict[str, Any]], ids: list[str]
+    ) -> list[ItemOutcome]:
+        """Per-item outcomes of one bulk POST (a 400 for the whole request is bisected)."""
+        return self.api_client.post_items(url, items, ids)
+
+    def record_failure(self, result: BatchResult, outcome: ItemOutcome, context: str = "") -> None:
+        """Put a refused item in `result` with the product's message."""
+        reason = outcome.error or f"{self.display_name} refused the record"
+        result.fail(outcome.id, f"{context}{reason}", retryable=outcome.retryable)
+
+
+__all__ = [
+    "MAX_ITEMS_PER_REQUEST",
+    "BatchRejected",
+    "BatchResult",
+    "FailedRecord",
+    "ItemOutcome",
+    "ProductAdapter",
+    "ProductApi",
+]

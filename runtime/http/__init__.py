@@ -1,0 +1,54 @@
+"""Shared HTTP plumbing: client factory, auth, Retry-After, retry policies, budget, latency.
+
+Every API client of the runtime is built from these parts; see `api.JsonApi`.
+"""
+
+from __future__ import annotations
+
+from runtime.http.api import Failure, JsonApi, error_text, redact
+from runtime.http.budget import SlidingWindowBudget
+from runtime.http.client import (
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    HeaderAuth,
+    MultiHeaderAuth,
+    api_key_auth,
+    bearer_auth,
+    make_http_client,
+)
+from runtime.http.latency import ApiCall, LatencyHook, add_latency_listener, report_call
+from runtime.http.retry import (
+    PRODUCT_RETRY_POLICY,
+    SIESA_RETRY_POLICY,
+    HttpFailure,
+    RetryPolicy,
+    is_retryable,
+    status_of,
+)
+from runtime.http.retry_after import parse_retry_after
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_TIMEOUT",
+    "PRODUCT_RETRY_POLICY",
+    "SIESA_RETRY_POLICY",
+    "ApiCall",
+    "Failure",
+    "HeaderAuth",
+    "HttpFailure",
+    "JsonApi",
+    "LatencyHook",
+    "MultiHeaderAuth",
+    "RetryPolicy",
+    "SlidingWindowBudget",
+    "add_latency_listener",
+    "api_key_auth",
+    "bearer_auth",
+    "error_text",
+    "is_retryable",
+    "make_http_client",
+    "parse_retry_after",
+    "redact",
+    "report_call",
+    "status_of",
+]

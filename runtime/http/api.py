@@ -1,0 +1,224 @@
+"""The shared core of every API client: one JSON call, classified, retried, timed.
+
+A concrete client (the Siesa REST source, the product adapters' API) says
+only two things: which `Failure` becomes which runtime error (its one place
+for that, `error_for`), and which retry policy applies. Everything else (auth,
+the budget, retries, latency reports, keeping secrets out of messages) is here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from runtime.errors import IntegrationError
+from runtime.http.client import make_http_client
+from runtime.http.latency import ApiCall, LatencyHook, report_call
+from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper
+from runtime.http.retry_after import parse_retry_after
+
+FailureKind = Literal["status", "timeout", "connection", "malformed"]
+BodyCheck = Callable[[Any], "str | None"]
+MAX_DETAIL_CHARS = 300
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One failed HTTP attempt, described without any header or secret value.
+
+    `operation` is "METHOD /path"; `detail` is the server's own error text
+    (scrubbed, truncated) or what went wrong on the wire; `retry_after` is the
+    server's Retry-After in seconds when it sent one.
+    """
+
+    operation: str
+    kind: FailureKind
+    status: int | None
+    detail: str
+    retry_after: float | None = None
+
+    def describe(self, api_name: str) -> str:
+        """One sentence for an exception message: who, what, how it failed."""
+        if self.kind == "status":
+            text = f"{api_name} {self.operation} answered {self.status}"
+        elif self.kind == "timeout":
+            text = f"{api_name} {self.operation} timed out"
+        elif self.kind == "connection":
+            text = f"{api_name} {self.operation}: connection failed"
+        else:
+            text = f"{api_name} {self.operation} answered a malformed body"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every occurrence of each secret value replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def error_text(response: httpx.Response) -> str:
+    """The server's error message: the `error` (and `detail`) of a JSON body, else its text."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text.strip()
+    if isinstance(body, dict):
+        parts = [str(body[key]) for key in ("error", "mensaje", "detail") if body.get(key)]
+        if parts:
+            return ": ".join(parts)
+    return json.dumps(body, ensure_ascii=False)
+
+
+class JsonApi(ABC):
+    """Calls one JSON API with the runtime's retry, budget, latency and secrecy rules."""
+
+    def __init__(
+        self,
+        *,
+        api_name: str,
+        auth: httpx.Auth,
+        secret_values: Iterable[str] = (),
+        http: httpx.Client | None = None,
+        policy: RetryPolicy,
+        sleep: Sleeper = time.sleep,
+        on_latency: LatencyHook | None = None,
+        before_request: Callable[[], object] | None = None,
+    ) -> None:
+        self.api_name = api_name
+        self._auth = auth
+        self._secrets = tuple(value for value in secret_values if value)
+        self._owns_http = http is None
+        self._http = http if http is not None else make_http_client()
+        self.policy = policy
+        self._sleep = sleep
+        self._on_latency = on_latency
+        self._before_request = before_request
+
+    @abstractmethod
+    def error_for(self, failure: Failure) -> IntegrationError:
+        """The runtime error (stop, retry or skip) for one failed attempt."""
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        check: BodyCheck | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> Any:
+        """The decoded JSON body of a successful call, retrying per the policy.
+
+        `check` returns a reason when a decoded body breaks the API's contract;
+        such a body counts as malformed (and is retried like one). Raises the
+        runtime error for the last failed attempt when retries end.
+        """
+        attempts = count(1)
+        return (policy or self.policy).call(
+            lambda: self.call_once(
+                method, url, params=params, json_body=json_body, check=check, attempt=next(attempts)
+            ),
+            sleep=self._sleep,
+        )
+
+    def call_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json_body: Any = None,
+        check: BodyCheck | None = None,
+        attempt: int = 1,
+    ) -> Any:
+        """One attempt: the decoded body, or the classified runtime error."""
+        operation = f"{method} {urlsplit(url).path or '/'}"
+        if self._before_request is not None:
+            self._before_request()
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = self._http.request(
+                method, url, params=params, json=json_body, auth=self._auth
+            )
+            status = response.status_code
+            if not response.is_success:
+                failure = Failure(
+                    operation,
+                    "status",
+                    status,
+                    self.clean_text(error_text(response)),
+                    parse_retry_after(response.headers.get("Retry-After")),
+                )
+                self._report(operation, status, "error", started, attempt)
+                raise self.error_for(failure) from HttpFailure("status", status, failure.detail)
+            body = self._decode(response)
+            problem = check(body) if check is not None else None
+            if problem is not None:
+                raise _Malformed(self.clean_text(problem))
+        except httpx.TimeoutException as exc:
+            self._report(operation, None, "timeout", started, attempt)
+            failure = Failure(operation, "timeout", None, type(exc).__name__)
+            raise self.error_for(failure) from HttpFailure("timeout", None, failure.detail)
+        except httpx.RequestError as exc:
+            self._report(operation, None, "connection", started, attempt)
+            failure = Failure(
+                operation, "connection", None, self.clean_text(f"{type(exc).__name__}: {exc}")
+            )
+            raise self.error_for(failure) from HttpFailure("connection", None, failure.detail)
+        except _Malformed as exc:
+            self._report(operation, status, "malformed", started, attempt)
+            failure = Failure(operation, "malformed", status, exc.detail)
+            raise self.error_for(failure) from HttpFailure("malformed", status, failure.detail)
+        self._report(operation, status, "ok", started, attempt)
+        return body
+
+    def close(self) -> None:
+        """Close the HTTP client when this API created it (an injected one is the caller's)."""
+        if self._owns_http:
+            self._http.close()
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise _Malformed(f"not valid JSON ({type(exc).__name__})") from None
+
+    def clean_text(self, text: str) -> str:
+        text = " ".join(redact(text, self._secrets).split())
+        return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
+
+    def _report(
+        self, operation: str, status: int | None, outcome: str, started: float, attempt: int
+    ) -> None:
+        call = ApiCall(
+            api=self.api_name,
+            operation=operation,
+            status=status,
+            outcome=outcome,
+            seconds=time.perf_counter() - started,
+            attempt=attempt,
+        )
+        report_call(call, self._on_latency)
+
+
+class _Malformed(Exception):
+    """A 2xx whose body is not JSON; internal to `call_once`."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

@@ -1,0 +1,56 @@
+"""ERP clients: one `SiesaSource` per dialect, chosen by the client's `siesa_dialect`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from runtime.config import ClientConfig, SiesaCredentials
+from runtime.errors import InvalidClientConfig
+from runtime.http import SIESA_RETRY_POLICY, LatencyHook, RetryPolicy, SlidingWindowBudget
+from runtime.http.retry import Sleeper
+from runtime.siesa.base import SiesaSource
+from runtime.siesa.rest import RestSiesaSource
+
+SourceFactory = Callable[..., SiesaSource]
+
+# Dialect name (ClientConfig.siesa_dialect) -> source class. The Connekta
+# dialect joins here with one entry.
+DIALECTS: dict[str, SourceFactory] = {"rest": RestSiesaSource}
+
+
+def make_source(
+    config: ClientConfig,
+    credentials: SiesaCredentials,
+    *,
+    http: httpx.Client | None = None,
+    budget: SlidingWindowBudget | None = None,
+    policy: RetryPolicy = SIESA_RETRY_POLICY,
+    sleep: Sleeper = time.sleep,
+    on_latency: LatencyHook | None = None,
+) -> SiesaSource:
+    """The source for the client's ERP dialect.
+
+    `http` is an injected client (the caller closes it); `budget`, `sleep`
+    and `policy` exist for tests and tuning; `on_latency` receives every call.
+    """
+    factory = DIALECTS.get(config.siesa_dialect)
+    if factory is None:
+        raise InvalidClientConfig(
+            f"siesa_dialect {config.siesa_dialect!r} of client {config.client_id} is not supported "
+            f"yet; supported: {', '.join(sorted(DIALECTS))}"
+        )
+    return factory(
+        config,
+        credentials,
+        http=http,
+        budget=budget,
+        policy=policy,
+        sleep=sleep,
+        on_latency=on_latency,
+    )
+
+
+__all__ = ["DIALECTS", "RestSiesaSource", "SiesaSource", "make_source"]

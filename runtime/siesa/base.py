@@ -1,0 +1,46 @@
+"""What the extractor needs from the ERP, whatever dialect the client's ERP speaks.
+
+The REST dialect (`rest.py`) is the first; Connekta comes later behind the
+same interface. Deduplication across pages is the extractor's job: it keeps,
+per `record_key`, the copy with the greatest `record_modified`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+
+class SiesaSource(ABC):
+    """Pages of raw ERP records for one client."""
+
+    dialect: str
+
+    @abstractmethod
+    def iter_pages(self, modified_since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        """Every page of products, in the ERP's order; only those changed since `modified_since`.
+
+        `None` means everything (an initial sync). A naive datetime is read in
+        the client's Siesa time zone. Raises SiesaAuthError at once on refused
+        credentials, SiesaUnavailable / SiesaRateLimited when retries end.
+        """
+
+    @abstractmethod
+    def record_key(self, record: dict[str, Any]) -> str:
+        """The record's identity across pages (the trimmed item code)."""
+
+    @abstractmethod
+    def record_modified(self, record: dict[str, Any]) -> str:
+        """The record's last change as a string that sorts in time order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the HTTP connections this source opened."""
+
+    def __enter__(self) -> SiesaSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,178 @@
+"""The ERP's REST dialect (shared/contracts/siesa.openapi.yaml): GET /inventory/products.
+
+Bearer auth with the client's `api_key`; pages of up to 1000 records by
+`page`/`limit`; `modified_since` (ISO 8601 with offset) for incremental syncs;
+the last page is `pagination.total_pages` (or the first empty page). Every
+request first takes one unit of the client's budget of 100 per minute.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from runtime.config import ClientConfig, SiesaCredentials
+from runtime.errors import (
+    IntegrationError,
+    InvalidSecret,
+    SiesaAuthError,
+    SiesaRateLimited,
+    SiesaResponseError,
+    SiesaUnavailable,
+)
+from runtime.http import (
+    SIESA_RETRY_POLICY,
+    Failure,
+    JsonApi,
+    LatencyHook,
+    RetryPolicy,
+    SlidingWindowBudget,
+    bearer_auth,
+)
+from runtime.http.retry import Sleeper
+from runtime.siesa.base import SiesaSource
+from runtime.siesa.budget import SIESA_BUDGET
+
+PRODUCTS_PATH = "/inventory/products"
+MAX_PAGE_SIZE = 1000
+TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+
+class SiesaRestApi(JsonApi):
+    """The REST dialect's HTTP calls; `error_for` is its one status → error table."""
+
+    def error_for(self, failure: Failure) -> IntegrationError:
+        """401/403 stop; 429 waits; 5xx, timeouts, drops and malformed pages retry; the rest stop."""
+        message = failure.describe(self.api_name)
+        if failure.kind != "status":
+            return SiesaUnavailable(message)
+        if failure.status in (401, 403):
+            return SiesaAuthError(message)
+        if failure.status == 429:
+            return SiesaRateLimited(message, retry_after=failure.retry_after)
+        if failure.status in TRANSIENT_STATUSES:
+            return SiesaUnavailable(message)
+        return SiesaResponseError(message)
+
+
+def check_page(body: Any) -> str | None:
+    """Why a decoded body is not a ProductPage of the contract, or None when it is."""
+    if not isinstance(body, dict):
+        return "the page is not a JSON object"
+    data = body.get("data")
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        return "`data` is not a list of objects"
+    pagination = body.get("pagination")
+    if not isinstance(pagination, dict):
+        return "`pagination` is missing"
+    total = pagination.get("total_pages")
+    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+        return "`pagination.total_pages` is not a whole number"
+    return None
+
+
+class RestSiesaSource(SiesaSource):
+    """Pages of products from the ERP's REST API for one client."""
+
+    dialect = "rest"
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        credentials: SiesaCredentials,
+        *,
+        http: httpx.Client | None = None,
+        budget: SlidingWindowBudget | None = None,
+        policy: RetryPolicy = SIESA_RETRY_POLICY,
+        sleep: Sleeper = time.sleep,
+        on_latency: LatencyHook | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> None:
+        token = credentials.api_key
+        if token is None or not token.get_secret_value().strip():
+            raise InvalidSecret(
+                f"{config.siesa_credentials_secret} has no api_key (the REST dialect's bearer token)"
+            )
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
+        self.client_id = config.client_id
+        self.zone = ZoneInfo(config.siesa_timezone)
+        self.page_size = page_size
+        self.products_url = config.siesa_api_url.rstrip("/") + PRODUCTS_PATH
+        spend = budget or SIESA_BUDGET
+        self._api = SiesaRestApi(
+            api_name="Siesa",
+            auth=bearer_auth(token),
+            secret_values=_secret_values(credentials),
+            http=http,
+            policy=policy,
+            sleep=sleep,
+            on_latency=on_latency,
+            before_request=lambda: spend.acquire(self.client_id),
+        )
+
+    def iter_pages(self, modified_since: datetime | None) -> Iterator[list[dict[str, Any]]]:
+        """Page 1, 2, ... until `pagination.total_pages` or an empty page."""
+        params: dict[str, str | int] = {"limit": self.page_size}
+        if modified_since is not None:
+            params["modified_since"] = self.format_since(modified_since)
+        page = 1
+        while True:
+            params["page"] = page
+            body = self._api.call("GET", self.products_url, params=dict(params), check=check_page)
+            records: list[dict[str, Any]] = body["data"]
+            if not records:
+                return
+            yield records
+            if page >= body["pagination"]["total_pages"]:
+                return
+            page += 1
+
+    def format_since(self, moment: datetime) -> str:
+        """ISO 8601 with offset, to the second; a naive moment is in the client's zone."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.zone)
+        return moment.replace(microsecond=0).isoformat()
+
+    def record_key(self, record: dict[str, Any]) -> str:
+        """The trimmed `f_codigo`; a record without one breaks the contract."""
+        value = record.get("f_codigo")
+        key = (
+            str(value).strip()
+            if isinstance(value, str | int) and not isinstance(value, bool)
+            else ""
+        )
+        if not key:
+            raise SiesaResponseError(
+                f"Siesa sent a product without an f_codigo (f_fecha_modificacion "
+                f"{record.get('f_fecha_modificacion')!r}); the contract requires one"
+            )
+        return key
+
+    def record_modified(self, record: dict[str, Any]) -> str:
+        """`f_fecha_modificacion` as "YYYY-MM-DD HH:MM:SS[.ffffff]" (sorts in time order); "" if absent."""
+        value = record.get("f_fecha_modificacion")
+        return str(value).strip().replace("T", " ") if isinstance(value, str) else ""
+
+    def close(self) -> None:
+        """Close the HTTP client this source created."""
+        self._api.close()
+
+
+def _secret_values(credentials: SiesaCredentials) -> list[str]:
+    """Every secret of the credentials, to scrub from anything the ERP sends back."""
+    return [
+        secret.get_secret_value()
+        for secret in (
+            credentials.api_key,
+            credentials.password,
+            credentials.conni_key,
+            credentials.conni_token,
+        )
+        if secret is not None
+    ]
