@@ -1,0 +1,331 @@
+"""Lark parse tree -> typed AST (dsl/ast.py): one method per grammar rule, nothing else.
+
+Problems only visible once a token is decoded (a bad string escape, a JSON key
+given twice, a clause given twice) are collected in `diagnostics` instead of
+raised, so that one pass reports all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from dsl.ast import (
+    CompareCheck,
+    EveryStringStmt,
+    InCheck,
+    JsonValue,
+    LengthCheck,
+    Literal,
+    LiteralValue,
+    LookupEntry,
+    LookupStmt,
+    MappingStmt,
+    MatchesCheck,
+    Name,
+    NamedCheck,
+    RangeCheck,
+    RemoveStmt,
+    Span,
+    Statement,
+    Step,
+    TimezoneStmt,
+    VersionStmt,
+)
+from dsl.clauses import (
+    CheckClause,
+    ConstantClause,
+    DefaultClause,
+    ExampleLine,
+    FieldClause,
+    PolicyClause,
+    RejectLine,
+    SourceClause,
+    TargetClause,
+    assemble_example,
+    assemble_field,
+)
+from dsl.diagnostics import Diagnostic
+
+ESCAPES_HINT = 'strings use JSON escapes: `\\"`, `\\\\`, `\\n`, `\\t`, `\\uXXXX`'
+
+
+def token_span(token: Token) -> Span:
+    """The span of one token (Lark columns are 1-based, end exclusive, like ours)."""
+    line = token.line or 1
+    column = token.column or 1
+    end_line = token.end_line or line
+    end_column = token.end_column or column + len(token.value)
+    return Span(line, column, end_line, end_column)
+
+
+def meta_span(meta: Meta) -> Span:
+    """The span of a rule's match."""
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+@v_args(meta=True)
+class AstBuilder(Transformer[Token, Any]):
+    """Builds AST nodes; `diagnostics` holds what could not be decoded or assembled."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+
+    def _report(self, span: Span, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(self.path, span, message, hint=hint))
+
+    # --- tokens -------------------------------------------------------------
+
+    def _name(self, token: Token) -> Name:
+        return Name(str(token), token_span(token))
+
+    def _string(self, token: Token) -> str:
+        try:
+            value = json.loads(str(token), strict=False)
+        except ValueError:
+            self._report(token_span(token), "invalid escape in string", hint=ESCAPES_HINT)
+            return str(token)[1:-1]
+        if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+            self._report(
+                token_span(token),
+                "this string holds half of a `\\uXXXX` surrogate pair",
+                hint="write the character itself, or both halves of the pair",
+            )
+            return str(token)[1:-1]
+        assert isinstance(value, str)
+        return value
+
+    def _literal_value(self, token: Token) -> LiteralValue:
+        kind = token.type
+        if kind == "STRING":
+            return self._string(token)
+        if kind == "NUMBER":
+            text = str(token)
+            return Decimal(text) if "." in text else int(text)
+        return {"TRUE": True, "FALSE": False, "NULL": None}[kind]
+
+    def _json_scalar(self, token: Token) -> object:
+        kind = token.type
+        if kind == "STRING":
+            return self._string(token)
+        if kind == "JSON_NUMBER":
+            number = json.loads(str(token))
+            if isinstance(number, float) and not math.isfinite(number):
+                self._report(token_span(token), f"the number `{token}` is too large")
+                return 0
+            return number
+        return {"TRUE": True, "FALSE": False, "NULL": None}[kind]
+
+    # --- file ---------------------------------------------------------------
+
+    def start(self, meta: Meta, children: list[Statement]) -> tuple[Statement, ...]:
+        return tuple(children)
+
+    # --- header statements --------------------------------------------------
+
+    def version_stmt(self, meta: Meta, children: list[Token]) -> VersionStmt:
+        (number,) = children
+        return VersionStmt(
+            Literal(self._literal_value(number), token_span(number)), meta_span(meta)
+        )
+
+    def mapping_for(self, meta: Meta, children: list[Token]) -> MappingStmt:
+        name, product = children
+        return MappingStmt(self._name(name), self._name(product), None, meta_span(meta))
+
+    def mapping_extends(self, meta: Meta, children: list[Token]) -> MappingStmt:
+        name, base = children
+        extends = Literal(self._string(base), token_span(base))
+        return MappingStmt(self._name(name), None, extends, meta_span(meta))
+
+    def timezone_stmt(self, meta: Meta, children: list[Token]) -> TimezoneStmt:
+        (zone,) = children
+        return TimezoneStmt(Literal(self._string(zone), token_span(zone)), meta_span(meta))
+
+    def every_stmt(self, meta: Meta, children: list[Step]) -> EveryStringStmt:
+        return EveryStringStmt(tuple(children), meta_span(meta))
+
+    # --- lookups ------------------------------------------------------------
+
+    def lookup_stmt(self, meta: Meta, children: list[Any]) -> LookupStmt:
+        name, *entries = children
+        return LookupStmt(self._name(name), tuple(entries), meta_span(meta))
+
+    def lookup_entry(self, meta: Meta, children: list[Token]) -> LookupEntry:
+        key, value = children
+        return LookupEntry(
+            Literal(self._string(key), token_span(key)),
+            Literal(self._string(value), token_span(value)),
+            meta_span(meta),
+        )
+
+    # --- fields -------------------------------------------------------------
+
+    def field_stmt(self, meta: Meta, children: list[Any]) -> Any:
+        keyword, name, type_token, required_token, *clauses = children
+        clause_list: list[FieldClause] = clauses
+        node, problems = assemble_field(
+            self.path,
+            "field" if keyword.type == "FIELD" else "override",
+            name,
+            None if type_token is None else self._name(type_token),
+            None if required_token is None else required_token.type == "REQUIRED",
+            None if required_token is None else token_span(required_token),
+            clause_list,
+            meta_span(meta),
+        )
+        self.diagnostics.extend(problems)
+        return node
+
+    def remove_stmt(self, meta: Meta, children: list[Name]) -> RemoveStmt:
+        (name,) = children
+        return RemoveStmt(name, meta_span(meta))
+
+    def canonical(self, meta: Meta, children: list[Token]) -> Name:
+        (token,) = children
+        return self._name(token)
+
+    def source_clause(self, meta: Meta, children: list[Token]) -> SourceClause:
+        return SourceClause(tuple(self._name(token) for token in children), meta_span(meta))
+
+    def constant_clause(self, meta: Meta, children: list[Literal]) -> ConstantClause:
+        (value,) = children
+        return ConstantClause(value, meta_span(meta))
+
+    def target_clause(self, meta: Meta, children: list[Token]) -> TargetClause:
+        (path,) = children
+        return TargetClause(self._name(path), meta_span(meta))
+
+    def default_clause(self, meta: Meta, children: list[Literal]) -> DefaultClause:
+        (value,) = children
+        return DefaultClause(value, meta_span(meta))
+
+    def check_clause(self, meta: Meta, children: list[Any]) -> CheckClause:
+        (check,) = children
+        return CheckClause(check, meta_span(meta))
+
+    def policy_clause(self, meta: Meta, children: list[Token]) -> PolicyClause:
+        (policy,) = children
+        return PolicyClause(self._name(policy), meta_span(meta))
+
+    def step(self, meta: Meta, children: list[Any]) -> Step:
+        name, args = children
+        return Step(self._name(name), tuple(args or ()), meta_span(meta))
+
+    def step_args(self, meta: Meta, children: list[Any]) -> list[Literal | Name]:
+        return [
+            self._name(child) if isinstance(child, Token) else child
+            for child in children
+            if child is not None
+        ]
+
+    def literal(self, meta: Meta, children: list[Token]) -> Literal:
+        (token,) = children
+        return Literal(self._literal_value(token), token_span(token))
+
+    # --- checks -------------------------------------------------------------
+
+    def matches_check(self, meta: Meta, children: list[Token]) -> MatchesCheck:
+        (pattern,) = children
+        return MatchesCheck(Literal(self._string(pattern), token_span(pattern)), meta_span(meta))
+
+    def named_check(self, meta: Meta, children: list[Token]) -> NamedCheck:
+        (name,) = children
+        return NamedCheck(self._name(name), meta_span(meta))
+
+    def compare_check(self, meta: Meta, children: list[Token]) -> CompareCheck:
+        op, bound = children
+        value = Literal(self._literal_value(bound), token_span(bound))
+        return CompareCheck(str(op), value, meta_span(meta))  # type: ignore[arg-type]
+
+    def range_check(self, meta: Meta, children: list[Token]) -> RangeCheck:
+        low, high = children
+        return RangeCheck(
+            Literal(self._literal_value(low), token_span(low)),
+            Literal(self._literal_value(high), token_span(high)),
+            meta_span(meta),
+        )
+
+    def length_range_check(self, meta: Meta, children: list[Token]) -> LengthCheck:
+        low, high = children
+        return LengthCheck(
+            Literal(self._literal_value(low), token_span(low)),
+            Literal(self._literal_value(high), token_span(high)),
+            meta_span(meta),
+        )
+
+    def length_bound_check(self, meta: Meta, children: list[Token]) -> LengthCheck:
+        op, bound = children
+        value = Literal(self._literal_value(bound), token_span(bound))
+        if str(op) not in ("<=", ">="):
+            self._report(
+                token_span(op),
+                f"`check length` takes `<=` or `>=`, not `{op}`",
+                hint="write `check length N..M`, `check length <= M` or `check length >= N`",
+            )
+        if str(op).startswith("<"):
+            return LengthCheck(None, value, meta_span(meta))
+        return LengthCheck(value, None, meta_span(meta))
+
+    def in_check(self, meta: Meta, children: list[Literal]) -> InCheck:
+        return InCheck(tuple(children), meta_span(meta))
+
+    # --- examples -----------------------------------------------------------
+
+    def example_stmt(self, meta: Meta, children: list[Any]) -> Any:
+        name_token, *lines = children
+        name = Literal(self._string(name_token), token_span(name_token))
+        span = meta_span(meta)
+        header = Span(span.line, span.column, name.span.end_line, name.span.end_column)
+        node, problems = assemble_example(self.path, name, lines, header, span)
+        self.diagnostics.extend(problems)
+        return node
+
+    def example_input(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
+        return ExampleLine("in", children[0], meta_span(meta))
+
+    def expect_canonical(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
+        return ExampleLine("canonical", children[0], meta_span(meta))
+
+    def expect_product(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
+        return ExampleLine("product", children[0], meta_span(meta))
+
+    def expect_reject(self, meta: Meta, children: list[Name]) -> RejectLine:
+        return RejectLine(tuple(children), meta_span(meta))
+
+    # --- JSON ---------------------------------------------------------------
+
+    def json(self, meta: Meta, children: list[Any]) -> JsonValue:
+        (child,) = children
+        value = self._json_scalar(child) if isinstance(child, Token) else child
+        return JsonValue(value, meta_span(meta))
+
+    def json_object(
+        self, meta: Meta, children: list[tuple[str, JsonValue, Span] | None]
+    ) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for pair in children:
+            if pair is None:
+                continue
+            key, value, key_span = pair
+            if key in result:
+                self._report(
+                    key_span,
+                    f"the key {json.dumps(key, ensure_ascii=False)} appears twice in this object",
+                )
+            result[key] = value.value
+        return result
+
+    def json_pair(self, meta: Meta, children: list[Any]) -> tuple[str, JsonValue, Span]:
+        key, value = children
+        return self._string(key), value, token_span(key)
+
+    def json_array(self, meta: Meta, children: list[JsonValue | None]) -> list[object]:
+        return [child.value for child in children if child is not None]

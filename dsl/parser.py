@@ -1,0 +1,97 @@
+"""`.map` source -> MapFile, or a MapError holding every syntax error of the file.
+
+The whole file is parsed first. When that fails, each statement is parsed on
+its own (dsl/recovery.py) so that the user sees all errors at once, not one
+per run. No Lark exception leaves this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lark import Token, Tree
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
+
+from dsl.ast import Comment, MapFile, Span, Statement
+from dsl.builder import AstBuilder, token_span
+from dsl.diagnostics import Diagnostic, MapError
+from dsl.recovery import isolate, statement_line_ranges
+from dsl.syntax import CommentCollector, lark_parser
+from dsl.syntax_errors import describe
+
+_FIRST_CHAR = Span(1, 1, 1, 2)
+
+
+def parse(source: str, path: str) -> MapFile:
+    """Parse one `.map` file; `path` is only used to name the file in diagnostics."""
+    text = source + "\n"  # the last statement may lack its newline
+    try:
+        with CommentCollector() as comment_tokens:
+            tree = lark_parser().parse(text)
+    except UnexpectedInput as error:
+        first = describe(error, text, path)
+        raise MapError(_diagnose_statements(source, path) or [first], {path: source}) from None
+    except LarkError as error:  # pragma: no cover - Lark raises only UnexpectedInput for input
+        problem = Diagnostic(path, _FIRST_CHAR, f"cannot parse: {error}")
+        raise MapError([problem], {path: source}) from None
+    statements, problems = _build(tree, path)
+    if problems:
+        raise MapError(problems, {path: source})
+    comments = tuple(Comment(str(token), token_span(token)) for token in comment_tokens)
+    return MapFile(path=path, source=source, statements=statements, comments=comments)
+
+
+def parse_file(path: Path) -> MapFile:
+    """Read a `.map` file as UTF-8 and parse it; unreadable or non-UTF-8 files are diagnostics too."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise MapError(
+            [Diagnostic(name, _FIRST_CHAR, f"cannot read the file: {reason}")], {}
+        ) from None
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        diagnostic = Diagnostic(
+            name,
+            _FIRST_CHAR,
+            f"the file is not UTF-8 text: byte {error.start + 1} (line {line}) is not valid UTF-8",
+            hint="save the file with UTF-8 encoding",
+        )
+        shown = data.decode("utf-8", errors="replace")
+        raise MapError([diagnostic], {name: shown}) from None
+    return parse(source.removeprefix("\ufeff"), name)
+
+
+def _build(tree: Tree[Token], path: str) -> tuple[tuple[Statement, ...], list[Diagnostic]]:
+    """Run the AST builder; what it could not decode comes back as diagnostics."""
+    builder = AstBuilder(path)
+    try:
+        statements: tuple[Statement, ...] = builder.transform(tree)
+    except VisitError as error:
+        if isinstance(error.orig_exc, RecursionError):
+            message = "the file nests brackets too deeply to be read"
+            return (), [Diagnostic(path, _FIRST_CHAR, message)]
+        raise error.orig_exc from None
+    except RecursionError:
+        return (), [Diagnostic(path, _FIRST_CHAR, "the file nests brackets too deeply to be read")]
+    return statements, builder.diagnostics
+
+
+def _diagnose_statements(source: str, path: str) -> list[Diagnostic]:
+    """Parse statement by statement: the first error of each, and what each could not build."""
+    problems: list[Diagnostic] = []
+    for first, last in statement_line_ranges(source):
+        text = isolate(source, first, last) + "\n"
+        try:
+            tree = lark_parser().parse(text)
+        except UnexpectedInput as error:
+            problems.append(describe(error, text, path))
+            continue
+        except LarkError:  # pragma: no cover - see parse()
+            continue
+        problems.extend(_build(tree, path)[1])
+    return problems

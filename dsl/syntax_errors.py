@@ -1,0 +1,362 @@
+"""Lark's syntax errors, said in the user's words: what was expected where, and what was found.
+
+The parser state tells which terminals could have come next; the tokens
+already read in the current statement say where we are (after `<-`, inside a
+lookup block, ...). From both we pick a sentence a person who has read
+docs/mapping-language.md will understand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lark import Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from dsl.ast import Span
+from dsl.builder import token_span
+from dsl.clauses import TYPE_NAMES
+from dsl.diagnostics import Diagnostic
+from dsl.suggest import did_you_mean
+from dsl.syntax import keyword_spellings
+
+STATEMENT_KEYWORDS = {
+    "VERSION": "version",
+    "MAPPING": "mapping",
+    "TIMEZONE": "timezone",
+    "EVERY": "every",
+    "LOOKUP": "lookup",
+    "FIELD": "field",
+    "OVERRIDE": "override",
+    "REMOVE": "remove",
+    "EXAMPLE": "example",
+}
+CLAUSE_STARTS = frozenset({"_LARROW", "EQUAL", "_RARROW", "VBAR", "DEFAULT", "CHECK", "ON"})
+LITERAL_STARTS = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NULL"})
+JSON_STARTS = frozenset({"LBRACE", "LSQB", "JSON_NUMBER"})
+
+A_STATEMENT = (
+    "a statement (`field`, `override`, `remove`, `lookup`, `example`, `every string`, "
+    "`timezone`, `mapping` or `version`)"
+)
+A_CLAUSE = "a clause (`-> TARGET`, `| STEP`, `default VALUE`, `check CHECK`, `on invalid POLICY`)"
+A_VALUE = 'a value (a "string", a number, `true`, `false` or `null`)'
+A_TYPE = ", ".join(f"`{name}`" for name in TYPE_NAMES)
+A_CHECK = (
+    'a check after `check`: `matches "REGEX"`, a validator such as `ean13`, '
+    "`>= N`, `N..M`, `length N..M` or `in [...]`"
+)
+
+_DISPLAY = {
+    "NAME": "a name",
+    "CUSTOM_NAME": "`custom:NAME`",
+    "STRING": 'a "string"',
+    "NUMBER": "a number",
+    "JSON_NUMBER": "a number",
+    "TARGET": "a product field",
+    "MAPPING_NAME": "a mapping name",
+    "COMPARE_OP": "`>=`, `>`, `<=` or `<`",
+    "_NL": "the end of the line",
+    "$END": "the end of the file",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """Where the parser stood: what it could accept, the statement it was in, the last thing read."""
+
+    expected: frozenset[str]
+    stack: Sequence[object]
+    statement: Token | None
+    previous: str
+
+    def after(self, *kinds: str) -> bool:
+        return self.previous in kinds
+
+    def holds(self, *kinds: str) -> bool:
+        """Whether the current statement already holds a subtree of one of these rules or tokens."""
+        for item in self._statement_items():
+            if isinstance(item, Tree) and item.data in kinds:
+                return True
+            if isinstance(item, Token) and item.type in kinds:
+                return True
+        return False
+
+    def _statement_items(self) -> list[object]:
+        if self.statement is None:
+            return []
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index] is self.statement:
+                return list(self.stack[index:])
+        return []
+
+
+def _context(error: UnexpectedInput) -> _Context:
+    state = getattr(error, "state", None)
+    stack: Sequence[object] = list(getattr(state, "value_stack", None) or [])
+    expected: set[str] = set()
+    try:
+        table = state.parse_conf.parse_table.states[state.position]  # type: ignore[union-attr]
+        expected = {name for name in table if name == "$END" or name.lstrip("_")[:1].isupper()}
+    except (AttributeError, KeyError, TypeError):
+        expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+    statement = next(
+        (
+            item
+            for item in reversed(stack)
+            if isinstance(item, Token) and item.type in STATEMENT_KEYWORDS
+        ),
+        None,
+    )
+    last = stack[-1] if stack else None
+    if isinstance(last, Token):
+        previous = last.type
+    elif isinstance(last, Tree):
+        previous = str(last.data)
+    else:
+        previous = ""
+    return _Context(frozenset(expected), stack, statement, previous)
+
+
+def _show(token: Token) -> str:
+    """How the unexpected token is named in a message."""
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "$END":
+        return "the end of the file"
+    text = str(token)
+    if len(text) > 30:
+        text = text[:27] + "..."
+    return f"`{text}`"
+
+
+def _show_char(char: str) -> str:
+    if char.isprintable() and not char.isspace():
+        return f"`{char}`"
+    return f"U+{ord(char):04X}"
+
+
+def _display(name: str) -> str:
+    if name in _DISPLAY:
+        return _DISPLAY[name]
+    spelling = keyword_spellings().get(name)
+    return f"`{spelling}`" if spelling else name
+
+
+def _one_of(names: frozenset[str]) -> str:
+    shown = sorted({_display(name) for name in names})
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def _statement_kind(ctx: _Context) -> str:
+    if ctx.statement is None:
+        return ""
+    if ctx.statement.type == "FIELD":
+        return "field"
+    return STATEMENT_KEYWORDS[ctx.statement.type]
+
+
+def _expected_phrase(ctx: _Context) -> str:
+    """What could have come next, in the language's own terms."""
+    e = ctx.expected
+    kind = _statement_kind(ctx)
+    if e & STATEMENT_KEYWORDS.keys():
+        return A_STATEMENT
+    if {"NAME", "CUSTOM_NAME"} <= e:
+        return "a canonical field name (such as `id`, `name`, `ean` or `custom:NAME`)"
+    if "MAPPING_NAME" in e:
+        return "a mapping name after `mapping` (lowercase letters, digits, `_` and `-`, e.g. `cliente-a`)"
+    if {"FOR", "EXTENDS"} <= e:
+        return '`for PRODUCT` or `extends "FILE.map"` after the mapping name'
+    if "TARGET" in e:
+        return "a product field after `->`, such as `quantity` or `attributes.color`"
+    if "MATCHES" in e:
+        return A_CHECK
+    if "INVALID" in e:
+        return "`invalid` after `on` (`on invalid reject`, `drop` or `warn`)"
+    if "_STRING_TYPE" in e:
+        return "`string` after `every` (`every string | STEP ...`)"
+    if {"CANONICAL", "PRODUCT", "REJECT"} <= e:
+        return "`canonical`, `product` or `reject` after `expect`"
+    if {"IN", "EXPECT", "RBRACE"} <= e:
+        return (
+            "`in {...}`, `expect canonical {...}`, `expect product {...}`, "
+            "`expect reject FIELD` or `}` to close the example"
+        )
+    if kind == "lookup" and {"STRING", "RBRACE"} <= e:
+        return 'a `"key" -> "value"` entry or `}` to close the lookup block'
+    if "_RARROW" in e and kind == "lookup":
+        return "`->` between the lookup key and its value"
+    if "COLON" in e:
+        return "`:` after the JSON key"
+    if e >= JSON_STARTS:
+        return "a JSON value" + (
+            ' after `in`, e.g. `in {"f_codigo": "P1"}`' if ctx.after("IN") else ""
+        )
+    if kind == "example" and "STRING" in e and ctx.after("LBRACE", "COMMA"):
+        return 'a JSON key (a "string")' + (" or `}`" if "RBRACE" in e else "")
+    if {"COMMA", "RBRACE"} <= e:
+        return "`,` or `}` in the JSON object"
+    if {"COMMA", "RSQB"} <= e:
+        return "`,` or `]` in the list"
+    if {"COMMA", "RPAR"} <= e:
+        return "`,` or `)` in the step's arguments"
+    if "LBRACE" in e:
+        owner = "lookup table's name" if kind == "lookup" else "example's name"
+        return f"`{{` after the {owner}"
+    if "LPAR" in e or ("VBAR" in e and "_NL" in e):
+        if kind == "every":
+            return "another `| STEP` or the end of the line"
+        return _clause_phrase(ctx)
+    if "VBAR" in e:
+        return "`| STEP` after `every string`"
+    if e >= LITERAL_STARTS:
+        if ctx.after("DEFAULT"):
+            return f"{A_VALUE} after `default`"
+        if ctx.after("EQUAL"):
+            return f"a constant {A_VALUE} after `=`"
+        if "NAME" in e:
+            return "a step argument (a value or a lookup table's name)" + (
+                " or `)`" if "RPAR" in e else ""
+            )
+        return A_VALUE
+    if "STRING" in e:
+        return {
+            "TIMEZONE": 'the time zone as a string after `timezone`, e.g. `timezone "America/Bogota"`',
+            "EXTENDS": 'the base file as a string after `extends`, e.g. `extends "kong.map"`',
+            "MATCHES": "a regular expression as a string after `matches`",
+            "EXAMPLE": 'the example\'s name as a string, e.g. `example "a plain record" {`',
+            "_RARROW": "the lookup value as a string after `->`",
+        }.get(ctx.previous, 'a "string"')
+    if "NUMBER" in e and "COMPARE_OP" in e:
+        return "`N..M`, `<= M` or `>= N` after `length`"
+    if "NUMBER" in e:
+        return {
+            "VERSION": "the language version number after `version`, e.g. `version 1`",
+            "_DOTDOT": "a number after `..`",
+            "COMPARE_OP": "a number after the comparison",
+        }.get(ctx.previous, "a number")
+    if "_DOTDOT" in e:
+        return "`..` in the range `N..M`"
+    if "REQUIRED" in e and "NAME" in e and kind == "field":
+        return f"the field's type ({A_TYPE})"
+    if "REQUIRED" in e and "NAME" in e:
+        return "a type, `required`, `optional` or a clause after the field name"
+    if "REQUIRED" in e or e & CLAUSE_STARTS:
+        return _clause_phrase(ctx)
+    if e == {"NAME"}:
+        return {
+            "VBAR": "a step name after `|`, such as `trim` or `lookup(TABLE)`",
+            "_LARROW": "an ERP field name after `<-`, such as `f_codigo`",
+            "COMMA": "another ERP field name after `,`",
+            "FOR": "the product after `for`, e.g. `for kong`",
+            "LOOKUP": "the lookup table's name after `lookup`",
+            "INVALID": "the policy after `on invalid`: `reject`, `drop` or `warn`",
+        }.get(ctx.previous, "a name")
+    if e <= {"_NL", "$END"}:
+        if kind == "lookup" and ctx.after("LBRACE"):
+            return "the end of the line after `{`: one lookup entry per line"
+        if kind == "example" and ctx.after("LBRACE"):
+            return "the end of the line after `{`: the example's lines go one per line"
+        if kind == "lookup":
+            return "the end of the line: one lookup entry per line"
+        return "the end of the line"
+    return _one_of(ctx.expected)
+
+
+def _clause_phrase(ctx: _Context) -> str:
+    """After a field's name or type: name the clause that is still missing first."""
+    wants_source = _statement_kind(ctx) == "field" and not ctx.holds(
+        "source_clause", "constant_clause", "_LARROW", "EQUAL"
+    )
+    if wants_source and "REQUIRED" in ctx.expected:
+        return "`required`, `optional`, `<- SOURCE` or `= VALUE` after the field's type"
+    if wants_source:
+        return "`<- SOURCE` or `= VALUE` after the field's type"
+    return f"{A_CLAUSE} or the end of the line"
+
+
+def _open_block(ctx: _Context) -> tuple[str, Token] | None:
+    """The lookup/example block the parser is inside, with its `{` token."""
+    if ctx.statement is None or ctx.statement.type not in ("LOOKUP", "EXAMPLE"):
+        return None
+    brace = next(
+        (item for item in ctx.stack if isinstance(item, Token) and item.type == "LBRACE"), None
+    )
+    if brace is None or not {"RBRACE"} <= ctx.expected:
+        return None
+    return ("lookup" if ctx.statement.type == "LOOKUP" else "example"), brace
+
+
+def _keyword_hint(token: Token, ctx: _Context) -> str | None:
+    if token.type in ("_NL", "$END"):
+        return None
+    words = [
+        spelling
+        for name, spelling in keyword_spellings().items()
+        if name in ctx.expected and spelling.isidentifier()
+    ]
+    if "NAME" in ctx.expected and _statement_kind(ctx) == "field" and "REQUIRED" in ctx.expected:
+        words.extend(TYPE_NAMES)
+    return did_you_mean(str(token), words)
+
+
+def _unexpected_token(error: UnexpectedToken, path: str) -> Diagnostic:
+    token = error.token
+    ctx = _context(error)
+    span = token_span(token)
+    if token.type == "_NL":
+        span = Span(span.line, span.column, span.line, span.column + 1)
+    block = _open_block(ctx)
+    if block is not None and (token.type in STATEMENT_KEYWORDS or token.type == "$END"):
+        kind, brace = block
+        closes = "after its last entry" if kind == "lookup" else "after its last line"
+        return Diagnostic(
+            path,
+            token_span(brace),
+            f"this {kind} block is never closed: expected `}}` on a line of its own {closes}",
+        )
+    if token.type == "RBRACE" and ctx.expected & STATEMENT_KEYWORDS.keys():
+        return Diagnostic(path, span, "unexpected `}`: there is no open block to close")
+    message = f"expected {_expected_phrase(ctx)}, found {_show(token)}"
+    return Diagnostic(path, span, message, hint=_keyword_hint(token, ctx))
+
+
+def _unexpected_characters(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
+    char = error.char
+    line, column = error.line, error.column
+    if char == '"':
+        end = text.find("\n", error.pos_in_stream)
+        end = len(text) if end < 0 else end
+        rest = text[error.pos_in_stream : end].rstrip("\r")
+        return Diagnostic(
+            path,
+            Span(line, column, line, column + max(1, len(rest))),
+            'unterminated string: add the closing `"`',
+            hint="a string ends on the line it starts; write a line break as `\\n`",
+        )
+    span = Span(line, column, line, column + 1)
+    if char == "\t":
+        return Diagnostic(
+            path, span, "a tab is not allowed here", hint="indent and separate words with spaces"
+        )
+    ctx = _context(error)
+    return Diagnostic(
+        path,
+        span,
+        f"unexpected character {_show_char(char)}: expected {_expected_phrase(ctx)}",
+    )
+
+
+def describe(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    """One Lark syntax error as a diagnostic, pointing at the offending token."""
+    if isinstance(error, UnexpectedCharacters):
+        return _unexpected_characters(error, text, path)
+    if isinstance(error, UnexpectedToken):
+        return _unexpected_token(error, path)
+    line = getattr(error, "line", 1) or 1
+    column = getattr(error, "column", 1) or 1
+    return Diagnostic(path, Span(line, column, line, column + 1), "unexpected end of the file")
