@@ -1,0 +1,278 @@
+"""One canonical layout for `.map` files (`siesa map fmt`), keeping every comment.
+
+Statements stay in the order written; within a field the clauses take the
+order of docs/mapping-language.md; an example's lines become `in`, `expect
+canonical`, `expect product`, `expect reject`. Blank lines between statements
+are kept (several become one); inside blocks there are none. A comment on its
+own line stays before what it preceded; a comment after code stays on that line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from dsl.ast import (
+    Check,
+    Comment,
+    CompareCheck,
+    EveryStringStmt,
+    Example,
+    FieldStmt,
+    InCheck,
+    LengthCheck,
+    Literal,
+    LiteralValue,
+    LookupStmt,
+    MapFile,
+    MappingStmt,
+    MatchesCheck,
+    Name,
+    NamedCheck,
+    RangeCheck,
+    RemoveStmt,
+    Statement,
+    Step,
+    TimezoneStmt,
+    VersionStmt,
+)
+from dsl.parser import parse
+
+INDENT = "  "
+
+
+def format_source(source: str, path: str) -> str:
+    """The canonical text of a `.map` file; raises MapError when it does not parse."""
+    return format_map(parse(source, path))
+
+
+def format_map(mapfile: MapFile) -> str:
+    """The canonical text of a parsed file (its comments come from `mapfile.comments`)."""
+    rows = [row for statement in mapfile.statements for row in _statement_rows(statement)]
+    tail = _attach_comments(rows, mapfile.comments, mapfile.source.split("\n"))
+    lines = _layout(rows, tail)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# --- rows: one output line each, remembering the source lines it came from ----------------
+
+
+@dataclass(slots=True)
+class _Row:
+    """One line of output: its text and the source lines it stands for."""
+
+    text: str
+    first: int
+    last: int
+    indent: str = ""
+    top_level: bool = True
+    closes_block: bool = False
+    order: int = 0
+    before: list[Comment] = field(default_factory=list)
+    trailing: list[Comment] = field(default_factory=list)
+
+
+def _statement_rows(statement: Statement) -> list[_Row]:
+    """The rows of one statement, in output order."""
+    span = statement.span
+    if isinstance(statement, LookupStmt):
+        rows = [_Row(f"lookup {statement.name.text} {{", span.line, span.line)]
+        rows += [
+            _Row(
+                f"{_literal(entry.key)} -> {_literal(entry.value)}",
+                entry.span.line,
+                entry.span.end_line,
+                INDENT,
+                top_level=False,
+            )
+            for entry in statement.entries
+        ]
+        return [*rows, _Row("}", span.end_line, span.end_line, closes_block=True)]
+    if isinstance(statement, Example):
+        return [
+            _Row(f"example {_literal(statement.name)} {{", span.line, span.line),
+            *_example_rows(statement),
+            _Row("}", span.end_line, span.end_line, closes_block=True),
+        ]
+    return [_Row(_single_line(statement), span.line, span.end_line)]
+
+
+def _example_rows(example: Example) -> list[_Row]:
+    rows: list[_Row] = []
+    values = (
+        ("in", example.input),
+        ("expect canonical", example.expect_canonical),
+        ("expect product", example.expect_product),
+    )
+    for order, (words, value) in enumerate(values):
+        if value is not None:
+            text = f"{words} {json.dumps(value.value, ensure_ascii=False)}"
+            rows.append(
+                _Row(text, value.span.line, value.span.end_line, INDENT, False, order=order)
+            )
+    if example.expect_reject:
+        names = example.expect_reject
+        text = "expect reject " + ", ".join(name.text for name in names)
+        rows.append(_Row(text, names[0].span.line, names[-1].span.end_line, INDENT, False, order=3))
+    return rows
+
+
+def _single_line(statement: Statement) -> str:
+    if isinstance(statement, VersionStmt):
+        return f"version {_literal(statement.version)}"
+    if isinstance(statement, MappingStmt):
+        if statement.extends is not None:
+            return f"mapping {statement.name.text} extends {_literal(statement.extends)}"
+        product = statement.product.text if statement.product is not None else ""
+        return f"mapping {statement.name.text} for {product}"
+    if isinstance(statement, TimezoneStmt):
+        return f"timezone {_literal(statement.zone)}"
+    if isinstance(statement, EveryStringStmt):
+        return " ".join(["every string", *(f"| {_step(step)}" for step in statement.steps)])
+    if isinstance(statement, RemoveStmt):
+        return f"remove {statement.name.text}"
+    if isinstance(statement, FieldStmt):
+        return _field(statement)
+    raise TypeError(f"no layout for {type(statement).__name__}")  # pragma: no cover
+
+
+def _field(stmt: FieldStmt) -> str:
+    """`field NAME TYPE required|optional SOURCE -> TARGET | steps default X check ... on invalid P`."""
+    parts = [stmt.kind, stmt.name.text]
+    if stmt.type is not None:
+        parts.append(stmt.type.text)
+    if stmt.required is not None:
+        parts.append("required" if stmt.required else "optional")
+    if stmt.sources:
+        parts.append("<- " + ", ".join(name.text for name in stmt.sources))
+    if stmt.constant is not None:
+        parts.append(f"= {_literal(stmt.constant)}")
+    if stmt.target is not None:
+        parts.append(f"-> {stmt.target.text}")
+    parts.extend(f"| {_step(step)}" for step in stmt.steps or ())
+    if stmt.default is not None:
+        parts.append(f"default {_literal(stmt.default)}")
+    parts.extend(f"check {_check(check)}" for check in stmt.checks or ())
+    if stmt.policy is not None:
+        parts.append(f"on invalid {stmt.policy.text}")
+    return " ".join(parts)
+
+
+def _step(step: Step) -> str:
+    if not step.args:
+        return step.name.text
+    args = ", ".join(arg.text if isinstance(arg, Name) else _literal(arg) for arg in step.args)
+    return f"{step.name.text}({args})"
+
+
+def _check(check: Check) -> str:
+    if isinstance(check, MatchesCheck):
+        return f"matches {_literal(check.pattern)}"
+    if isinstance(check, NamedCheck):
+        return check.name.text
+    if isinstance(check, CompareCheck):
+        return f"{check.op} {_literal(check.bound)}"
+    if isinstance(check, RangeCheck):
+        return f"{_literal(check.low)}..{_literal(check.high)}"
+    if isinstance(check, LengthCheck):
+        if check.low is not None and check.high is not None:
+            return f"length {_literal(check.low)}..{_literal(check.high)}"
+        if check.high is not None:
+            return f"length <= {_literal(check.high)}"
+        assert check.low is not None
+        return f"length >= {_literal(check.low)}"
+    assert isinstance(check, InCheck)
+    return "in [" + ", ".join(_literal(value) for value in check.values) + "]"
+
+
+def _literal(literal: Literal) -> str:
+    return literal_text(literal.value)
+
+
+def literal_text(value: LiteralValue) -> str:
+    """A literal as the language writes it: JSON strings, plain-notation numbers, true/false/null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- comments ------------------------------------------------------------------------------
+
+
+def _attach_comments(
+    rows: list[_Row], comments: tuple[Comment, ...], source_lines: list[str]
+) -> list[Comment]:
+    """Give each comment to the row it trails or precedes; return those after the last row."""
+    by_position = sorted(rows, key=lambda row: (row.first, row.last))
+    tail: list[Comment] = []
+    for comment in comments:
+        line = comment.span.line
+        code_before = source_lines[line - 1][: comment.span.column - 1].strip()
+        holder = next((row for row in by_position if row.first <= line <= row.last), None)
+        if code_before and holder is not None:
+            holder.trailing.append(comment)
+            continue
+        following = next((row for row in by_position if row.last >= line), None)
+        if following is None:
+            tail.append(comment)
+        else:
+            following.before.append(comment)
+    return tail
+
+
+def _comment_text(comment: Comment) -> str:
+    return comment.text.rstrip()
+
+
+def _layout(rows: list[_Row], tail: list[Comment]) -> list[str]:
+    """Rows and comments as lines, with one blank line wherever the source had some."""
+    lines: list[str] = []
+    previous_last: int | None = None  # last source line of the previous top-level item
+
+    def gap_before(first: int) -> None:
+        if previous_last is not None and first > previous_last + 1:
+            lines.append("")
+
+    for row in _in_output_order(rows):
+        comment_indent = INDENT if (row.closes_block or not row.top_level) else ""
+        own_line = row.before + row.trailing[:-1]
+        for comment in own_line:
+            if row.top_level and not row.closes_block:
+                gap_before(comment.span.line)
+                previous_last = comment.span.line
+            lines.append(comment_indent + _comment_text(comment))
+        if row.top_level and not row.closes_block:
+            gap_before(row.first)
+        text = row.indent + row.text
+        if row.trailing:
+            text += "  " + _comment_text(row.trailing[-1])
+        lines.append(text)
+        if row.top_level:
+            previous_last = row.last
+    for comment in tail:
+        gap_before(comment.span.line)
+        previous_last = comment.span.line
+        lines.append(_comment_text(comment))
+    return lines
+
+
+def _in_output_order(rows: list[_Row]) -> list[_Row]:
+    """Rows as emitted: statements as written, an example's lines in canonical order."""
+    ordered: list[_Row] = []
+    block: list[_Row] = []
+    for row in rows:
+        if row.top_level:
+            ordered.extend(sorted(block, key=lambda r: r.order))
+            block = []
+            ordered.append(row)
+        else:
+            block.append(row)
+    ordered.extend(sorted(block, key=lambda r: r.order))
+    return ordered
