@@ -45,6 +45,11 @@ def register(product_type: str) -> Callable[[A], A]:
     return decorate
 
 
+def unregister(product_type: str) -> None:
+    """Forget the adapter of `product_type` (for plugins loaded and unloaded at run time, and tests)."""
+    _REGISTRY.pop(product_type, None)
+
+
 def _load_builtins() -> None:
     global _loaded
     if not _loaded:
