@@ -1,0 +1,80 @@
+"""`siesa sim siesa|kong|wms`: run one simulator in the foreground until Ctrl-C."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from runtime.local.sim.catalog import generate_catalog
+from runtime.local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
+from runtime.local.sim.server import SimServer
+from runtime.local.sim.siesa import DEFAULT_RATE_LIMIT, DEFAULT_SIESA_API_KEY, SiesaSim
+from runtime.local.sim.wms import DEFAULT_WMS_API_KEY, WmsSim
+
+sim_app = typer.Typer(
+    name="sim",
+    help="Run a local simulator of Siesa, Kong or WMS on loopback (for tests and demos).",
+    no_args_is_help=True,
+)
+
+Port = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")]
+Host = Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")]
+AccessLog = Annotated[bool, typer.Option(help="Print one line per request.")]
+
+
+def _serve(server: SimServer, api_hint: str) -> None:
+    typer.echo(f"ready: {server.url}")
+    typer.echo(f"api: {server.url}{api_hint}  (Ctrl-C to stop)")
+    server.serve_forever()
+    typer.echo("stopped")
+
+
+@sim_app.command("siesa")
+def siesa(
+    port: Port = 0,
+    products: Annotated[int, typer.Option(help="Items in the generated catalog.")] = 1000,
+    seed: Annotated[
+        int, typer.Option(help="Catalog seed: the same seed gives the same items.")
+    ] = 1,
+    client: Annotated[
+        str, typer.Option(help="Client id the catalog is generated for.")
+    ] = "cliente-a",
+    api_key: Annotated[str, typer.Option(help="Bearer token to accept.")] = DEFAULT_SIESA_API_KEY,
+    rate_limit: Annotated[
+        int, typer.Option(help="Requests per minute per key.")
+    ] = DEFAULT_RATE_LIMIT,
+    host: Host = "127.0.0.1",
+    access_log: AccessLog = False,
+) -> None:
+    """The Siesa ERP, REST dialect, over a seeded catalog."""
+    sim = SiesaSim(
+        generate_catalog(products, seed, client=client), api_keys=api_key, rate_limit=rate_limit
+    )
+    _serve(SimServer(sim.wsgi_app, host=host, port=port, access_log=access_log), "/api/v1")
+
+
+@sim_app.command("kong")
+def kong(
+    port: Port = 0,
+    api_key: Annotated[str, typer.Option(help="X-API-Key to accept.")] = DEFAULT_KONG_API_KEY,
+    tenant: Annotated[str, typer.Option(help="Tenant the key reaches.")] = "default",
+    host: Host = "127.0.0.1",
+    access_log: AccessLog = False,
+) -> None:
+    """Kong, the RFID backend's product API."""
+    sim = KongSim(api_keys=api_key, tenant=tenant)
+    _serve(SimServer(sim.wsgi_app, host=host, port=port, access_log=access_log), "/api/v1")
+
+
+@sim_app.command("wms")
+def wms(
+    port: Port = 0,
+    api_key: Annotated[str, typer.Option(help="Bearer token to accept.")] = DEFAULT_WMS_API_KEY,
+    tenant: Annotated[str, typer.Option(help="Tenant the key reaches.")] = "default",
+    host: Host = "127.0.0.1",
+    access_log: AccessLog = False,
+) -> None:
+    """The WMS inventory and warehouse services under one base URL."""
+    sim = WmsSim(api_keys=api_key, tenant=tenant)
+    _serve(SimServer(sim.combined_app, host=host, port=port, access_log=access_log), "/api/v1")

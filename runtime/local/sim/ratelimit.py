@@ -1,0 +1,59 @@
+"""A sliding-window rate limiter per API key (Siesa: 100 requests per 60 s)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """Whether a request may pass, how many remain in the window, and when to retry."""
+
+    allowed: bool
+    remaining: int
+    retry_after_s: int
+
+
+class SlidingWindowLimiter:
+    """At most `limit` requests per key in any `window_s` seconds.
+
+    Refused requests do not use up the window. `clock` is injectable so tests
+    can move time instead of waiting.
+    """
+
+    def __init__(
+        self,
+        limit: int = 100,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if limit < 1 or window_s <= 0:
+            raise ValueError("limit must be >= 1 and window_s > 0")
+        self.limit = limit
+        self.window_s = window_s
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> RateDecision:
+        """Count one request for `key` if the window has room."""
+        now = self._clock()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self.window_s:
+                hits.popleft()
+            if len(hits) < self.limit:
+                hits.append(now)
+                return RateDecision(True, self.limit - len(hits), 0)
+            wait = hits[0] + self.window_s - now
+            return RateDecision(False, 0, max(1, math.ceil(wait)))
+
+    def reset(self) -> None:
+        """Forget every key's history."""
+        with self._lock:
+            self._hits.clear()
