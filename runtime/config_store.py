@@ -1,0 +1,305 @@
+"""Client configs in DynamoDB (`siesa-integration-clients`), validated on every read and write.
+
+Every item is checked with `runtime.config.ClientConfig` when it is read and
+before it is written: a bad item is an `InvalidClientConfig` that names the
+field, never a KeyError deep in a handler.
+
+The `enabled-index` GSI: DynamoDB key attributes must be strings, numbers or
+binary, so a BOOL `enabled` cannot be indexed. Every write therefore also
+stores `enabled_flag`, the string "true" or "false", kept in step with
+`enabled` by this store (the only writer of both), and the GSI's partition
+key is `enabled_flag`. Readers never see `enabled_flag`: it is derived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from runtime import aws, settings
+from runtime.config import ClientConfig, validate_client_id
+from runtime.errors import ClientDisabled, ClientNotFound, InvalidClientConfig
+
+ENABLED_INDEX = "enabled-index"
+PRODUCT_TYPE_INDEX = "product-type-index"
+ENABLED_FLAG = "enabled_flag"
+DERIVED_ATTRIBUTES = (ENABLED_FLAG,)
+
+CLIENTS_TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "client_id", "AttributeType": "S"},
+        {"AttributeName": ENABLED_FLAG, "AttributeType": "S"},
+        {"AttributeName": "product_type", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "client_id", "KeyType": "HASH"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": ENABLED_INDEX,
+            "KeySchema": [{"AttributeName": ENABLED_FLAG, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        {
+            "IndexName": PRODUCT_TYPE_INDEX,
+            "KeySchema": [{"AttributeName": "product_type", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+"""`create_table` arguments (without TableName): for the local engine, tests and infra to agree on."""
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def utc_now_iso() -> str:
+    """Now, as the design document writes times: `2025-01-15T10:00:00Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | set):
+        return [_plain(item) for item in value]
+    return value
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A Python mapping as a DynamoDB item (None values are left out)."""
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as plain Python values."""
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def describe_validation_error(exc: ValidationError, subject: str) -> str:
+    """One line per problem, naming the field; input values are never echoed."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = ".".join(str(part) for part in error["loc"]) or "item"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"field {where!r}: {message}")
+    return f"{subject}: " + "; ".join(problems)
+
+
+def validate_config(
+    values: Mapping[str, Any] | ClientConfig, subject: str = "client config"
+) -> ClientConfig:
+    """A ClientConfig from a mapping (or a re-check of one); InvalidClientConfig naming the field."""
+    data = values.model_dump() if isinstance(values, ClientConfig) else dict(values)
+    for derived in DERIVED_ATTRIBUTES:
+        data.pop(derived, None)
+    try:
+        return ClientConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidClientConfig(describe_validation_error(exc, subject)) from None
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """A clients-table item that does not validate, as a listing reports it."""
+
+    client_id: str
+    reason: str
+
+
+@dataclass
+class ClientListing:
+    """What a listing found: the valid configs, and every item that is not (never dropped silently)."""
+
+    clients: list[ClientConfig] = field(default_factory=list)
+    invalid: list[InvalidItem] = field(default_factory=list)
+
+
+class ConfigStore:
+    """Reads and writes client configs."""
+
+    def __init__(self, table_name: str | None = None, *, dynamodb: Any | None = None) -> None:
+        self.table_name = settings.clients_table(table_name)
+        self.dynamodb = dynamodb if dynamodb is not None else aws.client("dynamodb")
+
+    # reading
+
+    def get(self, client_id: str, *, require_enabled: bool = False) -> ClientConfig:
+        """The client's config; ClientNotFound, InvalidClientConfig, or ClientDisabled when asked."""
+        client_id = validate_client_id(client_id)
+        response = self.dynamodb.get_item(
+            TableName=self.table_name, Key={"client_id": {"S": client_id}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item:
+            raise ClientNotFound(f"client {client_id!r} is not in {self.table_name}")
+        config = validate_config(from_item(item), f"client {client_id!r} in {self.table_name}")
+        if require_enabled and not config.enabled:
+            raise ClientDisabled(f"client {client_id!r} is disabled")
+        return config
+
+    def list_clients(
+        self, *, enabled: bool | None = None, product_type: str | None = None
+    ) -> ClientListing:
+        """All clients, only enabled (or disabled) ones, or one product type's, through the GSIs."""
+        listing = ClientListing()
+        for raw in self._items(enabled=enabled, product_type=product_type):
+            values = from_item(raw)
+            client_id = str(values.get("client_id", "?"))
+            try:
+                config = validate_config(values, f"client {client_id!r} in {self.table_name}")
+            except InvalidClientConfig as exc:
+                listing.invalid.append(InvalidItem(client_id=client_id, reason=str(exc)))
+                continue
+            if enabled is not None and config.enabled != enabled:
+                continue
+            if product_type is not None and config.product_type != product_type:
+                continue
+            listing.clients.append(config)
+        listing.clients.sort(key=lambda config: config.client_id)
+        listing.invalid.sort(key=lambda item: item.client_id)
+        return listing
+
+    def _items(self, *, enabled: bool | None, product_type: str | None) -> Iterator[dict[str, Any]]:
+        if product_type is not None:
+            operation, arguments = (
+                "query",
+                {
+                    "IndexName": PRODUCT_TYPE_INDEX,
+                    "KeyConditionExpression": "product_type = :p",
+                    "ExpressionAttributeValues": {":p": {"S": product_type}},
+                },
+            )
+        elif enabled is not None:
+            operation, arguments = (
+                "query",
+                {
+                    "IndexName": ENABLED_INDEX,
+                    "KeyConditionExpression": f"{ENABLED_FLAG} = :e",
+                    "ExpressionAttributeValues": {":e": {"S": _flag(enabled)}},
+                },
+            )
+        else:
+            operation, arguments = "scan", {}
+        paginator = self.dynamodb.get_paginator(operation)
+        for page in paginator.paginate(TableName=self.table_name, **arguments):
+            yield from page.get("Items", [])
+
+    # writing
+
+    def put(
+        self, config: ClientConfig | Mapping[str, Any], *, must_not_exist: bool = False
+    ) -> ClientConfig:
+        """Validate, stamp created_at/updated_at and write; returns what was written."""
+        checked = validate_config(config)
+        now = utc_now_iso()
+        checked = checked.model_copy(
+            update={"created_at": checked.created_at or now, "updated_at": now}
+        )
+        checked = validate_config(checked)
+        values = checked.model_dump()
+        values[ENABLED_FLAG] = _flag(checked.enabled)
+        arguments: dict[str, Any] = {"TableName": self.table_name, "Item": to_item(values)}
+        if must_not_exist:
+            arguments["ConditionExpression"] = "attribute_not_exists(client_id)"
+        try:
+            self.dynamodb.put_item(**arguments)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise InvalidClientConfig(f"client {checked.client_id!r} already exists") from None
+            raise
+        return checked
+
+    def set_enabled(self, client_id: str, enabled: bool) -> ClientConfig:
+        """Enable or disable a client (both `enabled` and its index flag); ClientNotFound if absent."""
+        client_id = validate_client_id(client_id)
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"client_id": {"S": client_id}},
+                UpdateExpression="SET enabled = :e, #flag = :f, updated_at = :u",
+                ConditionExpression="attribute_exists(client_id)",
+                ExpressionAttributeNames={"#flag": ENABLED_FLAG},
+                ExpressionAttributeValues={
+                    ":e": {"BOOL": enabled},
+                    ":f": {"S": _flag(enabled)},
+                    ":u": {"S": utc_now_iso()},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise ClientNotFound(f"client {client_id!r} is not in {self.table_name}") from None
+            raise
+        return validate_config(from_item(response["Attributes"]), f"client {client_id!r}")
+
+    def update_sync_status(
+        self,
+        client_id: str,
+        *,
+        run_id: str,
+        status: str,
+        timestamp: str,
+        records: int | None,
+        watermark: str | None = None,
+    ) -> bool:
+        """Record a run's outcome on the client item, unless a later run is already recorded.
+
+        The write is conditional on `last_sync_run_id` (run ids sort by start
+        time), so an older run that finishes late never overwrites a newer
+        one's status or moves the watermark back. The watermark is written
+        only when given. Returns False when a newer run won.
+        """
+        client_id = validate_client_id(client_id)
+        assignments = [
+            "last_sync_status = :status",
+            "last_sync_timestamp = :ts",
+            "last_sync_run_id = :run",
+            "updated_at = :now",
+        ]
+        values: dict[str, Any] = {
+            ":status": {"S": status},
+            ":ts": {"S": timestamp},
+            ":run": {"S": run_id},
+            ":now": {"S": utc_now_iso()},
+        }
+        if records is not None:
+            assignments.append("last_sync_records = :records")
+            values[":records"] = {"N": str(int(records))}
+        if watermark is not None:
+            assignments.append("last_sync_watermark = :wm")
+            values[":wm"] = {"S": watermark}
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"client_id": {"S": client_id}},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ConditionExpression=(
+                    "attribute_exists(client_id) AND "
+                    "(attribute_not_exists(last_sync_run_id) OR last_sync_run_id <= :run)"
+                ),
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            self.get(client_id)  # ClientNotFound when the item is gone
+            return False
+        return True
+
+
+def _flag(enabled: bool) -> str:
+    return "true" if enabled else "false"
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -1,0 +1,1 @@
+"""The three Lambda handlers (extractor, transformer, loader) and the cores they call."""

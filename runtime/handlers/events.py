@@ -1,0 +1,114 @@
+"""The event shapes that pass between the workflow's states (docs/architecture.md).
+
+Inputs are parsed here, once, into typed models; a malformed event is an
+`InvalidEvent` naming the field. Unknown keys are ignored (Step Functions
+may carry more state than a handler needs); outputs are exactly the
+documented shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from runtime.config import SyncType, validate_client_id
+from runtime.config_store import describe_validation_error
+from runtime.errors import InvalidClientConfig, InvalidEvent
+from runtime.runstore import validate_bucket, validate_run_id
+from runtime.sync_state import parse_watermark
+
+E = TypeVar("E", bound=BaseModel)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @field_validator("client_id", check_fields=False)
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        try:
+            return validate_client_id(value)
+        except InvalidClientConfig as exc:
+            raise ValueError(str(exc)) from None
+
+
+class ExtractRequest(_Event):
+    """Extractor input, from EventBridge or `siesa sync`; `run_id` is optional (the CLI may pick one)."""
+
+    client_id: str
+    sync_type: SyncType = "incremental"
+    run_id: str | None = None
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, value: str | None) -> str | None:
+        return None if value is None else _checked(validate_run_id, value)
+
+
+class Extracted(_Event):
+    """Extractor output = transformer input."""
+
+    client_id: str
+    product_type: str
+    sync_type: SyncType
+    run_id: str
+    bucket: str
+    extracted_pages: list[str]
+    count: int = Field(ge=0)
+    extraction_timestamp: str
+    watermark: str
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, value: str) -> str:
+        return _checked(validate_run_id, value)
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return _checked(validate_bucket, value)
+
+    @field_validator("watermark")
+    @classmethod
+    def _watermark(cls, value: str) -> str:
+        return _checked(parse_watermark, value)
+
+
+class ValidationSummary(BaseModel):
+    """The transformer's `validation_errors`: counts, and where the full report is."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    count: int = Field(ge=0)
+    warnings: int = Field(ge=0)
+    by_field: dict[str, int]
+    report_key: str
+
+
+class Transformed(Extracted):
+    """Transformer output = loader input: the extractor's fields plus the canonical pages."""
+
+    canonical_pages: list[str]
+    rejected_count: int = Field(ge=0)
+    rejected_key: str
+    transformation_timestamp: str
+    validation_errors: ValidationSummary
+
+
+def _checked(check: Any, value: Any) -> Any:
+    """Run a runtime check inside a pydantic validator (its error becomes the field's error)."""
+    try:
+        return check(value)
+    except InvalidEvent as exc:
+        raise ValueError(str(exc)) from None
+
+
+def parse_event(model: type[E], event: Any, handler: str) -> E:
+    """The event as `model`; InvalidEvent naming every bad field otherwise."""
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"{handler} event must be a JSON object, not {type(event).__name__}")
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc, f"{handler} event")) from None

@@ -1,0 +1,22 @@
+"""Lambda `siesa-integration-extractor`: Siesa -> deduplicated NDJSON pages in S3.
+
+Input `{"client_id", "sync_type"}` (optionally `run_id`); output the
+claim-check of docs/architecture.md (client_id, product_type, sync_type,
+run_id, bucket, extracted_pages, count, extraction_timestamp, watermark).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.handlers.deps import Deps
+from runtime.handlers.events import ExtractRequest, parse_event
+from runtime.handlers.extraction import extract
+from runtime.observability import lambda_entry
+
+
+@lambda_entry("extractor")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Parse the event, extract, return the claim-check."""
+    request = parse_event(ExtractRequest, event, "extractor")
+    return extract(request, Deps()).model_dump()

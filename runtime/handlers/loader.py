@@ -1,0 +1,24 @@
+"""Lambda `siesa-integration-loader`: canonical pages -> the client's product, and the run summary.
+
+Input: the transformer's output. Output: the design document's loader
+summary (client_id, product_type, status, records_processed,
+records_success, records_failed, failed_records, load_timestamp,
+duration_seconds) plus run_id, sync_type, failed_records_truncated and
+failed_records_key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.handlers.deps import Deps
+from runtime.handlers.events import Transformed, parse_event
+from runtime.handlers.loading import load
+from runtime.observability import lambda_entry
+
+
+@lambda_entry("loader")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Parse the event, load, return the summary."""
+    transformed = parse_event(Transformed, event, "loader")
+    return load(transformed, Deps())

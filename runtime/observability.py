@@ -1,0 +1,299 @@
+"""Structured logs and EMF metrics for the handlers, and the guard that keeps secrets out of both.
+
+Log lines carry the design document's keys (timestamp, level, client_id,
+component, message, metadata) plus run_id; everything else Powertools adds
+(location, cold start, request id) moves under `metadata`. Every formatted
+line passes through `redact`, which replaces each secret value the process
+has loaded (see `register_secret`) with `***`, so a secret that slipped into
+a message, an extra or a traceback still never reaches the log.
+
+Metrics go to the `SiesaIntegration` namespace with the dimensions ClientId,
+SyncType and Environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from pydantic import BaseModel, SecretBytes, SecretStr
+
+from runtime import settings
+
+REDACTED = "***"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not scrubbed: they would mangle ordinary text and are no real secret."""
+
+TOP_LEVEL_KEYS = ("timestamp", "level", "client_id", "component", "run_id", "message", "metadata")
+EMF_MAX_VALUES = 100
+"""CloudWatch EMF takes at most 100 values per metric in one record."""
+ERROR_KEYS = ("exception_name", "exception", "exception_notes", "stack_trace")
+
+_secrets_lock = threading.Lock()
+_secret_values: frozenset[str] = frozenset()
+
+
+def register_secret(*values: str | SecretStr | None) -> None:
+    """Remember secret values so `redact` can scrub them from every log line and error text."""
+    global _secret_values
+    plain = {
+        value.get_secret_value() if isinstance(value, SecretStr) else value
+        for value in values
+        if value is not None
+    }
+    plain = {value for value in plain if len(value) >= MIN_SECRET_LENGTH}
+    if not plain - _secret_values:
+        return
+    with _secrets_lock:
+        _secret_values = _secret_values | plain
+
+
+def forget_secrets() -> None:
+    """Drop every registered value (tests; a container never needs it)."""
+    global _secret_values
+    with _secrets_lock:
+        _secret_values = frozenset()
+
+
+def _forms(secret: str) -> Iterable[str]:
+    """The secret as written plainly and as it appears inside a JSON string."""
+    yield secret
+    escaped = json.dumps(secret)[1:-1]
+    if escaped != secret:
+        yield escaped
+    ascii_escaped = json.dumps(secret, ensure_ascii=True)[1:-1]
+    if ascii_escaped not in (secret, escaped):
+        yield ascii_escaped
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret value replaced by `***`."""
+    for secret in sorted(_secret_values, key=len, reverse=True):
+        for form in _forms(secret):
+            if form in text:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Scrub registered secrets from the messages of `exc` and the exceptions chained to it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in current.args)
+        current = current.__cause__ or current.__context__
+
+
+def _json_default(value: Any) -> Any:
+    """Serialise what json cannot; secrets render masked, models without their secrets."""
+    if isinstance(value, SecretStr | SecretBytes):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+class DesignDocFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter reshaped to the design document's keys, with secrets scrubbed."""
+
+    def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
+        """Move non-design keys under `metadata`, then serialise and redact."""
+        shaped: dict[str, Any] = {key: log.get(key) for key in TOP_LEVEL_KEYS}
+        metadata = log.get("metadata")
+        merged: dict[str, Any] = dict(metadata) if isinstance(metadata, dict) else {}
+        if metadata is not None and not isinstance(metadata, dict):
+            merged["value"] = metadata
+        for key, value in log.items():
+            if key in TOP_LEVEL_KEYS or key in ERROR_KEYS or value is None:
+                continue
+            merged.setdefault(key, value)
+        shaped["metadata"] = merged
+        for key in ERROR_KEYS:
+            if log.get(key) is not None:
+                shaped[key] = log[key]
+        return redact(super().serialize(shaped))
+
+
+class _CurrentStdout:
+    """Writes to whatever `sys.stdout` is now, so captured or redirected output sees the logs."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def _make_logger() -> Logger:
+    handler = logging.StreamHandler(_CurrentStdout())
+    formatter = DesignDocFormatter(
+        json_default=_json_default,
+        datefmt="%Y-%m-%dT%H:%M:%S.%FZ",
+        utc=True,
+        log_record_order=list(TOP_LEVEL_KEYS),
+        serialize_stacktrace=False,
+    )
+    return Logger(
+        service=settings.service_name(),
+        level=settings.log_level(),
+        logger_handler=handler,
+        logger_formatter=formatter,
+    )
+
+
+logger: Logger = _make_logger()
+"""The one Logger of the runtime: `from runtime.observability import logger`."""
+
+metrics: Metrics = Metrics(namespace=settings.metrics_namespace(), service="")
+"""Run metrics, flushed as one EMF record when a handler returns (`lambda_entry`)."""
+
+
+# --- metrics ----------------------------------------------------------------------
+
+
+def dimensions(client_id: str, sync_type: str) -> dict[str, str]:
+    """The dimensions every metric of a run carries."""
+    return {"ClientId": client_id, "SyncType": sync_type, "Environment": settings.environment()}
+
+
+def bind_run(component: str, client_id: str, sync_type: str, run_id: str | None = None) -> None:
+    """Tag every following log line and the run metrics with this run."""
+    logger.append_keys(component=component, client_id=client_id, run_id=run_id)
+    for name, value in dimensions(client_id, sync_type).items():
+        metrics.add_dimension(name=name, value=value)
+
+
+def record_run_outcome(
+    *,
+    records_processed: int,
+    records_failed: int,
+    duration_seconds: float,
+    status: str,
+) -> None:
+    """SyncDuration, RecordsProcessed, RecordsFailed and SyncSuccessRate of a finished run.
+
+    SyncSuccessRate is 100 for success, 0 for failed, and the share of
+    records that reached the product for a partial run.
+    """
+    metrics.add_metric(name="SyncDuration", unit=MetricUnit.Seconds, value=duration_seconds)
+    metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=records_processed)
+    metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=records_failed)
+    metrics.add_metric(
+        name="SyncSuccessRate",
+        unit=MetricUnit.Percent,
+        value=success_rate(status, records_processed, records_failed),
+    )
+
+
+def record_run_failed() -> None:
+    """A run that stopped on an error: its success rate is 0."""
+    metrics.add_metric(name="SyncSuccessRate", unit=MetricUnit.Percent, value=0)
+
+
+def success_rate(status: str, records_processed: int, records_failed: int) -> float:
+    """The SyncSuccessRate value of a run (percent)."""
+    if status == "success":
+        return 100.0
+    if status == "failed" or records_processed <= 0:
+        return 0.0
+    return round(100.0 * (records_processed - records_failed) / records_processed, 2)
+
+
+class LatencyRecorder:
+    """Collects the latency of every API call of a run; an `on_latency` hook for runtime.http.
+
+    `emit` writes them as APILatency, one EMF record per API (Siesa, Kong,
+    WMS, ...) with the run's dimensions plus `Api`.
+    """
+
+    def __init__(self) -> None:
+        self.values_ms: dict[str, list[float]] = {}
+
+    def __call__(self, call: Any) -> None:
+        """Take one `runtime.http.ApiCall` (anything with `.api` and `.seconds`)."""
+        self.add(str(call.api), float(call.seconds))
+
+    def add(self, api: str, seconds: float) -> None:
+        """Record one call's latency."""
+        self.values_ms.setdefault(api, []).append(round(seconds * 1000.0, 3))
+
+    def emit(self, client_id: str, sync_type: str) -> None:
+        """Flush APILatency per API, at most 100 values per EMF record."""
+        for api, values in self.values_ms.items():
+            dims = {**dimensions(client_id, sync_type), "Api": api}
+            for start in range(0, len(values), EMF_MAX_VALUES):
+                emitter = EphemeralMetrics(namespace=settings.metrics_namespace(), service="")
+                for dim_name, dim_value in dims.items():
+                    emitter.add_dimension(name=dim_name, value=dim_value)
+                for latency in values[start : start + EMF_MAX_VALUES]:
+                    emitter.add_metric(
+                        name="APILatency", unit=MetricUnit.Milliseconds, value=latency
+                    )
+                emitter.flush_metrics()
+        self.values_ms.clear()
+
+
+# --- the handler wrapper ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """Stands in for the Lambda context when the local engine calls a handler with None."""
+
+    function_name: str
+    memory_limit_in_mb: int = 0
+    invoked_function_arn: str = "local"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+Handler = TypeVar("Handler", bound=Callable[[dict[str, Any], Any], dict[str, Any]])
+
+
+def lambda_entry(component: str) -> Callable[[Handler], Handler]:
+    """Wrap a handler: Lambda context in the logs, metrics flushed, secrets scrubbed from errors.
+
+    Works with `context=None` (the local engine), where a LocalContext stands in.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        def tagged(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            logger.append_keys(component=component)
+            return handler(event, context)
+
+        instrumented = logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tagged))
+
+        @functools.wraps(handler)
+        def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            logger.setLevel(settings.log_level())
+            if context is None:
+                context = LocalContext(function_name=f"siesa-integration-{component}")
+            try:
+                return instrumented(event, context)
+            except Exception as exc:
+                redact_exception(exc)
+                action = getattr(exc, "action", "stop")
+                logger.error(
+                    f"{component} failed: {type(exc).__name__}",
+                    exc_info=exc,
+                    extra={"metadata": {"error_type": type(exc).__name__, "action": action}},
+                )
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,331 @@
+"""The claim-check: a run's records as NDJSON pages in S3, never in the workflow state.
+
+Layout (docs/architecture.md): `runs/{client_id}/{run_id}/{stage}/page-00001.ndjson`
+for the extracted and canonical records, plus one NDJSON file per report
+(`validation-report.ndjson`, `rejected.ndjson`, `failed-records.ndjson`) and
+`summary.json`. Writers hold at most one page in memory (reports spool to a
+temporary file past a few MB) and readers stream a page at a time, so memory
+stays flat however large the catalog grows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from botocore.exceptions import ClientError
+
+from runtime import aws, settings
+from runtime.config import validate_client_id
+from runtime.errors import InvalidEvent, RunDataError
+
+RUN_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$"
+RUN_ID_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+NDJSON_CONTENT_TYPE = "application/x-ndjson"
+SPOOL_MAX_BYTES = 8 * 1024 * 1024
+
+Stage = Literal["extracted", "canonical"]
+STAGES: tuple[Stage, ...] = ("extracted", "canonical")
+REPORT_NAMES = ("validation-report.ndjson", "rejected.ndjson", "failed-records.ndjson")
+
+
+# --- run ids and keys -----------------------------------------------------------------
+
+
+def new_run_id(started_at: datetime | None = None) -> str:
+    """A run id that sorts by start time: `20250115T100000Z-3f9a1c`."""
+    moment = (started_at or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment.strftime(RUN_ID_TIME_FORMAT)}-{secrets.token_hex(3)}"
+
+
+def validate_run_id(run_id: object) -> str:
+    """`run_id` when it has the run id shape; InvalidEvent otherwise (it becomes part of keys)."""
+    if isinstance(run_id, str) and re.fullmatch(RUN_ID_PATTERN, run_id):
+        return run_id
+    shown = repr(run_id)[:80] if isinstance(run_id, str) else type(run_id).__name__
+    raise InvalidEvent(f"run_id {shown} must look like 20250115T100000Z-3f9a1c")
+
+
+def run_started_at(run_id: str) -> datetime:
+    """The UTC start time encoded in a run id."""
+    stamp = validate_run_id(run_id).split("-", 1)[0]
+    return datetime.strptime(stamp, RUN_ID_TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def validate_bucket(bucket: object) -> str:
+    """`bucket` when it is a plausible S3 bucket name; InvalidEvent otherwise."""
+    if isinstance(bucket, str) and re.fullmatch(BUCKET_PATTERN, bucket):
+        return bucket
+    raise InvalidEvent("bucket must be an S3 bucket name")
+
+
+def run_prefix(client_id: str, run_id: str) -> str:
+    """`runs/{client_id}/{run_id}/`, refusing ids that could escape the prefix."""
+    return f"runs/{validate_client_id(client_id)}/{validate_run_id(run_id)}/"
+
+
+def page_key(client_id: str, run_id: str, stage: Stage, number: int) -> str:
+    """The key of page `number` (from 1) of a stage."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    if number < 1:
+        raise ValueError("page numbers start at 1")
+    return f"{run_prefix(client_id, run_id)}{stage}/page-{number:05d}.ndjson"
+
+
+def validation_report_key(client_id: str, run_id: str) -> str:
+    """One line per mapping issue."""
+    return run_prefix(client_id, run_id) + "validation-report.ndjson"
+
+
+def rejected_key(client_id: str, run_id: str) -> str:
+    """One line per record the mapping rejected (id, reasons, the raw record for replay)."""
+    return run_prefix(client_id, run_id) + "rejected.ndjson"
+
+
+def failed_records_key(client_id: str, run_id: str) -> str:
+    """Every record of the run that did not reach the product."""
+    return run_prefix(client_id, run_id) + "failed-records.ndjson"
+
+
+def summary_key(client_id: str, run_id: str) -> str:
+    """The loader summary."""
+    return run_prefix(client_id, run_id) + "summary.json"
+
+
+def check_run_key(key: object, client_id: str, run_id: str) -> str:
+    """A key from an event must lie under this run's prefix (no reading another run's data)."""
+    prefix = run_prefix(client_id, run_id)
+    if isinstance(key, str) and key.startswith(prefix) and ".." not in key:
+        return key
+    raise InvalidEvent(f"S3 key {str(key)[:120]!r} is not under {prefix}")
+
+
+# --- encoding -------------------------------------------------------------------------
+
+
+def encode_line(record: Any) -> bytes:
+    """One NDJSON line (UTF-8, compact, newline-terminated)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+# --- the store ------------------------------------------------------------------------
+
+
+class RunStore:
+    """Reads and writes one bucket's run data."""
+
+    def __init__(
+        self, bucket: str | None = None, *, s3: Any | None = None, page_size: int | None = None
+    ) -> None:
+        self.bucket = validate_bucket(settings.config_bucket(bucket))
+        self.s3 = s3 if s3 is not None else aws.client("s3")
+        self.page_size = settings.run_page_size(page_size)
+
+    # writing
+
+    def put_bytes(self, key: str, body: bytes, content_type: str = NDJSON_CONTENT_TYPE) -> None:
+        """Write one object."""
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def write_page(self, key: str, records: Iterable[Any]) -> int:
+        """Write a whole page; returns how many records it holds."""
+        lines = [encode_line(record) for record in records]
+        self.put_bytes(key, b"".join(lines))
+        return len(lines)
+
+    def put_json(self, key: str, document: Any) -> None:
+        """Write one JSON document (the summary)."""
+        body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+        self.put_bytes(key, body, content_type="application/json")
+
+    def delete(self, key: str) -> None:
+        """Remove one object (a page emptied by deduplication)."""
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def page_writer(self, client_id: str, run_id: str, stage: Stage) -> PageWriter:
+        """A writer that streams records into pages of `page_size`."""
+        return PageWriter(self, client_id, run_id, stage)
+
+    def ndjson_writer(self, key: str) -> NdjsonWriter:
+        """A writer for one (possibly large) NDJSON object."""
+        return NdjsonWriter(self, key)
+
+    # reading
+
+    def _body(self, key: str) -> Any:
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise RunDataError(f"run data s3://{self.bucket}/{key} is missing") from None
+            raise RunDataError(
+                f"run data s3://{self.bucket}/{key} could not be read ({code})"
+            ) from None
+
+    def iter_lines(self, key: str) -> Iterator[Any]:
+        """The JSON values of one NDJSON object, streamed line by line."""
+        body = self._body(key)
+        try:
+            for number, line in enumerate(body.iter_lines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    raise RunDataError(
+                        f"s3://{self.bucket}/{key} line {number} is not valid JSON"
+                    ) from None
+        finally:
+            body.close()
+
+    def read_page(self, key: str) -> list[dict[str, Any]]:
+        """One whole page."""
+        return list(self.iter_lines(key))
+
+    def iter_pages(self, keys: Iterable[str]) -> Iterator[list[dict[str, Any]]]:
+        """Pages one at a time, in order."""
+        for key in keys:
+            yield self.read_page(key)
+
+    def iter_records(self, keys: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """Records one at a time across pages, in order."""
+        for key in keys:
+            yield from self.iter_lines(key)
+
+    def get_json(self, key: str) -> Any:
+        """One JSON document."""
+        body = self._body(key)
+        try:
+            return json.loads(body.read())
+        except ValueError:
+            raise RunDataError(f"s3://{self.bucket}/{key} is not valid JSON") from None
+        finally:
+            body.close()
+
+
+class PageWriter:
+    """Streams records into NDJSON pages of `page_size`, holding only the current page.
+
+    `write` returns where the record landed (page number, index in page) so a
+    caller can later replace it while the page is still open, or know which
+    written page to rewrite.
+    """
+
+    def __init__(self, store: RunStore, client_id: str, run_id: str, stage: Stage) -> None:
+        self.store = store
+        self.client_id = client_id
+        self.run_id = run_id
+        self.stage = stage
+        page_key(client_id, run_id, stage, 1)  # refuse odd ids before anything is written
+        self.keys: list[str] = []
+        self.count = 0
+        self._buffer: list[bytes] = []
+        self._closed = False
+
+    @property
+    def open_page(self) -> int:
+        """Number of the page being filled."""
+        return len(self.keys) + 1
+
+    def write(self, record: Any) -> tuple[int, int]:
+        """Append one record; returns (page number, index in page)."""
+        if self._closed:
+            raise ValueError("page writer is closed")
+        self._buffer.append(encode_line(record))
+        self.count += 1
+        where = (self.open_page, len(self._buffer) - 1)
+        if len(self._buffer) >= self.store.page_size:
+            self._flush()
+        return where
+
+    def replace(self, index: int, record: Any) -> None:
+        """Replace a record of the open page (its newer copy arrived before the page was written)."""
+        self._buffer[index] = encode_line(record)
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        key = page_key(self.client_id, self.run_id, self.stage, self.open_page)
+        self.store.put_bytes(key, b"".join(self._buffer))
+        self.keys.append(key)
+        self._buffer = []
+
+    def close(self) -> list[str]:
+        """Write the last page; returns every page key in order."""
+        if not self._closed:
+            self._flush()
+            self._closed = True
+        return list(self.keys)
+
+    def __enter__(self) -> PageWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+
+
+class NdjsonWriter:
+    """Writes one NDJSON object, spooling to a temporary file past a few MB."""
+
+    def __init__(self, store: RunStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.count = 0
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # noqa: SIM115
+        self._closed = False
+
+    def write(self, record: Any) -> None:
+        """Append one line."""
+        self._file.write(encode_line(record))
+        self.count += 1
+
+    def close(self) -> str:
+        """Upload (an empty object when nothing was written) and return the key."""
+        if not self._closed:
+            self._closed = True
+            self._file.seek(0)
+            try:
+                self.store.s3.upload_fileobj(
+                    self._file,
+                    self.store.bucket,
+                    self.key,
+                    ExtraArgs={"ContentType": NDJSON_CONTENT_TYPE},
+                )
+            finally:
+                self._file.close()
+        return self.key
+
+    def discard(self) -> None:
+        """Drop what was written without uploading."""
+        if not self._closed:
+            self._closed = True
+            self._file.close()
+
+    def __enter__(self) -> NdjsonWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()

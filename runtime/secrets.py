@@ -1,0 +1,169 @@
+"""Credentials from Secrets Manager (`siesa-integration/{client_id}/{system}`), never shown.
+
+Secrets are fetched through Powertools parameters and cached per container
+for a short TTL (SECRETS_TTL_SECONDS, 300 s by default). A secret that is
+missing, not a JSON object, or lacks a key is an `InvalidSecret` that names
+the secret and the key; no message ever carries a secret value (pydantic's
+errors echo their input, so only their location and message are kept).
+Every value read is registered with `runtime.observability` so that log
+lines scrub it even if it strayed into one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ValidationError
+
+from runtime import aws, observability, settings
+from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials, validate_client_id
+from runtime.errors import InvalidSecret
+
+SECRET_PREFIX = "siesa-integration"
+SIESA_SYSTEM = "siesa"
+NOT_SECRET_KEYS = frozenset(
+    {"api_url", "product_type", "tenant_id", "username", "database_type", "service_endpoints"}
+)
+"""Keys whose values are identifiers, not secrets: not scrubbed from logs."""
+
+REQUIRED_SIESA_KEYS: dict[str, tuple[str, ...]] = {
+    "rest": ("api_key",),
+    "connekta": ("conni_key", "conni_token"),
+}
+"""Keys the Siesa secret must hold, per dialect."""
+
+M = TypeVar("M", bound=BaseModel)
+
+_lock = threading.Lock()
+_provider: SecretsProvider | None = None
+_provider_client: Any = None
+
+
+def secret_name(client_id: str, system: str) -> str:
+    """`siesa-integration/{client_id}/{system}`, refusing ids that could change the path."""
+    client_id = validate_client_id(client_id)
+    if system != SIESA_SYSTEM:
+        from runtime.adapters.registry import registered_product_types
+
+        if system not in registered_product_types():
+            raise InvalidSecret(f"no secret system {system!r}: expected siesa or a product type")
+    return f"{SECRET_PREFIX}/{client_id}/{system}"
+
+
+def _secrets_provider() -> SecretsProvider:
+    """One provider (and so one TTL cache) per secretsmanager client, i.e. per container."""
+    global _provider, _provider_client
+    client = aws.client("secretsmanager")
+    with _lock:
+        if _provider is None or _provider_client is not client:
+            _provider = SecretsProvider(boto3_client=client)
+            _provider_client = client
+        return _provider
+
+
+def clear_cache() -> None:
+    """Forget cached secret values (an operator rotated a secret; tests)."""
+    global _provider, _provider_client
+    with _lock:
+        _provider = None
+        _provider_client = None
+
+
+def _error_code(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ClientError):
+        return str(cause.response.get("Error", {}).get("Code", "unknown"))
+    return type(cause).__name__ if cause is not None else "unknown"
+
+
+def read_secret(name: str) -> dict[str, Any]:
+    """The secret `name` as a JSON object; InvalidSecret (naming only the secret) otherwise."""
+    try:
+        raw = _secrets_provider().get(name, max_age=settings.secrets_ttl_seconds())
+    except GetParameterError as exc:
+        code = _error_code(exc)
+        if code == "ResourceNotFoundException":
+            raise InvalidSecret(f"secret {name!r} does not exist") from None
+        raise InvalidSecret(f"secret {name!r} could not be read ({code})") from None
+    if isinstance(raw, bytes | bytearray):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidSecret(f"secret {name!r} is not UTF-8 text") from None
+    if not isinstance(raw, str):
+        raise InvalidSecret(f"secret {name!r} holds no text")
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidSecret(
+            f"secret {name!r} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidSecret(f"secret {name!r} must be a JSON object, not a {type(parsed).__name__}")
+    observability.register_secret(*_secret_strings(parsed))
+    return parsed
+
+
+def _secret_strings(value: Any, key: str | None = None) -> Iterator[str]:
+    """Every string leaf of a secret, except the values of identifier keys."""
+    if key in NOT_SECRET_KEYS:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for child_key, child in value.items():
+            yield from _secret_strings(child, str(child_key))
+    elif isinstance(value, list):
+        for child in value:
+            yield from _secret_strings(child, key)
+
+
+def _parse(model: type[M], name: str, values: dict[str, Any]) -> M:
+    """Validate a secret's JSON; errors name the key and never its value."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            where = ".".join(str(part) for part in error["loc"]) or "secret"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = "missing"
+            problems.append(f"key {where!r}: {message}")
+        raise InvalidSecret(f"secret {name!r}: " + "; ".join(problems)) from None
+
+
+def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
+    """The client's Siesa credentials, with the keys its dialect needs."""
+    name = secret_name(config.client_id, SIESA_SYSTEM)
+    credentials = _parse(SiesaCredentials, name, read_secret(name))
+    missing = [
+        key
+        for key in REQUIRED_SIESA_KEYS[config.siesa_dialect]
+        if not getattr(credentials, key, None)
+    ]
+    if missing:
+        raise InvalidSecret(
+            f"secret {name!r}: key {missing[0]!r}: missing (the {config.siesa_dialect} dialect needs "
+            + ", ".join(REQUIRED_SIESA_KEYS[config.siesa_dialect])
+            + ")"
+        )
+    return credentials
+
+
+def get_product_credentials(config: ClientConfig) -> ProductCredentials:
+    """The client's product credentials; their product_type must be the client's."""
+    name = secret_name(config.client_id, config.product_type)
+    credentials = _parse(ProductCredentials, name, read_secret(name))
+    if credentials.product_type != config.product_type:
+        raise InvalidSecret(
+            f"secret {name!r}: key 'product_type': is {credentials.product_type!r}, "
+            f"the client's product is {config.product_type!r}"
+        )
+    return credentials

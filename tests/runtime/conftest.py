@@ -1,0 +1,243 @@
+"""Shared fixtures for the runtime tests: AWS through moto, client configs, secrets, mappings.
+
+`aws` starts moto's in-process mock with the platform's tables and bucket
+created from the runtime's own schemas, and hands back an `AwsWorld` with
+helpers to seed clients, secrets and mapping bundles. Every cache the
+runtime keeps per container (secrets, mapping modules and
+registered secret values) is cleared around each test; boto3 clients are reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from runtime import aws as aws_clients
+from runtime import bundle, observability, secrets, settings
+from runtime.config import ClientConfig
+from runtime.config_store import CLIENTS_TABLE_SCHEMA, ConfigStore
+from runtime.sync_state import RUNS_TABLE_SCHEMA
+
+TEST_REGION = "us-east-1"
+SIESA_TEST_URL = "https://cliente-a.siesa.com/api/v1"
+KONG_TEST_URL = "https://cliente-a.kong.com/api/v1"
+
+
+def client_values(**overrides: Any) -> dict[str, Any]:
+    """A valid clients-table item (design document §1) with `overrides` applied."""
+    values: dict[str, Any] = {
+        "client_id": "cliente-a",
+        "client_name": "Empresa A S.A.",
+        "enabled": True,
+        "product_type": "kong",
+        "siesa_api_url": SIESA_TEST_URL,
+        "product_api_url": KONG_TEST_URL,
+        "sync_schedule": "rate(6 hours)",
+        "field_mappings_key": "kong",
+    }
+    values.update(overrides)
+    return values
+
+
+@dataclass
+class AwsWorld:
+    """moto's AWS with the platform's resources, and helpers to seed them."""
+
+    s3: Any
+    dynamodb: Any
+    secretsmanager: Any
+    bucket: str
+
+    @property
+    def configs(self) -> ConfigStore:
+        return ConfigStore()
+
+    def put_client(self, **overrides: Any) -> ClientConfig:
+        """Write a valid client config through the store."""
+        return self.configs.put(client_values(**overrides))
+
+    def put_raw_item(self, item: dict[str, Any]) -> None:
+        """Write an item as is, bypassing validation (to test what reading a bad item does)."""
+        self.dynamodb.put_item(TableName=settings.clients_table(), Item=item)
+
+    def put_secret(self, client_id: str, system: str, value: dict[str, Any] | str) -> str:
+        """Create or replace `siesa-integration/{client_id}/{system}`."""
+        name = f"siesa-integration/{client_id}/{system}"
+        text = value if isinstance(value, str) else json.dumps(value)
+        try:
+            self.secretsmanager.create_secret(Name=name, SecretString=text)
+        except self.secretsmanager.exceptions.ResourceExistsException:
+            self.secretsmanager.put_secret_value(SecretId=name, SecretString=text)
+        return name
+
+    def put_bundle(
+        self,
+        modules: dict[str, str],
+        *,
+        product_types: dict[str, str] | None = None,
+        manifest_override: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Upload mapping modules (name -> source) and a manifest with their hashes."""
+        prefix = settings.mappings_prefix()
+        entries = {}
+        for name, source in modules.items():
+            data = source.encode("utf-8")
+            self.s3.put_object(Bucket=self.bucket, Key=f"{prefix}{name}.py", Body=data)
+            entries[name] = {
+                "module": f"{name}.py",
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "product_type": (product_types or {}).get(name, "kong"),
+            }
+        manifest = manifest_override or {"bundle_version": 1, "mappings": entries}
+        self.s3.put_object(
+            Bucket=self.bucket, Key=f"{prefix}manifest.json", Body=json.dumps(manifest).encode()
+        )
+        return manifest
+
+    def object_text(self, key: str) -> str:
+        return str(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8"))
+
+    def ndjson(self, key: str) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.object_text(key).splitlines() if line.strip()]
+
+    def keys(self, prefix: str) -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        found: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            found.extend(item["Key"] for item in page.get("Contents", []))
+        return sorted(found)
+
+
+def _reset_runtime_caches() -> None:
+    # boto3 clients are kept: moto intercepts every client once moto is imported,
+    # and each mock_aws() starts with empty backends, so reusing them is safe and fast.
+    secrets.clear_cache()
+    bundle.clear_cache()
+    observability.forget_secrets()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and default resource names; no endpoint override; fresh caches."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": TEST_REGION,
+        "AWS_REGION": TEST_REGION,
+        "ENVIRONMENT": "test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        settings.CLIENTS_TABLE_ENV,
+        settings.RUNS_TABLE_ENV,
+        settings.CONFIG_BUCKET_ENV,
+        settings.MAPPINGS_PREFIX_ENV,
+        settings.BATCH_SIZE_ENV,
+        settings.RUN_PAGE_SIZE_ENV,
+        settings.SECRETS_TTL_ENV,
+    ):
+        monkeypatch.delenv(name, raising=False)
+    _reset_runtime_caches()
+    yield
+    _reset_runtime_caches()
+
+
+@pytest.fixture
+def aws(aws_env: None) -> Iterator[AwsWorld]:
+    """moto's AWS with the clients and runs tables and the config bucket."""
+    with mock_aws():
+        s3 = aws_clients.client("s3")
+        dynamodb = aws_clients.client("dynamodb")
+        dynamodb.create_table(TableName=settings.clients_table(), **CLIENTS_TABLE_SCHEMA)
+        dynamodb.create_table(TableName=settings.runs_table(), **RUNS_TABLE_SCHEMA)
+        bucket = settings.config_bucket()
+        s3.create_bucket(Bucket=bucket)
+        yield AwsWorld(
+            s3=s3,
+            dynamodb=dynamodb,
+            secretsmanager=aws_clients.client("secretsmanager"),
+            bucket=bucket,
+        )
+
+
+KONG_MAPPING_SOURCE = '''\
+"""Hand-written stand-in for a compiled kong.map (docs/mapping-language.md interface)."""
+
+MAPPING = {"name": "kong", "product_type": "kong", "version": 1, "source": "kong.map",
+           "source_sha256": "0" * 64, "compiler_version": "test"}
+FIELDS = (
+    {"canonical": "id", "type": "string", "required": True, "sources": ("f_codigo",), "target": "product_id", "line": 3},
+    {"canonical": "name", "type": "string", "required": True, "sources": ("f_nombre",), "target": "name", "line": 4},
+    {"canonical": "stock_quantity", "type": "int", "required": True, "sources": ("f_cantidad",), "target": "quantity", "line": 5},
+    {"canonical": "ean", "type": "string", "required": False, "sources": ("f_ean",), "target": "barcode", "line": 6},
+    {"canonical": "rfid_tag_id", "type": "string", "required": False, "sources": ("f_tag_rfid",), "target": "rfid_tag_id", "line": 7},
+)
+ID_FIELD = "id"
+LINE_MAP = {}
+
+
+def _text(value):
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _issue(record_id, field, line, value, reason, severity="error", action="reject"):
+    return {"record_id": record_id, "field": field, "line": line, "value": value,
+            "reason": reason, "severity": severity, "action": action}
+
+
+def to_canonical(record):
+    issues = []
+    record_id = _text(record.get("f_codigo"))
+    name = _text(record.get("f_nombre"))
+    if record_id is None:
+        issues.append(_issue(None, "id", 3, record.get("f_codigo"), "required value is missing"))
+    if name is None:
+        issues.append(_issue(record_id, "name", 4, record.get("f_nombre"), "required value is missing"))
+    raw_quantity = record.get("f_cantidad")
+    quantity = None
+    try:
+        number = float(str(raw_quantity).strip())
+        if number == int(number):
+            quantity = int(number)
+    except (TypeError, ValueError):
+        pass
+    if quantity is None:
+        issues.append(_issue(record_id, "stock_quantity", 5, raw_quantity, "not a whole number"))
+    elif quantity < 0:
+        issues.append(_issue(record_id, "stock_quantity", 5, raw_quantity, "must be >= 0"))
+    ean = _text(record.get("f_ean"))
+    if ean is not None and not (len(ean) == 13 and ean.isdigit()):
+        issues.append(_issue(record_id, "ean", 6, record.get("f_ean"), "must be 13 digits",
+                             severity="warning", action="drop"))
+        ean = None
+    if any(issue["severity"] == "error" for issue in issues):
+        return None, issues
+    canonical = {"id": record_id, "name": name, "stock_quantity": quantity, "ean": ean,
+                 "rfid_tag_id": _text(record.get("f_tag_rfid"))}
+    return canonical, issues
+
+
+def to_product(canonical):
+    return {"product_id": canonical["id"], "external_reference": canonical["id"],
+            "name": canonical["name"], "barcode": canonical["ean"],
+            "quantity": canonical["stock_quantity"], "rfid_tag_id": canonical["rfid_tag_id"]}
+'''
+
+
+@pytest.fixture
+def kong_mapping_source() -> str:
+    """Source of a small hand-written module that follows the compiled-mapping interface."""
+    return KONG_MAPPING_SOURCE
