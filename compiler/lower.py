@@ -1,0 +1,284 @@
+"""Lowering: a checked `ir.Mapping` -> the plan the templates render.
+
+This is where code-shape decisions are made (names of generated variables and
+constants, which helpers and imports a module needs, how a pipeline nests
+after `empty_to_missing`), so that the templates only loop and branch. Every
+name made here is an `Ident`; everything else reaches the templates as data
+for the `py` filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from compiler import ir
+from compiler.filters import Ident
+from compiler.helpers import closure, imports_for
+from compiler.values import check_reason
+from compiler.version import COMPILER_VERSION
+
+_CONVERTERS = {
+    "string": "_text",
+    "int": "_to_int",
+    "decimal": "_to_decimal",
+    "bool": "_to_bool",
+    "date": "_to_date",
+    "datetime": "_to_datetime",
+}
+_FAILING_OP = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """A module-level constant: a compiled regex, a lookup table, a value set, the time zone."""
+
+    name: Ident
+    kind: Literal["regex", "lookup", "set", "zone"]
+    value: object
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One step on a text value `v`; `const` names its regex or table, `reason` its failure."""
+
+    kind: Literal["strip", "upper", "lower", "strip_zeros", "pad", "replace", "lookup", "format"]
+    args: tuple[object, ...] = ()
+    const: Ident | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Steps in order; `rest` runs after an `empty_to_missing`, only if the value is not empty."""
+
+    ops: tuple[Op, ...]
+    rest: Block | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPlan:
+    """A check as a failing condition on `v` and the reason an issue gives."""
+
+    kind: Literal["matches", "validator", "compare", "range", "length", "in"]
+    reason: str
+    const: Ident | None = None
+    helper: Ident | None = None
+    op: str = ""
+    low: object = None
+    high: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    var: Ident
+    field: ir.Field
+    steps: Block | None
+    convert: str
+    converter: Ident
+    checks: tuple[CheckPlan, ...]
+    missing: Literal["default", "required", "null"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key of the canonical record: a generated variable, or a constant's value."""
+
+    canonical: str
+    var: Ident | None
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    canonical: str
+    path: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModulePlan:
+    mapping: ir.Mapping
+    compiler_version: str
+    meta: dict[str, object]
+    fields_meta: tuple[dict[str, object], ...]
+    imports: tuple[str, ...]
+    helpers: tuple[str, ...]
+    consts: tuple[Const, ...]
+    every: Block | None
+    fields: tuple[FieldPlan, ...]
+    entries: tuple[Entry, ...]
+    id_sources: tuple[str, ...]
+    top_targets: tuple[Target, ...]
+    nested_targets: tuple[Target, ...]
+    zone: Ident | None
+
+
+class _Lowering:
+    """Walks one mapping, naming constants and collecting the helpers and imports it needs."""
+
+    def __init__(self, mapping: ir.Mapping) -> None:
+        self.mapping = mapping
+        self.consts: list[Const] = []
+        self.helpers: set[str] = {"_Invalid", "_issue", "_record_id"}
+        self.imports: set[str] = set()
+        self._regexes: dict[str, Ident] = {}
+        self._lookups: dict[str, Ident] = {}
+
+    def _const(
+        self,
+        prefix: str,
+        kind: Literal["regex", "lookup", "set", "zone"],
+        value: object,
+        line: int | None,
+    ) -> Ident:
+        name = Ident(f"_{prefix}_{len(self.consts) + 1}")
+        self.consts.append(Const(name, kind, value, line))
+        return name
+
+    def regex(self, pattern: str, line: int) -> Ident:
+        if pattern not in self._regexes:
+            self.imports.add("re")
+            self._regexes[pattern] = self._const("RE", "regex", pattern, line)
+        return self._regexes[pattern]
+
+    def lookup(self, step: ir.LookupStep, line: int) -> Ident:
+        if step.table not in self._lookups:
+            self._lookups[step.table] = self._const("LOOKUP", "lookup", dict(step.entries), line)
+        return self._lookups[step.table]
+
+    def op(self, step: ir.Step, line: int) -> Op:
+        if isinstance(step, ir.SimpleStep):
+            kind = {
+                "trim": "strip",
+                "upper": "upper",
+                "lower": "lower",
+                "strip_zeros": "strip_zeros",
+            }[step.name]
+            return Op(kind)  # type: ignore[arg-type]
+        if isinstance(step, ir.PadStep):
+            return Op("pad", (step.width, step.char))
+        if isinstance(step, ir.ReplaceStep):
+            return Op("replace", (step.old, step.new))
+        if isinstance(step, ir.LookupStep):
+            reason = f"is not a code of lookup {step.table}"
+            return Op("lookup", (step.keep,), self.lookup(step, line), reason)
+        reason = f"does not have the shape {step.shape!r}"
+        return Op("format", step.output, self.regex(step.pattern, line), reason)
+
+    def block(self, steps: tuple[ir.Step, ...], line: int) -> Block:
+        """Steps as nested blocks: each `empty_to_missing` starts the next one."""
+        ops: list[Op] = []
+        for index, step in enumerate(steps):
+            if isinstance(step, ir.SimpleStep) and step.name == "empty_to_missing":
+                return Block(tuple(ops), self.block(steps[index + 1 :], line))
+            ops.append(self.op(step, line))
+        return Block(tuple(ops), None)
+
+    def check(self, check: ir.Check, line: int) -> CheckPlan:
+        reason = check_reason(check)
+        if isinstance(check, ir.MatchesCheck):
+            return CheckPlan("matches", reason, const=self.regex(check.pattern, line))
+        if isinstance(check, ir.ValidatorCheck):
+            helper = f"_{check.name}"
+            self.helpers.add(helper)
+            return CheckPlan("validator", reason, helper=Ident(helper))
+        if isinstance(check, ir.CompareCheck):
+            self._number(check.bound)
+            return CheckPlan("compare", reason, op=_FAILING_OP[check.op], low=check.bound)
+        if isinstance(check, ir.RangeCheck):
+            self._number(check.low)
+            self._number(check.high)
+            return CheckPlan("range", reason, low=check.low, high=check.high)
+        if isinstance(check, ir.LengthCheck):
+            return CheckPlan("length", reason, low=check.low, high=check.high)
+        values = frozenset(check.values)
+        return CheckPlan("in", reason, const=self._const("IN", "set", values, line))
+
+    def _number(self, value: int | Decimal) -> None:
+        if isinstance(value, Decimal):
+            self.imports.add("Decimal")
+
+    def field(self, index: int, field: ir.Field) -> FieldPlan:
+        steps = self.block(field.steps, field.line) if field.steps else None
+        self.helpers.add("_text")
+        converter = _CONVERTERS[field.type]
+        self.helpers.add(converter)
+        if field.type == "decimal":
+            self.helpers.add("_decimal_text")
+            if field.policy == "warn":
+                self.imports.add("Decimal")
+        checks = tuple(self.check(check, field.line) for check in field.checks)
+        missing: Literal["default", "required", "null"] = "null"
+        if field.has_default:
+            missing = "default"
+        elif field.required:
+            missing = "required"
+        return FieldPlan(
+            Ident(f"c_{index}"), field, steps, field.type, Ident(converter), checks, missing
+        )
+
+
+def _fields_meta(mapping: ir.Mapping) -> tuple[dict[str, object], ...]:
+    return tuple(
+        {
+            "canonical": field.canonical,
+            "type": field.type,
+            "required": field.required,
+            "sources": field.sources,
+            "target": None if field.target is None else ".".join(field.target),
+            "file": field.file,
+            "line": field.line,
+        }
+        for field in mapping.fields
+    )
+
+
+def lower(mapping: ir.Mapping) -> ModulePlan:
+    """The render plan of one mapping."""
+    lowering = _Lowering(mapping)
+    zone: Ident | None = None
+    if any(field.type == "datetime" and not field.is_constant for field in mapping.fields):
+        lowering.helpers.add("_zone")
+        zone = lowering._const("ZONE", "zone", mapping.timezone, None)
+    every = lowering.block(mapping.every_string, 0) if mapping.every_string else None
+    fields: list[FieldPlan] = []
+    entries: list[Entry] = []
+    for index, field in enumerate(mapping.fields, start=1):
+        if field.is_constant:
+            entries.append(Entry(field.canonical, None, field.constant))
+        else:
+            plan = lowering.field(index, field)
+            fields.append(plan)
+            entries.append(Entry(field.canonical, plan.var, None))
+    helpers = closure(lowering.helpers)
+    targets = [
+        Target(f.canonical, f.target, f.line) for f in mapping.fields if f.target is not None
+    ]
+    meta: dict[str, object] = {
+        "name": mapping.name,
+        "product_type": mapping.product_type,
+        "version": mapping.version,
+        "source": mapping.source.path,
+        "source_sha256": mapping.source.sha256,
+        "bases": tuple({"source": base.path, "sha256": base.sha256} for base in mapping.bases),
+        "compiler_version": COMPILER_VERSION,
+    }
+    return ModulePlan(
+        mapping=mapping,
+        compiler_version=COMPILER_VERSION,
+        meta=meta,
+        fields_meta=_fields_meta(mapping),
+        imports=imports_for(helpers, lowering.imports),
+        helpers=helpers,
+        consts=tuple(lowering.consts),
+        every=every,
+        fields=tuple(fields),
+        entries=tuple(entries),
+        id_sources=mapping.id_field.sources,
+        top_targets=tuple(t for t in targets if len(t.path) == 1),
+        nested_targets=tuple(t for t in targets if len(t.path) > 1),
+        zone=zone,
+    )

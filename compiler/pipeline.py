@@ -1,0 +1,67 @@
+"""The compiler's stages chained: read -> parse -> check -> generate.
+
+Only this module (and `bundle`, `cli`) touch files; each stage below it is a
+pure function of its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler import ir
+from compiler.checks import check_mapping
+from compiler.codegen import generate
+from compiler.sources import Loader
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledMapping:
+    """A checked mapping and the source text of its module."""
+
+    mapping: ir.Mapping
+    code: str
+
+    @property
+    def module_file(self) -> str:
+        """The module's file name in a bundle: the mapping name as a Python module name."""
+        return module_file_name(self.mapping.name)
+
+
+def module_file_name(mapping_name: str) -> str:
+    """`cliente-e` -> `cliente_e.py`; a name starting with a digit gets a `m_` prefix."""
+    stem = mapping_name.replace("-", "_")
+    return f"m_{stem}.py" if stem[:1].isdigit() else f"{stem}.py"
+
+
+def check_file(path: Path, *, root: Path | None = None, display: str | None = None) -> ir.Mapping:
+    """Check one `.map` file on disk (and what it extends); MapError lists every problem."""
+    loader = Loader(root if root is not None else path.parent)
+    return check_mapping(loader.load(path, display), loader.load_base)
+
+
+def compile_file(
+    path: Path, *, root: Path | None = None, display: str | None = None
+) -> CompiledMapping:
+    """Check and generate one `.map` file on disk."""
+    mapping = check_file(path, root=root, display=display)
+    return CompiledMapping(mapping, generate(mapping))
+
+
+def check_source(
+    source: str, path: str = "mapping.map", *, files: Mapping[str, str] | None = None
+) -> ir.Mapping:
+    """Check `.map` text held in memory; `files` holds other files it may extend, by path."""
+    location = Path(path)
+    overlay = {**(files or {}), path: source}
+    loader = Loader(location.parent, overlay)
+    return check_mapping(loader.load(location, path), loader.load_base)
+
+
+def compile_source(
+    source: str, path: str = "mapping.map", *, files: Mapping[str, str] | None = None
+) -> CompiledMapping:
+    """Check and generate `.map` text held in memory."""
+    mapping = check_source(source, path, files=files)
+    return CompiledMapping(mapping, generate(mapping))

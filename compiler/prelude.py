@@ -1,0 +1,228 @@
+"""Value rules shared by the compiler and by every compiled mapping module.
+
+Each top-level definition here is copied, as source text, into the generated
+modules that need it (see `compiler.helpers`), and the compiler calls the same
+functions to check defaults and constants. One implementation of the ERP's
+realities (Colombian decimals, "100.0", S/N booleans, Bogota timestamps) means
+a default can never be accepted by the compiler and refused at run time.
+
+Rules for this file: standard library only; every definition is a top-level
+function, class or constant whose name starts with `_`; a definition may use
+another one by name (the copier follows those uses).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+
+class _Invalid(Exception):
+    """A value that cannot be converted or fails a check; args[0] is the reason."""
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_AMBIGUOUS_NUMBER = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
+_GROUPED_NUMBER = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{3})*(?:,[0-9]+)?|[+-]?[0-9]+,[0-9]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+_TRUE_WORDS = frozenset({"s", "si", "sí", "true", "1"})
+_FALSE_WORDS = frozenset({"n", "no", "false", "0"})
+
+
+def _kind(value: object) -> str:
+    """How a value that is not of the expected kind is named in a reason."""
+    if value is True or value is False:
+        return "a boolean"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a text"
+    return "a number"
+
+
+def _number_text(text: str) -> str:
+    """A numeric ERP text in plain notation ("1.234,50" -> "1234.50"); refuses ambiguity."""
+    text = text.strip()
+    if _AMBIGUOUS_NUMBER.fullmatch(text):
+        raise _Invalid("is an ambiguous number: the dot may group thousands or mark decimals")
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
+    if _GROUPED_NUMBER.fullmatch(text):
+        return text.replace(".", "").replace(",", ".")
+    raise _Invalid("is not a number")
+
+
+def _float_decimal(value: float) -> Decimal:
+    """A JSON float as the Decimal it was written as (12.5, not 12.4999...)."""
+    if not math.isfinite(value):
+        raise _Invalid("is not a finite number")
+    return Decimal(repr(value))
+
+
+def _text(value: object) -> str:
+    """A value read from the ERP as text; numbers in plain notation (12.0 -> "12")."""
+    if isinstance(value, str):
+        return str(value)
+    if value is True or value is False or not isinstance(value, int | float | Decimal):
+        raise _Invalid(f"is {_kind(value)}, not a text")
+    if isinstance(value, int):
+        return str(value)
+    number = _float_decimal(value) if isinstance(value, float) else value
+    if not number.is_finite():
+        raise _Invalid("is not a finite number")
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number, "f")
+
+
+def _to_decimal(value: object) -> Decimal:
+    """A number, "1234.50" or Colombian "1.234,50" as a Decimal."""
+    if isinstance(value, str):
+        return Decimal(_number_text(value))
+    if value is True or value is False or not isinstance(value, int | float | Decimal):
+        raise _Invalid(f"is {_kind(value)}, not a decimal number")
+    if isinstance(value, float):
+        return _float_decimal(value)
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise _Invalid("is not a finite number")
+    return Decimal(value)
+
+
+def _to_int(value: object) -> int:
+    """An int, an integral float, "100", "100.0", "1.234.567" or "1.234,00" as an int."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 40:
+            return int(text)
+    elif value is True or value is False:
+        raise _Invalid("is a boolean, not an integer")
+    elif isinstance(value, int):
+        return int(value)
+    elif not isinstance(value, float | Decimal):
+        raise _Invalid(f"is {_kind(value)}, not an integer")
+    number = _to_decimal(value)
+    if number != number.to_integral_value():
+        raise _Invalid("is not a whole number")
+    if number.adjusted() > 40:
+        raise _Invalid("is too large a number")
+    return int(number)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """The canonical form of a decimal: plain notation, digits as given ("1234.50")."""
+    return format(value, "f")
+
+
+def _to_bool(value: object) -> bool:
+    """true/false, "S"/"N", "si"/"no", "true"/"false", "1"/"0" (any case), 1/0."""
+    if value is True or value is False:
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+        raise _Invalid("is not a yes/no value (S/N, si/no, true/false, 1/0)")
+    if isinstance(value, int | float | Decimal) and value in (0, 1):
+        return value == 1
+    raise _Invalid(f"is {_kind(value)}, not a yes/no value")
+
+
+def _to_date(value: object) -> str:
+    """A "YYYY-MM-DD" date, checked to exist, in ISO 8601."""
+    if not isinstance(value, str):
+        raise _Invalid(f"is {_kind(value)}, not a date")
+    text = value.strip()
+    if _DATE.fullmatch(text) is None:
+        raise _Invalid("is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise _Invalid("is not a date of the calendar") from None
+
+
+def _zone(name: str) -> tzinfo:
+    """The ERP's time zone, loaded once when the module is imported."""
+    return ZoneInfo(name)
+
+
+def _to_datetime(value: object, zone: tzinfo) -> str:
+    """A local ERP timestamp (or one with an offset) in ISO 8601 with its offset."""
+    if not isinstance(value, str):
+        raise _Invalid(f"is {_kind(value)}, not a date-time")
+    text = value.strip()
+    if _DATETIME.fullmatch(text) is None:
+        raise _Invalid("is not a date-time (YYYY-MM-DD HH:MM:SS)")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Invalid("is not a date-time of the calendar") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.isoformat()
+
+
+def _check_digit_ok(digits: str) -> bool:
+    """The GS1 check digit rule shared by EAN-13 and the other GTINs."""
+    total = 0
+    weight = 3
+    for char in reversed(digits[:-1]):
+        total += (ord(char) - 48) * weight
+        weight = 4 - weight
+    return (10 - total % 10) % 10 == ord(digits[-1]) - 48
+
+
+def _ean13(value: str) -> bool:
+    """13 ASCII digits with a valid check digit."""
+    return len(value) == 13 and value.isascii() and value.isdigit() and _check_digit_ok(value)
+
+
+def _gtin(value: str) -> bool:
+    """8, 12, 13 or 14 ASCII digits with a valid check digit."""
+    return (
+        len(value) in (8, 12, 13, 14)
+        and value.isascii()
+        and value.isdigit()
+        and _check_digit_ok(value)
+    )
+
+
+def _issue(
+    field: str | None, line: int | None, value: object, reason: str, action: str
+) -> dict[str, object]:
+    """One issue of one record; record_id is filled in once the record is done."""
+    return {
+        "record_id": None,
+        "field": field,
+        "line": line,
+        "value": value,
+        "reason": reason,
+        "severity": "error" if action == "reject" else "warning",
+        "action": action,
+    }
+
+
+def _record_id(record: dict[str, object], sources: tuple[str, ...]) -> str | None:
+    """The record's id as issues name it: the first id source present, trimmed."""
+    for source in sources:
+        value = record.get(source)
+        if isinstance(value, str):
+            value = value.strip()
+            if value:
+                return value
+        elif value is not None:
+            try:
+                return _text(value)
+            except _Invalid:
+                return None
+    return None
