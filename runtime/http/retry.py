@@ -10,6 +10,7 @@ attempt count and a total time.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -66,8 +67,9 @@ def _no_limits() -> Mapping[int, int]:
 class RetryPolicy:
     """How often and how long to retry one HTTP call.
 
-    `max_attempts` counts the first try. `attempts_by_status` caps attempts for
-    one status (500: 4 attempts = 3 retries). `max_seconds` bounds the time
+    `max_attempts` counts the first try. `attempts_by_status` caps the attempts
+    that may fail with one status (500: 4 = the first try and 3 retries), so a
+    500 after a 503 still gets its three retries within `max_attempts`. `max_seconds` bounds the time
     spent waiting between attempts and the wall time of the whole call.
     A `Retry-After` longer than `retry_after_cap` is not waited out here: the
     error is raised and the workflow's own retry waits instead.
@@ -112,15 +114,18 @@ class _PolicyStop(stop_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
+        self.failures_by_status: Counter[int] = Counter()
 
     def __call__(self, retry_state: RetryCallState) -> bool:
         exc = _exception(retry_state)
         if isinstance(exc, RateLimited) and (exc.retry_after or 0.0) > self.policy.retry_after_cap:
             return True
         status = status_of(exc) if exc is not None else None
-        limit = self.policy.attempts_by_status.get(status) if status is not None else None
-        if limit is not None and retry_state.attempt_number >= limit:
-            return True
+        if status is not None:
+            self.failures_by_status[status] += 1
+            limit = self.policy.attempts_by_status.get(status)
+            if limit is not None and self.failures_by_status[status] >= limit:
+                return True
         return retry_state.idle_for + retry_state.upcoming_sleep > self.policy.max_seconds
 
 

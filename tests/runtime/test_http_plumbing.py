@@ -171,6 +171,16 @@ def test_attempts_can_be_capped_per_status() -> None:
     assert len(calls) == 6
 
 
+def test_a_status_cap_counts_only_failures_with_that_status() -> None:
+    policy = RetryPolicy(max_attempts=6, attempts_by_status={500: 4})
+    errors = [with_status(ProductUnavailable("503"), 503)] * 2 + [
+        with_status(ProductUnavailable("500"), 500) for _ in range(3)
+    ]
+    calls, call = failing(errors)
+    assert policy.call(call, sleep=Sleeps()) == "ok"  # type: ignore[arg-type]
+    assert len(calls) == 6
+
+
 def test_total_waiting_is_bounded() -> None:
     sleeps = Sleeps()
     policy = RetryPolicy(max_attempts=100, max_seconds=30.0)
