@@ -1,0 +1,1 @@
+"""The `siesa` console script: one command for integration engineers and operators."""

@@ -1,0 +1,24 @@
+"""`siesa`: the one console script. Each command group lives with the code it drives."""
+
+from __future__ import annotations
+
+import typer
+
+from compiler.cli import map_app
+from runtime.local.cli import local_app
+from runtime.local.sim.cli import sim_app
+
+app = typer.Typer(
+    name="siesa",
+    help="Siesa ERP integration platform: mappings, the local engine, and operations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(map_app, name="map")
+app.add_typer(local_app, name="local")
+app.add_typer(sim_app, name="sim")
+
+
+def main() -> None:
+    """Entry point of the `siesa` console script."""
+    app()
