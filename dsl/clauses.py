@@ -192,7 +192,7 @@ def assemble_field(
                 hint="a type is one of " + ", ".join(f"`{t}`" for t in TYPE_NAMES),
             )
         )
-    if kind == "field" and "source" not in first:
+    if kind == "field" and "source" not in first and (type_ is not None or clauses):
         problems.append(
             Diagnostic(
                 path,

@@ -15,7 +15,7 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from dsl.ast import Comment, MapFile, Span, Statement
 from dsl.builder import AstBuilder, token_span
 from dsl.diagnostics import Diagnostic, MapError
-from dsl.recovery import isolate, statement_line_ranges
+from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
 from dsl.syntax import CommentCollector, lark_parser
 from dsl.syntax_errors import describe
 
@@ -82,16 +82,31 @@ def _build(tree: Tree[Token], path: str) -> tuple[tuple[Statement, ...], list[Di
 
 
 def _diagnose_statements(source: str, path: str) -> list[Diagnostic]:
-    """Parse statement by statement: the first error of each, and what each could not build."""
+    """Parse statement by statement: the errors of each, and what each could not build."""
     problems: list[Diagnostic] = []
     for first, last in statement_line_ranges(source):
-        text = isolate(source, first, last) + "\n"
+        problems.extend(_diagnose_statement(source, path, first, last))
+    return problems
+
+
+def _diagnose_statement(source: str, path: str, first: int, last: int) -> list[Diagnostic]:
+    """One statement's problems; in a block, each broken entry is reported, then blanked out."""
+    entries = block_entry_ranges(source, first, last)
+    text = isolate(source, first, last) + "\n"
+    problems: list[Diagnostic] = []
+    while True:
         try:
             tree = lark_parser().parse(text)
         except UnexpectedInput as error:
-            problems.append(describe(error, text, path))
+            problem = describe(error, text, path)
+            problems.append(problem)
+            line = problem.span.line - 1
+            broken = next(((a, b) for a, b in entries if a <= line <= b), None)
+            if broken is None:
+                return problems
+            entries.remove(broken)
+            text = blank_out(text, *broken)
             continue
         except LarkError:  # pragma: no cover - see parse()
-            continue
-        problems.extend(_build(tree, path)[1])
-    return problems
+            return problems
+        return problems or _build(tree, path)[1]

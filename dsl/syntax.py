@@ -29,9 +29,14 @@ _comment_sink: contextvars.ContextVar[list[Token] | None] = contextvars.ContextV
 
 
 class JsonNewlines:
-    """Post-lexer: inside a JSON value (`in {...}`, `expect ... [...]`) a newline is only spacing."""
+    """Post-lexer: inside a JSON value (`in {...}`, `expect ... [...]`) a newline is only spacing.
 
-    always_accept = ("_NL",)
+    It also makes every parser state lex NAME and `_NL`: a keyword is then only
+    matched as a whole word (`fieldx` is one unknown name, not `field` + `x`),
+    and a newline where a statement cannot end is a parse error, not a lex error.
+    """
+
+    always_accept = ("_NL", "NAME")
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         """Drop `_NL` tokens while a JSON bracket is open; pass everything else through."""

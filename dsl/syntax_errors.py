@@ -64,59 +64,92 @@ _DISPLAY = {
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """Where the parser stood: what it could accept, the statement it was in, the last thing read."""
+    """Where the parser stood: what it could accept, the statement it was in, what it had read."""
 
     expected: frozenset[str]
-    stack: Sequence[object]
     statement: Token | None
+    items: tuple[object, ...]  # the current statement's parts so far, repetitions flattened
     previous: str
 
     def after(self, *kinds: str) -> bool:
         return self.previous in kinds
 
     def holds(self, *kinds: str) -> bool:
-        """Whether the current statement already holds a subtree of one of these rules or tokens."""
-        for item in self._statement_items():
-            if isinstance(item, Tree) and item.data in kinds:
-                return True
-            if isinstance(item, Token) and item.type in kinds:
-                return True
-        return False
+        """Whether the current statement already holds a rule or token of one of these kinds."""
+        return any(_kind(item) in kinds for item in self.items)
 
-    def _statement_items(self) -> list[object]:
-        if self.statement is None:
-            return []
-        for index in range(len(self.stack) - 1, -1, -1):
-            if self.stack[index] is self.statement:
-                return list(self.stack[index:])
-        return []
+    def last_of(self, *kinds: str) -> Token | None:
+        """The last token of these kinds read in the current statement and not yet reduced."""
+        for item in reversed(self.items):
+            if isinstance(item, Token) and item.type in kinds:
+                return item
+        return None
+
+
+def _kind(item: object) -> str:
+    if isinstance(item, Token):
+        return item.type
+    if isinstance(item, Tree):
+        return str(item.data)
+    return ""
+
+
+def _flatten(items: Sequence[object]) -> list[object]:
+    """Open up Lark's helper trees for `x*` / `x+` (named `__...`) so their parts are visible."""
+    flat: list[object] = []
+    for item in items:
+        if isinstance(item, Tree) and str(item.data).startswith("__"):
+            flat.extend(_flatten(item.children))
+        else:
+            flat.append(item)
+    return flat
 
 
 def _context(error: UnexpectedInput) -> _Context:
     state = getattr(error, "state", None)
-    stack: Sequence[object] = list(getattr(state, "value_stack", None) or [])
+    stack: list[object] = list(getattr(state, "value_stack", None) or [])
     expected: set[str] = set()
     try:
         table = state.parse_conf.parse_table.states[state.position]  # type: ignore[union-attr]
         expected = {name for name in table if name == "$END" or name.lstrip("_")[:1].isupper()}
     except (AttributeError, KeyError, TypeError):
         expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
-    statement = next(
+    flat = _flatten(stack)
+    start = next(
         (
-            item
-            for item in reversed(stack)
-            if isinstance(item, Token) and item.type in STATEMENT_KEYWORDS
+            index
+            for index in range(len(flat) - 1, -1, -1)
+            if isinstance(flat[index], Token) and _kind(flat[index]) in STATEMENT_KEYWORDS
         ),
         None,
     )
-    last = stack[-1] if stack else None
-    if isinstance(last, Token):
-        previous = last.type
-    elif isinstance(last, Tree):
-        previous = str(last.data)
-    else:
-        previous = ""
-    return _Context(frozenset(expected), stack, statement, previous)
+    statement = None if start is None else flat[start]
+    assert statement is None or isinstance(statement, Token)
+    items = () if start is None else tuple(flat[start:])
+    previous = _kind(flat[-1]) if flat else ""
+    return _Context(frozenset(expected), statement, items, previous)
+
+
+def _trailing_validator(item: object) -> Token | None:
+    """The name of a `check NAME` that ends this subtree: `check lenght 1..5` read `lenght` so."""
+    while isinstance(item, Tree):
+        if item.data == "named_check":
+            return _last_token(item)
+        children = [child for child in item.children if child is not None]
+        if not children:
+            return None
+        item = children[-1]
+    return None
+
+
+def _last_token(item: object) -> Token | None:
+    """The last token inside a subtree (or the item itself)."""
+    while isinstance(item, Tree):
+        children = [child for child in item.children if child is not None]
+        if not children:
+            return None
+        item = children[-1]
+    return item if isinstance(item, Token) else None
 
 
 def _show(token: Token) -> str:
@@ -163,8 +196,15 @@ def _expected_phrase(ctx: _Context) -> str:
     """What could have come next, in the language's own terms."""
     e = ctx.expected
     kind = _statement_kind(ctx)
-    if e & STATEMENT_KEYWORDS.keys():
+    if ctx.statement is None:
         return A_STATEMENT
+    block = _open_block(ctx)
+    if block is not None and ctx.after("_NL"):
+        return _BLOCK_BODY[block[0]]
+    if kind == "remove" and ctx.after("NAME", "CUSTOM_NAME"):
+        return "the end of the line after the field name"
+    if kind == "example" and ctx.holds("REJECT") and ctx.after("NAME", "CUSTOM_NAME", "canonical"):
+        return "`,` and another canonical field name, or the end of the line"
     if {"NAME", "CUSTOM_NAME"} <= e:
         return "a canonical field name (such as `id`, `name`, `ean` or `custom:NAME`)"
     if "MAPPING_NAME" in e:
@@ -182,12 +222,9 @@ def _expected_phrase(ctx: _Context) -> str:
     if {"CANONICAL", "PRODUCT", "REJECT"} <= e:
         return "`canonical`, `product` or `reject` after `expect`"
     if {"IN", "EXPECT", "RBRACE"} <= e:
-        return (
-            "`in {...}`, `expect canonical {...}`, `expect product {...}`, "
-            "`expect reject FIELD` or `}` to close the example"
-        )
+        return _BLOCK_BODY["example"]
     if kind == "lookup" and {"STRING", "RBRACE"} <= e:
-        return 'a `"key" -> "value"` entry or `}` to close the lookup block'
+        return _BLOCK_BODY["lookup"]
     if "_RARROW" in e and kind == "lookup":
         return "`->` between the lookup key and its value"
     if "COLON" in e:
@@ -198,12 +235,13 @@ def _expected_phrase(ctx: _Context) -> str:
         )
     if kind == "example" and "STRING" in e and ctx.after("LBRACE", "COMMA"):
         return 'a JSON key (a "string")' + (" or `}`" if "RBRACE" in e else "")
+    opener = ctx.last_of("LPAR", "LSQB", "LBRACE")
+    if "COMMA" in e and opener is not None and opener.type == "LPAR":
+        return "`,` or `)` in the step's arguments"
+    if "COMMA" in e and opener is not None and opener.type == "LSQB":
+        return "`,` or `]` in the list"
     if {"COMMA", "RBRACE"} <= e:
         return "`,` or `}` in the JSON object"
-    if {"COMMA", "RSQB"} <= e:
-        return "`,` or `]` in the list"
-    if {"COMMA", "RPAR"} <= e:
-        return "`,` or `)` in the step's arguments"
     if "LBRACE" in e:
         owner = "lookup table's name" if kind == "lookup" else "example's name"
         return f"`{{` after the {owner}"
@@ -217,7 +255,7 @@ def _expected_phrase(ctx: _Context) -> str:
         if ctx.after("DEFAULT"):
             return f"{A_VALUE} after `default`"
         if ctx.after("EQUAL"):
-            return f"a constant {A_VALUE} after `=`"
+            return 'a constant value (a "string", a number, `true`, `false` or `null`) after `=`'
         if "NAME" in e:
             return "a step argument (a value or a lookup table's name)" + (
                 " or `)`" if "RPAR" in e else ""
@@ -279,14 +317,23 @@ def _clause_phrase(ctx: _Context) -> str:
     return f"{A_CLAUSE} or the end of the line"
 
 
+_BLOCK_BODY = {
+    "lookup": 'a `"key" -> "value"` entry or `}` to close the lookup block',
+    "example": (
+        "`in {...}`, `expect canonical {...}`, `expect product {...}`, "
+        "`expect reject FIELD` or `}` to close the example"
+    ),
+}
+
+
 def _open_block(ctx: _Context) -> tuple[str, Token] | None:
     """The lookup/example block the parser is inside, with its `{` token."""
     if ctx.statement is None or ctx.statement.type not in ("LOOKUP", "EXAMPLE"):
         return None
     brace = next(
-        (item for item in ctx.stack if isinstance(item, Token) and item.type == "LBRACE"), None
+        (item for item in ctx.items if isinstance(item, Token) and item.type == "LBRACE"), None
     )
-    if brace is None or not {"RBRACE"} <= ctx.expected:
+    if brace is None:
         return None
     return ("lookup" if ctx.statement.type == "LOOKUP" else "example"), brace
 
@@ -294,6 +341,13 @@ def _open_block(ctx: _Context) -> tuple[str, Token] | None:
 def _keyword_hint(token: Token, ctx: _Context) -> str | None:
     if token.type in ("_NL", "$END"):
         return None
+    validator = _trailing_validator(ctx.items[-1]) if ctx.items else None
+    if len(ctx.items) >= 2 and _kind(ctx.items[-2]) == "CHECK":
+        validator = _last_token(ctx.items[-1])
+    if validator is not None:
+        hint = did_you_mean(str(validator), ("length", "matches", "in"))
+        if hint is not None:
+            return hint
     words = [
         spelling
         for name, spelling in keyword_spellings().items()
@@ -311,7 +365,8 @@ def _unexpected_token(error: UnexpectedToken, path: str) -> Diagnostic:
     if token.type == "_NL":
         span = Span(span.line, span.column, span.line, span.column + 1)
     block = _open_block(ctx)
-    if block is not None and (token.type in STATEMENT_KEYWORDS or token.type == "$END"):
+    starts_statement = ctx.after("_NL") and str(token) in STATEMENT_KEYWORDS.values()
+    if block is not None and (starts_statement or token.type == "$END"):
         kind, brace = block
         closes = "after its last entry" if kind == "lookup" else "after its last line"
         return Diagnostic(
@@ -319,8 +374,11 @@ def _unexpected_token(error: UnexpectedToken, path: str) -> Diagnostic:
             token_span(brace),
             f"this {kind} block is never closed: expected `}}` on a line of its own {closes}",
         )
-    if token.type == "RBRACE" and ctx.expected & STATEMENT_KEYWORDS.keys():
+    if token.type == "RBRACE" and ctx.statement is None:
         return Diagnostic(path, span, "unexpected `}`: there is no open block to close")
+    custom = _after_custom(ctx, str(token))
+    if custom is not None:
+        return Diagnostic(path, span, custom)
     message = f"expected {_expected_phrase(ctx)}, found {_show(token)}"
     return Diagnostic(path, span, message, hint=_keyword_hint(token, ctx))
 
@@ -344,11 +402,22 @@ def _unexpected_characters(error: UnexpectedCharacters, text: str, path: str) ->
             path, span, "a tab is not allowed here", hint="indent and separate words with spaces"
         )
     ctx = _context(error)
+    custom = _after_custom(ctx, char)
+    if custom is not None:
+        return Diagnostic(path, span, custom)
     return Diagnostic(
         path,
         span,
         f"unexpected character {_show_char(char)}: expected {_expected_phrase(ctx)}",
     )
+
+
+def _after_custom(ctx: _Context, found: str) -> str | None:
+    """`custom: color` or a bare `custom:`: say how a custom field is named."""
+    last = _last_token(ctx.items[-1]) if ctx.items else None
+    if found == ":" and last is not None and str(last) == "custom":
+        return "expected a name right after `custom:` (no space), e.g. `custom:color`"
+    return None
 
 
 def describe(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
