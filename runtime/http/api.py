@@ -199,6 +199,7 @@ class JsonApi(ABC):
             raise _Malformed(f"not valid JSON ({type(exc).__name__})") from None
 
     def clean_text(self, text: str) -> str:
+        """Server text fit for a message: secrets redacted, whitespace folded, length capped."""
         text = " ".join(redact(text, self._secrets).split())
         return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 

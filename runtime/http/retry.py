@@ -9,6 +9,7 @@ attempt count and a total time.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from tenacity.stop import stop_base
 from runtime.errors import AuthenticationError, RateLimited, TransientError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 Sleeper = Callable[[float], None]
 
 
@@ -101,6 +103,7 @@ class RetryPolicy:
                 stop_before_delay(self.max_seconds),
                 _PolicyStop(self),
             ),
+            before_sleep=_log_retry,
             reraise=True,
         )
 
@@ -127,6 +130,16 @@ class _PolicyStop(stop_base):
             if limit is not None and self.failures_by_status[status] >= limit:
                 return True
         return retry_state.idle_for + retry_state.upcoming_sleep > self.policy.max_seconds
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """A WARNING per retry (the design's log level for retries); messages hold no secrets."""
+    logger.warning(
+        "attempt %d failed (%s), retrying in %.1f s",
+        state.attempt_number,
+        _exception(state),
+        state.upcoming_sleep,
+    )
 
 
 def _exception(state: RetryCallState) -> BaseException | None:

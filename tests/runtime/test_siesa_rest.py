@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Iterator
@@ -381,8 +382,9 @@ def test_every_call_reports_its_latency(catalog: tuple[SiesaCatalogApp, str]) ->
     assert all(c.seconds >= 0 for c in calls)
 
 
-def test_no_error_carries_the_token() -> None:
+def test_no_error_or_log_line_carries_the_token(caplog: pytest.LogCaptureFixture) -> None:
     """Every failure, including a server that echoes the token back, keeps it out of the text."""
+    caplog.set_level(logging.DEBUG)
     echo = f"bad token {TOKEN} for Authorization: Bearer {TOKEN}"
     app = SiesaCatalogApp([], TOKEN)
     app.script(
@@ -419,3 +421,10 @@ def test_no_error_carries_the_token() -> None:
         text = "".join(traceback.format_exception(error)) + repr(error) + repr(error.__cause__)
         assert TOKEN not in text
     assert "[redacted]" in str(errors[0])
+    with serve(app) as url, source(url) as src:
+        app.script("GET", PATH, Reply(503, {"error": echo}), Reply(200, PAGE_OK))
+        assert keys(src, list(src.iter_pages(None))) == ["A1"]
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 1
+    assert "answered 503" in retries[0]
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
