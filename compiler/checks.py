@@ -761,6 +761,7 @@ def check_mapping(file: LoadedFile, load_base: BaseLoader) -> ir.Mapping:
     )
     return ir.Mapping(
         name=child.mapping.name.text,
+        name_span=child.mapping.name.span,
         product_type=base_mapping.product.text,
         version=SUPPORTED_VERSIONS[0],
         source=ir.SourceFile(file.rel_path, file.sha256),

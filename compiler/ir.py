@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from dsl.ast import Span
+
 TypeName = Literal["string", "int", "decimal", "bool", "date", "datetime"]
 Policy = Literal["reject", "drop", "warn"]
 CanonicalValue = str | int | bool | None
@@ -155,6 +157,7 @@ class Mapping:
     """A whole mapping, ready for codegen. `source` is the file itself, `bases` what it extends."""
 
     name: str
+    name_span: Span
     product_type: str
     version: int
     source: SourceFile

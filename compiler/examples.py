@@ -1,0 +1,109 @@
+"""Running the `example` blocks a `.map` file carries against its compiled module.
+
+Each example feeds one Siesa record to `to_canonical` and compares what comes
+out with what the example expects: the canonical record, the product record
+(exactly, as JSON), or a rejection on exactly the named fields. A failure
+names the example, its line and shows a diff.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from dataclasses import dataclass
+from types import ModuleType
+
+from compiler import ir
+from compiler.loading import load_generated
+from compiler.pipeline import CompiledMapping
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleFailure:
+    """One example that did not hold."""
+
+    path: str
+    line: int
+    name: str
+    message: str
+
+    def render(self) -> str:
+        """`path:line: example "name" failed: message` (the message may span lines)."""
+        return f"{self.path}:{self.line}: example {self.name!r} failed: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleReport:
+    """The outcome of a file's examples."""
+
+    path: str
+    total: int
+    failures: tuple[ExampleFailure, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _diff(expected: object, actual: object, what: str) -> str | None:
+    """None when equal as JSON (types included: 100 is not 100.0 nor "100"), else a diff."""
+    want, got = _json(expected), _json(actual)
+    if want == got:
+        return None
+    lines = difflib.unified_diff(
+        want.splitlines(), got.splitlines(), f"expected {what}", f"actual {what}", lineterm=""
+    )
+    return f"the {what} record differs:\n" + "\n".join(lines)
+
+
+def _describe(issues: list[dict[str, object]]) -> str:
+    return "; ".join(
+        f"{issue['field']} (line {issue['line']}): {issue['reason']} (value {issue['value']!r})"
+        for issue in issues
+    )
+
+
+def _check(module: ModuleType, example: ir.Example) -> str | None:
+    """Why the example fails, or None when it holds."""
+    canonical, issues = module.to_canonical(copy.deepcopy(example.input))
+    errors = [issue for issue in issues if issue["severity"] == "error"]
+    if example.expect_reject is not None:
+        expected = sorted(example.expect_reject)
+        if canonical is not None:
+            return f"expected a rejection on {', '.join(expected)}, but the record was accepted"
+        rejected_on = sorted({str(issue["field"]) for issue in errors})
+        if rejected_on != expected:
+            return (
+                f"expected a rejection on {', '.join(expected)}, "
+                f"but it was rejected on {', '.join(rejected_on)}: {_describe(errors)}"
+            )
+        return None
+    if canonical is None:
+        return f"the record was rejected: {_describe(errors)}"
+    problems: list[str] = []
+    if example.expect_canonical is not None:
+        problems.append(_diff(example.expect_canonical, canonical, "canonical") or "")
+    if example.expect_product is not None:
+        product = module.to_product(canonical)
+        problems.append(_diff(example.expect_product, product, "product") or "")
+    message = "\n".join(problem for problem in problems if problem)
+    return message or None
+
+
+def run_examples(compiled: CompiledMapping, path: str) -> ExampleReport:
+    """Run every example of a compiled mapping; `path` names the file in failures."""
+    module = load_generated(compiled.code, compiled.mapping.name)
+    failures: list[ExampleFailure] = []
+    for example in compiled.mapping.examples:
+        try:
+            message = _check(module, example)
+        except Exception as exc:  # a bug in generated code must be reported, not crash the run
+            message = f"the mapping raised {type(exc).__name__}: {exc}"
+        if message is not None:
+            failures.append(ExampleFailure(path, example.line, example.name, message))
+    return ExampleReport(path, len(compiled.mapping.examples), tuple(failures))
