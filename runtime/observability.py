@@ -19,6 +19,7 @@ import logging
 import sys
 import threading
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -35,8 +36,6 @@ MIN_SECRET_LENGTH = 4
 """Shorter values are not scrubbed: they would mangle ordinary text and are no real secret."""
 
 TOP_LEVEL_KEYS = ("timestamp", "level", "client_id", "component", "run_id", "message", "metadata")
-EMF_MAX_VALUES = 100
-"""CloudWatch EMF takes at most 100 values per metric in one record."""
 ERROR_KEYS = ("exception_name", "exception", "exception_notes", "stack_trace")
 
 _secrets_lock = threading.Lock()
@@ -66,14 +65,13 @@ def forget_secrets() -> None:
 
 
 def _forms(secret: str) -> Iterable[str]:
-    """The secret as written plainly and as it appears inside a JSON string."""
-    yield secret
-    escaped = json.dumps(secret)[1:-1]
-    if escaped != secret:
-        yield escaped
-    ascii_escaped = json.dumps(secret, ensure_ascii=True)[1:-1]
-    if ascii_escaped not in (secret, escaped):
-        yield ascii_escaped
+    """The secret as written plainly and as it appears inside a JSON string (either encoding)."""
+    forms = [
+        secret,
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        json.dumps(secret, ensure_ascii=True)[1:-1],
+    ]
+    return dict.fromkeys(forms)
 
 
 def redact(text: str) -> str:
@@ -83,6 +81,37 @@ def redact(text: str) -> str:
             if form in text:
                 text = text.replace(form, REDACTED)
     return text
+
+
+def _redact_value(value: Any) -> Any:
+    """`value` with registered secrets scrubbed from every string inside it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value
+
+
+_STANDARD_RECORD_KEYS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class SecretScrubFilter(logging.Filter):
+    """Scrubs registered secrets from a record before ANY handler sees it (root and test capture too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the message, extras and exception text; never drops a record."""
+        if not _secret_values:
+            return True
+        record.msg = redact(record.getMessage())
+        record.args = None
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD_RECORD_KEYS and isinstance(value, str | dict | list | tuple):
+                record.__dict__[key] = _redact_value(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 def redact_exception(exc: BaseException) -> None:
@@ -148,13 +177,18 @@ def _make_logger() -> Logger:
         log_record_order=list(TOP_LEVEL_KEYS),
         serialize_stacktrace=False,
     )
-    return Logger(
+    made = Logger(
         service=settings.service_name(),
         level=settings.log_level(),
         logger_handler=handler,
         logger_formatter=formatter,
     )
+    made.addFilter(SecretScrubFilter())
+    return made
 
+
+# A handler that failed before its run was known has no metrics to flush: that is not news.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger: Logger = _make_logger()
 """The one Logger of the runtime: `from runtime.observability import logger`."""
@@ -175,7 +209,8 @@ def bind_run(component: str, client_id: str, sync_type: str, run_id: str | None 
     """Tag every following log line and the run metrics with this run."""
     logger.append_keys(component=component, client_id=client_id, run_id=run_id)
     for name, value in dimensions(client_id, sync_type).items():
-        metrics.add_dimension(name=name, value=value)
+        if metrics.dimension_set.get(name) != value:
+            metrics.add_dimension(name=name, value=value)
 
 
 def record_run_outcome(
@@ -233,17 +268,14 @@ class LatencyRecorder:
         self.values_ms.setdefault(api, []).append(round(seconds * 1000.0, 3))
 
     def emit(self, client_id: str, sync_type: str) -> None:
-        """Flush APILatency per API, at most 100 values per EMF record."""
+        """Flush APILatency per API (Powertools starts a new EMF record every 100 values)."""
         for api, values in self.values_ms.items():
-            dims = {**dimensions(client_id, sync_type), "Api": api}
-            for start in range(0, len(values), EMF_MAX_VALUES):
-                emitter = EphemeralMetrics(namespace=settings.metrics_namespace(), service="")
-                for dim_name, dim_value in dims.items():
-                    emitter.add_dimension(name=dim_name, value=dim_value)
-                for latency in values[start : start + EMF_MAX_VALUES]:
-                    emitter.add_metric(
-                        name="APILatency", unit=MetricUnit.Milliseconds, value=latency
-                    )
+            emitter = EphemeralMetrics(namespace=settings.metrics_namespace(), service="")
+            for dim_name, dim_value in {**dimensions(client_id, sync_type), "Api": api}.items():
+                emitter.add_dimension(name=dim_name, value=dim_value)
+            for latency in values:
+                emitter.add_metric(name="APILatency", unit=MetricUnit.Milliseconds, value=latency)
+            if emitter.metric_set:
                 emitter.flush_metrics()
         self.values_ms.clear()
 
@@ -272,6 +304,7 @@ def lambda_entry(component: str) -> Callable[[Handler], Handler]:
 
     def decorate(handler: Handler) -> Handler:
         def tagged(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            metrics.clear_metrics()  # nothing of a previous invocation carries over
             logger.append_keys(component=component)
             return handler(event, context)
 

@@ -1,0 +1,155 @@
+"""The mapping bundle loader: hash check before import, cache by hash, clear refusals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+import pytest
+
+from runtime import bundle
+from runtime.bundle import BundleLoader
+from runtime.errors import BundleIntegrityError, MappingBundleError
+
+SIDE_EFFECT = "SIESA_TEST_BUNDLE_MODULE_RAN"
+
+
+def test_loads_a_verified_module_and_runs_it(aws: Any, kong_mapping_source: str) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    module = BundleLoader().load("kong", product_type="kong")
+    canonical, issues = module.to_canonical(
+        {"f_codigo": " P1 ", "f_nombre": "Camisa", "f_cantidad": "3.0"}
+    )
+    assert canonical == {
+        "id": "P1",
+        "name": "Camisa",
+        "stock_quantity": 3,
+        "ean": None,
+        "rfid_tag_id": None,
+    }
+    assert issues == []
+    assert module.to_product(canonical)["product_id"] == "P1"
+    assert module.__sha256__ == hashlib.sha256(kong_mapping_source.encode()).hexdigest()
+
+
+def test_modules_are_cached_by_hash(aws: Any, kong_mapping_source: str) -> None:
+    manifest = aws.put_bundle({"kong": kong_mapping_source})
+    first = BundleLoader().load("kong")
+    assert BundleLoader().load("kong") is first
+    assert bundle.cached_hashes() == {manifest["mappings"]["kong"]["sha256"]}
+    changed = kong_mapping_source + "\nEXTRA = 1\n"
+    aws.put_bundle({"kong": changed})
+    second = BundleLoader().load("kong")
+    assert second is not first and second.EXTRA == 1
+
+
+def test_a_tampered_module_is_refused_and_never_run(aws: Any, kong_mapping_source: str) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    tampered = f"import os\nos.environ[{SIDE_EFFECT!r}] = '1'\n" + kong_mapping_source
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/kong.py", Body=tampered.encode())
+    with pytest.raises(
+        BundleIntegrityError, match=r"s3://siesa-integration-config/mappings/kong.py .*refused"
+    ):
+        BundleLoader().load("kong")
+    assert SIDE_EFFECT not in os.environ
+    assert bundle.cached_hashes() == frozenset()
+
+
+def test_a_changed_manifest_hash_is_refused(aws: Any, kong_mapping_source: str) -> None:
+    manifest = aws.put_bundle({"kong": kong_mapping_source})
+    manifest["mappings"]["kong"]["sha256"] = hashlib.sha256(b"something else").hexdigest()
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key="mappings/manifest.json", Body=json.dumps(manifest).encode()
+    )
+    with pytest.raises(BundleIntegrityError, match="SHA-256"):
+        BundleLoader().load("kong")
+
+
+def test_a_missing_bundle_is_a_mapping_bundle_error(aws: Any) -> None:
+    with pytest.raises(
+        MappingBundleError,
+        match=r"manifest s3://siesa-integration-config/mappings/manifest.json is missing",
+    ):
+        BundleLoader().load("kong")
+
+
+def test_a_missing_mapping_names_what_the_bundle_holds(aws: Any, kong_mapping_source: str) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    with pytest.raises(MappingBundleError, match=r"no mapping 'cliente-a-kong'; it holds: kong"):
+        BundleLoader().load("cliente-a-kong")
+
+
+def test_a_missing_module_file(aws: Any, kong_mapping_source: str) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    aws.s3.delete_object(Bucket=aws.bucket, Key="mappings/kong.py")
+    with pytest.raises(MappingBundleError, match=r"mapping module 'kong'.*is missing"):
+        BundleLoader().load("kong")
+
+
+def test_the_mapping_must_be_for_the_clients_product(aws: Any, kong_mapping_source: str) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    with pytest.raises(MappingBundleError, match=r"for product 'kong'.*'wms'"):
+        BundleLoader().load("kong", product_type="wms")
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"module": "../../etc/kong.py", "sha256": "0" * 64}, "no valid module file"),
+        ({"module": "kong.py", "sha256": "abc"}, "no valid sha256"),
+        ({"sha256": "0" * 64}, "no valid module file"),
+    ],
+)
+def test_odd_manifest_entries_are_refused(aws: Any, entry: dict[str, Any], message: str) -> None:
+    aws.put_bundle({}, manifest_override={"mappings": {"kong": entry}})
+    with pytest.raises(MappingBundleError, match=message):
+        BundleLoader().load("kong")
+
+
+def test_a_manifest_listing_mappings_as_an_array_is_read(
+    aws: Any, kong_mapping_source: str
+) -> None:
+    data = kong_mapping_source.encode()
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/kong.py", Body=data)
+    entry = {"name": "kong", "module": "kong.py", "sha256": hashlib.sha256(data).hexdigest()}
+    aws.put_bundle({}, manifest_override={"mappings": [entry]})
+    assert callable(BundleLoader().load("kong").to_canonical)
+
+
+def test_a_manifest_that_is_not_json(aws: Any) -> None:
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/manifest.json", Body=b"{nope")
+    with pytest.raises(MappingBundleError, match="not valid JSON"):
+        BundleLoader().load("kong")
+
+
+def test_a_module_without_the_interface_is_refused(aws: Any) -> None:
+    aws.put_bundle(
+        {
+            "kong": "MAPPING = {'product_type': 'kong'}\ndef to_canonical(record):\n    return record, []\n"
+        }
+    )
+    with pytest.raises(MappingBundleError, match="lacks to_product"):
+        BundleLoader().load("kong")
+
+
+def test_a_module_that_does_not_compile(aws: Any) -> None:
+    aws.put_bundle({"kong": "def broken(:\n"})
+    with pytest.raises(MappingBundleError, match="does not compile"):
+        BundleLoader().load("kong")
+
+
+@pytest.mark.parametrize("name", ["../kong", "Kong", "", "kong.py"])
+def test_odd_mapping_names_are_refused(aws: Any, name: str) -> None:
+    with pytest.raises(MappingBundleError, match="mapping name"):
+        BundleLoader().load(name)
+
+
+def test_the_prefix_comes_from_the_environment(
+    aws: Any, kong_mapping_source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAPPINGS_PREFIX", "bundles/v2")
+    aws.put_bundle({"kong": kong_mapping_source})
+    assert aws.keys("bundles/v2/") == ["bundles/v2/kong.py", "bundles/v2/manifest.json"]
+    assert callable(BundleLoader().load("kong").to_product)
