@@ -257,4 +257,4 @@ def test_modified_since_parsing() -> None:
     with pytest.raises(ValueError, match="offset"):
         parse_modified_since("2025-01-15T10:00:00")
     with pytest.raises(ValueError, match="%2B"):
-        parse_modified_since("2025-01-15T10:00:00 00:00x")
+        parse_modified_since("2025-01-15T10:00:00 00:00")  # an unencoded "+"

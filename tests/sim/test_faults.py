@@ -111,7 +111,8 @@ def test_a_read_timeout_holds_the_response_past_the_clients_timeout(
 def test_latency_delays_every_request(siesa: httpx.Client, siesa_sim: SiesaSim) -> None:
     siesa_sim.faults.set(latency_ms=40)
     assert _statuses(siesa, 2) == [200, 200]
-    assert all(entry.duration_ms >= 40 for entry in siesa_sim.log.entries())
+    # a lower bound only (an unfaulted request takes well under a millisecond)
+    assert all(entry.duration_ms >= 35 for entry in siesa_sim.log.entries())
 
 
 def test_a_dropped_connection_cuts_the_response_half_way(

@@ -1,4 +1,7 @@
-"""`siesa sim siesa|kong|wms`: run one simulator in the foreground until Ctrl-C."""
+"""`siesa sim siesa|kong|wms`: run one simulator in the foreground until Ctrl-C.
+
+Simulators bind 127.0.0.1 only: their /_sim/ endpoints are for local use.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ sim_app = typer.Typer(
 )
 
 Port = Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")]
-Host = Annotated[str, typer.Option(help="Address to bind; keep it on loopback.")]
 AccessLog = Annotated[bool, typer.Option(help="Print one line per request.")]
 
 
@@ -44,14 +46,13 @@ def siesa(
     rate_limit: Annotated[
         int, typer.Option(help="Requests per minute per key.")
     ] = DEFAULT_RATE_LIMIT,
-    host: Host = "127.0.0.1",
     access_log: AccessLog = False,
 ) -> None:
     """The Siesa ERP, REST dialect, over a seeded catalog."""
     sim = SiesaSim(
         generate_catalog(products, seed, client=client), api_keys=api_key, rate_limit=rate_limit
     )
-    _serve(SimServer(sim.wsgi_app, host=host, port=port, access_log=access_log), "/api/v1")
+    _serve(SimServer(sim.wsgi_app, port=port, access_log=access_log), "/api/v1")
 
 
 @sim_app.command("kong")
@@ -59,12 +60,11 @@ def kong(
     port: Port = 0,
     api_key: Annotated[str, typer.Option(help="X-API-Key to accept.")] = DEFAULT_KONG_API_KEY,
     tenant: Annotated[str, typer.Option(help="Tenant the key reaches.")] = "default",
-    host: Host = "127.0.0.1",
     access_log: AccessLog = False,
 ) -> None:
     """Kong, the RFID backend's product API."""
     sim = KongSim(api_keys=api_key, tenant=tenant)
-    _serve(SimServer(sim.wsgi_app, host=host, port=port, access_log=access_log), "/api/v1")
+    _serve(SimServer(sim.wsgi_app, port=port, access_log=access_log), "/api/v1")
 
 
 @sim_app.command("wms")
@@ -72,9 +72,8 @@ def wms(
     port: Port = 0,
     api_key: Annotated[str, typer.Option(help="Bearer token to accept.")] = DEFAULT_WMS_API_KEY,
     tenant: Annotated[str, typer.Option(help="Tenant the key reaches.")] = "default",
-    host: Host = "127.0.0.1",
     access_log: AccessLog = False,
 ) -> None:
     """The WMS inventory and warehouse services under one base URL."""
     sim = WmsSim(api_keys=api_key, tenant=tenant)
-    _serve(SimServer(sim.combined_app, host=host, port=port, access_log=access_log), "/api/v1")
+    _serve(SimServer(sim.combined_app, port=port, access_log=access_log), "/api/v1")

@@ -51,6 +51,14 @@ COUNTED_FAULTS: tuple[tuple[str, FaultKind], ...] = (
     ("malformed_json_next", "malformed_json"),
 )
 
+ERROR_STATUSES: dict[str, tuple[str, str]] = {
+    "revoked": ("401 Unauthorized", "unauthorized"),
+    "rate_limit": ("429 Too Many Requests", "rate limit exceeded"),
+    "error_503": ("503 Service Unavailable", "service unavailable"),
+    "error_500": ("500 Internal Server Error", "internal error"),
+}
+"""Faults answered with an error status instead of calling the app."""
+
 
 class FaultPlan(BaseModel):
     """The fault knobs. Counts are "the next N requests"; rates are 0..1 per request."""
@@ -263,19 +271,10 @@ def with_faults(app: WSGIApplication, injector: FaultInjector) -> WSGIApplicatio
                 decision.delay_s
             )
         kind = decision.kind
-        if kind in ("revoked", "rate_limit", "error_503", "error_500"):
-            status, headers, body = {
-                "revoked": lambda: _json_error(
-                    "401 Unauthorized", "unauthorized", [("WWW-Authenticate", "Bearer")]
-                ),
-                "rate_limit": lambda: _json_error(
-                    "429 Too Many Requests",
-                    "rate limit exceeded",
-                    [("Retry-After", injector.retry_after_header())],
-                ),
-                "error_503": lambda: _json_error("503 Service Unavailable", "service unavailable"),
-                "error_500": lambda: _json_error("500 Internal Server Error", "internal error"),
-            }[kind]()
+        if kind in ERROR_STATUSES:
+            status, error = ERROR_STATUSES[kind]
+            extra = [("Retry-After", injector.retry_after_header())] if kind == "rate_limit" else []
+            status, headers, body = _json_error(status, error, extra)
             start_response(status, headers)
             return [body]
         if kind == "malformed_json":

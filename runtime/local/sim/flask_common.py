@@ -143,6 +143,7 @@ def create_app(name: str) -> Flask:
 
     @app.errorhandler(Exception)
     def _crash(exc: Exception) -> Response:
+        app.logger.exception("simulator error on %s %s", request.method, request.path)
         return error_response(500, "internal error", type(exc).__name__)
 
     return app
