@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +24,20 @@ from runtime import aws as aws_clients
 from runtime import bundle, observability, secrets, settings
 from runtime.config import ClientConfig
 from runtime.config_store import CLIENTS_TABLE_SCHEMA, ConfigStore
+from runtime.http import SlidingWindowBudget
+from runtime.local.sim import (
+    DEFAULT_KONG_API_KEY,
+    DEFAULT_SIESA_API_KEY,
+    DEFAULT_WMS_API_KEY,
+    Catalog,
+    KongSim,
+    SiesaSim,
+    SimServer,
+    WmsSim,
+)
 from runtime.sync_state import RUNS_TABLE_SCHEMA
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TEST_REGION = "us-east-1"
 SIESA_TEST_URL = "https://cliente-a.siesa.com/api/v1"
@@ -241,3 +256,114 @@ def to_product(canonical):
 def kong_mapping_source() -> str:
     """Source of a small hand-written module that follows the compiled-mapping interface."""
     return KONG_MAPPING_SOURCE
+
+
+# --- compiled mappings and the simulators, for the handler tests ---------------------------
+
+
+@pytest.fixture(scope="session")
+def compiled_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """mappings/*.map compiled once per session by the real compiler (modules + manifest.json)."""
+    from compiler.bundle import compile_paths
+
+    out = tmp_path_factory.mktemp("bundle") / "mappings"
+    compile_paths([REPO_ROOT / "mappings"], out)
+    return out
+
+
+def upload_bundle(world: AwsWorld, bundle_dir: Path) -> None:
+    """Put a compiled bundle directory where the runtime looks for it."""
+    prefix = settings.mappings_prefix()
+    for path in sorted(bundle_dir.iterdir()):
+        world.s3.put_object(Bucket=world.bucket, Key=prefix + path.name, Body=path.read_bytes())
+
+
+@dataclass
+class Platform:
+    """moto's AWS plus loopback simulators of Siesa, Kong and WMS, and helpers to wire a client."""
+
+    aws: AwsWorld
+    stack: ExitStack
+    servers: list[SimServer] = field(default_factory=list)
+
+    def serve(self, app: Any) -> str:
+        """Run a WSGI app on an ephemeral loopback port; returns its base URL."""
+        server = self.stack.enter_context(SimServer(app))
+        self.servers.append(server)
+        return server.url
+
+    def siesa(
+        self, catalog: Catalog, *, api_key: str = DEFAULT_SIESA_API_KEY, **options: Any
+    ) -> tuple[SiesaSim, str]:
+        """A Siesa simulator serving `catalog`; returns it and its API URL."""
+        sim = SiesaSim(catalog, api_keys=api_key, **options)
+        return sim, self.serve(sim.wsgi_app) + "/api/v1"
+
+    def kong(self, *, api_key: str = DEFAULT_KONG_API_KEY, **options: Any) -> tuple[KongSim, str]:
+        """A Kong simulator; returns it and its API URL."""
+        sim = KongSim(api_keys=api_key, **options)
+        return sim, self.serve(sim.wsgi_app) + "/api/v1"
+
+    def wms(
+        self, *, api_key: str = DEFAULT_WMS_API_KEY, separate_services: bool = False, **options: Any
+    ) -> tuple[WmsSim, str, dict[str, str]]:
+        """A WMS simulator; returns it, its API URL and (when separate) per-service endpoints."""
+        sim = WmsSim(api_keys=api_key, **options)
+        base = self.serve(sim.combined_app) + "/api/v1"
+        endpoints: dict[str, str] = {}
+        if separate_services:
+            endpoints = {
+                "inventory": self.serve(sim.inventory_app),
+                "warehouse": self.serve(sim.warehouse_app),
+            }
+        return sim, base, endpoints
+
+    def client(
+        self,
+        client_id: str,
+        *,
+        product_type: str,
+        siesa_url: str,
+        product_url: str,
+        siesa_key: str = DEFAULT_SIESA_API_KEY,
+        product_key: str | None = None,
+        service_endpoints: dict[str, str] | None = None,
+        **overrides: Any,
+    ) -> ClientConfig:
+        """Write the client's config and both secrets, pointing at the given simulators."""
+        default_key = DEFAULT_KONG_API_KEY if product_type == "kong" else DEFAULT_WMS_API_KEY
+        self.aws.put_secret(client_id, "siesa", {"api_url": siesa_url, "api_key": siesa_key})
+        product_secret: dict[str, Any] = {
+            "product_type": product_type,
+            "api_url": product_url,
+            "api_key": product_key or default_key,
+            "tenant_id": client_id,
+        }
+        if service_endpoints:
+            product_secret["service_endpoints"] = service_endpoints
+        self.aws.put_secret(client_id, product_type, product_secret)
+        return self.aws.put_client(
+            client_id=client_id,
+            product_type=product_type,
+            siesa_api_url=siesa_url,
+            product_api_url=product_url,
+            field_mappings_key=product_type,
+            **overrides,
+        )
+
+
+@pytest.fixture
+def platform(
+    aws: AwsWorld, compiled_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Platform]:
+    """AWS (moto) with the compiled bundle uploaded, and a place to start simulators.
+
+    The process-wide Siesa request budget is replaced by a fresh one so tests never
+    wait on each other's requests.
+    """
+    import runtime.siesa.rest as siesa_rest
+
+    monkeypatch.setattr(siesa_rest, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
+    upload_bundle(aws, compiled_bundle_dir)
+    with ExitStack() as stack:
+        yield Platform(aws=aws, stack=stack)
