@@ -1,0 +1,17 @@
+"""A stack deployed from infra/template.yaml on the embedded AWS, shared per test module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runtime.local.aws import LocalAws
+from runtime.local.provision import ProvisionResult, provision
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[tuple[LocalAws, ProvisionResult]]:
+    """The template deployed (Environment=test) on moto's CloudFormation, no mapping bundle."""
+    with LocalAws() as aws:
+        yield aws, provision(aws, mappings_dir=None)

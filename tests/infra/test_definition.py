@@ -1,0 +1,200 @@
+"""The workflow definition keeps the contract of docs/architecture.md and runtime/errors.py."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from typing import Any
+
+import pytest
+
+from runtime import errors
+from runtime.local import infra
+
+DEFINITION: dict[str, Any] = json.loads(infra.load_definition())
+STATES: dict[str, Any] = DEFINITION["States"]
+LAMBDA_TASKS = {
+    "ExtractFromSiesa": "${ExtractorFunctionArn}",
+    "TransformData": "${TransformerFunctionArn}",
+    "LoadToProduct": "${LoaderFunctionArn}",
+}
+AUTH_ERRORS = {"SiesaAuthError", "ProductAuthError"}
+BROAD_ERRORS = {"States.ALL", "States.TaskFailed"}
+
+
+def _retriers(state: str) -> list[dict[str, Any]]:
+    return list(STATES[state].get("Retry", []))
+
+
+def _retried_names(state: str) -> set[str]:
+    """Error names a state retries at least once."""
+    return {
+        name
+        for retrier in _retriers(state)
+        if retrier.get("MaxAttempts", 3) > 0
+        for name in retrier["ErrorEquals"]
+    }
+
+
+def _walk(start: str) -> list[str]:
+    """The states visited from `start` following Next/Default."""
+    path = [start]
+    while True:
+        state = STATES[path[-1]]
+        following = state.get("Next") or state.get("Default")
+        if following is None:
+            return path
+        path.append(following)
+
+
+def test_the_happy_path_is_extract_transform_load_log() -> None:
+    assert DEFINITION["StartAt"] == "ExtractFromSiesa"
+    assert _walk("ExtractFromSiesa") == [
+        "ExtractFromSiesa",
+        "TransformData",
+        "LoadToProduct",
+        "CheckLoadStatus",
+        "LogSuccess",
+    ]
+    assert STATES["LogSuccess"]["End"] is True
+
+
+def test_the_failure_path_alerts_then_logs_then_fails_the_execution() -> None:
+    assert _walk("NotifyFailure") == ["NotifyFailure", "LogFailure", "SyncFailed"]
+    assert STATES["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
+    assert STATES["LogFailure"]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    assert STATES["SyncFailed"]["Type"] == "Fail"
+    assert STATES["SyncFailed"]["ErrorPath"] == "$.error.Error"
+
+
+@pytest.mark.parametrize("state", [*LAMBDA_TASKS, "LogSuccess"])
+def test_every_step_catches_everything_into_notify_failure(state: str) -> None:
+    catchers = STATES[state]["Catch"]
+    assert {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"} in [
+        {key: catcher[key] for key in ("ErrorEquals", "ResultPath", "Next")} for catcher in catchers
+    ]
+
+
+@pytest.mark.parametrize(("state", "placeholder"), LAMBDA_TASKS.items())
+def test_lambda_tasks_use_placeholders_and_pass_the_previous_output(
+    state: str, placeholder: str
+) -> None:
+    task = STATES[state]
+    assert task["Resource"] == placeholder
+    assert task.get("ResultPath", "$") == "$"
+    assert "OutputPath" not in task
+    assert "InputPath" not in task
+
+
+def test_no_state_moves_product_arrays() -> None:
+    text = infra.load_definition()
+    for field in ("products", "canonical_products", "failed_records."):
+        assert f"$.{field}" not in text
+
+
+@pytest.mark.parametrize("state", LAMBDA_TASKS)
+def test_authentication_errors_are_never_retried(state: str) -> None:
+    retriers = _retriers(state)
+    assert not AUTH_ERRORS & _retried_names(state)
+    for index, retrier in enumerate(retriers):
+        if BROAD_ERRORS & set(retrier["ErrorEquals"]):
+            # a broad retrier may come only after the MaxAttempts 0 entries for auth errors
+            earlier = {name for entry in retriers[:index] for name in entry["ErrorEquals"]}
+            assert earlier >= AUTH_ERRORS
+
+
+def test_each_auth_error_has_a_zero_attempt_retrier_where_it_can_arise() -> None:
+    def zero_attempt(state: str) -> set[str]:
+        return {
+            name
+            for retrier in _retriers(state)
+            if retrier.get("MaxAttempts") == 0
+            for name in retrier["ErrorEquals"]
+        }
+
+    assert "SiesaAuthError" in zero_attempt("ExtractFromSiesa")
+    assert "ProductAuthError" in zero_attempt("LoadToProduct")
+
+
+def test_transient_errors_are_retried_where_they_arise() -> None:
+    assert {"SiesaUnavailable", "SiesaRateLimited"} <= _retried_names("ExtractFromSiesa")
+    assert {"ProductUnavailable", "ProductRateLimited"} <= _retried_names("LoadToProduct")
+    for state in LAMBDA_TASKS:
+        assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= _retried_names(
+            state
+        )
+
+
+def test_every_transient_runtime_error_is_retried_somewhere() -> None:
+    """A new transient error class in runtime/errors.py must be added to the definition."""
+    transient = {
+        name
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.TransientError) and not cls.__subclasses__()
+    }
+    retried = set().union(*(_retried_names(state) for state in LAMBDA_TASKS))
+    assert transient <= retried
+
+
+def test_every_error_name_is_a_runtime_error_or_an_aws_error() -> None:
+    names = {
+        name
+        for state in STATES.values()
+        for entry in [*state.get("Retry", []), *state.get("Catch", [])]
+        for name in entry["ErrorEquals"]
+    }
+    for name in names:
+        if name.split(".")[0] in ("States", "Lambda", "DynamoDB"):
+            continue
+        cls = getattr(errors, name, None)
+        assert isinstance(cls, type) and issubclass(cls, errors.IntegrationError), name
+
+
+def test_retries_back_off() -> None:
+    for state in STATES.values():
+        for retrier in state.get("Retry", []):
+            if retrier.get("MaxAttempts", 3) > 0:
+                assert retrier["BackoffRate"] >= 2.0
+                assert retrier["IntervalSeconds"] >= 2
+
+
+def test_log_success_records_the_loader_status_time_and_count() -> None:
+    parameters = STATES["LogSuccess"]["Parameters"]
+    assert parameters["TableName"] == "${ClientsTableName}"
+    assert parameters["Key"] == {"client_id": {"S.$": "$.client_id"}}
+    values = parameters["ExpressionAttributeValues"]
+    assert values[":status"] == {"S.$": "$.status"}
+    assert values[":timestamp"] == {"S.$": "$.load_timestamp"}
+    assert values[":records"] == {"N.$": "States.Format('{}', $.records_success)"}
+    assert "last_sync_status = :status" in parameters["UpdateExpression"]
+    # never create a half item for a client that does not exist
+    assert parameters["ConditionExpression"] == "attribute_exists(client_id)"
+    assert STATES["LogFailure"]["Parameters"]["ConditionExpression"] == (
+        "attribute_exists(client_id)"
+    )
+    # the execution's output stays the loader summary
+    assert STATES["LogSuccess"]["ResultPath"] is None
+
+
+def test_a_failed_load_goes_to_the_alert() -> None:
+    choice = STATES["CheckLoadStatus"]["Choices"]
+    assert choice == [{"Variable": "$.status", "StringEquals": "failed", "Next": "LoadFailed"}]
+    assert STATES["LoadFailed"]["Next"] == "NotifyFailure"
+    assert STATES["LoadFailed"]["ResultPath"] == "$.error"
+
+
+def test_the_alert_names_client_error_and_cause_and_nothing_else_of_the_state() -> None:
+    parameters = STATES["NotifyFailure"]["Parameters"]
+    assert parameters["TopicArn"] == "${AlertsTopicArn}"
+    message = parameters["Message.$"]
+    arguments = re.findall(r"\$\$?\.[A-Za-z_.]+", message.split("',", 1)[1])
+    assert arguments == ["$.client_id", "$$.Execution.Name", "$.error.Error", "$.error.Cause"]
+    assert re.findall(r"\$\.[A-Za-z_.]+", parameters["Subject.$"]) == ["$.client_id"]
+
+
+def test_placeholders_are_exactly_the_template_substitutions_and_outputs() -> None:
+    template = infra.load_template()
+    names = infra.substitution_names(template)
+    assert infra.placeholders(infra.load_definition()) == names
+    assert names <= set(template["Outputs"])

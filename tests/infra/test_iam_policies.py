@@ -1,0 +1,208 @@
+"""IAM: no wildcard actions, resources scoped to siesa-integration-*, least privilege per role."""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+import pytest
+
+from runtime.local import infra
+from runtime.local.aws import LocalAws
+from runtime.local.provision import ProvisionResult
+
+TEMPLATE: dict[str, Any] = infra.load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+ROLES = {name: body for name, body in RESOURCES.items() if body["Type"] == "AWS::IAM::Role"}
+
+# CloudWatch Logs delivery for Step Functions supports no resource-level permissions.
+UNSCOPABLE_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in role["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def _allowed_actions(role_name: str) -> set[str]:
+    return {
+        action
+        for statement in _role_statements(ROLES[role_name])
+        if statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"])
+    }
+
+
+def _all_allow_statements() -> list[dict[str, Any]]:
+    """Allow statements of every role policy, key policy and bucket policy in the template."""
+    found = [s for role in ROLES.values() for s in _role_statements(role)]
+    for body in RESOURCES.values():
+        document = body["Properties"].get("KeyPolicy") or body["Properties"].get("PolicyDocument")
+        if document:
+            found.extend(document["Statement"])
+    return [statement for statement in found if statement["Effect"] == "Allow"]
+
+
+def _parse_document(text: str) -> dict[str, Any]:
+    """A policy document as moto returns it: JSON, or (from CloudFormation) a Python repr."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = ast.literal_eval(text)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def test_no_statement_allows_a_wildcard_action() -> None:
+    statements = _all_allow_statements()
+    assert len(statements) > 20
+    for statement in statements:
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action and "?" not in action, statement
+
+
+def test_wildcard_resources_only_for_actions_aws_cannot_scope() -> None:
+    for role in ROLES.values():
+        for statement in _role_statements(role):
+            if "*" in _as_list(statement["Resource"]):
+                assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS, statement
+
+
+def test_role_names_are_scoped_and_each_function_has_its_own_role() -> None:
+    names = {body["Properties"]["RoleName"] for body in ROLES.values()}
+    assert names == {
+        "siesa-integration-extractor-role",
+        "siesa-integration-transformer-role",
+        "siesa-integration-loader-role",
+        "siesa-integration-stepfunctions-role",
+        "siesa-integration-eventbridge-role",
+    }
+
+
+def test_secrets_are_read_only_by_the_function_that_needs_them() -> None:
+    def secret_resources(role: str) -> list[str]:
+        return [
+            resource["Fn::Sub"]
+            for statement in _role_statements(ROLES[role])
+            if "secretsmanager:GetSecretValue" in _as_list(statement["Action"])
+            for resource in _as_list(statement["Resource"])
+        ]
+
+    assert [r.rsplit(":", 1)[1] for r in secret_resources("ExtractorRole")] == [
+        "siesa-integration/*/siesa-??????"
+    ]
+    assert sorted(r.rsplit(":", 1)[1] for r in secret_resources("LoaderRole")) == [
+        "siesa-integration/*/kong-??????",
+        "siesa-integration/*/wms-??????",
+    ]
+    assert secret_resources("TransformerRole") == []
+
+
+def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
+    logs = {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert _allowed_actions("ExtractorRole") == logs | {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    }
+    assert _allowed_actions("TransformerRole") == logs | {
+        "dynamodb:GetItem",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+    }
+    assert _allowed_actions("LoaderRole") == logs | {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListBucket",
+    }
+    assert _allowed_actions("StepFunctionsRole") == UNSCOPABLE_ACTIONS | {
+        "lambda:InvokeFunction",
+        "dynamodb:UpdateItem",
+        "sns:Publish",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+    }
+    assert _allowed_actions("EventBridgeRole") == {"states:StartExecution"}
+
+
+@pytest.mark.parametrize(
+    ("role", "service"),
+    [
+        ("ExtractorRole", "lambda.amazonaws.com"),
+        ("TransformerRole", "lambda.amazonaws.com"),
+        ("LoaderRole", "lambda.amazonaws.com"),
+        ("StepFunctionsRole", "states.amazonaws.com"),
+        ("EventBridgeRole", "events.amazonaws.com"),
+    ],
+)
+def test_roles_trust_only_their_service(role: str, service: str) -> None:
+    trust = ROLES[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [statement["Principal"] for statement in trust] == [{"Service": service}]
+
+
+def test_deployed_policies_resolve_to_siesa_integration_resources(
+    deployed: tuple[LocalAws, ProvisionResult],
+) -> None:
+    """After CloudFormation resolves Ref/GetAtt, every scoped resource names siesa-integration."""
+    aws, _ = deployed
+    iam = aws.client("iam")
+    aliases = aws.client("kms").list_aliases()["Aliases"]
+    # keys are named by id; the stack's own keys carry siesa-integration aliases
+    own_keys = {
+        f"arn:aws:kms:{aws.region}:{aws.account_id}:key/{alias['TargetKeyId']}"
+        for alias in aliases
+        if alias["AliasName"].startswith("alias/siesa-integration-")
+    }
+    assert len(own_keys) == 2
+    roles = [
+        role["RoleName"]
+        for role in iam.list_roles()["Roles"]
+        if role["RoleName"].startswith("siesa-integration-")
+    ]
+    assert len(roles) == 5
+    checked = 0
+    for role_name in roles:
+        for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)[
+                "PolicyDocument"
+            ]
+            if isinstance(document, str):
+                document = _parse_document(document)
+            for statement in document["Statement"]:
+                if set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS:
+                    continue
+                for resource in _as_list(statement["Resource"]):
+                    assert "siesa-integration" in resource or resource in own_keys, (
+                        role_name,
+                        statement,
+                    )
+                    assert resource != "*"
+                    checked += 1
+    assert checked >= 25
