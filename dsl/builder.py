@@ -11,6 +11,7 @@ import json
 import math
 from decimal import Decimal
 from typing import Any
+from typing import Literal as Lit
 
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
@@ -52,6 +53,7 @@ from dsl.clauses import (
 )
 from dsl.diagnostics import Diagnostic
 
+_COMPARE_OPS: dict[str, Lit[">=", ">", "<=", "<"]] = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
 ESCAPES_HINT = 'strings use JSON escapes: `\\"`, `\\\\`, `\\n`, `\\t`, `\\uXXXX`'
 
 
@@ -243,7 +245,7 @@ class AstBuilder(Transformer[Token, Any]):
     def compare_check(self, meta: Meta, children: list[Token]) -> CompareCheck:
         op, bound = children
         value = Literal(self._literal_value(bound), token_span(bound))
-        return CompareCheck(str(op), value, meta_span(meta))  # type: ignore[arg-type]
+        return CompareCheck(_COMPARE_OPS[str(op)], value, meta_span(meta))
 
     def range_check(self, meta: Meta, children: list[Token]) -> RangeCheck:
         low, high = children

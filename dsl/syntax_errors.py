@@ -235,13 +235,15 @@ def _expected_phrase(ctx: _Context) -> str:
         )
     if kind == "example" and "STRING" in e and ctx.after("LBRACE", "COMMA"):
         return 'a JSON key (a "string")' + (" or `}`" if "RBRACE" in e else "")
-    opener = ctx.last_of("LPAR", "LSQB", "LBRACE")
-    if "COMMA" in e and opener is not None and opener.type == "LPAR":
+    opener = _open_bracket(ctx)
+    if "COMMA" in e and opener == "LPAR":
         return "`,` or `)` in the step's arguments"
-    if "COMMA" in e and opener is not None and opener.type == "LSQB":
+    if "COMMA" in e and opener == "LSQB":
         return "`,` or `]` in the list"
-    if {"COMMA", "RBRACE"} <= e:
+    if "COMMA" in e and opener == "LBRACE":
         return "`,` or `}` in the JSON object"
+    if kind == "example" and opener is None and "_NL" in e:
+        return "the end of the line after the JSON value"
     if "LBRACE" in e:
         owner = "lookup table's name" if kind == "lookup" else "example's name"
         return f"`{{` after the {owner}"
@@ -305,6 +307,26 @@ def _expected_phrase(ctx: _Context) -> str:
     return _one_of(ctx.expected)
 
 
+def _open_bracket(ctx: _Context) -> str | None:
+    """The innermost `(`, `[` or JSON `{` still open in the statement, if any.
+
+    An example block's own `{` does not count: the search stops at the
+    `in`/`canonical`/`product` keyword that starts the JSON value.
+    """
+    closed = 0
+    for item in reversed(ctx.items):
+        kind = _kind(item)
+        if kind in ("RPAR", "RSQB", "RBRACE"):
+            closed += 1
+        elif kind in ("LPAR", "LSQB", "LBRACE"):
+            if not closed:
+                return kind
+            closed -= 1
+        elif kind in ("IN", "CANONICAL", "PRODUCT", "LOOKUP", "EXAMPLE"):
+            return None
+    return None
+
+
 def _clause_phrase(ctx: _Context) -> str:
     """After a field's name or type: name the clause that is still missing first."""
     wants_source = _statement_kind(ctx) == "field" and not ctx.holds(
@@ -358,7 +380,7 @@ def _keyword_hint(token: Token, ctx: _Context) -> str | None:
     return did_you_mean(str(token), words)
 
 
-def _unexpected_token(error: UnexpectedToken, path: str) -> Diagnostic:
+def _unexpected_token(error: UnexpectedToken, text: str, path: str) -> Diagnostic:
     token = error.token
     ctx = _context(error)
     span = token_span(token)
@@ -376,7 +398,7 @@ def _unexpected_token(error: UnexpectedToken, path: str) -> Diagnostic:
         )
     if token.type == "RBRACE" and ctx.statement is None:
         return Diagnostic(path, span, "unexpected `}`: there is no open block to close")
-    custom = _after_custom(ctx, str(token))
+    custom = _after_custom(ctx, str(token), _char_after(text, token.end_pos))
     if custom is not None:
         return Diagnostic(path, span, custom)
     message = f"expected {_expected_phrase(ctx)}, found {_show(token)}"
@@ -402,7 +424,7 @@ def _unexpected_characters(error: UnexpectedCharacters, text: str, path: str) ->
             path, span, "a tab is not allowed here", hint="indent and separate words with spaces"
         )
     ctx = _context(error)
-    custom = _after_custom(ctx, char)
+    custom = _after_custom(ctx, char, _char_after(text, (error.pos_in_stream or 0) + 1))
     if custom is not None:
         return Diagnostic(path, span, custom)
     return Diagnostic(
@@ -412,12 +434,22 @@ def _unexpected_characters(error: UnexpectedCharacters, text: str, path: str) ->
     )
 
 
-def _after_custom(ctx: _Context, found: str) -> str | None:
-    """`custom: color` or a bare `custom:`: say how a custom field is named."""
+def _char_after(text: str, position: int | None) -> str:
+    if position is None or not 0 <= position < len(text):
+        return ""
+    return text[position]
+
+
+def _after_custom(ctx: _Context, found: str, following: str) -> str | None:
+    """`custom: color`, a bare `custom:`, or `custom:NAME` where no canonical name goes."""
     last = _last_token(ctx.items[-1]) if ctx.items else None
-    if found == ":" and last is not None and str(last) == "custom":
-        return "expected a name right after `custom:` (no space), e.g. `custom:color`"
-    return None
+    if found != ":" or last is None or str(last) != "custom":
+        return None
+    if following.isalnum() or following == "_":
+        return (
+            f"a `custom:NAME` canonical field cannot stand here: expected {_expected_phrase(ctx)}"
+        )
+    return "expected a name right after `custom:` (no space), e.g. `custom:color`"
 
 
 def describe(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
@@ -425,7 +457,7 @@ def describe(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         return _unexpected_characters(error, text, path)
     if isinstance(error, UnexpectedToken):
-        return _unexpected_token(error, path)
+        return _unexpected_token(error, text, path)
     line = getattr(error, "line", 1) or 1
     column = getattr(error, "column", 1) or 1
     return Diagnostic(path, Span(line, column, line, column + 1), "unexpected end of the file")

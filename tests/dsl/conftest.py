@@ -1,0 +1,62 @@
+"""Shared helpers for the `.map` front-end tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dsl.ast import MapFile
+
+REPO = Path(__file__).resolve().parents[2]
+LANGUAGE_DOC = REPO / "docs" / "mapping-language.md"
+
+
+def _shape(node: object) -> object:
+    """A node with every span left out: what two layouts of one file must share."""
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return (
+            type(node).__name__,
+            tuple(
+                (f.name, _shape(getattr(node, f.name)))
+                for f in dataclasses.fields(node)
+                if f.name != "span"
+            ),
+        )
+    if isinstance(node, tuple | list):
+        return tuple(_shape(item) for item in node)
+    if isinstance(node, dict):
+        return {key: _shape(value) for key, value in node.items()}
+    return (type(node).__name__, node)
+
+
+def meaning(mapfile: MapFile) -> object:
+    """The statements of a parsed file without positions."""
+    return _shape(mapfile.statements)
+
+
+@pytest.fixture
+def statements_meaning() -> Callable[[MapFile], object]:
+    return meaning
+
+
+def docs_map_blocks() -> list[str]:
+    """The fenced `.map` snippets of docs/mapping-language.md that are whole files.
+
+    `{...}` stands for "some JSON" in the docs; it becomes `{}` here.
+    """
+    blocks = re.findall(r"```\n(.*?)```", LANGUAGE_DOC.read_text(encoding="utf-8"), re.S)
+    files = []
+    for block in blocks:
+        if "CANONICAL TYPE" in block:  # the field synopsis, not a file
+            continue
+        files.append(block.replace("{...}", "{}"))
+    return files
+
+
+@pytest.fixture
+def docs_examples() -> list[str]:
+    return docs_map_blocks()
