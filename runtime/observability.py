@@ -187,6 +187,13 @@ def _make_logger() -> Logger:
     return made
 
 
+BODY_LOGGING_LOGGERS = ("botocore.endpoint", "botocore.parsers")
+"""botocore logs whole request and response bodies at DEBUG: for Secrets Manager, the secrets
+themselves, before this process could register them for scrubbing. Held at INFO, whatever
+level the root logger is given."""
+for _name in BODY_LOGGING_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.INFO)
+
 # A handler that failed before its run was known has no metrics to flush: that is not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
