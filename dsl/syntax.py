@@ -19,7 +19,7 @@ from lark.lexer import PatternStr
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
 # Token types after which a `{` or `[` opens a JSON value rather than a block.
-_JSON_OPENERS_AFTER = frozenset({"IN", "CANONICAL", "PRODUCT"})
+_JSON_AFTER = frozenset({"CANONICAL", "PRODUCT"})
 _OPEN = frozenset({"LBRACE", "LSQB"})
 _CLOSE = frozenset({"RBRACE", "RSQB"})
 
@@ -42,16 +42,25 @@ class JsonNewlines:
         """Drop `_NL` tokens while a JSON bracket is open; pass everything else through."""
         depth = 0
         previous = ""
+        before_previous = ""
         for token in stream:
             if token.type in _OPEN:
-                if depth or previous in _JSON_OPENERS_AFTER:
+                if depth or _starts_json(before_previous, previous):
                     depth += 1
             elif token.type in _CLOSE:
                 depth = max(0, depth - 1)
             elif token.type == "_NL" and depth:
                 continue
-            previous = token.type
+            before_previous, previous = previous, token.type
             yield token
+
+
+def _starts_json(before_previous: str, previous: str) -> bool:
+    """`expect canonical {`, `expect product [`, or `in {` at the start of an example's line.
+
+    `check in [...]` is not JSON: its list must close on its own line.
+    """
+    return previous in _JSON_AFTER or (previous == "IN" and before_previous == "_NL")
 
 
 def _collect_comment(token: Token) -> Token:

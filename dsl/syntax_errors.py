@@ -247,6 +247,10 @@ def _expected_phrase(ctx: _Context) -> str:
     if "LBRACE" in e:
         owner = "lookup table's name" if kind == "lookup" else "example's name"
         return f"`{{` after the {owner}"
+    if "REQUIRED" in e and "NAME" in e and kind == "field":
+        return f"the field's type ({A_TYPE})"
+    if "REQUIRED" in e and "NAME" in e:
+        return "a type, `required`, `optional` or a clause after the field name"
     if "LPAR" in e or ("VBAR" in e and "_NL" in e):
         if kind == "every":
             return "another `| STEP` or the end of the line"
@@ -281,10 +285,6 @@ def _expected_phrase(ctx: _Context) -> str:
         }.get(ctx.previous, "a number")
     if "_DOTDOT" in e:
         return "`..` in the range `N..M`"
-    if "REQUIRED" in e and "NAME" in e and kind == "field":
-        return f"the field's type ({A_TYPE})"
-    if "REQUIRED" in e and "NAME" in e:
-        return "a type, `required`, `optional` or a clause after the field name"
     if "REQUIRED" in e or e & CLAUSE_STARTS:
         return _clause_phrase(ctx)
     if e == {"NAME"}:
@@ -363,6 +363,8 @@ def _open_block(ctx: _Context) -> tuple[str, Token] | None:
 def _keyword_hint(token: Token, ctx: _Context) -> str | None:
     if token.type in ("_NL", "$END"):
         return None
+    if str(token) in ("required", "optional") and ctx.statement is not None:
+        return f"`{token}` goes right after the type, e.g. `field id string {token} <- f_codigo`"
     validator = _trailing_validator(ctx.items[-1]) if ctx.items else None
     if len(ctx.items) >= 2 and _kind(ctx.items[-2]) == "CHECK":
         validator = _last_token(ctx.items[-1])

@@ -129,3 +129,17 @@ def test_a_file_with_syntax_errors_is_not_formatted() -> None:
     with pytest.raises(MapError) as caught:
         format_source("field id string <-\nfeild x\n", "t.map")
     assert len(caught.value.diagnostics) == 2
+
+
+PRODUCT_MAPPINGS = sorted((Path(__file__).resolve().parents[2] / "mappings").rglob("*.map"))
+
+
+@pytest.mark.parametrize("case", PRODUCT_MAPPINGS, ids=[case.name for case in PRODUCT_MAPPINGS])
+def test_the_shipped_mappings_format_idempotently(
+    case: Path, statements_meaning: Callable[[MapFile], object]
+) -> None:
+    source = case.read_text(encoding="utf-8")
+    once = format_source(source, case.name)
+    assert format_source(once, case.name) == once
+    assert comment_texts(once) == comment_texts(source)
+    assert statements_meaning(parse(once, "t.map")) == statements_meaning(parse(source, "t.map"))
