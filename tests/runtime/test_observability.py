@@ -192,3 +192,24 @@ def test_redact_leaves_text_without_secrets_alone() -> None:
     register_secret("topsecret")
     assert redact("nothing to hide") == "nothing to hide"
     assert redact("topsecret and topsecret") == "*** and ***"
+
+
+def test_a_real_lambda_context_reaches_the_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    class Context:
+        function_name = "siesa-integration-loader"
+        memory_limit_in_mb = 512
+        invoked_function_arn = (
+            "arn:aws:lambda:us-east-1:224874703567:function:siesa-integration-loader"
+        )
+        aws_request_id = "req-123"
+
+    @lambda_entry("loader")
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.info("hello")
+        return {"ok": True}
+
+    assert handler({}, Context()) == {"ok": True}
+    (line,) = _logs(capsys.readouterr().out)
+    assert line["component"] == "loader"
+    assert line["metadata"]["function_request_id"] == "req-123"
+    assert line["metadata"]["function_memory_size"] == 512
