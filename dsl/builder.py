@@ -110,7 +110,13 @@ class AstBuilder(Transformer[Token, Any]):
             return self._string(token)
         if kind == "NUMBER":
             text = str(token)
-            return Decimal(text) if "." in text else int(text)
+            if "." in text:
+                return Decimal(text)
+            try:
+                return int(text)
+            except ValueError:  # longer than Python's int conversion limit
+                self._report(token_span(token), "this number has too many digits")
+                return 0
         return {"TRUE": True, "FALSE": False, "NULL": None}[kind]
 
     def _json_scalar(self, token: Token) -> object:
@@ -118,7 +124,11 @@ class AstBuilder(Transformer[Token, Any]):
         if kind == "STRING":
             return self._string(token)
         if kind == "JSON_NUMBER":
-            number = json.loads(str(token))
+            try:
+                number = json.loads(str(token))
+            except ValueError:  # longer than Python's int conversion limit
+                self._report(token_span(token), "this number has too many digits")
+                return 0
             if isinstance(number, float) and not math.isfinite(number):
                 self._report(token_span(token), f"the number `{token}` is too large")
                 return 0

@@ -107,3 +107,14 @@ def test_rendered_errors_come_in_source_order_with_carets() -> None:
     assert blocks[0].splitlines()[2] == "      |                        ^"
     assert blocks[1].startswith("t.map:2:1: error: expected a statement")
     assert blocks[1].endswith("hint: did you mean `field`?")
+
+
+def test_a_number_too_long_for_python_is_an_error_not_a_crash() -> None:
+    digits = "1" * 5000
+    for source in (
+        f"version {digits}",
+        f'example "long" {{\n  in [{digits}]\n  expect reject id\n}}',
+        'example "huge" {\n  in [1e999]\n  expect reject id\n}',
+    ):
+        problem = errors_of(source).diagnostics[0]
+        assert "too many digits" in problem.message or "too large" in problem.message
