@@ -36,6 +36,7 @@ from compiler.sources import LoadedFile
 from compiler.values import LiteralTypeError, canonical_literal, failed_check
 from dsl import ast
 from dsl.diagnostics import MapError
+from dsl.formatter import literal_text
 
 BaseLoader = Callable[[LoadedFile, str], LoadedFile]
 _MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -127,7 +128,7 @@ def _check_version(statements: tuple[ast.Statement, ...], path: str, problems: P
         problems.error(
             path,
             first.version.span,
-            f"unsupported version {value!r}",
+            f"unsupported version {literal_text(value)}",
             f"this compiler reads version {supported}",
         )
 
@@ -192,7 +193,9 @@ def _check_lookup(
             )
         elif key in entries:
             problems.error(
-                path, entry.key.span, f"code {key!r} is listed twice in lookup `{stmt.name.text}`"
+                path,
+                entry.key.span,
+                f"code {literal_text(key)} is listed twice in lookup `{stmt.name.text}`",
             )
         else:
             entries[key] = value
@@ -250,15 +253,13 @@ def _check_canonical(name: ast.Name, path: str, problems: Problems) -> bool:
         return True
     if text.startswith(CUSTOM_PREFIX) and len(text) > len(CUSTOM_PREFIX):
         return True
-    hint = (
-        did_you_mean(text, CANONICAL_FIELDS) or f"canonical fields: {known_list(CANONICAL_FIELDS)}"
-    )
-    problems.error(
-        path,
-        name.span,
-        f"unknown canonical field `{text}`",
-        f"{hint}; anything else is a custom field: `custom:{text}`",
-    )
+    close = did_you_mean(text, CANONICAL_FIELDS)
+    custom = f"a custom field is written `custom:{text}`"
+    if close is not None:
+        hint = f"{close} ({custom})"
+    else:
+        hint = f"canonical fields: {known_list(CANONICAL_FIELDS)}; {custom}"
+    problems.error(path, name.span, f"unknown canonical field `{text}`", hint)
     return False
 
 
@@ -282,8 +283,7 @@ def _check_field_stmt(
             return
         info.fields.append(stmt)
         return
-    if not _check_canonical(name, path, problems):
-        return
+    _check_canonical(name, path, problems)  # reported; the rest of the field is still checked
     if name.text in field_lines:
         problems.error(
             path,
@@ -453,7 +453,9 @@ def _literal_value(
     try:
         return True, canonical_literal(literal.value, type_name, settings.zone)
     except LiteralTypeError as exc:
-        problems.error(path, literal.span, f"the {what} {literal.value!r} {exc.args[0]}")
+        problems.error(
+            path, literal.span, f"the {what} {literal_text(literal.value)} {exc.args[0]}"
+        )
         return False, None
 
 
@@ -472,7 +474,7 @@ def _run_checks(
             problems.error(
                 path,
                 literal.span,
-                f"the {what} {literal.value!r} fails the field's own check: it {reason}",
+                f"the {what} {literal_text(literal.value)} fails the field's own check: it {reason}",
             )
             return False
     return True
@@ -531,7 +533,7 @@ def _resolve_constant(
                 extra[1],
                 extra[0].name.span,
                 f"a constant field takes no {word}",
-                f"field `{name}` is `= {literal.value!r}`",
+                f"field `{name}` is `= {literal_text(literal.value)}`",
             )
             return False, None
     ok, constant = _literal_value(literal, path, type_name, "constant", settings, problems)
@@ -673,14 +675,14 @@ def _example(
     if example.expect_reject is None and not has_output:
         problems.error(
             path,
-            example.span,
+            example.name.span,
             "this example expects nothing",
             "add `expect canonical {...}`, `expect product {...}` or `expect reject FIELD`",
         )
         ok = False
     if example.expect_reject is not None and has_output:
         problems.error(
-            path, example.span, "an example expects either a rejection or an output, not both"
+            path, example.name.span, "an example expects either a rejection or an output, not both"
         )
         ok = False
     for name in example.expect_reject or ():
@@ -720,7 +722,7 @@ def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
             problems.error(
                 child.path,
                 example.name.span,
-                f"example {name!r} is given twice",
+                f"example {literal_text(name)} is given twice",
                 f"first on line {names[name]}",
             )
             continue

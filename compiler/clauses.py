@@ -22,6 +22,7 @@ from compiler.names import (
 from compiler.problems import Problems
 from compiler.shapes import ShapeError, parse_input, parse_output
 from dsl import ast
+from dsl.formatter import literal_text
 
 MAX_PAD_WIDTH = 1000
 Lookups = dict[str, tuple[tuple[str, str], ...]]
@@ -233,7 +234,7 @@ def _misfit(
     problems.error(
         path,
         span,
-        f"`check {check_name}` does not apply to a {type_name} field",
+        f"`check {check_name}` does not apply to {'an' if type_name == 'int' else 'a'} {type_name} field",
         f"it applies to {allowed} fields",
     )
 
@@ -352,7 +353,7 @@ def _in_check(
             problems.error(path, literal.span, f"the values of `check in` must be {expected}")
             ok = False
         elif value in values:
-            problems.error(path, literal.span, f"{value!r} is listed twice")
+            problems.error(path, literal.span, f"{literal_text(value)} is listed twice")
             ok = False
         else:
             assert isinstance(value, str | int)

@@ -30,7 +30,7 @@ class ExampleFailure:
 
     def render(self) -> str:
         """`path:line: example "name" failed: message` (the message may span lines)."""
-        return f"{self.path}:{self.line}: example {self.name!r} failed: {self.message}"
+        return f"{self.path}:{self.line}: example {json.dumps(self.name, ensure_ascii=False)} failed: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ def _diff(expected: object, actual: object, what: str) -> str | None:
 
 def _describe(issues: list[dict[str, object]]) -> str:
     return "; ".join(
-        f"{issue['field']} (line {issue['line']}): {issue['reason']} (value {issue['value']!r})"
+        f"{issue['field']} (line {issue['line']}): {issue['reason']} (value {json.dumps(issue['value'], ensure_ascii=False)})"
         for issue in issues
     )
 

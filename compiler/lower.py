@@ -9,6 +9,7 @@ for the `py` filter.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -165,7 +166,7 @@ class _Lowering:
         if isinstance(step, ir.LookupStep):
             reason = f"is not a code of lookup {step.table}"
             return Op("lookup", (step.keep,), self.lookup(step, line), reason)
-        reason = f"does not have the shape {step.shape!r}"
+        reason = f"does not have the shape {json.dumps(step.shape, ensure_ascii=False)}"
         return Op("format", step.output, self.regex(step.pattern, line), reason)
 
     def block(self, steps: tuple[ir.Step, ...], line: int) -> Block:

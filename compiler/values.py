@@ -7,6 +7,7 @@ default that a field would refuse is a compile error, not a surprise.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import tzinfo
 from decimal import Decimal
@@ -43,7 +44,10 @@ def canonical_literal(
         "date": 'a "YYYY-MM-DD" string',
         "datetime": 'a "YYYY-MM-DD HH:MM:SS" string',
     }[type_name]
-    wrong = LiteralTypeError(f"is {_describe(value)}, but a {type_name} field needs {expected}")
+    article = "an" if type_name == "int" else "a"
+    wrong = LiteralTypeError(
+        f"is {_describe(value)}, but {article} {type_name} field needs {expected}"
+    )
     is_bool = value is True or value is False
     if type_name == "string":
         if not isinstance(value, str):
@@ -73,10 +77,15 @@ def canonical_literal(
         raise LiteralTypeError(str(exc.args[0])) from None
 
 
+def _quoted(value: str | int) -> str:
+    """A value in a reason as the language writes it: "text" in JSON quotes, numbers plain."""
+    return json.dumps(value, ensure_ascii=False)
+
+
 def check_reason(check: ir.Check) -> str:
     """The reason an issue gives when this check fails (one short sentence)."""
     if isinstance(check, ir.MatchesCheck):
-        return f"does not match {check.pattern!r}"
+        return f"does not match {_quoted(check.pattern)}"
     if isinstance(check, ir.ValidatorCheck):
         return VALIDATORS[check.name][1]
     if isinstance(check, ir.CompareCheck):
@@ -89,7 +98,7 @@ def check_reason(check: ir.Check) -> str:
         if check.low is not None:
             return f"must be at least {check.low} characters long"
         return f"must be at most {check.high} characters long"
-    shown = ", ".join(repr(value) for value in check.values)
+    shown = ", ".join(_quoted(value) for value in check.values)
     return f"must be one of {shown}"
 
 
