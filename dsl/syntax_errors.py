@@ -185,11 +185,8 @@ def _one_of(names: frozenset[str]) -> str:
 
 
 def _statement_kind(ctx: _Context) -> str:
-    if ctx.statement is None:
-        return ""
-    if ctx.statement.type == "FIELD":
-        return "field"
-    return STATEMENT_KEYWORDS[ctx.statement.type]
+    """`field`, `override`, `lookup`, ...: the keyword of the statement being read, or ""."""
+    return "" if ctx.statement is None else STATEMENT_KEYWORDS[ctx.statement.type]
 
 
 def _expected_phrase(ctx: _Context) -> str:
@@ -201,7 +198,7 @@ def _expected_phrase(ctx: _Context) -> str:
     block = _open_block(ctx)
     if block is not None and ctx.after("_NL"):
         return _BLOCK_BODY[block[0]]
-    if kind == "remove" and ctx.after("NAME", "CUSTOM_NAME"):
+    if kind == "remove" and ctx.after("NAME", "CUSTOM_NAME", "canonical"):
         return "the end of the line after the field name"
     if kind == "example" and ctx.holds("REJECT") and ctx.after("NAME", "CUSTOM_NAME", "canonical"):
         return "`,` and another canonical field name, or the end of the line"

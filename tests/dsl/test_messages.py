@@ -315,7 +315,7 @@ CASES = [
         13,
         "expected a name right after `custom:` (no space), e.g. `custom:color`",
     ),
-    ("remove ean x", 1, 12, "expected the end of the line, found `x`"),
+    ("remove ean x", 1, 12, "expected the end of the line after the field name, found `x`"),
     (
         'example "x" {\n  in {"a": 1}\n  expect reject a b\n}',
         3,
