@@ -89,9 +89,9 @@ def describe_validation_error(exc: ValidationError, subject: str) -> str:
     """One line per problem, naming the field; input values are never echoed."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        where = ".".join(str(part) for part in error["loc"]) or "item"
+        where = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"field {where!r}: {message}")
+        problems.append(f"field {where!r}: {message}" if where else message)
     return f"{subject}: " + "; ".join(problems)
 
 

@@ -131,11 +131,13 @@ def _parse(model: type[M], name: str, values: dict[str, Any]) -> M:
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False, include_input=False, include_context=False):
-            where = ".".join(str(part) for part in error["loc"]) or "secret"
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "missing":
-                message = "missing"
-            problems.append(f"key {where!r}: {message}")
+            where = ".".join(str(part) for part in error["loc"])
+            message = (
+                "missing"
+                if error["type"] == "missing"
+                else error["msg"].removeprefix("Value error, ")
+            )
+            problems.append(f"key {where!r}: {message}" if where else message)
         raise InvalidSecret(f"secret {name!r}: " + "; ".join(problems)) from None
 
 
