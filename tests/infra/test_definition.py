@@ -61,9 +61,20 @@ def test_the_happy_path_is_extract_transform_load_log() -> None:
 
 
 def test_the_failure_path_alerts_then_logs_then_fails_the_execution() -> None:
-    assert _walk("NotifyFailure") == ["NotifyFailure", "LogFailure", "SyncFailed"]
+    assert _walk("NotifyFailure") == [
+        "NotifyFailure",
+        "RecordFailure",
+        "LogFailureWithoutRunId",
+        "SyncFailed",
+    ]
+    assert STATES["RecordFailure"]["Choices"] == [
+        {"Variable": "$.run_id", "IsPresent": True, "Next": "LogFailure"}
+    ]
+    assert STATES["LogFailure"]["Next"] == "SyncFailed"
     assert STATES["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
-    assert STATES["LogFailure"]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+    for state in ("LogFailure", "LogFailureWithoutRunId"):
+        assert STATES[state]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+        assert STATES[state]["Catch"][0]["Next"] == "SyncFailed"
     assert STATES["SyncFailed"]["Type"] == "Fail"
     assert STATES["SyncFailed"]["ErrorPath"] == "$.error.Error"
 
@@ -159,6 +170,12 @@ def test_retries_back_off() -> None:
                 assert retrier["IntervalSeconds"] >= 2
 
 
+RUN_GUARD = (
+    "attribute_exists(client_id) AND "
+    "(attribute_not_exists(last_sync_run_id) OR last_sync_run_id <= :run_id)"
+)
+
+
 def test_log_success_records_the_loader_status_time_and_count() -> None:
     parameters = STATES["LogSuccess"]["Parameters"]
     assert parameters["TableName"] == "${ClientsTableName}"
@@ -167,14 +184,30 @@ def test_log_success_records_the_loader_status_time_and_count() -> None:
     assert values[":status"] == {"S.$": "$.status"}
     assert values[":timestamp"] == {"S.$": "$.load_timestamp"}
     assert values[":records"] == {"N.$": "States.Format('{}', $.records_success)"}
+    assert values[":run_id"] == {"S.$": "$.run_id"}
     assert "last_sync_status = :status" in parameters["UpdateExpression"]
-    # never create a half item for a client that does not exist
-    assert parameters["ConditionExpression"] == "attribute_exists(client_id)"
-    assert STATES["LogFailure"]["Parameters"]["ConditionExpression"] == (
-        "attribute_exists(client_id)"
-    )
+    # the runtime's guard (runtime.config_store.update_sync_status): never over a newer run,
+    # never a half item for a client that does not exist
+    assert parameters["ConditionExpression"] == RUN_GUARD
+    assert STATES["LogSuccess"]["Catch"][0] == {
+        "Comment": STATES["LogSuccess"]["Catch"][0]["Comment"],
+        "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"],
+        "ResultPath": None,
+        "Next": "NewerRunRecorded",
+    }
+    assert STATES["NewerRunRecorded"] == {"Type": "Succeed"}
     # the execution's output stays the loader summary
     assert STATES["LogSuccess"]["ResultPath"] is None
+
+
+def test_log_failure_keeps_the_same_guard_when_the_run_is_known() -> None:
+    assert STATES["LogFailure"]["Parameters"]["ConditionExpression"] == RUN_GUARD
+    without = STATES["LogFailureWithoutRunId"]["Parameters"]
+    assert without["ConditionExpression"] == "attribute_exists(client_id)"
+    assert ":run_id" not in without["ExpressionAttributeValues"]
+    for state in ("LogFailure", "LogFailureWithoutRunId"):
+        values = STATES[state]["Parameters"]["ExpressionAttributeValues"]
+        assert values[":status"] == {"S": "failed"}
 
 
 def test_a_failed_load_goes_to_the_alert() -> None:

@@ -171,26 +171,36 @@ def test_alerts_topic_is_encrypted_with_an_optional_email_subscription() -> None
 
 
 def _alarm(metric: str) -> dict[str, Any]:
+    """The alarm watching `metric` (by name, in a metric stat or a Metrics Insights query)."""
     for body in of_type("AWS::CloudWatch::Alarm").values():
         alarm = body["Properties"]
-        names = [alarm.get("MetricName")] + [
-            entry["MetricStat"]["Metric"]["MetricName"]
-            for entry in alarm.get("Metrics", [])
-            if "MetricStat" in entry
-        ]
+        names = {alarm.get("MetricName")}
+        for entry in alarm.get("Metrics", []):
+            if "MetricStat" in entry:
+                names.add(entry["MetricStat"]["Metric"]["MetricName"])
+            expression = entry.get("Expression", "")
+            if isinstance(expression, dict):
+                expression = expression["Fn::Sub"]
+            names.update(re.findall(r"SELECT \w+\((\w+)\)", expression))
         if metric in names:
             return dict(alarm)
     raise AssertionError(f"no alarm on {metric}")
 
 
+def _query(alarm: dict[str, Any]) -> str:
+    (entry,) = [entry for entry in alarm["Metrics"] if entry.get("ReturnData")]
+    expression: str = entry["Expression"]["Fn::Sub"]
+    return expression
+
+
 def test_the_four_alarms_of_the_design_document() -> None:
     assert len(of_type("AWS::CloudWatch::Alarm")) == 4
     success = _alarm("SyncSuccessRate")
-    assert (success["Namespace"], success["Threshold"], success["ComparisonOperator"]) == (
-        settings.DEFAULT_METRICS_NAMESPACE,
-        90,
-        "LessThanThreshold",
+    assert _query(success) == (
+        "SELECT AVG(SyncSuccessRate) FROM SCHEMA(SiesaIntegration, ClientId, Environment, "
+        "SyncType) WHERE Environment = '${Environment}'"
     )
+    assert (success["Threshold"], success["ComparisonOperator"]) == (90, "LessThanThreshold")
     errors_alarm = _alarm("Errors")
     stats = [entry["MetricStat"] for entry in errors_alarm["Metrics"] if "MetricStat" in entry]
     assert {stat["Period"] for stat in stats} == {300}
@@ -205,12 +215,14 @@ def test_the_four_alarms_of_the_design_document() -> None:
     assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "Workflow"}}]
     assert (failed["Threshold"], failed["ComparisonOperator"]) == (0, "GreaterThanThreshold")
     duration = _alarm("SyncDuration")
+    assert "MAX(SyncDuration)" in _query(duration)
     assert (duration["Threshold"], duration["ComparisonOperator"]) == (
         1800,
         "GreaterThanThreshold",
     )
     for alarm in (success, errors_alarm, failed, duration):
         assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+        assert alarm["ActionsEnabled"] == {"Fn::If": ["IsProd", True, False]}
 
 
 def test_the_dashboard_has_the_six_widgets_of_the_design_document() -> None:
