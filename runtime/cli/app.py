@@ -5,6 +5,10 @@ from __future__ import annotations
 import typer
 
 from compiler.cli import map_app
+from runtime.cli.client import client_app
+from runtime.cli.demo import demo_command
+from runtime.cli.status import status_command
+from runtime.cli.sync import sync_command
 from runtime.local.cli import local_app
 from runtime.local.sim.cli import sim_app
 
@@ -17,6 +21,10 @@ app = typer.Typer(
 app.add_typer(map_app, name="map")
 app.add_typer(local_app, name="local")
 app.add_typer(sim_app, name="sim")
+app.add_typer(client_app, name="client")
+app.command("sync")(sync_command)
+app.command("status")(status_command)
+app.command("demo")(demo_command)
 
 
 def main() -> None:

@@ -1,0 +1,252 @@
+"""The demo's world: four clients, each with its own simulated Siesa and Kong or WMS.
+
+The clients are the design document's diagram: cliente-a (Kong), cliente-b
+(WMS), cliente-c (Kong), cliente-d (WMS, its inventory and warehouse
+services on separate servers, named by `service_endpoints`). Each ERP holds
+a seeded catalog with the ERP's quirks and a few invalid records; a few
+valid records carry data only the product can refuse (an RFID tag already
+bound to another product, a zone the WMS does not list), so every outcome
+appears: loaded, rejected by the mapping, refused by the product. Every API
+key is made fresh per run and reaches the AWS side only through
+`ops.add_client` (Secrets Manager).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.local.demo_expect import Expectation
+from runtime.local.sim import (
+    Catalog,
+    KongSim,
+    SiesaSim,
+    SimServer,
+    WmsSim,
+    generate_catalog,
+)
+
+UNLISTED_ZONE = "ZONE-X"
+"""A zone the simulated WMS does not list: items in it are refused by the product."""
+
+
+@dataclass(frozen=True)
+class DemoClient:
+    """One client of the demo: who it is and which product it runs."""
+
+    client_id: str
+    client_name: str
+    product_type: str
+    seed: int
+    sync_schedule: str
+    split_services: bool = False
+
+
+DEMO_CLIENTS: tuple[DemoClient, ...] = (
+    DemoClient("cliente-a", "Empresa A S.A.", "kong", 1, "rate(6 hours)"),
+    DemoClient("cliente-b", "Empresa B S.A.", "wms", 2, "rate(4 hours)"),
+    DemoClient("cliente-c", "Empresa C S.A.", "kong", 3, "rate(6 hours)"),
+    DemoClient("cliente-d", "Empresa D S.A.", "wms", 4, "rate(4 hours)", split_services=True),
+)
+
+
+@dataclass
+class ClientWorld:
+    """One client's simulated systems and the documents `siesa client add` takes."""
+
+    spec: DemoClient
+    catalog: Catalog
+    siesa: SiesaSim
+    siesa_url: str
+    product: KongSim | WmsSim
+    product_url: str
+    service_endpoints: dict[str, str]
+    siesa_key: str = field(repr=False)
+    product_key: str = field(repr=False)
+    planted_refusals: list[str] = field(default_factory=list)
+
+    @property
+    def client_id(self) -> str:
+        """The client's id."""
+        return self.spec.client_id
+
+    @property
+    def product_type(self) -> str:
+        """kong or wms."""
+        return self.spec.product_type
+
+    def config_document(self) -> dict[str, Any]:
+        """The client config, as an operator writes client.json."""
+        return {
+            "client_id": self.client_id,
+            "client_name": self.spec.client_name,
+            "enabled": True,
+            "product_type": self.product_type,
+            "siesa_api_url": self.siesa_url,
+            "product_api_url": self.product_url,
+            "sync_schedule": self.spec.sync_schedule,
+            "field_mappings_key": self.product_type,
+        }
+
+    def siesa_credentials(self) -> dict[str, Any]:
+        """The Siesa credentials document."""
+        return {
+            "api_url": self.siesa_url,
+            "api_key": self.siesa_key,
+            "username": "integration_user",
+            "tenant_id": f"{self.client_id}-tenant",
+        }
+
+    def product_credentials(self) -> dict[str, Any]:
+        """The Kong or WMS credentials document."""
+        document: dict[str, Any] = {
+            "product_type": self.product_type,
+            "api_url": self.product_url,
+            "api_key": self.product_key,
+            "tenant_id": self.client_id,
+        }
+        if self.product_type == "kong":
+            document.update(database_type="rds", additional_config={"rfid_enabled": True})
+        if self.service_endpoints:
+            document["service_endpoints"] = dict(self.service_endpoints)
+        return document
+
+    def held(self) -> dict[str, dict[str, Any]]:
+        """What the simulated product holds now, by record id."""
+        if isinstance(self.product, KongSim):
+            return self.product.products(self.client_id)
+        return self.product.items(self.client_id)
+
+    def product_requests(self) -> int:
+        """HTTP requests the product simulator answered so far."""
+        return len(self.product.log.entries())
+
+    def siesa_requests(self) -> int:
+        """HTTP requests the ERP simulator answered so far."""
+        return len(self.siesa.log.entries())
+
+    def set_latency(self, latency_ms: int) -> None:
+        """Delay every request to this client's ERP and product by `latency_ms`."""
+        self.siesa.faults.set(latency_ms=latency_ms)
+        injectors = (
+            self.product.faults.values()
+            if isinstance(self.product, WmsSim)
+            else [self.product.faults]
+        )
+        for injector in injectors:
+            injector.set(latency_ms=latency_ms)
+
+
+def _product_sim(spec: DemoClient, key: str, stack: ExitStack) -> tuple[Any, str, dict[str, str]]:
+    """The client's product simulator, its URL and, for split WMS, its service endpoints."""
+    keys = {key: spec.client_id}
+    if spec.product_type == "kong":
+        kong = KongSim(api_keys=keys)
+        server = stack.enter_context(SimServer(kong.wsgi_app))
+        return kong, f"{server.url}/api/v1", {}
+    wms = WmsSim(api_keys=keys)
+    if not spec.split_services:
+        server = stack.enter_context(SimServer(wms.combined_app))
+        return wms, f"{server.url}/api/v1", {}
+    inventory = stack.enter_context(SimServer(wms.inventory_app))
+    warehouse = stack.enter_context(SimServer(wms.warehouse_app))
+    endpoints = {"inventory": inventory.url, "warehouse": warehouse.url}
+    return wms, inventory.url, endpoints
+
+
+@contextmanager
+def running_world(clients: Sequence[DemoClient], products: int) -> Iterator[dict[str, ClientWorld]]:
+    """Start every client's simulators on loopback; stopped when the block ends."""
+    with ExitStack() as stack:
+        worlds: dict[str, ClientWorld] = {}
+        for spec in clients:
+            catalog = generate_catalog(products, spec.seed, client=spec.client_id)
+            siesa_key = secrets.token_urlsafe(18)
+            product_key = secrets.token_urlsafe(18)
+            siesa = SiesaSim(catalog, api_keys=siesa_key)
+            siesa_server = stack.enter_context(SimServer(siesa.wsgi_app))
+            product, product_url, endpoints = _product_sim(spec, product_key, stack)
+            worlds[spec.client_id] = ClientWorld(
+                spec=spec,
+                catalog=catalog,
+                siesa=siesa,
+                siesa_url=f"{siesa_server.url}/api/v1",
+                product=product,
+                product_url=product_url,
+                service_endpoints=endpoints,
+                siesa_key=siesa_key,
+                product_key=product_key,
+            )
+        yield worlds
+
+
+def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: int) -> list[str]:
+    """Give `count` valid records data the mapping passes but the product refuses.
+
+    Kong: a record takes the RFID tag of an earlier record (Kong binds a tag
+    to one product). WMS: a record moves to a zone the WMS does not list.
+    Timestamps stay as they are. Returns the changed record ids.
+    """
+    records = [
+        record
+        for record in world.catalog.records()
+        if expectation.accepted(str(record["f_codigo"]).strip())
+    ]
+    changed: list[str] = []
+    if world.product_type == "kong":
+        tagged = [record for record in records if _tag(record)]
+        # pair the i-th tagged record with one far later in load order
+        for giver, taker in zip(tagged[:count], tagged[len(tagged) // 2 :], strict=False):
+            world.catalog.put({**taker, "f_tag_rfid": _tag(giver)})
+            changed.append(str(taker["f_codigo"]).strip())
+    else:
+        for record in records[len(records) // 3 :][:count]:
+            world.catalog.put({**record, "f_zona": UNLISTED_ZONE})
+            changed.append(str(record["f_codigo"]).strip())
+    world.planted_refusals = changed
+    return changed
+
+
+def _tag(record: dict[str, Any]) -> str | None:
+    value = record.get("f_tag_rfid")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True)
+class ErpChanges:
+    """What changed in a client's ERP between the initial and the incremental sync."""
+
+    moved: list[str]
+    fixed: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        """Every changed record id."""
+        return [*self.moved, *self.fixed]
+
+
+def change_erp(world: ClientWorld, expectation: Expectation, count: int) -> ErpChanges:
+    """Move the stock of `count` loaded records and fix one record the mapping rejected.
+
+    Both bump `f_fecha_modificacion` to now, so the incremental sync sees them.
+    """
+    skip = set(world.planted_refusals)
+    candidates = [
+        record_id
+        for record_id in (str(r["f_codigo"]).strip() for r in world.catalog.records())
+        if expectation.accepted(record_id) and record_id not in skip
+    ]
+    step = max(1, len(candidates) // max(1, count))
+    moved = candidates[::step][:count]
+    world.catalog.modify(moved)
+    fixed: list[str] = []
+    negative = sorted(
+        code for code, kind in world.catalog.invalid.items() if kind == "negative_quantity"
+    )
+    if negative:
+        world.catalog.modify(negative[:1], changes={"f_cantidad": "12"})
+        fixed.append(negative[0])
+    return ErpChanges(moved=moved, fixed=fixed)
