@@ -215,7 +215,11 @@ def dimensions(client_id: str, sync_type: str) -> dict[str, str]:
 def bind_run(component: str, client_id: str, sync_type: str, run_id: str | None = None) -> None:
     """Tag every following log line and the run metrics with this run."""
     logger.append_keys(component=component, client_id=client_id, run_id=run_id)
-    for name, value in dimensions(client_id, sync_type).items():
+    wanted = dimensions(client_id, sync_type)
+    current = {name: metrics.dimension_set.get(name) for name in wanted}
+    if any(value is not None and value != wanted[name] for name, value in current.items()):
+        metrics.clear_metrics()  # another run's unflushed state: never mix two runs' metrics
+    for name, value in wanted.items():
         if metrics.dimension_set.get(name) != value:
             metrics.add_dimension(name=name, value=value)
 

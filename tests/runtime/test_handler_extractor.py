@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +18,15 @@ from runtime.errors import (
     InvalidEvent,
     InvalidSecret,
     SiesaAuthError,
+    SiesaUnavailable,
 )
+from runtime.handlers.deps import Deps
+from runtime.handlers.events import ExtractRequest
+from runtime.handlers.extraction import extract
 from runtime.handlers.extractor import lambda_handler
 from runtime.local.sim import generate_catalog
 from runtime.local.sim.catalog import parse_erp_timestamp
+from runtime.siesa import make_source
 from runtime.sync_state import RunHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -203,3 +209,38 @@ def test_the_scheduled_event_fixture_runs(platform: Any) -> None:
     _catalog_client(platform, event["client_id"], 12)
     out = lambda_handler(event, None)
     assert out["sync_type"] == "incremental" and out["count"] == 12
+
+
+def _no_sleep(_: float) -> None:
+    """Retry without waiting (the retry schedule itself is the HTTP client's tests' business)."""
+
+
+def test_an_erp_outage_ends_the_run_and_leaves_the_client_status_to_the_retry(
+    platform: Any,
+) -> None:
+    _, siesa = _catalog_client(platform, "cliente-o", 10)
+    siesa.faults.set(error_503_next=100)
+    deps = Deps(source_factory=functools.partial(make_source, sleep=_no_sleep))
+    with pytest.raises(SiesaUnavailable):
+        extract(ExtractRequest(client_id="cliente-o", sync_type="initial"), deps)
+    (run,) = RunHistory().list("cliente-o")
+    assert run["status"] == "failed" and "SiesaUnavailable" in run["error"]
+    assert ConfigStore().get("cliente-o").last_sync_status is None  # the workflow's retry decides
+
+
+def test_an_outage_with_the_callers_run_id_keeps_the_run_open_for_the_retry(platform: Any) -> None:
+    catalog, siesa = _catalog_client(platform, "cliente-q", 10)
+    siesa.faults.set(error_503_next=100)
+    deps = Deps(source_factory=functools.partial(make_source, sleep=_no_sleep))
+    request = ExtractRequest(
+        client_id="cliente-q", sync_type="initial", run_id="20250115T100000Z-abc123"
+    )
+    with pytest.raises(SiesaUnavailable):
+        extract(request, deps)
+    run = RunHistory().get("cliente-q", "20250115T100000Z-abc123")
+    assert (
+        run is not None and run["status"] == "running" and "SiesaUnavailable" in run["last_error"]
+    )
+    siesa.faults.reset()
+    out = extract(request, deps)  # the workflow retries the same run
+    assert out.run_id == "20250115T100000Z-abc123" and out.count == len(catalog)
