@@ -56,6 +56,47 @@ def validate_client_id(value: object) -> str:
 
 HttpsUrl = Annotated[str, Field(min_length=8, max_length=2048)]
 
+SQL_IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+"""A column name the Connekta filter may name: letters, digits, underscore; nothing that quotes."""
+CONNEKTA_QUERY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+"""A saved query's name (`descripcion`), e.g. API_v2_Items or INTEGRACION_ITEMS."""
+ConnektaEndpoint = Literal["standard", "custom"]
+
+
+def _not_bool(value: object) -> object:
+    """pydantic reads True as 1; a company or tenant number must be a number."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true/false")
+    return value
+
+
+class ConnektaSettings(BaseModel):
+    """How to read a client's ERP through Siesa's Connekta API (siesa_dialect "connekta").
+
+    `query` is the saved query's name (`descripcion`), `id_compania` the
+    Connekta tenant id, `company_code` the ERP company (`f120_id_cia`) whose
+    rows the client syncs: a tenant's standard queries return every company's
+    rows. `endpoint` "standard" runs `ejecutarconsultaestandar` (rows under
+    detalle.Table), "custom" runs `ejecutarconsulta` (rows under
+    detalle.Datos). Column names go into the `parametros` filter, so they must
+    be plain identifiers.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    query: str = Field(pattern=CONNEKTA_QUERY_PATTERN)
+    id_compania: int = Field(ge=1)
+    company_code: int = Field(ge=0)
+    endpoint: ConnektaEndpoint = "standard"
+    timestamp_column: str = Field(default="f120_ts", pattern=SQL_IDENTIFIER_PATTERN)
+    company_column: str = Field(default="f120_id_cia", pattern=SQL_IDENTIFIER_PATTERN)
+    key_column: str = Field(default="f120_id", pattern=SQL_IDENTIFIER_PATTERN)
+
+    @field_validator("id_compania", "company_code", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return _not_bool(value)
+
 
 class ClientConfig(BaseModel):
     """One item of `siesa-integration-clients`."""
@@ -75,6 +116,7 @@ class ClientConfig(BaseModel):
     field_mappings_key: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*)?$")
     siesa_timezone: str = "America/Bogota"
     siesa_dialect: Literal["rest", "connekta"] = "rest"
+    connekta: ConnektaSettings | None = None
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
@@ -113,6 +155,21 @@ class ClientConfig(BaseModel):
         if value not in known:
             raise ValueError(f"unknown product type {value!r}; known: {', '.join(sorted(known))}")
         return value
+
+    @model_validator(mode="after")
+    def _dialect_settings(self) -> ClientConfig:
+        """A Connekta client names its saved query; a REST client carries no Connekta block."""
+        if self.siesa_dialect == "connekta" and self.connekta is None:
+            raise ValueError(
+                "siesa_dialect 'connekta' needs a connekta block with at least query (the saved "
+                "query's name), id_compania (the Connekta tenant) and company_code (the ERP company)"
+            )
+        if self.siesa_dialect != "connekta" and self.connekta is not None:
+            raise ValueError(
+                f"a connekta block is given but siesa_dialect is {self.siesa_dialect!r}; "
+                "set siesa_dialect to 'connekta' or remove the block"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secret_names(self) -> ClientConfig:
