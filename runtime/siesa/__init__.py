@@ -12,13 +12,13 @@ from runtime.errors import InvalidClientConfig
 from runtime.http import SIESA_RETRY_POLICY, LatencyHook, RetryPolicy, SlidingWindowBudget
 from runtime.http.retry import Sleeper
 from runtime.siesa.base import SiesaSource
+from runtime.siesa.connekta import ConnektaSiesaSource
 from runtime.siesa.rest import RestSiesaSource
 
 SourceFactory = Callable[..., SiesaSource]
 
-# Dialect name (ClientConfig.siesa_dialect) -> source class. The Connekta
-# dialect joins here with one entry.
-DIALECTS: dict[str, SourceFactory] = {"rest": RestSiesaSource}
+# Dialect name (ClientConfig.siesa_dialect) -> source class.
+DIALECTS: dict[str, SourceFactory] = {"rest": RestSiesaSource, "connekta": ConnektaSiesaSource}
 
 
 def make_source(
@@ -53,4 +53,4 @@ def make_source(
     )
 
 
-__all__ = ["DIALECTS", "RestSiesaSource", "SiesaSource", "make_source"]
+__all__ = ["DIALECTS", "ConnektaSiesaSource", "RestSiesaSource", "SiesaSource", "make_source"]
