@@ -1,15 +1,25 @@
 """`siesa sim siesa|kong|wms`: run one simulator in the foreground until Ctrl-C.
 
+`siesa sim siesa --dialect connekta` serves the ERP's Connekta dialect instead of REST.
+
 Simulators bind 127.0.0.1 only: their /_sim/ endpoints are for local use.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from runtime.local.sim.catalog import generate_catalog
+from runtime.local.sim.connekta import (
+    DEFAULT_CONNI_KEY,
+    DEFAULT_CONNI_TOKEN,
+    DEFAULT_CUSTOM_QUERY,
+    DEFAULT_ID_COMPANIA,
+    DEFAULT_STANDARD_QUERY,
+    ConnektaSim,
+)
 from runtime.local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
 from runtime.local.sim.server import SimServer
 from runtime.local.sim.siesa import DEFAULT_RATE_LIMIT, DEFAULT_SIESA_API_KEY, SiesaSim
@@ -47,8 +57,45 @@ def siesa(
         int, typer.Option(help="Requests per minute per key.")
     ] = DEFAULT_RATE_LIMIT,
     access_log: AccessLog = False,
+    dialect: Annotated[
+        Literal["rest", "connekta"], typer.Option(help="The API dialect the ERP speaks.")
+    ] = "rest",
+    companies: Annotated[
+        int, typer.Option(help="Connekta: ERP companies in the tenant (codes 1..N).")
+    ] = 2,
+    id_compania: Annotated[
+        int, typer.Option(help="Connekta: the tenant id (idCompania) to accept.")
+    ] = DEFAULT_ID_COMPANIA,
+    conni_key: Annotated[str, typer.Option(help="Connekta: ConniKey to accept.")] = (
+        DEFAULT_CONNI_KEY
+    ),
+    conni_token: Annotated[str, typer.Option(help="Connekta: ConniToken to accept.")] = (
+        DEFAULT_CONNI_TOKEN
+    ),
 ) -> None:
-    """The Siesa ERP, REST dialect, over a seeded catalog."""
+    """The Siesa ERP over a seeded catalog, REST or Connekta dialect."""
+    if dialect == "connekta":
+        if companies < 1:
+            raise typer.BadParameter("at least one company", param_hint="--companies")
+        catalogs = {
+            code: generate_catalog(products, seed + code - 1, client=f"{client}-cia{code}")
+            for code in range(1, companies + 1)
+        }
+        connekta = ConnektaSim(
+            catalogs,
+            id_compania=id_compania,
+            credentials={
+                DEFAULT_STANDARD_QUERY: (conni_key, conni_token),
+                DEFAULT_CUSTOM_QUERY: (conni_key, conni_token),
+            },
+        )
+        server = SimServer(connekta.wsgi_app, port=port, access_log=access_log)
+        _serve(
+            server,
+            f"  idCompania {id_compania}, companies 1..{companies}; queries "
+            f"{DEFAULT_STANDARD_QUERY} (standard) and {DEFAULT_CUSTOM_QUERY} (custom)",
+        )
+        return
     sim = SiesaSim(
         generate_catalog(products, seed, client=client), api_keys=api_key, rate_limit=rate_limit
     )
