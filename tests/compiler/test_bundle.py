@@ -15,6 +15,8 @@ from compiler.version import COMPILER_VERSION
 from dsl.diagnostics import MapError
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
+# The product mappings and the client override; other .map files may live beside them.
+OURS = [MAPPINGS / "kong.map", MAPPINGS / "wms.map", MAPPINGS / "clients" / "cliente-e.map"]
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def mappings_copy(tmp_path: Path) -> Path:
 
 def test_a_bundle_holds_one_module_per_mapping_and_a_manifest(tmp_path: Path) -> None:
     out = tmp_path / "bundle"
-    manifest = compile_paths([MAPPINGS], out)
+    manifest = compile_paths(OURS, out, root=MAPPINGS)
     assert sorted(p.name for p in out.iterdir()) == [
         "cliente_e.py",
         "kong.py",
@@ -59,7 +61,7 @@ def test_a_bundle_holds_one_module_per_mapping_and_a_manifest(tmp_path: Path) ->
 
 def test_the_manifest_has_sorted_keys_and_modules_import(tmp_path: Path) -> None:
     out = tmp_path / "bundle"
-    compile_paths([MAPPINGS], out)
+    compile_paths(OURS, out, root=MAPPINGS)
     text = (out / "manifest.json").read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     module = load_generated((out / "wms.py").read_text(encoding="utf-8"), "wms")
@@ -81,9 +83,13 @@ def test_files_given_one_by_one_are_relative_to_their_common_parent(tmp_path: Pa
 def test_a_new_bundle_replaces_the_old_one(tmp_path: Path, mappings_copy: Path) -> None:
     out = tmp_path / "bundle"
     compile_paths([mappings_copy], out)
+    assert (out / "cliente_e.py").is_file()
     (mappings_copy / "clients" / "cliente-e.map").unlink()
-    compile_paths([mappings_copy], out)
-    assert sorted(p.name for p in out.iterdir()) == ["kong.py", "manifest.json", "wms.py"]
+    manifest = compile_paths([mappings_copy], out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["manifest.json", *(entry.module for entry in manifest.entries)]
+    )
+    assert not (out / "cliente_e.py").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".bundle-")]
 
 

@@ -217,7 +217,7 @@ def test_line_map_points_generated_lines_back_to_map_lines(load: Load) -> None:
         n for n, text in enumerate(map_lines, 1) if text.startswith("field stock_quantity")
     )
     code_lines = compiled.code.splitlines()
-    reads = [n for n, text in enumerate(code_lines, 1) if "record.get('f_cantidad')" in text]
+    reads = [n for n, text in enumerate(code_lines, 1) if "get('f_cantidad')" in text]
     assert reads and all(module.LINE_MAP[n] == stock_line for n in reads)
     checks = [n for n, text in enumerate(code_lines, 1) if "must be >= 0" in text]
     assert checks and all(module.LINE_MAP[n] == stock_line for n in checks)

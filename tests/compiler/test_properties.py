@@ -72,6 +72,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 GENERATED_NAME = re.compile(r"c_\d+|_(RE|LOOKUP|IN|ZONE)_\d+")
 LOCALS = {
     "record",
+    "get",
     "issues",
     "rejected",
     "v",

@@ -191,11 +191,12 @@ def to_canonical(
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
         return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+    get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
 
     # map:16
-    v = r = record.get('f_codigo')
+    v = r = get('f_codigo')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -219,7 +220,7 @@ def to_canonical(
         c_1 = None
 
     # map:17
-    v = r = record.get('f_codigo_externo')
+    v = r = get('f_codigo_externo')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -239,7 +240,7 @@ def to_canonical(
         c_2 = None
 
     # map:19
-    v = r = record.get('f_nombre')
+    v = r = get('f_nombre')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -261,13 +262,13 @@ def to_canonical(
         c_3 = None
 
     # map:20
-    v = r = record.get('f_nombre_corto')
+    v = r = get('f_nombre_corto')
     if isinstance(v, str):
         v = v.strip()
         if not v:
             v = None
     if v is None:
-        v = r = record.get('f_nombre')
+        v = r = get('f_nombre')
         if isinstance(v, str):
             v = v.strip()
             if not v:
@@ -285,7 +286,7 @@ def to_canonical(
         c_4 = None
 
     # map:22
-    v = r = record.get('f_ean')
+    v = r = get('f_ean')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -307,7 +308,7 @@ def to_canonical(
         c_5 = None
 
     # map:23
-    v = r = record.get('f_referencia')
+    v = r = get('f_referencia')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -325,7 +326,7 @@ def to_canonical(
         c_6 = None
 
     # map:24
-    v = r = record.get('f_categoria')
+    v = r = get('f_categoria')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -343,7 +344,7 @@ def to_canonical(
         c_7 = None
 
     # map:26
-    v = r = record.get('f_cantidad')
+    v = r = get('f_cantidad')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -365,7 +366,7 @@ def to_canonical(
         c_8 = None
 
     # map:28
-    v = r = record.get('f_tag_rfid')
+    v = r = get('f_tag_rfid')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -389,7 +390,7 @@ def to_canonical(
         c_9 = None
 
     # map:29
-    v = r = record.get('f_color')
+    v = r = get('f_color')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -407,7 +408,7 @@ def to_canonical(
         c_10 = None
 
     # map:30
-    v = r = record.get('f_talla')
+    v = r = get('f_talla')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -448,22 +449,23 @@ def to_canonical(
 
 def to_product(canonical: dict[str, object]) -> dict[str, object]:
     """The product's record: missing top-level fields are null, missing nested ones left out."""
+    get = canonical.get
     product: dict[str, object] = {
-        'product_id': canonical.get('id'),  # map:16
-        'external_reference': canonical.get('external_id'),  # map:17
-        'name': canonical.get('name'),  # map:19
-        'barcode': canonical.get('ean'),  # map:22
-        'quantity': canonical.get('stock_quantity'),  # map:26
-        'rfid_tag_id': canonical.get('rfid_tag_id'),  # map:28
+        'product_id': get('id'),  # map:16
+        'external_reference': get('external_id'),  # map:17
+        'name': get('name'),  # map:19
+        'barcode': get('ean'),  # map:22
+        'quantity': get('stock_quantity'),  # map:26
+        'rfid_tag_id': get('rfid_tag_id'),  # map:28
     }
 
     # map:29
-    value = canonical.get('custom:color')
+    value = get('custom:color')
     if value is not None:
         product.setdefault('attributes', {})['color'] = value
 
     # map:30
-    value = canonical.get('custom:size')
+    value = get('custom:size')
     if value is not None:
         product.setdefault('attributes', {})['size'] = value
     return product
@@ -471,34 +473,34 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-178: 16, 179: 16, 181: 22, 182: 22, 184: 28, 185: 28, 197: 16, 198: 16,
-199: 16, 200: 16, 201: 16, 202: 16, 203: 16, 204: 16, 205: 16, 206: 16,
-207: 16, 208: 16, 209: 16, 210: 16, 211: 16, 212: 16, 213: 16, 214: 16,
-215: 16, 216: 16, 217: 16, 218: 16, 219: 16, 221: 17, 222: 17, 223: 17,
-224: 17, 225: 17, 226: 17, 227: 17, 228: 17, 229: 17, 230: 17, 231: 17,
-232: 17, 233: 17, 234: 17, 235: 17, 236: 17, 237: 17, 238: 17, 239: 17,
-241: 19, 242: 19, 243: 19, 244: 19, 245: 19, 246: 19, 247: 19, 248: 19,
-249: 19, 250: 19, 251: 19, 252: 19, 253: 19, 254: 19, 255: 19, 256: 19,
-257: 19, 258: 19, 259: 19, 260: 19, 261: 19, 263: 20, 264: 20, 265: 20,
-266: 20, 267: 20, 268: 20, 269: 20, 270: 20, 271: 20, 272: 20, 273: 20,
-274: 20, 275: 20, 276: 20, 277: 20, 278: 20, 279: 20, 280: 20, 281: 20,
-282: 20, 283: 20, 284: 20, 285: 20, 287: 22, 288: 22, 289: 22, 290: 22,
-291: 22, 292: 22, 293: 22, 294: 22, 295: 22, 296: 22, 297: 22, 298: 22,
-299: 22, 300: 22, 301: 22, 302: 22, 303: 22, 304: 22, 305: 22, 306: 22,
-307: 22, 309: 23, 310: 23, 311: 23, 312: 23, 313: 23, 314: 23, 315: 23,
-316: 23, 317: 23, 318: 23, 319: 23, 320: 23, 321: 23, 322: 23, 323: 23,
-324: 23, 325: 23, 327: 24, 328: 24, 329: 24, 330: 24, 331: 24, 332: 24,
-333: 24, 334: 24, 335: 24, 336: 24, 337: 24, 338: 24, 339: 24, 340: 24,
-341: 24, 342: 24, 343: 24, 345: 26, 346: 26, 347: 26, 348: 26, 349: 26,
-350: 26, 351: 26, 352: 26, 353: 26, 354: 26, 355: 26, 356: 26, 357: 26,
-358: 26, 359: 26, 360: 26, 361: 26, 362: 26, 363: 26, 364: 26, 365: 26,
-367: 28, 368: 28, 369: 28, 370: 28, 371: 28, 372: 28, 373: 28, 374: 28,
-375: 28, 376: 28, 377: 28, 378: 28, 379: 28, 380: 28, 381: 28, 382: 28,
-383: 28, 384: 28, 385: 28, 386: 28, 387: 28, 388: 28, 389: 28, 391: 29,
-392: 29, 393: 29, 394: 29, 395: 29, 396: 29, 397: 29, 398: 29, 399: 29,
-400: 29, 401: 29, 402: 29, 403: 29, 404: 29, 405: 29, 406: 29, 407: 29,
-409: 30, 410: 30, 411: 30, 412: 30, 413: 30, 414: 30, 415: 30, 416: 30,
-417: 30, 418: 30, 419: 30, 420: 30, 421: 30, 422: 30, 423: 30, 424: 30,
-425: 30, 452: 16, 453: 17, 454: 19, 455: 22, 456: 26, 457: 28, 460: 29,
-461: 29, 462: 29, 463: 29, 465: 30, 466: 30, 467: 30, 468: 30, 469: 30,
+178: 16, 179: 16, 181: 22, 182: 22, 184: 28, 185: 28, 198: 16, 199: 16,
+200: 16, 201: 16, 202: 16, 203: 16, 204: 16, 205: 16, 206: 16, 207: 16,
+208: 16, 209: 16, 210: 16, 211: 16, 212: 16, 213: 16, 214: 16, 215: 16,
+216: 16, 217: 16, 218: 16, 219: 16, 220: 16, 222: 17, 223: 17, 224: 17,
+225: 17, 226: 17, 227: 17, 228: 17, 229: 17, 230: 17, 231: 17, 232: 17,
+233: 17, 234: 17, 235: 17, 236: 17, 237: 17, 238: 17, 239: 17, 240: 17,
+242: 19, 243: 19, 244: 19, 245: 19, 246: 19, 247: 19, 248: 19, 249: 19,
+250: 19, 251: 19, 252: 19, 253: 19, 254: 19, 255: 19, 256: 19, 257: 19,
+258: 19, 259: 19, 260: 19, 261: 19, 262: 19, 264: 20, 265: 20, 266: 20,
+267: 20, 268: 20, 269: 20, 270: 20, 271: 20, 272: 20, 273: 20, 274: 20,
+275: 20, 276: 20, 277: 20, 278: 20, 279: 20, 280: 20, 281: 20, 282: 20,
+283: 20, 284: 20, 285: 20, 286: 20, 288: 22, 289: 22, 290: 22, 291: 22,
+292: 22, 293: 22, 294: 22, 295: 22, 296: 22, 297: 22, 298: 22, 299: 22,
+300: 22, 301: 22, 302: 22, 303: 22, 304: 22, 305: 22, 306: 22, 307: 22,
+308: 22, 310: 23, 311: 23, 312: 23, 313: 23, 314: 23, 315: 23, 316: 23,
+317: 23, 318: 23, 319: 23, 320: 23, 321: 23, 322: 23, 323: 23, 324: 23,
+325: 23, 326: 23, 328: 24, 329: 24, 330: 24, 331: 24, 332: 24, 333: 24,
+334: 24, 335: 24, 336: 24, 337: 24, 338: 24, 339: 24, 340: 24, 341: 24,
+342: 24, 343: 24, 344: 24, 346: 26, 347: 26, 348: 26, 349: 26, 350: 26,
+351: 26, 352: 26, 353: 26, 354: 26, 355: 26, 356: 26, 357: 26, 358: 26,
+359: 26, 360: 26, 361: 26, 362: 26, 363: 26, 364: 26, 365: 26, 366: 26,
+368: 28, 369: 28, 370: 28, 371: 28, 372: 28, 373: 28, 374: 28, 375: 28,
+376: 28, 377: 28, 378: 28, 379: 28, 380: 28, 381: 28, 382: 28, 383: 28,
+384: 28, 385: 28, 386: 28, 387: 28, 388: 28, 389: 28, 390: 28, 392: 29,
+393: 29, 394: 29, 395: 29, 396: 29, 397: 29, 398: 29, 399: 29, 400: 29,
+401: 29, 402: 29, 403: 29, 404: 29, 405: 29, 406: 29, 407: 29, 408: 29,
+410: 30, 411: 30, 412: 30, 413: 30, 414: 30, 415: 30, 416: 30, 417: 30,
+418: 30, 419: 30, 420: 30, 421: 30, 422: 30, 423: 30, 424: 30, 425: 30,
+426: 30, 454: 16, 455: 17, 456: 19, 457: 22, 458: 26, 459: 28, 462: 29,
+463: 29, 464: 29, 465: 29, 467: 30, 468: 30, 469: 30, 470: 30, 471: 30,
 }

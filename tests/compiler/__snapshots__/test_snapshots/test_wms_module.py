@@ -195,11 +195,12 @@ def to_canonical(
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
         return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+    get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
 
     # map:17
-    v = r = record.get('f_codigo')
+    v = r = get('f_codigo')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -223,7 +224,7 @@ def to_canonical(
         c_1 = None
 
     # map:18
-    v = r = record.get('f_codigo_externo')
+    v = r = get('f_codigo_externo')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -243,7 +244,7 @@ def to_canonical(
         c_2 = None
 
     # map:20
-    v = r = record.get('f_nombre')
+    v = r = get('f_nombre')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -265,13 +266,13 @@ def to_canonical(
         c_3 = None
 
     # map:21
-    v = r = record.get('f_nombre_corto')
+    v = r = get('f_nombre_corto')
     if isinstance(v, str):
         v = v.strip()
         if not v:
             v = None
     if v is None:
-        v = r = record.get('f_nombre')
+        v = r = get('f_nombre')
         if isinstance(v, str):
             v = v.strip()
             if not v:
@@ -289,7 +290,7 @@ def to_canonical(
         c_4 = None
 
     # map:23
-    v = r = record.get('f_ean')
+    v = r = get('f_ean')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -311,7 +312,7 @@ def to_canonical(
         c_5 = None
 
     # map:24
-    v = r = record.get('f_referencia')
+    v = r = get('f_referencia')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -329,7 +330,7 @@ def to_canonical(
         c_6 = None
 
     # map:25
-    v = r = record.get('f_categoria')
+    v = r = get('f_categoria')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -347,7 +348,7 @@ def to_canonical(
         c_7 = None
 
     # map:27
-    v = r = record.get('f_cantidad')
+    v = r = get('f_cantidad')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -369,7 +370,7 @@ def to_canonical(
         c_8 = None
 
     # map:30
-    v = r = record.get('f_ubicacion')
+    v = r = get('f_ubicacion')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -399,7 +400,7 @@ def to_canonical(
         c_9 = None
 
     # map:32
-    v = r = record.get('f_zona')
+    v = r = get('f_zona')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -417,7 +418,7 @@ def to_canonical(
         c_10 = None
 
     # map:33
-    v = r = record.get('f_color')
+    v = r = get('f_color')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -435,7 +436,7 @@ def to_canonical(
         c_11 = None
 
     # map:34
-    v = r = record.get('f_talla')
+    v = r = get('f_talla')
     if isinstance(v, str):
         v = v.strip()
         if not v:
@@ -477,23 +478,24 @@ def to_canonical(
 
 def to_product(canonical: dict[str, object]) -> dict[str, object]:
     """The product's record: missing top-level fields are null, missing nested ones left out."""
+    get = canonical.get
     product: dict[str, object] = {
-        'item_id': canonical.get('id'),  # map:17
-        'external_item_code': canonical.get('external_id'),  # map:18
-        'item_name': canonical.get('name'),  # map:20
-        'ean_code': canonical.get('ean'),  # map:23
-        'available_quantity': canonical.get('stock_quantity'),  # map:27
-        'location_code': canonical.get('warehouse_location'),  # map:30
-        'zone_id': canonical.get('warehouse_zone'),  # map:32
+        'item_id': get('id'),  # map:17
+        'external_item_code': get('external_id'),  # map:18
+        'item_name': get('name'),  # map:20
+        'ean_code': get('ean'),  # map:23
+        'available_quantity': get('stock_quantity'),  # map:27
+        'location_code': get('warehouse_location'),  # map:30
+        'zone_id': get('warehouse_zone'),  # map:32
     }
 
     # map:33
-    value = canonical.get('custom:color')
+    value = get('custom:color')
     if value is not None:
         product.setdefault('attributes', {})['color'] = value
 
     # map:34
-    value = canonical.get('custom:size')
+    value = get('custom:size')
     if value is not None:
         product.setdefault('attributes', {})['size'] = value
     return product
@@ -502,37 +504,37 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 179: 17, 180: 17, 182: 23, 183: 23, 185: 30, 186: 30, 188: 30, 189: 30,
-201: 17, 202: 17, 203: 17, 204: 17, 205: 17, 206: 17, 207: 17, 208: 17,
-209: 17, 210: 17, 211: 17, 212: 17, 213: 17, 214: 17, 215: 17, 216: 17,
-217: 17, 218: 17, 219: 17, 220: 17, 221: 17, 222: 17, 223: 17, 225: 18,
-226: 18, 227: 18, 228: 18, 229: 18, 230: 18, 231: 18, 232: 18, 233: 18,
-234: 18, 235: 18, 236: 18, 237: 18, 238: 18, 239: 18, 240: 18, 241: 18,
-242: 18, 243: 18, 245: 20, 246: 20, 247: 20, 248: 20, 249: 20, 250: 20,
-251: 20, 252: 20, 253: 20, 254: 20, 255: 20, 256: 20, 257: 20, 258: 20,
-259: 20, 260: 20, 261: 20, 262: 20, 263: 20, 264: 20, 265: 20, 267: 21,
-268: 21, 269: 21, 270: 21, 271: 21, 272: 21, 273: 21, 274: 21, 275: 21,
-276: 21, 277: 21, 278: 21, 279: 21, 280: 21, 281: 21, 282: 21, 283: 21,
-284: 21, 285: 21, 286: 21, 287: 21, 288: 21, 289: 21, 291: 23, 292: 23,
-293: 23, 294: 23, 295: 23, 296: 23, 297: 23, 298: 23, 299: 23, 300: 23,
-301: 23, 302: 23, 303: 23, 304: 23, 305: 23, 306: 23, 307: 23, 308: 23,
-309: 23, 310: 23, 311: 23, 313: 24, 314: 24, 315: 24, 316: 24, 317: 24,
-318: 24, 319: 24, 320: 24, 321: 24, 322: 24, 323: 24, 324: 24, 325: 24,
-326: 24, 327: 24, 328: 24, 329: 24, 331: 25, 332: 25, 333: 25, 334: 25,
-335: 25, 336: 25, 337: 25, 338: 25, 339: 25, 340: 25, 341: 25, 342: 25,
-343: 25, 344: 25, 345: 25, 346: 25, 347: 25, 349: 27, 350: 27, 351: 27,
-352: 27, 353: 27, 354: 27, 355: 27, 356: 27, 357: 27, 358: 27, 359: 27,
-360: 27, 361: 27, 362: 27, 363: 27, 364: 27, 365: 27, 366: 27, 367: 27,
-368: 27, 369: 27, 371: 30, 372: 30, 373: 30, 374: 30, 375: 30, 376: 30,
-377: 30, 378: 30, 379: 30, 380: 30, 381: 30, 382: 30, 383: 30, 384: 30,
-385: 30, 386: 30, 387: 30, 388: 30, 389: 30, 390: 30, 391: 30, 392: 30,
-393: 30, 394: 30, 395: 30, 396: 30, 397: 30, 398: 30, 399: 30, 401: 32,
-402: 32, 403: 32, 404: 32, 405: 32, 406: 32, 407: 32, 408: 32, 409: 32,
-410: 32, 411: 32, 412: 32, 413: 32, 414: 32, 415: 32, 416: 32, 417: 32,
-419: 33, 420: 33, 421: 33, 422: 33, 423: 33, 424: 33, 425: 33, 426: 33,
-427: 33, 428: 33, 429: 33, 430: 33, 431: 33, 432: 33, 433: 33, 434: 33,
-435: 33, 437: 34, 438: 34, 439: 34, 440: 34, 441: 34, 442: 34, 443: 34,
-444: 34, 445: 34, 446: 34, 447: 34, 448: 34, 449: 34, 450: 34, 451: 34,
-452: 34, 453: 34, 481: 17, 482: 18, 483: 20, 484: 23, 485: 27, 486: 30,
-487: 32, 490: 33, 491: 33, 492: 33, 493: 33, 495: 34, 496: 34, 497: 34,
-498: 34, 499: 34,
+202: 17, 203: 17, 204: 17, 205: 17, 206: 17, 207: 17, 208: 17, 209: 17,
+210: 17, 211: 17, 212: 17, 213: 17, 214: 17, 215: 17, 216: 17, 217: 17,
+218: 17, 219: 17, 220: 17, 221: 17, 222: 17, 223: 17, 224: 17, 226: 18,
+227: 18, 228: 18, 229: 18, 230: 18, 231: 18, 232: 18, 233: 18, 234: 18,
+235: 18, 236: 18, 237: 18, 238: 18, 239: 18, 240: 18, 241: 18, 242: 18,
+243: 18, 244: 18, 246: 20, 247: 20, 248: 20, 249: 20, 250: 20, 251: 20,
+252: 20, 253: 20, 254: 20, 255: 20, 256: 20, 257: 20, 258: 20, 259: 20,
+260: 20, 261: 20, 262: 20, 263: 20, 264: 20, 265: 20, 266: 20, 268: 21,
+269: 21, 270: 21, 271: 21, 272: 21, 273: 21, 274: 21, 275: 21, 276: 21,
+277: 21, 278: 21, 279: 21, 280: 21, 281: 21, 282: 21, 283: 21, 284: 21,
+285: 21, 286: 21, 287: 21, 288: 21, 289: 21, 290: 21, 292: 23, 293: 23,
+294: 23, 295: 23, 296: 23, 297: 23, 298: 23, 299: 23, 300: 23, 301: 23,
+302: 23, 303: 23, 304: 23, 305: 23, 306: 23, 307: 23, 308: 23, 309: 23,
+310: 23, 311: 23, 312: 23, 314: 24, 315: 24, 316: 24, 317: 24, 318: 24,
+319: 24, 320: 24, 321: 24, 322: 24, 323: 24, 324: 24, 325: 24, 326: 24,
+327: 24, 328: 24, 329: 24, 330: 24, 332: 25, 333: 25, 334: 25, 335: 25,
+336: 25, 337: 25, 338: 25, 339: 25, 340: 25, 341: 25, 342: 25, 343: 25,
+344: 25, 345: 25, 346: 25, 347: 25, 348: 25, 350: 27, 351: 27, 352: 27,
+353: 27, 354: 27, 355: 27, 356: 27, 357: 27, 358: 27, 359: 27, 360: 27,
+361: 27, 362: 27, 363: 27, 364: 27, 365: 27, 366: 27, 367: 27, 368: 27,
+369: 27, 370: 27, 372: 30, 373: 30, 374: 30, 375: 30, 376: 30, 377: 30,
+378: 30, 379: 30, 380: 30, 381: 30, 382: 30, 383: 30, 384: 30, 385: 30,
+386: 30, 387: 30, 388: 30, 389: 30, 390: 30, 391: 30, 392: 30, 393: 30,
+394: 30, 395: 30, 396: 30, 397: 30, 398: 30, 399: 30, 400: 30, 402: 32,
+403: 32, 404: 32, 405: 32, 406: 32, 407: 32, 408: 32, 409: 32, 410: 32,
+411: 32, 412: 32, 413: 32, 414: 32, 415: 32, 416: 32, 417: 32, 418: 32,
+420: 33, 421: 33, 422: 33, 423: 33, 424: 33, 425: 33, 426: 33, 427: 33,
+428: 33, 429: 33, 430: 33, 431: 33, 432: 33, 433: 33, 434: 33, 435: 33,
+436: 33, 438: 34, 439: 34, 440: 34, 441: 34, 442: 34, 443: 34, 444: 34,
+445: 34, 446: 34, 447: 34, 448: 34, 449: 34, 450: 34, 451: 34, 452: 34,
+453: 34, 454: 34, 483: 17, 484: 18, 485: 20, 486: 23, 487: 27, 488: 30,
+489: 32, 492: 33, 493: 33, 494: 33, 495: 33, 497: 34, 498: 34, 499: 34,
+500: 34, 501: 34,
 }
