@@ -83,8 +83,8 @@ def siesa_records(count: int, seed: int) -> list[Record]:
         }
         if r() < 0.01:
             record["f_codigo"] = rng.choice(["PROD 01", "", "   "])
-        if r() < 0.98:
-            record["f_codigo_externo"] = "" if r() < 0.01 else f"SIESA-{code}"
+        if r() < 0.99:
+            record["f_codigo_externo"] = "" if r() < 0.005 else f"SIESA-{code}"
         name = rng.choice(names)
         record["f_nombre"] = _pad(rng, name) if r() < 0.4 else name
         if r() < 0.01:
@@ -117,7 +117,7 @@ def siesa_records(count: int, seed: int) -> list[Record]:
                 "",
                 "N/A",
             ],
-            weights=[40, 25, 15, 10, 3, 3, 1, 2, 1],
+            weights=[40, 25, 15, 10, 3, 2, 1, 1, 1],
         )[0]
         rfid_roll = r()
         if rfid_roll < 0.5:
@@ -136,10 +136,10 @@ def siesa_records(count: int, seed: int) -> list[Record]:
             record["f_ubicacion"] = location.replace("-", "")
         elif loc_roll < 0.9:
             record["f_ubicacion"] = ""
-        elif loc_roll < 0.92:
+        elif loc_roll < 0.91:
             record["f_ubicacion"] = None
         else:
-            record["f_ubicacion_alterna"] = location
+            record["f_ubicacion"] = record["f_ubicacion_alterna"] = location
         if r() < 0.7:
             record["f_zona"] = f"ZONE-{rng.choice('ABC')}"
         if r() < 0.5:
