@@ -6,7 +6,9 @@ for incremental syncs, on the change-timestamp column in the ERP's local time
 (connekta_filter.py builds it). Paging goes on until Connekta says "No se
 encontraron registros" (a 400) or sends a page without rows. Rows of other
 companies of the tenant are dropped here; a row that shows up on two pages is
-resolved by the extractor's dedup through `record_key` / `record_modified`.
+resolved by the extractor's dedup through `record_key` / `record_modified`,
+and rows that change while the query is paged make it page again (offset
+paging can shift an unchanged row onto a page already read).
 ConniKey and ConniToken ride as headers; every request first takes one unit
 of the same per-client budget as the REST dialect, under the same retry policy.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +46,8 @@ ENDPOINT_PATHS = {
     "custom": "/api/connekta/v3/ejecutarconsulta",
 }
 MAX_PAGE_SIZE = 1000
+MAX_PASSES = 3
+"""Passes over the query when rows keep changing while it is paged."""
 _TIMESTAMP = re.compile(
     r"\s*([0-9]{4}-[0-9]{2}-[0-9]{2})[ T]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]{1,9}))?\s*"
 )
@@ -160,43 +164,40 @@ class ConnektaSiesaSource(SiesaSource):
         )
 
     def iter_pages(self, modified_since: datetime | None) -> Iterator[list[dict[str, Any]]]:
-        """Page 1, 2, ... until "No se encontraron registros" or a page without rows.
+        """Every page of the query, in passes of page 1, 2, ... until there are no more rows.
 
         Each yielded page holds only the client's company's rows (pages left
-        empty by that are skipped). A page that repeats the previous one row
-        for row means the server ignores `paginacion`: a SiesaResponseError,
-        not an endless loop.
+        empty by that are skipped). Connekta pages by offset, so a row that
+        changes while a pass runs moves to the end and shifts the rows after
+        it back by one: a row can slip onto a page already read. When a pass
+        sees a row come back with a newer timestamp, the query is paged once
+        more (up to MAX_PASSES) to catch such rows; the extractor's dedup
+        keeps one copy of each. A pass that still sees rows move on the last
+        try is logged as a warning: those rows come with the next sync.
         """
         params: dict[str, str | int] = {
             "idCompania": self.settings.id_compania,
             "descripcion": self.settings.query,
             "parametros": self.filter_for(modified_since),
         }
-        check = check_body(self.rows_key)
-        previous: list[tuple[str | None, str]] | None = None
-        page = 1
-        while True:
-            params["paginacion"] = f"numPag={page}|tamPag={self.page_size}"
-            try:
-                body = self._api.call("GET", self.url, params=dict(params), check=check)
-            except NoRecords:
+        for attempt in range(1, MAX_PASSES + 1):
+            moved = yield from self._one_pass(params)
+            if not moved:
                 break
-            rows = self._api.page_rows(body, self.rows_key) if body is not None else []
-            if not rows:
-                break
-            fingerprint = [self._fingerprint(row) for row in rows]
-            if fingerprint == previous:
-                raise SiesaResponseError(
-                    f"Siesa Connekta sent page {page} of query {self.settings.query} again as "
-                    f"page {page - 1}: it ignores paginacion, so paging would never end"
+            if attempt < MAX_PASSES:
+                logger.info(
+                    "Connekta query %s: %d rows changed while paging; paging again (pass %d)",
+                    self.settings.query,
+                    moved,
+                    attempt + 1,
                 )
-            previous = fingerprint
-            self.rows_seen += len(rows)
-            kept = [row for row in rows if self._is_our_company(row)]
-            self.rows_of_other_companies += len(rows) - len(kept)
-            if kept:
-                yield kept
-            page += 1
+            else:
+                logger.warning(
+                    "Connekta query %s: rows still changed while paging on pass %d; a row "
+                    "shifted onto a page already read may reach the product only with the next sync",
+                    self.settings.query,
+                    attempt,
+                )
         logger.info(
             "Connekta query %s: %d rows read, %d of other companies dropped",
             self.settings.query,
@@ -204,8 +205,48 @@ class ConnektaSiesaSource(SiesaSource):
             self.rows_of_other_companies,
         )
 
-    def _fingerprint(self, row: dict[str, Any]) -> tuple[str | None, str]:
+    def _one_pass(self, params: dict[str, str | int]) -> Generator[list[dict[str, Any]], None, int]:
+        """Page 1, 2, ... until "No se encontraron registros" or a page without rows.
+
+        Returns how many rows came back with a different timestamp in this
+        pass (rows that changed while it ran). A page that repeats the
+        previous one row for row means the server ignores `paginacion`: a
+        SiesaResponseError, not an endless loop.
+        """
+        check = check_body(self.rows_key)
+        stamps: dict[tuple[object, str | None], str] = {}
+        moved = 0
+        previous: list[tuple[object, str | None, str]] | None = None
+        page = 1
+        while True:
+            params["paginacion"] = f"numPag={page}|tamPag={self.page_size}"
+            try:
+                body = self._api.call("GET", self.url, params=dict(params), check=check)
+            except NoRecords:
+                return moved
+            rows = self._api.page_rows(body, self.rows_key) if body is not None else []
+            if not rows:
+                return moved
+            fingerprint = [self._fingerprint(row) for row in rows]
+            if fingerprint == previous:
+                raise SiesaResponseError(
+                    f"Siesa Connekta sent page {page} of query {self.settings.query} again as "
+                    f"page {page - 1}: it ignores paginacion, so paging would never end"
+                )
+            previous = fingerprint
+            for company, key, stamp in fingerprint:
+                if stamps.setdefault((company, key), stamp) != stamp:
+                    moved += 1
+            self.rows_seen += len(rows)
+            kept = [row for row in rows if self._is_our_company(row)]
+            self.rows_of_other_companies += len(rows) - len(kept)
+            if kept:
+                yield kept
+            page += 1
+
+    def _fingerprint(self, row: dict[str, Any]) -> tuple[object, str | None, str]:
         return (
+            company_number(row.get(self.settings.company_column)),
             key_text(row.get(self.settings.key_column)),
             timestamp_text(row.get(self.settings.timestamp_column)),
         )
@@ -241,6 +282,9 @@ class ConnektaSiesaSource(SiesaSource):
     def close(self) -> None:
         """Close the HTTP client this source created."""
         self._api.close()
+
+    def __enter__(self) -> ConnektaSiesaSource:
+        return self
 
 
 def _secret_values(credentials: SiesaCredentials) -> list[str]:
