@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -35,14 +35,22 @@ EndpointUrl = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+PIPE_WIDTH = 160
+"""Width of tables written to a file or pipe (rich would assume 80 and cut ids short)."""
+
+
+def _console(file: TextIO) -> Console:
+    return Console(file=file, soft_wrap=True, width=None if file.isatty() else PIPE_WIDTH)
+
+
 def out() -> Console:
     """stdout, for what a script reads."""
-    return Console(file=sys.stdout, soft_wrap=True)
+    return _console(sys.stdout)
 
 
 def err() -> Console:
     """stderr, for progress, notes and errors."""
-    return Console(file=sys.stderr, soft_wrap=True)
+    return _console(sys.stderr)
 
 
 def deployment_for(endpoint_url: str | None) -> Deployment:

@@ -148,7 +148,7 @@ def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
     """Recent runs, newest first, at most `per_client` per client."""
     table = Table(title="Run history", title_justify="left")
     for column in ("client", "run", "type", "status", "started", "processed", "failed", "error"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("client", "run"))
     for entry in entries:
         for run in entry.runs[:per_client]:
             table.add_row(

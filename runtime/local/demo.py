@@ -34,7 +34,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from runtime import ops
+from runtime import bundle, ops, secrets
 from runtime.cli.progress import SyncBars
 from runtime.cli.render import styled_status
 from runtime.local.aws import LocalAws
@@ -161,6 +161,9 @@ class _Demo:
 
     def run(self) -> None:
         say = self.console.print
+        # a fresh embedded AWS is a fresh account: forget secrets and mappings read before
+        secrets.clear_cache()
+        bundle.clear_cache()
         with LocalAws(0) as aws:
             provision(aws)
             deployment = ops.Deployment(aws.url)

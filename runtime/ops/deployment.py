@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
@@ -58,6 +59,33 @@ _REFUSED_CREDENTIALS = frozenset(
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_session_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+
+
+def _client_from_shared_session(service_name: str, arguments: dict[str, Any]) -> Any:
+    """A client from one process-wide session: its loader reads each service model once.
+
+    Creating a session per client re-reads botocore's JSON models (a quarter of a
+    second each); sessions are not thread-safe, hence the lock.
+    """
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        if (
+            "aws_access_key_id" not in arguments
+            and is_loopback_url(arguments.get("endpoint_url"))
+            and _session.get_credentials() is None
+        ):
+            # the embedded AWS accepts any key; a fresh shell may have none at all
+            arguments = {
+                **arguments,
+                "aws_access_key_id": "local",
+                "aws_secret_access_key": "local",
+            }
+        return _session.client(service_name, **arguments)
 
 
 def is_loopback_url(url: str | None) -> bool:
@@ -152,11 +180,7 @@ class Deployment:
             arguments: dict[str, Any] = {"region_name": self.region, "config": _CLIENT_CONFIG}
             if self.endpoint_url:
                 arguments["endpoint_url"] = self.endpoint_url
-            session = boto3.session.Session()
-            if is_loopback_url(self.endpoint_url) and session.get_credentials() is None:
-                # the embedded AWS accepts any key; a fresh shell may have none at all
-                arguments.update(aws_access_key_id="local", aws_secret_access_key="local")
-            found = session.client(service_name, **arguments)
+            found = _client_from_shared_session(service_name, arguments)
             self._clients[service_name] = found
         return found
 

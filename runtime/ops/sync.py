@@ -28,16 +28,26 @@ from runtime.runstore import new_run_id, summary_key
 
 MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
 """The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
-FAILURE_PATH = ("LoadFailed", "NotifyFailure", "LogFailure", "SyncFailed")
+FAILURE_PATH = (
+    "LoadFailed",
+    "NotifyFailure",
+    "RecordFailure",
+    "LogFailure",
+    "LogFailureWithoutRunId",
+    "SyncFailed",
+)
 STATE_WORDS = {
     "ExtractFromSiesa": "extracting from Siesa",
     "TransformData": "mapping records",
     "LoadToProduct": "loading into the product",
     "CheckLoadStatus": "checking the load",
     "LogSuccess": "recording the outcome",
+    "NewerRunRecorded": "a newer run is already recorded",
     "LoadFailed": "load failed",
     "NotifyFailure": "alerting",
+    "RecordFailure": "recording the failure",
     "LogFailure": "recording the failure",
+    "LogFailureWithoutRunId": "recording the failure",
     "SyncFailed": "failed",
 }
 FAILED_ATTEMPT_EVENTS = frozenset(

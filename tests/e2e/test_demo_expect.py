@@ -1,0 +1,53 @@
+"""The demo's independent check: it must catch every way a product can differ from its mapping."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from runtime.local.demo_expect import compile_mappings, expect, verify
+from runtime.local.provision import MAPPINGS_DIR
+from runtime.local.sim import generate_catalog
+
+
+@pytest.fixture(scope="module")
+def kong() -> ModuleType:
+    return compile_mappings([MAPPINGS_DIR / "kong.map"])["kong"]
+
+
+def test_a_faithful_store_matches(kong: ModuleType) -> None:
+    catalog = generate_catalog(120, 5, client="expect-a")
+    expectation = expect(kong, catalog.records())
+    assert expectation.rejected, "the seeded catalog has records the mapping rejects"
+    store = {
+        rid: dict(product, attributes=product.get("attributes") or {})
+        for rid, product in expectation.products.items()
+    }
+    check = verify("expect-a", expectation, store, refused={})
+    assert check.ok and check.matching == len(expectation.products)
+    assert check.rejected_and_absent == len(expectation.rejected)
+
+
+def test_every_kind_of_difference_is_a_problem(kong: ModuleType) -> None:
+    catalog = generate_catalog(120, 5, client="expect-a")
+    expectation = expect(kong, catalog.records())
+    store = {rid: dict(product) for rid, product in expectation.products.items()}
+    ids = sorted(store)
+    changed, lost, refused = ids[0], ids[1], ids[2]
+    store[changed]["quantity"] += 1
+    del store[lost], store[refused]
+    rejected = sorted(expectation.rejected)[0]
+    store[rejected] = {"product_id": rejected}
+    store["NOT-IN-ERP"] = {"product_id": "NOT-IN-ERP"}
+
+    check = verify("expect-a", expectation, store, refused={refused: "Kong: refused"})
+
+    assert not check.ok
+    assert check.refused_and_reported == 1
+    text = "\n".join(check.problems)
+    assert f"{changed}: the product holds other values for quantity" in text
+    assert f"{lost}: the mapping accepts it, but the product lacks it" in text
+    assert f"{rejected}: the mapping rejects it" in text
+    assert "NOT-IN-ERP: the product holds it, but the ERP has no such record" in text
+    assert len(check.problems) == 4
