@@ -16,6 +16,7 @@ import copy
 import logging
 import os
 import socket
+import threading
 import warnings
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -88,6 +89,8 @@ class LocalAws:
         self._saved_levels: dict[str, int] = {}
         self._warnings_guard: warnings.catch_warnings[None] | None = None
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -125,6 +128,8 @@ class LocalAws:
                 self._reset_at(f"http://{LOOPBACK}:{server.get_host_and_port()[1]}")
             server.stop()
         self._port = None
+        with self._clients_lock:
+            self._clients.clear()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -176,14 +181,20 @@ class LocalAws:
         return LOCAL_ACCOUNT_ID
 
     def client(self, service_name: str) -> Any:
-        """A boto3 client bound to this server, whatever the environment says."""
-        return boto3.session.Session().client(
-            service_name,
-            region_name=self.region,
-            endpoint_url=self.url,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        """A boto3 client bound to this server, whatever the environment says (one per service)."""
+        url = self.url
+        with self._clients_lock:
+            found = self._clients.get(service_name)
+            if found is None:
+                found = boto3.session.Session().client(
+                    service_name,
+                    region_name=self.region,
+                    endpoint_url=url,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
+                self._clients[service_name] = found
+            return found
 
     def reset(self) -> None:
         """Forget every resource: moto's state is per process and outlives a server."""

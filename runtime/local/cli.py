@@ -51,14 +51,14 @@ def _exports(aws: LocalAws, result: ProvisionResult) -> list[str]:
     return [f"export {name}={value}" for name, value in variables.items()]
 
 
-class _StopSignal:
+class StopSignal:
     """Set by SIGINT or SIGTERM; installed before anything starts so no signal is lost."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> _StopSignal:
+    def __enter__(self) -> StopSignal:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._on_signal)
         return self
@@ -87,7 +87,7 @@ def up(
     ] = MAPPINGS_DIR,
 ) -> None:
     """Start the embedded AWS, provision it, and serve until interrupted."""
-    with _StopSignal() as stop:
+    with StopSignal() as stop:
         aws = LocalAws(port)
         try:
             aws.start()

@@ -94,24 +94,29 @@ def provision(
     template_text = _read(template_path)
     template = infra.load_template(template_path)
     definition = infra.load_definition(definition_path)
-    artifacts = _upload_artifacts(aws, definition)
-    stack_parameters = {
-        "Environment": environment,
-        "ArtifactsBucket": ARTIFACTS_BUCKET,
-        "LambdaCodeKey": artifacts["code"],
-        "StateMachineDefinitionKey": artifacts["definition"],
-        **(parameters or {}),
-    }
-    outputs = _deploy_stack(aws, stack_name, template_text, stack_parameters)
-    state_machine_arn = _create_workflow(aws, template, definition, outputs)
-    skipped = _skipped_resources(template)
-    manifest: dict[str, Any] | None = None
-    keys: tuple[str, ...] = ()
-    if mappings_dir is not None:
-        manifest, keys = _upload_bundle(
-            aws, outputs["ConfigBucketName"], mappings_dir, compile_bundle
-        )
-    result = ProvisionResult(stack_name, outputs, state_machine_arn, manifest, keys, skipped)
+    with tempfile.TemporaryDirectory(prefix="siesa-bundle-") as scratch:
+        # compile first: a broken mapping stops provisioning before anything is deployed
+        bundle = None
+        if mappings_dir is not None:
+            bundle = _compile_bundle(mappings_dir, compile_bundle, Path(scratch) / "bundle")
+        artifacts = _upload_artifacts(aws, definition)
+        stack_parameters = {
+            "Environment": environment,
+            "ArtifactsBucket": ARTIFACTS_BUCKET,
+            "LambdaCodeKey": artifacts["code"],
+            "StateMachineDefinitionKey": artifacts["definition"],
+            **(parameters or {}),
+        }
+        outputs = _deploy_stack(aws, stack_name, template_text, stack_parameters)
+        state_machine_arn = _create_workflow(aws, template, definition, outputs)
+        manifest: dict[str, Any] | None = None
+        keys: tuple[str, ...] = ()
+        if bundle is not None:
+            manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+            keys = _upload_bundle(aws, outputs["ConfigBucketName"], bundle)
+    result = ProvisionResult(
+        stack_name, outputs, state_machine_arn, manifest, keys, _skipped_resources(template)
+    )
     aws.export(result.environment)
     return result
 
@@ -236,28 +241,31 @@ def _default_compile_bundle() -> CompileBundle:
     return compile_paths
 
 
-def _upload_bundle(
-    aws: LocalAws, bucket: str, mappings_dir: Path, compile_bundle: CompileBundle | None
-) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
-    """Compile every `*.map` of `mappings_dir` and upload the bundle under mappings/."""
-    sources = sorted(mappings_dir.glob("*.map"))
-    if not sources:
-        return None, ()
+def _compile_bundle(
+    mappings_dir: Path, compile_bundle: CompileBundle | None, out_dir: Path
+) -> Path | None:
+    """Compile every `.map` under `mappings_dir` (clients/ too) into `out_dir`; None if there are none."""
+    if not any(mappings_dir.rglob("*.map")):
+        return None
     compile_paths = compile_bundle or _default_compile_bundle()
+    try:
+        compile_paths([mappings_dir], out_dir)
+    except Exception as exc:  # the compiler's MapError lists every problem of every file
+        raise ProvisionError(f"compiling the mappings in {mappings_dir} failed:\n{exc}") from exc
+    if not (out_dir / "manifest.json").is_file():
+        raise ProvisionError(f"compiling {mappings_dir} wrote no manifest.json")
+    return out_dir
+
+
+def _upload_bundle(aws: LocalAws, bucket: str, bundle: Path) -> tuple[str, ...]:
+    """Upload the bundle under mappings/: modules first, so no reader sees a manifest naming a missing one."""
+    manifest_path = bundle / "manifest.json"
+    files = sorted(path for path in bundle.rglob("*") if path.is_file())
+    files.sort(key=lambda path: path == manifest_path)
     s3 = aws.client("s3")
     keys: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="siesa-bundle-") as scratch:
-        out_dir = Path(scratch) / "bundle"
-        compile_paths(sources, out_dir)
-        manifest_path = out_dir / "manifest.json"
-        if not manifest_path.is_file():
-            raise ProvisionError(f"compiling {mappings_dir} wrote no manifest.json")
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        files = sorted(path for path in out_dir.rglob("*") if path.is_file())
-        # modules first, manifest last: a reader never sees a manifest naming a missing module
-        files.sort(key=lambda path: path == manifest_path)
-        for path in files:
-            key = MAPPINGS_PREFIX + path.relative_to(out_dir).as_posix()
-            s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-            keys.append(key)
-    return manifest, tuple(keys)
+    for path in files:
+        key = MAPPINGS_PREFIX + path.relative_to(bundle).as_posix()
+        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        keys.append(key)
+    return tuple(keys)
