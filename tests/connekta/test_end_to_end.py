@@ -205,7 +205,7 @@ def test_a_row_changed_while_paging_keeps_only_its_newest_copy(connekta_platform
 
 
 def test_a_wrong_key_pair_fails_the_run_with_a_clear_error_and_no_secret(
-    connekta_platform: Any,
+    connekta_platform: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim, siesa_url, _ = _tenant(connekta_platform, 10, seed=61)
     key, token = "ck-e2e-canary-8d1f", "tok-e2e-canary-77aa"
@@ -227,6 +227,9 @@ def test_a_wrong_key_pair_fails_the_run_with_a_clear_error_and_no_secret(
     assert key not in json.dumps(run, default=str) and token not in json.dumps(run, default=str)
     assert ConfigStore().get("cliente-r").last_sync_status == "failed"
     assert [entry.status for entry in sim.log.entries()] == [401]
+    logged = capsys.readouterr()
+    assert "ConniKey/ConniToken pair was refused" in logged.out + logged.err
+    assert key not in logged.out + logged.err and token not in logged.out + logged.err
 
 
 def test_a_crafted_watermark_never_reaches_the_erp(connekta_platform: Any) -> None:

@@ -263,14 +263,21 @@ def test_missing_connekta_credentials_are_an_invalid_secret() -> None:
 
 def test_transient_failures_are_retried_with_backoff_and_429_waits_retry_after() -> None:
     sim = _tenant()
-    sim.faults.set(error_503_next=2, rate_limit_next=1, retry_after=7, malformed_json_next=1)
+    sim.faults.set(
+        error_503_next=2,
+        rate_limit_next=1,
+        retry_after=7,
+        drop_connection_next=1,
+        malformed_json_next=1,
+    )
     sleeps = Sleeps()
     with serving(sim) as url, source(url, sleep=sleeps) as src:
         rows = all_rows(src)
     assert len({src.record_key(row) for row in rows}) == 60
-    assert [entry.status for entry in sim.log.entries()][:5] == [429, 503, 503, 200, 200]
+    # 429, 503, 503, a dropped connection, a truncated body, then the page and the end
+    assert [entry.status for entry in sim.log.entries()] == [429, 503, 503, 200, 200, 200, 400]
     assert sleeps.waits[0] == 7
-    assert len(sleeps.waits) == 4
+    assert len(sleeps.waits) == 5
 
 
 def test_every_request_takes_one_unit_of_the_clients_budget_and_reports_its_latency() -> None:

@@ -172,7 +172,7 @@ class ConnektaSim:
             self._credentials.pop(query, None)
 
     def rows(self, company: int | None = None) -> list[dict[str, Any]]:
-        """Every row the tenant holds (or one company's), in the query's base order, unpadded as served."""
+        """Every row the tenant holds (or one company's) as served, padded, in the query's base order."""
         return [
             served.row
             for served in self._rows()
