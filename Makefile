@@ -27,9 +27,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 maps: $(STAMP)
-	$(BIN)/siesa map check mappings/*.map
-	$(BIN)/siesa map fmt --check mappings/*.map
-	$(BIN)/siesa map test mappings/*.map
+	$(BIN)/siesa map check mappings/
+	$(BIN)/siesa map fmt --check mappings/
+	$(BIN)/siesa map test mappings/
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
