@@ -50,6 +50,7 @@ SHOWN_CONFIG_FIELDS = (
     "enabled",
     "product_type",
     "siesa_dialect",
+    "connekta",
     "siesa_api_url",
     "product_api_url",
     "siesa_credentials_secret",
