@@ -365,7 +365,7 @@ def test_the_budget_is_shared_by_sources_of_the_same_client() -> None:
 def test_unsupported_dialect_and_missing_key_are_refused_clearly() -> None:
     # A dialect no source is registered for (an item written by a newer release, say).
     odd = config("http://127.0.0.1:9").model_copy(update={"siesa_dialect": "soap"})
-    with pytest.raises(InvalidClientConfig, match="'soap'.*supported: connekta, rest"):
+    with pytest.raises(InvalidClientConfig, match=r"'soap'.*supported: connekta, rest"):
         make_source(odd, SiesaCredentials(api_key=TOKEN))
     with pytest.raises(InvalidSecret, match="siesa-integration/cliente-a/siesa has no api_key"):
         make_source(config("http://127.0.0.1:9"), SiesaCredentials())
