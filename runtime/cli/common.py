@@ -66,7 +66,7 @@ def print_json(document: Any) -> None:
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print `error: message` on stderr; returns the Exit to raise."""
-    err().print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err().print(f"[bold red]error:[/] {_escape(message)}", highlight=False, markup=True)
     return typer.Exit(code)
 
 
@@ -76,11 +76,11 @@ def operator_errors() -> Iterator[None]:
     try:
         yield
     except (OpsError, IntegrationError) as exc:
-        raise fail(_escape(str(exc))) from None
+        raise fail(str(exc)) from None
     except ClientError as exc:
-        raise fail(_escape(f"AWS refused the request ({describe_client_error(exc)})")) from None
+        raise fail(f"AWS refused the request ({describe_client_error(exc)})") from None
     except BotoCoreError as exc:
-        raise fail(_escape(f"AWS call failed: {exc}")) from None
+        raise fail(f"AWS call failed: {exc}") from None
 
 
 def read_text(path: Path, what: str) -> str:

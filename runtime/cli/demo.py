@@ -6,7 +6,11 @@ from typing import Annotated
 
 import typer
 
+from runtime.cli.common import fail
+from runtime.local.aws import LocalAwsError
 from runtime.local.demo import DEFAULT_CHANGES, DEFAULT_PRODUCTS, run_demo
+from runtime.local.infra import InfraError
+from runtime.local.provision import ProvisionError
 
 
 def demo_command(
@@ -21,5 +25,8 @@ def demo_command(
     ] = DEFAULT_CHANGES,
 ) -> None:
     """Embedded AWS, simulated Siesa, Kong and WMS, four clients: initial and incremental syncs, checked."""
-    result = run_demo(products, changes=changes)
+    try:
+        result = run_demo(products, changes=changes)
+    except (LocalAwsError, ProvisionError, InfraError) as exc:
+        raise fail(f"the embedded AWS could not start: {exc}") from None
     raise typer.Exit(result.exit_code)

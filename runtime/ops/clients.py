@@ -155,6 +155,11 @@ def check_deployment_for(deployment: Deployment, new: NewClient) -> None:
         deployment.config_store().get(config.client_id)
     except ClientNotFound:
         pass
+    except InvalidClientConfig:
+        raise InputError(
+            f"client {config.client_id} already exists, and its item does not validate "
+            f"(see `siesa client list`)"
+        ) from None
     else:
         raise InputError(
             f"client {config.client_id} already exists (see `siesa client show {config.client_id}`)"
