@@ -1,0 +1,381 @@
+"""Sync benchmark: full syncs through the local engine and the simulators, against the API floor.
+
+    .venv/bin/python benchmarks/sync.py [--products 10000] [--latency-ms 20]
+                                        [--memory-sizes 10000,100000] [--memory-latency-ms 0]
+
+One Kong client and one WMS client, each with its own simulated Siesa and
+product, run an initial sync of `--products` records through the embedded
+AWS: Step Functions (moto) executing infra/statemachine.asl.json, the real
+extractor, transformer and loader, the compiled mappings of mappings/. Every
+simulator answers each request after `--latency-ms`.
+
+Timed pass (no tracing): wall time of each execution, records per second,
+HTTP calls each API answered, and the floor the APIs set: the ERP serves
+pages of 1,000 and allows 100 requests per minute; the products take
+batches of 100, two calls per batch (Kong: products then RFID tags; WMS:
+items then locations, plus one zone listing), sent one at a time by the
+adapters. floor = calls x latency (+ the minutes the ERP budget forces for
+more than 100 pages), and achieved/floor says how close the engine gets.
+
+Memory pass (tracemalloc on, latency `--memory-latency-ms`): the peak memory
+each handler allocates during its invocation, for each of `--memory-sizes`,
+to show it stays flat as the catalog grows. The simulators run in their own
+processes and moto keeps S3 bodies on disk here, so the peak is the
+handler's (plus moto's handling of its requests), not the simulated
+product's growing store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from runtime import ops  # noqa: E402
+from runtime.local.aws import LocalAws  # noqa: E402
+from runtime.local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
+from runtime.local.provision import provision  # noqa: E402
+
+SIESA_PAGE = 1000
+SIESA_REQUESTS_PER_MINUTE = 100
+PRODUCT_BATCH = 100
+CALLS_PER_BATCH = 2
+ADAPTER_CONCURRENCY = 1
+READY_DEADLINE_SECONDS = 120.0
+MOTO_S3_BUFFER_BYTES = 64 * 1024
+"""S3 bodies above this go to temporary files: run data must not pile up in this process."""
+
+
+# --- handlers, measured ------------------------------------------------------------------------
+
+
+@dataclass
+class MeasuredHandler:
+    """A handler that records its wall time and, when tracing, its peak allocation."""
+
+    target: str
+    trace: bool = False
+    seconds: list[float] = field(default_factory=list)
+    peaks: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        module, _, name = self.target.partition(":")
+        self._handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module), name)
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        base = 0
+        if self.trace:
+            tracemalloc.reset_peak()
+            base = tracemalloc.get_traced_memory()[0]
+        began = time.perf_counter()
+        try:
+            return self._handler(event, context)
+        finally:
+            self.seconds.append(time.perf_counter() - began)
+            if self.trace:
+                self.peaks.append(tracemalloc.get_traced_memory()[1] - base)
+
+    def reset(self, trace: bool) -> None:
+        self.trace = trace
+        self.seconds.clear()
+        self.peaks.clear()
+
+
+# --- simulators in their own processes -----------------------------------------------------------
+
+
+@dataclass
+class SimProcess:
+    """A `siesa sim ...` process and its base URL."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def post_faults(self, **knobs: Any) -> None:
+        httpx.post(f"{self.url}/_sim/faults", json=knobs, timeout=10).raise_for_status()
+
+    def requests(self) -> int:
+        response = httpx.get(f"{self.url}/_sim/requests", timeout=60)
+        response.raise_for_status()
+        return len(response.json()["requests"])
+
+
+@contextmanager
+def sim_process(*args: str) -> Iterator[SimProcess]:
+    """Start `siesa sim ARGS --port 0` and wait for its `ready:` line."""
+    with tempfile.TemporaryFile() as output:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        for name in [name for name in env if name.startswith("AWS_")]:
+            del env[name]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "sim", *args, "--port", "0"],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + READY_DEADLINE_SECONDS
+            url = ""
+            while not url:
+                output.seek(0)
+                for line in output.read().decode(errors="replace").splitlines():
+                    if line.startswith("ready: "):
+                        url = line.removeprefix("ready: ").strip()
+                if process.poll() is not None or time.monotonic() > deadline:
+                    output.seek(0)
+                    raise RuntimeError(f"siesa sim {args[0]} did not start:\n{output.read()!r}")
+                time.sleep(0.05)
+            yield SimProcess(process, url)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+# --- one client's sync ------------------------------------------------------------------------
+
+
+@dataclass
+class SyncFigures:
+    """What one client's sync took."""
+
+    client_id: str
+    product_type: str
+    products: int
+    latency_ms: int
+    status: str
+    wall_seconds: float
+    stage_seconds: dict[str, float]
+    siesa_calls: int
+    product_calls: int
+    peaks: dict[str, int]
+
+    @property
+    def records_per_second(self) -> float:
+        return self.products / self.wall_seconds
+
+    @property
+    def floor_calls(self) -> tuple[int, int]:
+        """The fewest calls the APIs allow: ERP pages, product batch calls."""
+        pages = math.ceil(self.products / SIESA_PAGE)
+        product = math.ceil(self.products / PRODUCT_BATCH) * CALLS_PER_BATCH
+        return pages, product + (1 if self.product_type == "wms" else 0)
+
+    @property
+    def floor_seconds(self) -> float:
+        """Time those calls take at this latency, with the ERP budget's forced waits."""
+        pages, product = self.floor_calls
+        budget_waits = max(0, math.ceil(pages / SIESA_REQUESTS_PER_MINUTE) - 1) * 60.0
+        return (pages + product / ADAPTER_CONCURRENCY) * self.latency_ms / 1000 + budget_waits
+
+
+def run_client(
+    deployment: ops.Deployment,
+    handlers: dict[str, MeasuredHandler],
+    product_type: str,
+    products: int,
+    latency_ms: int,
+    seed: int,
+    tag: str,
+) -> SyncFigures:
+    """Start a client's simulators, register it, run an initial sync, read the figures."""
+    client_id = f"bench-{product_type}-{tag}"
+    siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    with ExitStack() as stack:
+        siesa = stack.enter_context(
+            sim_process(
+                "siesa",
+                "--products",
+                str(products),
+                "--seed",
+                str(seed),
+                "--client",
+                client_id,
+                "--api-key",
+                siesa_key,
+            )
+        )
+        product = stack.enter_context(sim_process(product_type, "--api-key", product_key))
+        siesa.post_faults(latency_ms=latency_ms)
+        if product_type == "wms":
+            for service in ("inventory", "warehouse"):
+                product.post_faults(service=service, latency_ms=latency_ms)
+        else:
+            product.post_faults(latency_ms=latency_ms)
+        ops.add_client(
+            {
+                "client_id": client_id,
+                "client_name": f"Benchmark {product_type}",
+                "product_type": product_type,
+                "siesa_api_url": f"{siesa.url}/api/v1",
+                "product_api_url": f"{product.url}/api/v1",
+            },
+            {"api_key": siesa_key},
+            {
+                "product_type": product_type,
+                "api_url": f"{product.url}/api/v1",
+                "api_key": product_key,
+            },
+            deployment=deployment,
+        )
+        outcome = ops.run_sync(client_id, "initial", deployment=deployment)
+        if outcome.summary is None:
+            raise RuntimeError(f"{client_id}: the sync failed: {outcome.error}: {outcome.cause}")
+        return SyncFigures(
+            client_id=client_id,
+            product_type=product_type,
+            products=products,
+            latency_ms=latency_ms,
+            status=outcome.status,
+            wall_seconds=outcome.duration_seconds or 0.0,
+            stage_seconds={name: sum(h.seconds) for name, h in handlers.items()},
+            siesa_calls=siesa.requests(),
+            product_calls=product.requests(),
+            peaks={name: max(h.peaks, default=0) for name, h in handlers.items()},
+        )
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+
+def short(function_name: str) -> str:
+    return function_name.removeprefix("siesa-integration-")
+
+
+def print_timed(figures: list[SyncFigures]) -> None:
+    print("\n### Timed pass\n")
+    print(
+        "| client | records | latency | wall | extract / transform / load | records/s "
+        "| calls Siesa + product | floor calls | floor | achieved/floor |"
+    )
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for item in figures:
+        stages = " / ".join(
+            f"{item.stage_seconds[name]:.1f} s" for name in sorted(item.stage_seconds, key=_stage)
+        )
+        pages, product = item.floor_calls
+        print(
+            f"| {item.product_type} | {item.products:,} | {item.latency_ms} ms "
+            f"| {item.wall_seconds:.1f} s | {stages} | {item.records_per_second:,.0f} "
+            f"| {item.siesa_calls} + {item.product_calls} | {pages} + {product} "
+            f"| {item.floor_seconds:.1f} s | {item.wall_seconds / item.floor_seconds:.1f}x |"
+        )
+
+
+def print_memory(figures: list[SyncFigures]) -> None:
+    print("\n### Memory pass (tracemalloc, peak allocated during each invocation)\n")
+    print("| client | records | extractor | transformer | loader | wall |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for item in figures:
+        peaks = " | ".join(
+            f"{item.peaks[name] / 2**20:.1f} MB" for name in sorted(item.peaks, key=_stage)
+        )
+        print(f"| {item.product_type} | {item.products:,} | {peaks} | {item.wall_seconds:.1f} s |")
+
+
+def _stage(function_name: str) -> int:
+    return ["extractor", "transformer", "loader"].index(short(function_name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--memory-sizes", default="10000,100000")
+    parser.add_argument("--memory-latency-ms", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=20250115)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.memory_sizes.split(",") if size.strip()]
+
+    os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(MOTO_S3_BUFFER_BYTES)
+    handlers = {name: MeasuredHandler(target) for name, target in DEFAULT_HANDLERS.items()}
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}, "
+        f"Python {platform.python_version()}",
+        flush=True,
+    )
+    timed, memory = _run(handlers, args, sizes)
+    print_timed(timed)
+    print_memory(memory)
+
+
+def _run(
+    handlers: dict[str, MeasuredHandler], args: argparse.Namespace, sizes: list[int]
+) -> tuple[list[SyncFigures], list[SyncFigures]]:
+    """Both passes, with the handlers' log lines and metrics sent to /dev/null."""
+    timed: list[SyncFigures] = []
+    memory: list[SyncFigures] = []
+    with (
+        open(os.devnull, "w") as quiet,
+        redirect_stdout(quiet),
+        LocalAws(0, handlers=dict(handlers)) as aws,
+    ):
+        provision(aws)
+        deployment = ops.Deployment(aws.url)
+        for product_type in ("kong", "wms"):
+            for handler in handlers.values():
+                handler.reset(trace=False)
+            timed.append(
+                run_client(
+                    deployment,
+                    handlers,
+                    product_type,
+                    args.products,
+                    args.latency_ms,
+                    args.seed,
+                    "timed",
+                )
+            )
+        tracemalloc.start()
+        try:
+            for size in sizes:
+                for product_type in ("kong", "wms"):
+                    for handler in handlers.values():
+                        handler.reset(trace=True)
+                    memory.append(
+                        run_client(
+                            deployment,
+                            handlers,
+                            product_type,
+                            size,
+                            args.memory_latency_ms,
+                            args.seed,
+                            f"mem{size // 1000}k",
+                        )
+                    )
+        finally:
+            tracemalloc.stop()
+    return timed, memory
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
