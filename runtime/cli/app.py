@@ -9,6 +9,7 @@ from runtime.cli.client import client_app
 from runtime.cli.demo import demo_command
 from runtime.cli.status import status_command
 from runtime.cli.sync import sync_command
+from runtime.deploy.cli import mount_deploy_commands
 from runtime.local.cli import local_app
 from runtime.local.sim.cli import sim_app
 
@@ -25,6 +26,7 @@ app.add_typer(client_app, name="client")
 app.command("sync")(sync_command)
 app.command("status")(status_command)
 app.command("demo")(demo_command)
+mount_deploy_commands(app)
 
 
 def main() -> None:
