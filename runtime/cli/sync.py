@@ -45,10 +45,18 @@ def sync_command(
         if not wait:
             _started(started, json_output)
             return
-        with SyncBars(err()) as bars:
-            bars.add(started.client_id)
-            outcome = ops.wait(started, bars.update, deployment=deployment)
-            bars.finish(outcome)
+        try:
+            with SyncBars(err()) as bars:
+                bars.add(started.client_id)
+                outcome = ops.wait(started, bars.update, deployment=deployment)
+                bars.finish(outcome)
+        except KeyboardInterrupt:
+            err().print(
+                f"stopped following; the sync goes on (execution {started.execution_arn}); "
+                f"see `siesa status --client {started.client_id}`",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
     if json_output:
         emit_json(outcome.to_json())
     else:

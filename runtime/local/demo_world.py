@@ -120,25 +120,6 @@ class ClientWorld:
             return self.product.products(self.client_id)
         return self.product.items(self.client_id)
 
-    def product_requests(self) -> int:
-        """HTTP requests the product simulator answered so far."""
-        return len(self.product.log.entries())
-
-    def siesa_requests(self) -> int:
-        """HTTP requests the ERP simulator answered so far."""
-        return len(self.siesa.log.entries())
-
-    def set_latency(self, latency_ms: int) -> None:
-        """Delay every request to this client's ERP and product by `latency_ms`."""
-        self.siesa.faults.set(latency_ms=latency_ms)
-        injectors = (
-            self.product.faults.values()
-            if isinstance(self.product, WmsSim)
-            else [self.product.faults]
-        )
-        for injector in injectors:
-            injector.set(latency_ms=latency_ms)
-
 
 def _product_sim(spec: DemoClient, key: str, stack: ExitStack) -> tuple[Any, str, dict[str, str]]:
     """The client's product simulator, its URL and, for split WMS, its service endpoints."""

@@ -118,8 +118,13 @@ def reaching_aws(endpoint_url: str | None) -> Iterator[None]:
     where = endpoint_url or "AWS"
     try:
         yield
-    except EndpointConnectionError:
-        hint = f"; {LOCAL_HINT}" if endpoint_url is None or is_loopback_url(endpoint_url) else ""
+    except EndpointConnectionError as exc:
+        if endpoint_url is None:
+            raise EndpointError(
+                f"cannot reach AWS at {exc.kwargs.get('endpoint_url', '?')}: check the network "
+                f"and AWS_REGION, or {LOCAL_HINT}"
+            ) from None
+        hint = f"; {LOCAL_HINT}" if is_loopback_url(endpoint_url) else ""
         raise EndpointError(f"nothing is listening at {where}{hint}") from None
     except (NoCredentialsError, PartialCredentialsError):
         raise EndpointError(
