@@ -30,11 +30,13 @@ def make_source(
     policy: RetryPolicy = SIESA_RETRY_POLICY,
     sleep: Sleeper = time.sleep,
     on_latency: LatencyHook | None = None,
+    page_size: int | None = None,
 ) -> SiesaSource:
     """The source for the client's ERP dialect.
 
-    `http` is an injected client (the caller closes it); `budget`, `sleep`
-    and `policy` exist for tests and tuning; `on_latency` receives every call.
+    `http` is an injected client (the caller closes it); `budget`, `sleep`,
+    `policy` and `page_size` (records per request, the dialect's maximum by
+    default) exist for tests and tuning; `on_latency` receives every call.
     """
     factory = DIALECTS.get(config.siesa_dialect)
     if factory is None:
@@ -42,6 +44,7 @@ def make_source(
             f"siesa_dialect {config.siesa_dialect!r} of client {config.client_id} is not supported "
             f"yet; supported: {', '.join(sorted(DIALECTS))}"
         )
+    sizing = {} if page_size is None else {"page_size": page_size}
     return factory(
         config,
         credentials,
@@ -50,6 +53,7 @@ def make_source(
         policy=policy,
         sleep=sleep,
         on_latency=on_latency,
+        **sizing,
     )
 
 

@@ -4,12 +4,23 @@ Bearer auth with the client's `api_key`; pages of up to 1000 records by
 `page`/`limit`; `modified_since` (ISO 8601 with offset) for incremental syncs;
 the last page is `pagination.total_pages` (or the first empty page). Every
 request first takes one unit of the client's budget of 100 per minute.
+
+Pages are cut at request time, ordered by modification time: a record that
+changes while the extractor pages moves to the end, and every record after
+its old place shifts back by one, so an unchanged record can slip onto a
+page already read. It would be missed by this run and, being unchanged,
+never caught by the next incremental one. So a pass that saw fewer distinct
+records than the ERP's `pagination.total_records` is followed by another
+(the extractor keeps one copy of each); if records are still unread after
+MAX_PASSES, the extraction fails as transient (the workflow retries it)
+rather than let the watermark pass a record nobody read.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +51,11 @@ from runtime.siesa.budget import SIESA_BUDGET
 
 PRODUCTS_PATH = "/inventory/products"
 MAX_PAGE_SIZE = 1000
+MAX_PASSES = 3
+"""Passes over the listing when records change while it is paged."""
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+logger = logging.getLogger(__name__)
 
 
 class SiesaRestApi(JsonApi):
@@ -117,20 +132,54 @@ class RestSiesaSource(SiesaSource):
         )
 
     def iter_pages(self, modified_since: datetime | None) -> Iterator[list[dict[str, Any]]]:
-        """Page 1, 2, ... until `pagination.total_pages` or an empty page."""
+        """Every page, in passes of page 1, 2, ... until every record the ERP counts was read.
+
+        A pass ends at `pagination.total_pages` or an empty page. When the
+        records read so far (over all passes) are fewer than the last page's
+        `total_records`, a record slipped onto a page already read while
+        another changed: the listing is paged again, up to MAX_PASSES times.
+        Still short after that, SiesaUnavailable: the workflow retries the
+        extraction, and no watermark moves past an unread record.
+        """
         params: dict[str, str | int] = {"limit": self.page_size}
         if modified_since is not None:
             params["modified_since"] = self.format_since(modified_since)
+        seen: set[str] = set()
+        total = 0
+        for attempt in range(1, MAX_PASSES + 1):
+            total = yield from self._one_pass(params, seen)
+            if len(seen) >= total:
+                return
+            if attempt < MAX_PASSES:
+                logger.info(
+                    "Siesa listing changed while paging: %d of %d records read; paging again "
+                    "(pass %d)",
+                    len(seen),
+                    total,
+                    attempt + 1,
+                )
+        raise SiesaUnavailable(
+            f"Siesa records kept changing while the listing was paged: {len(seen)} of {total} "
+            f"records read after {MAX_PASSES} passes"
+        )
+
+    def _one_pass(
+        self, params: dict[str, str | int], seen: set[str]
+    ) -> Generator[list[dict[str, Any]], None, int]:
+        """Page 1, 2, ... once; adds each record's key to `seen`; returns the ERP's total_records."""
         page = 1
+        total = 0
         while True:
             params["page"] = page
             body = self._api.call("GET", self.products_url, params=dict(params), check=check_page)
             records: list[dict[str, Any]] = body["data"]
+            total = _total_records(body, total)
             if not records:
-                return
+                return total
+            seen.update(self.record_key(record) for record in records)
             yield records
             if page >= body["pagination"]["total_pages"]:
-                return
+                return total
             page += 1
 
     def format_since(self, moment: datetime) -> str:
@@ -162,6 +211,12 @@ class RestSiesaSource(SiesaSource):
     def close(self) -> None:
         """Close the HTTP client this source created."""
         self._api.close()
+
+
+def _total_records(body: dict[str, Any], fallback: int) -> int:
+    """`pagination.total_records` of a page (the contract requires it), else `fallback`."""
+    value = body["pagination"].get("total_records")
+    return value if isinstance(value, int) and not isinstance(value, bool) else fallback
 
 
 def _secret_values(credentials: SiesaCredentials) -> list[str]:

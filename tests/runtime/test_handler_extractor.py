@@ -151,13 +151,13 @@ def test_a_record_that_moves_while_paging_keeps_only_its_newest_copy(
     stored = _stored_records(platform, out["extracted_pages"])
     codes = [record["f_codigo"].strip() for record in stored]
     assert len(codes) == len(set(codes)) == out["count"]
-    # offset paging shifts one record back onto the page already read: the ERP's contract
-    # allows missing it in this run, never keeping two copies
-    assert 2099 <= out["count"] <= 2100
-    assert set(codes) <= {record["f_codigo"].strip() for record in catalog.records()}
+    # offset paging shifts one record back onto the page already read: the listing is paged
+    # again, so none is missed (the watermark would pass it), and none is kept twice
+    assert out["count"] == 2100
+    assert set(codes) == {record["f_codigo"].strip() for record in catalog.records()}
     (moved,) = [record for record in stored if record["f_codigo"].strip() == first_code]
     assert moved["f_fecha_modificacion"] == event["f_fecha_modificacion"]
-    assert RunHistory().get("cliente-d", out["run_id"])["duplicates_dropped"] == 1  # type: ignore[index]
+    assert RunHistory().get("cliente-d", out["run_id"])["duplicates_dropped"] >= 1  # type: ignore[index]
 
 
 def test_a_disabled_client_is_refused_before_any_run(platform: Any) -> None:

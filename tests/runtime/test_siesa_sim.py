@@ -178,10 +178,14 @@ def test_a_record_that_moves_while_paging_is_seen_twice_and_the_newest_copy_sort
         records = every_record(src)
     moved = simulator.faults.snapshot()["events"][0]["id"]
     copies = [r for r in records if src.record_key(r) == moved]
-    assert len(copies) == 2
+    assert len(copies) >= 2
     newest = max(copies, key=src.record_modified)
-    assert newest is copies[-1]
+    assert src.record_modified(newest) == src.record_modified(copies[-1])
     assert (
         newest["f_fecha_modificacion"]
         == simulator.faults.snapshot()["events"][0]["f_fecha_modificacion"]
     )
+    # the record that shifted onto the page already read is read by a second pass
+    assert {src.record_key(r) for r in records} == {
+        src.record_key(r) for r in simulator.catalog.records()
+    }
