@@ -5,8 +5,9 @@ cache bytecode there: without shipped `.pyc` files every cold start compiles
 every imported module from source, which doubles the handlers' import time
 (docs/benchmarks.md, "Lambda package"). The `.pyc` files are built here from
 the package's own sources, never copied from a working tree: hash-based and
-unchecked (no timestamps; the code is read-only anyway), with the file names
-Lambda will show in tracebacks (/var/task/...). They are valid only for the
+unchecked (no timestamps; the code is read-only anyway), each compiled under
+its Lambda path (/var/task/...) rather than wherever the build ran, so the
+bytes do not depend on the build directory. They are valid only for the
 CPython version that writes them, so they are built only when this
 interpreter is the target's version.
 """

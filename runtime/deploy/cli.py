@@ -60,26 +60,27 @@ def _escape(text: str) -> str:
     return text.replace("[", r"\[")
 
 
-def _artefact_table(build: Build) -> Table:
-    table = Table(title="Artefacts", title_justify="left")
-    for column in ("artefact", "path", "size", "sha256"):
-        table.add_column(column)
-    record = build.record
-    rows = (
+def _artefact_lines(build: Build) -> list[str]:
+    """Each artefact's path, size and SHA-256 on lines of their own (never cut to a width)."""
+    lines: list[str] = []
+    for label, artefact in (
         ("Lambda package", build.package),
         ("mapping bundle", build.mapping_zip),
-    )
-    for label, artefact in rows:
-        table.add_row(label, str(artefact.path), f"{artefact.size:,} B", artefact.sha256)
-    package = record["lambda_package"]
-    table.caption = (
-        f"{package['runtime']} {package['architecture']} ({package['platform']}), "
-        f"{len(package['distributions'])} distributions, "
-        f"bytecode {'included' if package['bytecode'] else 'not included'}; "
-        f"mappings: {', '.join(record['mapping_bundle']['mappings'])}; "
-        f"bundle directory {build.mapping_dir}"
-    )
-    return table
+    ):
+        lines += [
+            f"{label}: {artefact.path}",
+            f"  size    {artefact.size:,} bytes",
+            f"  sha256  {artefact.sha256}",
+        ]
+    package = build.record["lambda_package"]
+    lines += [
+        f"  (Lambda package: {package['runtime']} {package['architecture']}, "
+        f"{package['platform']}, {len(package['distributions'])} distributions, "
+        f"bytecode {'included' if package['bytecode'] else 'not included'})",
+        f"mapping bundle directory: {build.mapping_dir} "
+        f"({', '.join(build.record['mapping_bundle']['mappings'])})",
+    ]
+    return lines
 
 
 def _build_json(build: Build) -> dict[str, Any]:
@@ -111,7 +112,9 @@ def bundle_command(
     if json_output:
         print_json(_build_json(build))
     else:
-        out().print(_artefact_table(build))
+        console = out()
+        for line in _artefact_lines(build):
+            console.print(_escape(line), highlight=False)
 
 
 def _print_event(event: StackEvent) -> None:

@@ -31,6 +31,7 @@ from runtime.deploy.build import DEFAULT_TEMPLATE, REPO_ROOT, Build
 from runtime.deploy.errors import DeployError
 from runtime.deploy.parameters import check_given, resolve_parameters
 from runtime.deploy.stack import (
+    NEVER_CREATED,
     EventSink,
     NoteSink,
     StackDeployment,
@@ -147,7 +148,9 @@ def deploy(
             uploads.append(stored)
             source = TemplateSource(url=_s3_url(bucket, stored.key, deployment.region))
         status = stack_status(cloudformation, request.stack_name)
-        previous = stack_parameters(cloudformation, request.stack_name) if status else None
+        # a stack whose first create failed holds nothing: its parameters are not a baseline
+        live = status is not None and status not in NEVER_CREATED
+        previous = stack_parameters(cloudformation, request.stack_name) if live else None
         given.update(
             ArtifactsBucket=bucket,
             LambdaCodeKey=package.key,

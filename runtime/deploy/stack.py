@@ -22,6 +22,7 @@ are bridged here and nowhere else:
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from runtime.deploy.errors import DeployError
 
@@ -37,7 +39,7 @@ NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed"
 CAPABILITIES = ("CAPABILITY_NAMED_IAM",)
 STACK_TYPE = "AWS::CloudFormation::Stack"
 # Stacks whose first creation failed: nothing lives in them, and they cannot be updated.
-_NEVER_CREATED = frozenset({"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"})
+NEVER_CREATED = frozenset({"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"})
 _SUCCEEDED = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 _CANCELLED = ("Resource creation cancelled", "Resource update cancelled")
 # Template properties that hold a resource's physical name, for moto's bare errors.
@@ -53,6 +55,10 @@ NAME_PROPERTIES = (
     "TableName",
     "TopicName",
 )
+
+# A JSON error body botocore could not parse: {"__type": "...#Code", "message": "..."}
+_JSON_ERROR_TYPE = re.compile(r'"__type":\s*"(?:[^"#]*#)?([^"]+)"')
+_JSON_ERROR_MESSAGE = re.compile(r'"message":\s*"([^"]*)"', re.IGNORECASE)
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -336,12 +342,28 @@ def _clear_never_created(
 
 
 def _refused_execution(
-    stack_name: str, exc: ClientError, names: Mapping[str, str], template: Mapping[str, Any]
+    stack_name: str,
+    exc: ClientError | BotoCoreError | ResponseParserError,
+    names: Mapping[str, str],
+    template: Mapping[str, Any],
 ) -> StackFailed:
-    """A failed execute call (moto) as a StackFailed naming the resource the error is about."""
-    code, message = _error(exc)
-    error = exc.response.get("Error", {})
-    texts = [str(value) for value in error.values() if isinstance(value, str)]
+    """A failed execute call (moto) as a StackFailed naming the resource the error is about.
+
+    moto answers with the failing service's error, sometimes in that service's
+    own protocol (botocore then cannot parse it and raises ResponseParserError
+    holding the body); either way the text carries the resource's name.
+    """
+    if isinstance(exc, ClientError):
+        code, message = _error(exc)
+        error = exc.response.get("Error", {})
+        texts = [str(value) for value in error.values() if isinstance(value, str)]
+    else:
+        text = str(exc)
+        code_match = _JSON_ERROR_TYPE.search(text)
+        message_match = _JSON_ERROR_MESSAGE.search(text)
+        code = code_match.group(1) if code_match else "Error"
+        message = message_match.group(1) if message_match else text.strip().splitlines()[-1]
+        texts = [text]
     resources = template.get("Resources", {})
     for name, logical_id in sorted(names.items(), key=lambda item: -len(item[0])):
         if any(name in text for text in texts):
@@ -390,7 +412,7 @@ def deploy_stack(
     """
     deadline = time.monotonic() + timeout_seconds
     status = stack_status(cloudformation, stack_name)
-    if status is not None and status in _NEVER_CREATED:
+    if status is not None and status in NEVER_CREATED:
         _clear_never_created(cloudformation, stack_name, status, poll_seconds, deadline, on_note)
         status = None
     if status is not None and status.endswith("_IN_PROGRESS"):
@@ -439,7 +461,7 @@ def deploy_stack(
     watcher = _Watcher(cloudformation, stack_name, on_event)
     try:
         cloudformation.execute_change_set(StackName=stack_name, ChangeSetName=change_set)
-    except ClientError as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
         names = physical_names(template_document or {}, parameters)
         raise _refused_execution(stack_name, exc, names, template_document or {}) from None
     final = _wait_for_stack(cloudformation, stack_name, watcher, poll_seconds, deadline)
