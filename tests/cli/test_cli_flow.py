@@ -171,3 +171,55 @@ def test_nothing_listening_is_said_plainly() -> None:
 def test_local_up_prints_what_another_shell_exports(local_up: LocalUp) -> None:
     assert local_up.process.poll() is None, "still serving while the module runs"
     assert f"export AWS_ENDPOINT_URL={local_up.url}" in local_up.text()
+
+
+def test_managing_a_client_from_the_terminal(local_up: LocalUp, tmp_path: Path) -> None:
+    endpoint = ["--endpoint-url", local_up.url]
+    spec = DemoClient(
+        "cli-wms", "Empresa WMS S.A.", "wms", 22, "rate(4 hours)", split_services=True
+    )
+    with running_world([spec], 20) as running:
+        world = running["cli-wms"]
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        options = write_documents(world, folder)
+        added = runner().invoke(app, ["client", "add", *options, *endpoint, "--json"])
+        assert added.exit_code == 0, added.output
+        secrets = json.loads(added.stdout)["secrets"]
+        assert [(item["name"], item["exists"]) for item in secrets] == [
+            ("siesa-integration/cli-wms/siesa", True),
+            ("siesa-integration/cli-wms/wms", True),
+        ]
+
+        shown = runner().invoke(app, ["client", "show", "cli-wms", *endpoint])
+        assert shown.exit_code == 0, shown.output
+        for text in (
+            "siesa-integration-cli-wms-schedule (ENABLED)",
+            "rate(4 hours)",
+            "siesa-integration/cli-wms/wms: present",
+        ):
+            assert text in shown.stdout
+        assert world.product_key not in shown.stdout
+
+        disabled = runner().invoke(app, ["client", "disable", "cli-wms", *endpoint])
+        assert disabled.exit_code == 0 and "disabled client cli-wms" in disabled.stdout
+        listed = runner().invoke(app, ["client", "list", *endpoint])
+        row = next(line for line in listed.stdout.splitlines() if "cli-wms" in line)
+        assert "DISABLED" in row and "rate(4 hours)" in row
+        refused = runner().invoke(app, ["sync", "--client", "cli-wms", *endpoint])
+        assert refused.exit_code == 1
+        assert "error: client cli-wms is disabled" in refused.stderr
+
+        enabled = runner().invoke(app, ["client", "enable", "cli-wms", *endpoint])
+        assert enabled.exit_code == 0 and "enabled client cli-wms" in enabled.stdout
+        synced = runner().invoke(
+            app, ["sync", "--client", "cli-wms", "--sync-type", "initial", "--wait", *endpoint]
+        )
+        wanted = expect(
+            compile_mappings([MAPPINGS_DIR / "wms.map"])["wms"], world.catalog.records()
+        )
+        assert synced.exit_code == (3 if wanted.rejected else 0), synced.output
+        assert set(world.held()) == set(wanted.products)
+        assert "Sync of cli-wms" in synced.stdout and "records loaded" in synced.stdout
+        services = {entry.service for entry in world.product.log.entries()}
+        assert services == {"inventory", "warehouse"}
