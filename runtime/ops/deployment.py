@@ -68,23 +68,16 @@ def _client_from_shared_session(service_name: str, arguments: dict[str, Any]) ->
     """A client from one process-wide session: its loader reads each service model once.
 
     Creating a session per client re-reads botocore's JSON models (a quarter of a
-    second each); sessions are not thread-safe, hence the lock.
+    second each); sessions are not thread-safe, hence the lock. The embedded AWS
+    accepts any key, so a loopback endpoint gets a dummy one and no credential
+    lookup (a fresh shell may have none, and the lookup may wait on the network).
     """
     global _session
+    if is_loopback_url(arguments.get("endpoint_url")):
+        arguments = {**arguments, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
     with _session_lock:
         if _session is None:
             _session = boto3.session.Session()
-        if (
-            "aws_access_key_id" not in arguments
-            and is_loopback_url(arguments.get("endpoint_url"))
-            and _session.get_credentials() is None
-        ):
-            # the embedded AWS accepts any key; a fresh shell may have none at all
-            arguments = {
-                **arguments,
-                "aws_access_key_id": "local",
-                "aws_secret_access_key": "local",
-            }
         return _session.client(service_name, **arguments)
 
 
