@@ -36,6 +36,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transform.py
+	$(BIN)/python benchmarks/sync.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage
