@@ -5,6 +5,10 @@ Rules:
   and finish times, counts, status (`running`, then `success`, `partial` or
   `failed`) and the error. A run is finished or failed only while it is
   `running` (conditional writes), so a late duplicate cannot rewrite it.
+- A transient error ends the run as `failed` with `retryable` set, at once:
+  if the workflow's retries are spent, nothing else would ever end it. The
+  workflow's retry of the same run resumes it (`running` again, the error
+  kept as `last_error`); only a run failed that way can be resumed.
 - The watermark of an incremental sync is the extraction START time (a
   record changed while the run pages through is caught next time), floored
   to the second and converted to the client's Siesa time zone. It is stored
@@ -116,24 +120,44 @@ class RunHistory:
     def start(
         self, client_id: str, run_id: str, *, sync_type: str, started_at: str, **fields: Any
     ) -> None:
-        """Create the run's item (status running); a retry of a running run keeps its item."""
-        item = {
-            "client_id": client_id,
-            "run_id": run_id,
+        """Create the run's item (status running).
+
+        A retry of a running run, or of one a transient error failed, starts it
+        again: its fields are set anew, the error it failed with is kept as
+        `last_error`.
+        """
+        values = {
             "sync_type": sync_type,
             "status": RUNNING,
             "started_at": started_at,
             "updated_at": utc_now_iso(),
             **fields,
         }
-        self._key(client_id, run_id)
+        setting = {name: value for name, value in values.items() if value is not None}
+        removing = [name for name, value in values.items() if value is None]
+        removing += ["finished_at", "error", "retryable"]
+        names = {f"#f{index}": name for index, name in enumerate([*setting, *removing])}
+        by_name = {name: key for key, name in names.items()}
+        names["#s"] = "status"
+        expression = "SET " + ", ".join(
+            f"{by_name[name]} = :v{i}" for i, name in enumerate(setting)
+        )
+        expression += " REMOVE " + ", ".join(by_name[name] for name in removing)
+        arguments = to_item({f":v{i}": value for i, value in enumerate(setting.values())})
+        arguments.update(
+            {":running": {"S": RUNNING}, ":failed": {"S": "failed"}, ":yes": {"BOOL": True}}
+        )
         try:
-            self.dynamodb.put_item(
+            self.dynamodb.update_item(
                 TableName=self.table_name,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(run_id) OR #s = :running",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":running": {"S": RUNNING}},
+                Key=self._key(client_id, run_id),
+                UpdateExpression=expression,
+                ConditionExpression=(
+                    "attribute_not_exists(run_id) OR #s = :running "
+                    "OR (#s = :failed AND retryable = :yes)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=arguments,
             )
         except ClientError as exc:
             if _conditional_failed(exc):
@@ -166,8 +190,50 @@ class RunHistory:
         )
 
     def note_error(self, client_id: str, run_id: str, error: BaseException | str) -> None:
-        """Remember a transient error on a run that the workflow will retry."""
+        """Remember a transient error on a run that stays open."""
         self._set(client_id, run_id, {"last_error": error_text(error)}, condition="#s = :running")
+
+    def fail_retryable(
+        self, client_id: str, run_id: str, *, error: BaseException | str, finished_at: str
+    ) -> bool:
+        """End a running run as failed by a transient error; the workflow's retry may resume it.
+
+        Ended now, not left open: when the workflow's retries are spent no
+        handler runs again, and the run must not stay `running` for ever.
+        """
+        text = error_text(error)
+        return self.finish(
+            client_id,
+            run_id,
+            status="failed",
+            finished_at=finished_at,
+            error=text,
+            last_error=text,
+            retryable=True,
+        )
+
+    def resume(self, client_id: str, run_id: str) -> bool:
+        """Reopen a run a transient error failed, for the workflow's retry; False otherwise."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=self._key(client_id, run_id),
+                UpdateExpression="SET #s = :running, updated_at = :now "
+                "REMOVE finished_at, #e, retryable",
+                ConditionExpression="#s = :failed AND retryable = :yes",
+                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                ExpressionAttributeValues={
+                    ":running": {"S": RUNNING},
+                    ":failed": {"S": "failed"},
+                    ":yes": {"BOOL": True},
+                    ":now": {"S": utc_now_iso()},
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def _set(
         self, client_id: str, run_id: str, fields: dict[str, Any], condition: str | None

@@ -15,7 +15,7 @@ from runtime import secrets
 from runtime.adapters.registry import get_adapter_class
 from runtime.bundle import BundleLoader
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
-from runtime.config_store import ConfigStore
+from runtime.config_store import ConfigStore, utc_now_iso
 from runtime.observability import logger, record_run_failed
 from runtime.runstore import RunStore
 from runtime.siesa import make_source
@@ -45,7 +45,7 @@ class Deps:
         return SyncState(self.history, self.configs)
 
     def record_error(self, client_id: str, run_id: str, error: Exception, *, final: bool) -> None:
-        """Note a transient error on the open run, or end the run as failed.
+        """End the run as failed: for good, or (transient) until the workflow's retry resumes it.
 
         Bookkeeping must never hide the original error: its own failures are only logged.
         """
@@ -54,9 +54,19 @@ class Deps:
                 self.sync.failed(client_id, run_id, error)
                 record_run_failed()
             else:
-                self.history.note_error(client_id, run_id, error)
+                self.history.fail_retryable(
+                    client_id, run_id, error=error, finished_at=utc_now_iso()
+                )
         except Exception:
             logger.exception("could not record the run's error in run history")
+
+    def resume_run(self, client_id: str, run_id: str) -> None:
+        """A retry of a stage: reopen the run a transient error failed (no-op when it is open)."""
+        try:
+            if self.history.resume(client_id, run_id):
+                logger.info("resuming the run after a transient error")
+        except Exception:
+            logger.exception("could not resume the run in run history")
 
     def run_store(self, bucket: str | None = None) -> RunStore:
         """The run store of `bucket` (the event's), else of CONFIG_BUCKET."""

@@ -128,13 +128,14 @@ def _record_error(
     """Record a failed extraction without hiding it (bookkeeping failures are only logged).
 
     Transient: the workflow retries. With the event's own run id the same run
-    goes on (the error is noted); otherwise the retry is a new run, so this
-    one ends as failed, but the client's last_sync_status and the success
-    rate wait for the retry's outcome. Anything else fails the run for good.
+    goes on: it ends as failed-but-retryable and the retry resumes it;
+    otherwise the retry is a new run, so this one ends as failed. Either way
+    the client's last_sync_status and the success rate wait for the retry's
+    outcome. Anything else fails the run for good.
     """
     try:
         if transient and same_run_retried:
-            deps.history.note_error(client_id, run_id, exc)
+            deps.history.fail_retryable(client_id, run_id, error=exc, finished_at=utc_now_iso())
         elif transient:
             deps.history.fail(client_id, run_id, error=exc, finished_at=utc_now_iso())
         else:

@@ -8,8 +8,10 @@ summary lists them too, capped so the workflow state stays small.
 
 Errors: authentication errors and everything else that stops the run end
 it as failed and propagate (the workflow alerts); transient errors, raised
-once the adapter's own retries are spent, propagate with the run left open
-(the workflow retries the loader, and product writes are upserts).
+once the adapter's own retries are spent, end it as failed-but-retryable
+and propagate: the workflow retries the loader, which resumes the run
+(product writes are upserts), and if its retries are spent the run is
+already failed.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     rejected = check_run_key(event.rejected_key, client_id, run_id)
     latency = LatencyRecorder()
     store = deps.run_store(event.bucket)
+    deps.resume_run(client_id, run_id)
     try:
         config = deps.configs.get(client_id)
         if config.product_type != event.product_type:

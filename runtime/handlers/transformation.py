@@ -37,6 +37,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
     client_id, run_id = event.client_id, event.run_id
     bind_run("transformer", client_id, event.sync_type, run_id)
     pages = [check_run_key(key, client_id, run_id) for key in event.extracted_pages]
+    deps.resume_run(client_id, run_id)
     try:
         config = deps.configs.get(client_id)
         if config.product_type != event.product_type:

@@ -228,7 +228,9 @@ def test_an_erp_outage_ends_the_run_and_leaves_the_client_status_to_the_retry(
     assert ConfigStore().get("cliente-o").last_sync_status is None  # the workflow's retry decides
 
 
-def test_an_outage_with_the_callers_run_id_keeps_the_run_open_for_the_retry(platform: Any) -> None:
+def test_an_outage_with_the_callers_run_id_fails_the_run_until_the_retry_resumes_it(
+    platform: Any,
+) -> None:
     catalog, siesa = _catalog_client(platform, "cliente-q", 10)
     siesa.faults.set(error_503_next=100)
     deps = Deps(source_factory=functools.partial(make_source, sleep=_no_sleep))
@@ -238,9 +240,13 @@ def test_an_outage_with_the_callers_run_id_keeps_the_run_open_for_the_retry(plat
     with pytest.raises(SiesaUnavailable):
         extract(request, deps)
     run = RunHistory().get("cliente-q", "20250115T100000Z-abc123")
-    assert (
-        run is not None and run["status"] == "running" and "SiesaUnavailable" in run["last_error"]
-    )
+    # failed at once: if the workflow's retries are spent, nothing else would end it
+    assert run is not None and run["status"] == "failed" and run["retryable"] is True
+    assert "SiesaUnavailable" in run["error"] and "SiesaUnavailable" in run["last_error"]
     siesa.faults.reset()
     out = extract(request, deps)  # the workflow retries the same run
     assert out.run_id == "20250115T100000Z-abc123" and out.count == len(catalog)
+    run = RunHistory().get("cliente-q", "20250115T100000Z-abc123")
+    assert (
+        run is not None and run["status"] == "running" and "SiesaUnavailable" in run["last_error"]
+    )

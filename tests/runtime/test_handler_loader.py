@@ -160,7 +160,7 @@ def test_refused_product_credentials_stop_the_run(platform: Any) -> None:
     assert run is not None and run["status"] == "failed" and "ProductAuthError" in run["error"]
 
 
-def test_a_product_down_is_retried_by_the_workflow_with_the_run_left_open(platform: Any) -> None:
+def test_a_product_down_fails_the_run_until_the_workflows_retry_resumes_it(platform: Any) -> None:
     kong, kong_url = platform.kong()
     transformed = _through_transformer(platform, "cliente-o", 20, product_url=kong_url)
     kong.faults.set(error_503_next=50)
@@ -172,9 +172,8 @@ def test_a_product_down_is_retried_by_the_workflow_with_the_run_left_open(platfo
     with pytest.raises(ProductUnavailable):
         load(Transformed.model_validate(_event(transformed)), deps)
     run = RunHistory().get("cliente-o", transformed["run_id"])
-    assert (
-        run is not None and run["status"] == "running" and "ProductUnavailable" in run["last_error"]
-    )
+    assert run is not None and run["status"] == "failed" and run["retryable"] is True
+    assert "ProductUnavailable" in run["error"]
     assert ConfigStore().get("cliente-o").last_sync_status is None
 
     kong.faults.reset()

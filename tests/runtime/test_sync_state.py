@@ -92,6 +92,29 @@ def test_a_running_run_may_be_started_again_by_a_retry(aws: Any) -> None:
     assert history.get("cliente-a", OLD_RUN)["status"] == "running"  # type: ignore[index]
 
 
+def test_a_transient_failure_ends_the_run_and_only_a_retry_of_it_resumes_it(aws: Any) -> None:
+    history = RunHistory()
+    history.start("cliente-a", OLD_RUN, sync_type="initial", started_at="2025-01-15T10:00:00Z")
+    assert history.fail_retryable(
+        "cliente-a", OLD_RUN, error="ProductUnavailable: 503", finished_at="2025-01-15T10:01:00Z"
+    )
+    item = history.get("cliente-a", OLD_RUN)
+    assert item is not None and (item["status"], item["retryable"]) == ("failed", True)
+    assert history.resume("cliente-a", OLD_RUN)
+    item = history.get("cliente-a", OLD_RUN)
+    assert item is not None and item["status"] == "running"
+    assert "finished_at" not in item and "error" not in item and "retryable" not in item
+    assert item["last_error"] == "ProductUnavailable: 503"
+    assert not history.resume("cliente-a", OLD_RUN)  # already open
+    assert history.finish("cliente-a", OLD_RUN, status="success", finished_at="t")
+    assert not history.resume("cliente-a", OLD_RUN)  # a finished run stays finished
+    history.start("cliente-a", NEW_RUN, sync_type="initial", started_at="t")
+    assert history.fail("cliente-a", NEW_RUN, error="ProductAuthError: 401", finished_at="t")
+    assert not history.resume("cliente-a", NEW_RUN)  # a run failed for good stays failed
+    with pytest.raises(InvalidEvent, match="already ended"):
+        history.start("cliente-a", NEW_RUN, sync_type="initial", started_at="t")
+
+
 def test_listing_runs_newest_first(aws: Any) -> None:
     history = RunHistory()
     for run in (OLD_RUN, NEW_RUN, "20250115T130000Z-cccccc"):
