@@ -15,7 +15,6 @@ one file, filled the way `DefinitionSubstitutions` fills it on AWS.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import tempfile
@@ -28,6 +27,9 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 from moto.cloudformation.parsing import get_model_map
 
+from runtime.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle
+from runtime.deploy.errors import DeployError
+from runtime.deploy.stack import StackEvent, root_causes, stack_outputs
 from runtime.local import infra
 from runtime.local.aws import LocalAws
 
@@ -141,17 +143,16 @@ def _upload_artifacts(aws: LocalAws, definition: str) -> dict[str, str]:
     """What the template's ArtifactsBucket parameters name, under content-addressed keys."""
     s3 = aws.client("s3")
     try:
-        s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise ProvisionError(f"cannot create bucket {ARTIFACTS_BUCKET}: {exc}") from exc
-    package = _placeholder_package()
-    code_key = f"lambda/local-{hashlib.sha256(package).hexdigest()[:16]}.zip"
-    body = definition.encode()
-    definition_key = f"statemachine/{hashlib.sha256(body).hexdigest()[:16]}.asl.json"
-    s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=code_key, Body=package)
-    s3.put_object(Bucket=ARTIFACTS_BUCKET, Key=definition_key, Body=body)
-    return {"code": code_key, "definition": definition_key}
+        ensure_bucket(s3, ARTIFACTS_BUCKET, aws.region, harden=False)
+    except (ClientError, DeployError) as exc:
+        raise ProvisionError(f"cannot create bucket {ARTIFACTS_BUCKET}: {exc}") from exc
+    code = upload_content_addressed(
+        s3, ARTIFACTS_BUCKET, "lambda/local-", _placeholder_package(), ".zip"
+    )
+    steps = upload_content_addressed(
+        s3, ARTIFACTS_BUCKET, "statemachine/", definition.encode(), ".asl.json"
+    )
+    return {"code": code.key, "definition": steps.key}
 
 
 def _deploy_stack(
@@ -183,8 +184,7 @@ def _deploy_stack(
             raise ProvisionError(
                 f"stack {stack_name} failed: {_failure_reason(cloudformation, stack_name, exc)}"
             ) from exc
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    return {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+    return stack_outputs(cloudformation, stack_name)
 
 
 def _skipped_resources(template: Mapping[str, Any]) -> dict[str, str]:
@@ -198,16 +198,13 @@ def _skipped_resources(template: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _failure_reason(cloudformation: Any, stack_name: str, exc: Exception) -> str:
-    """The first failed resource and its reason, else the API error."""
+    """The failed resources and their reasons, root cause first, else the API error."""
     try:
         events = cloudformation.describe_stack_events(StackName=stack_name)["StackEvents"]
     except ClientError:
         return str(exc)
-    for event in events:
-        if event.get("ResourceStatus", "").endswith("_FAILED"):
-            resource = event.get("LogicalResourceId", "?")
-            return f"{resource}: {event.get('ResourceStatusReason', 'no reason given')}"
-    return str(exc)
+    causes = root_causes(StackEvent.of(event) for event in reversed(events))
+    return "; ".join(event.describe() for event in causes) if causes else str(exc)
 
 
 def _create_workflow(
@@ -259,13 +256,8 @@ def _compile_bundle(
 
 def _upload_bundle(aws: LocalAws, bucket: str, bundle: Path) -> tuple[str, ...]:
     """Upload the bundle under mappings/: modules first, so no reader sees a manifest naming a missing one."""
-    manifest_path = bundle / "manifest.json"
-    files = sorted(path for path in bundle.rglob("*") if path.is_file())
-    files.sort(key=lambda path: path == manifest_path)
-    s3 = aws.client("s3")
-    keys: list[str] = []
-    for path in files:
-        key = MAPPINGS_PREFIX + path.relative_to(bundle).as_posix()
-        s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
-        keys.append(key)
-    return tuple(keys)
+    try:
+        uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX)
+    except DeployError as exc:
+        raise ProvisionError(str(exc)) from exc
+    return tuple(upload.key for upload in uploads)
