@@ -33,7 +33,12 @@ SPOOL_MAX_BYTES = 8 * 1024 * 1024
 
 Stage = Literal["extracted", "canonical"]
 STAGES: tuple[Stage, ...] = ("extracted", "canonical")
-REPORT_NAMES = ("validation-report.ndjson", "rejected.ndjson", "failed-records.ndjson")
+REPORT_NAMES = (
+    "validation-report.ndjson",
+    "rejected.ndjson",
+    "failed-records.ndjson",
+    "retried.ndjson",
+)
 
 
 # --- run ids and keys -----------------------------------------------------------------
@@ -88,6 +93,11 @@ def validation_report_key(client_id: str, run_id: str) -> str:
 def rejected_key(client_id: str, run_id: str) -> str:
     """One line per record the mapping rejected (id, reasons, the raw record for replay)."""
     return run_prefix(client_id, run_id) + "rejected.ndjson"
+
+
+def retried_key(client_id: str, run_id: str) -> str:
+    """Raw copies of the records this run retried from the client's retry state."""
+    return run_prefix(client_id, run_id) + "retried.ndjson"
 
 
 def failed_records_key(client_id: str, run_id: str) -> str:
@@ -201,6 +211,19 @@ class RunStore:
         for key in keys:
             yield from self.iter_lines(key)
 
+    def get_json_if_present(self, key: str) -> Any | None:
+        """One JSON document, or None when there is no object at `key`."""
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise RunDataError(
+                f"run data s3://{self.bucket}/{key} could not be read "
+                f"({exc.response.get('Error', {}).get('Code', '')})"
+            ) from None
+        return self.get_json(key)
+
     def get_json(self, key: str) -> Any:
         """One JSON document."""
         body = self._body(key)
@@ -288,6 +311,11 @@ class NdjsonWriter:
         self.count = 0
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # noqa: SIM115
         self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once the object was uploaded or discarded."""
+        return self._closed
 
     def write(self, record: Any) -> None:
         """Append one line."""

@@ -87,13 +87,21 @@ class ValidationSummary(BaseModel):
 
 
 class Transformed(Extracted):
-    """Transformer output = loader input: the extractor's fields plus the canonical pages."""
+    """Transformer output = loader input: the extractor's fields plus the canonical pages.
+
+    `retried_key` names the raw copies of records retried from the client's
+    retry state (runtime/retry_state.py), `mapping_sha256` the mapping module
+    the records went through.
+    """
 
     canonical_pages: list[str]
     rejected_count: int = Field(ge=0)
     rejected_key: str
     transformation_timestamp: str
     validation_errors: ValidationSummary
+    retried_key: str | None = None
+    retried_count: int = Field(default=0, ge=0)
+    mapping_sha256: str | None = None
 
 
 def _checked(check: Any, value: Any) -> Any:

@@ -3,34 +3,48 @@
 Batches of BATCH_SIZE (at most 100) go through the product adapter
 (`transform_products`, then `load_batch`). Every record of the run that did
 not reach the product lands in `failed-records.ndjson` with its id, stage
-(`mapping` or `product`), reason and the record itself, for replay; the
-summary lists them too, capped so the workflow state stays small.
+(`mapping` or `product`), reason and its raw ERP record, for replay
+(failed_records.py); the summary lists them too, capped so the workflow
+state stays small. Before the watermark moves, the client's retry state
+(runtime/retry_state.py) takes this run's failures, so the next run tries
+them again as their kind says.
 
 Errors: authentication errors and everything else that stops the run end
 it as failed and propagate (the workflow alerts); transient errors, raised
 once the adapter's own retries are spent, end it as failed-but-retryable
 and propagate: the workflow retries the loader, which resumes the run
 (product writes are upserts), and if its retries are spent the run is
-already failed.
+already failed. Either way the report is written first: every record the
+run did not load is in it ("not loaded: the run stopped on ..."), so a
+stopped run loses nothing silently.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import chain, islice
+from types import ModuleType
 from typing import Any
 
 from runtime import settings
 from runtime.config_store import utc_now_iso
-from runtime.errors import InvalidEvent, TransientError
+from runtime.errors import InvalidEvent, RunDataError, TransientError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
-from runtime.observability import LatencyRecorder, bind_run, logger, record_run_outcome
+from runtime.handlers.failed_records import FailedRecords
+from runtime.observability import (
+    LatencyRecorder,
+    bind_run,
+    logger,
+    record_run_outcome,
+    redact,
+)
+from runtime.retry_state import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.runstore import (
-    NdjsonWriter,
+    RunStore,
     check_run_key,
     failed_records_key,
     run_started_at,
@@ -38,10 +52,7 @@ from runtime.runstore import (
 )
 from runtime.sync_state import run_status
 
-SUMMARY_MAX_FAILED = 1000
-SUMMARY_MAX_FAILED_BYTES = 128 * 1024
-"""The summary travels in the workflow state (256 KB): its failed_records list stays under this."""
-SUMMARY_MAX_ERROR_CHARS = 300
+STOP_REASON_CHARS = 300
 
 
 def batched(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -51,35 +62,17 @@ def batched(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[
         yield batch
 
 
-class FailedRecords:
-    """Streams failed records to S3 and keeps the capped list the summary shows."""
+@dataclass
+class _Progress:
+    """How far the load got: what a stopped run must still report."""
 
-    def __init__(self, writer: NdjsonWriter) -> None:
-        self.writer = writer
-        self.count = 0
-        self.shown: list[dict[str, Any]] = []
-        self.truncated = False
-        self._shown_bytes = 0
-
-    def add(self, line: dict[str, Any]) -> None:
-        """One failed record: its full line to S3, its id/stage/error to the summary while room lasts."""
-        self.writer.write(line)
-        self.count += 1
-        if self.truncated:
-            return
-        error = str(line.get("reason", ""))
-        if len(error) > SUMMARY_MAX_ERROR_CHARS:
-            error = error[: SUMMARY_MAX_ERROR_CHARS - 3] + "..."
-        entry = {"id": line.get("id"), "stage": line.get("stage"), "error": error}
-        size = len(json.dumps(entry, ensure_ascii=False))
-        if (
-            len(self.shown) >= SUMMARY_MAX_FAILED
-            or self._shown_bytes + size > SUMMARY_MAX_FAILED_BYTES
-        ):
-            self.truncated = True
-            return
-        self.shown.append(entry)
-        self._shown_bytes += size
+    mapping_rejects: int = 0
+    rejects_read: bool = False
+    canonical_count: int = 0
+    success: int = 0
+    handled: set[str] = field(default_factory=set)
+    records: Iterator[list[dict[str, Any]]] | None = None
+    current: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load(event: Transformed, deps: Deps) -> dict[str, Any]:
@@ -89,9 +82,16 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     bind_run("loader", client_id, sync_type, run_id)
     pages = [check_run_key(key, client_id, run_id) for key in event.canonical_pages]
     rejected = check_run_key(event.rejected_key, client_id, run_id)
+    raw_pages = [
+        check_run_key(key, client_id, run_id)
+        for key in [*event.extracted_pages, *([event.retried_key] if event.retried_key else [])]
+    ]
     latency = LatencyRecorder()
     store = deps.run_store(event.bucket)
     deps.resume_run(client_id, run_id)
+    failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id)))
+    progress = _Progress()
+    mapping: ModuleType | None = None
     try:
         config = deps.configs.get(client_id)
         if config.product_type != event.product_type:
@@ -112,28 +112,36 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 }
             },
         )
-        with store.ndjson_writer(failed_records_key(client_id, run_id)) as writer:
-            failed = FailedRecords(writer)
-            mapping_rejects = 0
-            for line in store.iter_lines(rejected):
-                failed.add(line)
-                mapping_rejects += 1
-            canonical_count = 0
-            success = 0
-            with adapter_class(credentials, config, mapping, on_latency=latency) as adapter:
-                for batch in batched(store.iter_records(pages), batch_size):
-                    canonical_count += len(batch)
-                    success += _load_one_batch(adapter, batch, failed)
-    except TransientError as exc:
-        deps.record_error(client_id, run_id, exc, final=False)
-        raise
+        for line in store.iter_lines(rejected):
+            failed.add(line)
+            progress.mapping_rejects += 1
+            if line.get("id") is not None:
+                progress.handled.add(str(line["id"]))
+        progress.rejects_read = True
+        progress.records = batched(store.iter_records(pages), batch_size)
+        with adapter_class(credentials, config, mapping, on_latency=latency) as adapter:
+            for batch in progress.records:
+                progress.current = batch
+                progress.canonical_count += len(batch)
+                progress.handled.update(
+                    str(record["id"]) for record in batch if record.get("id") is not None
+                )
+                progress.success += _load_one_batch(adapter, batch, failed)
+                progress.current = []
+        failed_key = failed.finish(store, raw_pages, mapping)
+        mapping_sha256 = event.mapping_sha256 or getattr(mapping, "__sha256__", None)
+        _keep_for_retry(store, client_id, run_id, progress.handled, failed, mapping_sha256)
     except Exception as exc:
-        deps.record_error(client_id, run_id, exc, final=True)
+        if not failed.writer.closed:
+            _report_stop(store, failed, progress, exc, rejected, pages, raw_pages, mapping)
+        deps.record_error(client_id, run_id, exc, final=not isinstance(exc, TransientError))
         raise
     finally:
         latency.emit(client_id, sync_type)
 
-    processed = canonical_count + mapping_rejects
+    processed = progress.canonical_count + progress.mapping_rejects
+    success = progress.success
+    mapping_rejects = progress.mapping_rejects
     status = run_status(processed, failed.count)
     finished_at = utc_now_iso()
     duration = round(time.monotonic() - began, 3)
@@ -146,7 +154,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "records_failed": failed.count,
         "failed_records": failed.shown,
         "failed_records_truncated": failed.truncated,
-        "failed_records_key": writer.key,
+        "failed_records_key": failed_key,
         "load_timestamp": finished_at,
         "duration_seconds": duration,
         "run_id": run_id,
@@ -184,6 +192,70 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         },
     )
     return summary
+
+
+def _keep_for_retry(
+    store: RunStore,
+    client_id: str,
+    run_id: str,
+    handled: set[str],
+    failed: FailedRecords,
+    mapping_sha256: str | None,
+) -> None:
+    """Hand this run's failures to the client's retry state, before the watermark moves."""
+    entries: dict[str, RetryEntry] = {}
+    for line in failed.lines:
+        if line.get("id") is not None:
+            entries[str(line["id"])] = entry_for(line, run_id, mapping_sha256)
+    state = next_state(read_state(store, client_id), run_id=run_id, handled=handled, failed=entries)
+    if not write_state(store, state):
+        logger.info("a newer run's retry state is stored; this run's is not written")
+
+
+def _report_stop(
+    store: RunStore,
+    failed: FailedRecords,
+    progress: _Progress,
+    exc: Exception,
+    rejected: str,
+    pages: list[str],
+    raw_pages: list[str],
+    mapping: ModuleType | None,
+) -> None:
+    """Report every record a stopping run did not load, then upload the report.
+
+    What stopped the run is the reason; the records are retryable (sending
+    them again as they are may succeed). Bookkeeping never hides the error:
+    its own failures are only logged.
+    """
+    cause = redact(f"{type(exc).__name__}: {exc}")
+    reason = f"not loaded: the run stopped on {cause}"[:STOP_REASON_CHARS]
+    try:
+        try:
+            if not progress.rejects_read:
+                for line in store.iter_lines(rejected):
+                    failed.add(line)
+            rest = (
+                progress.records
+                if progress.records is not None
+                else batched(store.iter_records(pages), 100)
+            )
+            for record in chain(progress.current, chain.from_iterable(rest)):
+                if not failed.has(record.get("id")):
+                    failed.add(
+                        {
+                            "id": record.get("id"),
+                            "stage": "product",
+                            "reason": reason,
+                            "retryable": True,
+                            "record": record,
+                        }
+                    )
+        except RunDataError:
+            logger.exception("the stopped run's records could not all be read for its report")
+        failed.finish(store, raw_pages, mapping)
+    except Exception:
+        logger.exception("could not write the failed-records report of the stopped run")
 
 
 def _load_one_batch(adapter: Any, batch: list[dict[str, Any]], failed: FailedRecords) -> int:

@@ -5,6 +5,9 @@ issues. Out go the canonical pages, the validation report (one line per
 issue: record id, canonical field, `.map` line, value, reason, severity)
 and `rejected.ndjson` (one line per rejected record, with its reasons and
 the raw record for replay), which the loader folds into failed_records.
+After the extracted pages come the records the client's retry state holds
+for this run (retried.py): their raw copies go to `retried.ndjson` and
+through the mapping like any other record.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from runtime.config_store import utc_now_iso
 from runtime.errors import InvalidEvent, TransientError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, Transformed, ValidationSummary
+from runtime.handlers.retried import due_copies
 from runtime.observability import bind_run, logger
 from runtime.runstore import (
     NdjsonWriter,
     PageWriter,
     check_run_key,
     rejected_key,
+    retried_key,
     validation_report_key,
 )
 
@@ -57,16 +62,34 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         )
         store = deps.run_store(event.bucket)
         tally = _Tally()
+        mapping_sha256 = getattr(mapping, "__sha256__", None)
         with (
             store.page_writer(client_id, run_id, "canonical") as canonical,
             store.ndjson_writer(validation_report_key(client_id, run_id)) as report,
             store.ndjson_writer(rejected_key(client_id, run_id)) as rejected,
+            store.ndjson_writer(retried_key(client_id, run_id)) as retried,
         ):
+            seen: set[str] = set()
             for page_key in pages:
                 for index, record in enumerate(store.iter_lines(page_key), start=1):
-                    _map_one(
-                        mapping, record, f"{page_key}#{index}", canonical, report, rejected, tally
+                    seen.add(
+                        _map_one(
+                            mapping,
+                            record,
+                            f"{page_key}#{index}",
+                            canonical,
+                            report,
+                            rejected,
+                            tally,
+                        )
                     )
+            for index, record in enumerate(
+                due_copies(store, client_id, mapping_sha256, seen), start=1
+            ):
+                retried.write(record)
+                _map_one(
+                    mapping, record, f"{retried.key}#{index}", canonical, report, rejected, tally
+                )
     except TransientError as exc:
         deps.record_error(client_id, run_id, exc, final=False)
         raise
@@ -78,6 +101,8 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         run_id,
         canonical_count=canonical.count,
         rejected_count=rejected.count,
+        retried_count=retried.count,
+        mapping_sha256=mapping_sha256,
         transformed_at=utc_now_iso(),
     )
     summary = ValidationSummary(
@@ -92,6 +117,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
             "metadata": {
                 "canonical": canonical.count,
                 "rejected": rejected.count,
+                "retried": retried.count,
                 "errors": tally.errors,
                 "warnings": tally.warnings,
                 "by_field": summary.by_field,
@@ -111,6 +137,9 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         rejected_key=rejected.key,
         transformation_timestamp=utc_now_iso(),
         validation_errors=summary,
+        retried_key=retried.key if retried.count else None,
+        retried_count=retried.count,
+        mapping_sha256=mapping_sha256,
     )
 
 
@@ -131,8 +160,11 @@ def _map_one(
     report: NdjsonWriter,
     rejected: NdjsonWriter,
     tally: _Tally,
-) -> None:
-    """One record through `to_canonical`; a mapping that raises rejects the record, not the run."""
+) -> str:
+    """One record through `to_canonical`; returns the id it is known by ("" when it has none).
+
+    A mapping that raises rejects the record, not the run.
+    """
     to_canonical: CanonicalFn = mapping.to_canonical
     if not isinstance(record, dict):
         result: dict[str, Any] | None = None
@@ -163,10 +195,11 @@ def _map_one(
         reasons.append(f"{field}: {issue.get('reason')}" if field else str(issue.get("reason")))
     if result is not None:
         canonical.write(result)
-        return
+        return "" if result.get("id") is None else str(result["id"])
+    reported_id = record_id if record_id is not None else _raw_id(record)
     rejected.write(
         {
-            "id": record_id if record_id is not None else _raw_id(record),
+            "id": reported_id,
             "stage": "mapping",
             "reason": "; ".join(reasons) or "rejected by the mapping",
             "retryable": False,
@@ -174,6 +207,7 @@ def _map_one(
             "record": record,
         }
     )
+    return "" if reported_id is None else str(reported_id)
 
 
 def _issue(record_id: Any, field: str | None, line: int | None, reason: str) -> dict[str, Any]:

@@ -24,6 +24,9 @@ ADDED_KEYS = {
     "rejected_key",
     "transformation_timestamp",
     "validation_errors",
+    "retried_key",
+    "retried_count",
+    "mapping_sha256",
 }
 
 
