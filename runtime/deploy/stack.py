@@ -219,19 +219,22 @@ class _Watcher:
         self._on_event = on_event
         self._seen: set[str] = set()
         self.events: list[StackEvent] = []
-        self._seen.update(event_id for event_id, _ in self._fetch())
+        # the newest page is the baseline: anything later is listed before it
+        self._seen.update(event_id for event_id, _ in self._fetch(pages=1))
 
-    def _fetch(self) -> list[tuple[str, StackEvent]]:
-        """Events newest first, stopping at the first one already seen."""
+    def _fetch(self, pages: int | None = None) -> list[tuple[str, StackEvent]]:
+        """Events newest first, stopping at the first one already seen (or after `pages` pages)."""
         found: list[tuple[str, StackEvent]] = []
         paginator = self._cloudformation.get_paginator("describe_stack_events")
         try:
-            for page in paginator.paginate(StackName=self._stack_name):
+            for number, page in enumerate(paginator.paginate(StackName=self._stack_name), 1):
                 for event in page.get("StackEvents", []):
                     event_id = str(event.get("EventId"))
                     if event_id in self._seen:
                         return found
                     found.append((event_id, StackEvent.of(event)))
+                if pages is not None and number >= pages:
+                    return found
         except ClientError as exc:
             code, message = _error(exc)
             if code == "ValidationError" and "does not exist" in message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,10 @@ def test_a_filled_cache_builds_without_pip(tmp_path: Path, monkeypatch: pytest.M
 def test_a_missing_wheel_without_network_fails_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no index or find-links from pip.conf
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing listens there
     monkeypatch.setenv("PIP_RETRIES", "0")
     monkeypatch.setenv("PIP_TIMEOUT", "2")
-    monkeypatch.setenv("PIP_FIND_LINKS", "")
     with pytest.raises(BundleError) as failure:
         ensure_wheels([Pin("tenacity", "9.2.1")], tmp_path / "cache", X86)
     message = str(failure.value)
