@@ -91,6 +91,16 @@ def read_secret(name: str) -> dict[str, Any]:
         if code == "ResourceNotFoundException":
             raise InvalidSecret(f"secret {name!r} does not exist") from None
         raise InvalidSecret(f"secret {name!r} could not be read ({code})") from None
+    return parse_secret(name, raw)
+
+
+def parse_secret(name: str, raw: object) -> dict[str, Any]:
+    """A secret's stored value as a JSON object, its strings registered for scrubbing.
+
+    For callers that fetch the value themselves (the operator commands, with
+    their deployment's own client). InvalidSecret naming only the secret when
+    the value is not UTF-8 text holding a JSON object.
+    """
     if isinstance(raw, bytes | bytearray):
         try:
             raw = raw.decode("utf-8")
@@ -144,7 +154,13 @@ def _parse(model: type[M], name: str, values: dict[str, Any]) -> M:
 def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
     """The client's Siesa credentials, with the keys its dialect needs."""
     name = secret_name(config.client_id, SIESA_SYSTEM)
-    credentials = _parse(SiesaCredentials, name, read_secret(name))
+    return siesa_credentials_from(config, read_secret(name))
+
+
+def siesa_credentials_from(config: ClientConfig, values: dict[str, Any]) -> SiesaCredentials:
+    """Validate the Siesa secret's JSON for the client's dialect (errors name keys, never values)."""
+    name = secret_name(config.client_id, SIESA_SYSTEM)
+    credentials = _parse(SiesaCredentials, name, values)
     missing = [
         key
         for key in REQUIRED_SIESA_KEYS[config.siesa_dialect]
@@ -162,7 +178,13 @@ def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
 def get_product_credentials(config: ClientConfig) -> ProductCredentials:
     """The client's product credentials; their product_type must be the client's."""
     name = secret_name(config.client_id, config.product_type)
-    credentials = _parse(ProductCredentials, name, read_secret(name))
+    return product_credentials_from(config, read_secret(name))
+
+
+def product_credentials_from(config: ClientConfig, values: dict[str, Any]) -> ProductCredentials:
+    """Validate the product secret's JSON: it must be for the client's product type."""
+    name = secret_name(config.client_id, config.product_type)
+    credentials = _parse(ProductCredentials, name, values)
     if credentials.product_type != config.product_type:
         raise InvalidSecret(
             f"secret {name!r}: key 'product_type': is {credentials.product_type!r}, "

@@ -21,8 +21,8 @@ import httpx
 from runtime.adapters.product_api import BatchRejected, ProductApi
 from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
 from runtime.config import ClientConfig, ProductCredentials
-from runtime.errors import MappingBundleError
-from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy
+from runtime.errors import MappingBundleError, ProductResponseError
+from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
 from runtime.http.retry import Sleeper
 
 MAX_ITEMS_PER_REQUEST = 100
@@ -72,6 +72,10 @@ class ProductAdapter(ABC):
     @abstractmethod
     def send(self, products: list[dict[str, Any]], result: BatchResult) -> None:
         """Send valid products (at most 100) and record each one's outcome in `result`."""
+
+    def product_url(self, product_id: str) -> str | None:
+        """Where GET reads one stored product back; None when the product offers no such read."""
+        return None
 
     # --- the design document's interface ------------------------------------------
 
@@ -130,6 +134,23 @@ class ProductAdapter(ABC):
             self.send(valid[start : start + MAX_ITEMS_PER_REQUEST], result)
         return result
 
+    def fetch_product(self, product_id: str) -> dict[str, Any] | None:
+        """The product's stored record for `product_id`, None when it holds none (HTTP 404).
+
+        What reconciliation compares with the mapping's output. ProductResponseError
+        when this product offers no read of one record.
+        """
+        url = self.product_url(product_id)
+        if url is None:
+            raise ProductResponseError(f"{self.display_name} offers no read of one stored record")
+        try:
+            body = self.api_client.call("GET", url, check=_one_object)
+        except ProductResponseError as exc:
+            if status_of(exc) == 404:
+                return None
+            raise
+        return dict(body)
+
     def close(self) -> None:
         """Release the product's HTTP connections."""
         self.api_client.close()
@@ -156,6 +177,11 @@ class ProductAdapter(ABC):
         """Put a refused item in `result` with the product's message."""
         reason = outcome.error or f"{self.display_name} refused the record"
         result.fail(outcome.id, f"{context}{reason}", retryable=outcome.retryable)
+
+
+def _one_object(body: Any) -> str | None:
+    """Why a decoded body is not one stored record, or None when it is."""
+    return None if isinstance(body, dict) else "the body is not a JSON object"
 
 
 __all__ = [

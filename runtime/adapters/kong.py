@@ -10,6 +10,7 @@ Tag association can be switched off per client with
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -29,6 +30,10 @@ class KongAdapter(ProductAdapter):
     def make_auth(self) -> httpx.Auth:
         """The `X-API-Key` header."""
         return api_key_auth("X-API-Key", self.credentials.api_key)
+
+    def product_url(self, product_id: str) -> str | None:
+        """GET /products/{id}."""
+        return self.url(f"/products/{quote(product_id, safe='')}")
 
     @property
     def rfid_enabled(self) -> bool:

@@ -12,6 +12,7 @@ reason instead of a round trip.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -51,6 +52,10 @@ class WMSAdapter(ProductAdapter):
         if endpoint:
             return endpoint.rstrip("/") + path
         return self.url(f"/{service}{path}")
+
+    def product_url(self, product_id: str) -> str | None:
+        """GET .../items/{id} at the inventory service."""
+        return self.service_url("inventory", f"/items/{quote(product_id, safe='')}")
 
     def zones(self) -> frozenset[str]:
         """The zone ids the warehouse service lists, read once per adapter."""

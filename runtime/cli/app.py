@@ -7,6 +7,7 @@ import typer
 from compiler.cli import map_app
 from runtime.cli.client import client_app
 from runtime.cli.demo import demo_command
+from runtime.cli.reliability import mount as mount_reliability
 from runtime.cli.status import status_command
 from runtime.cli.sync import sync_command
 from runtime.deploy.cli import mount_deploy_commands
@@ -26,6 +27,7 @@ app.add_typer(client_app, name="client")
 app.command("sync")(sync_command)
 app.command("status")(status_command)
 app.command("demo")(demo_command)
+mount_reliability(app)
 mount_deploy_commands(app)
 
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -44,6 +45,7 @@ from runtime.http import (
     RetryPolicy,
     SlidingWindowBudget,
     bearer_auth,
+    status_of,
 )
 from runtime.http.retry import Sleeper
 from runtime.siesa.base import SiesaSource
@@ -182,6 +184,17 @@ class RestSiesaSource(SiesaSource):
                 return total
             page += 1
 
+    def fetch_record(self, key: str) -> dict[str, Any] | None:
+        """The ERP's current copy of one record (GET /inventory/products/{id}); None on 404."""
+        url = f"{self.products_url}/{quote(key.strip(), safe='')}"
+        try:
+            body = self._api.call("GET", url, check=_one_record)
+        except SiesaResponseError as exc:
+            if status_of(exc) == 404:
+                return None
+            raise
+        return dict(body)
+
     def format_since(self, moment: datetime) -> str:
         """ISO 8601 with offset, to the second; a naive moment is in the client's zone."""
         if moment.tzinfo is None:
@@ -211,6 +224,13 @@ class RestSiesaSource(SiesaSource):
     def close(self) -> None:
         """Close the HTTP client this source created."""
         self._api.close()
+
+
+def _one_record(body: Any) -> str | None:
+    """Why a decoded body is not one SiesaProduct, or None when it is."""
+    if not isinstance(body, dict) or "f_codigo" not in body:
+        return "the body is not a product with an f_codigo"
+    return None
 
 
 def _total_records(body: dict[str, Any], fallback: int) -> int:
