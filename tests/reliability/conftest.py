@@ -1,0 +1,71 @@
+"""The reliability suite: the embedded AWS running the real workflow, one per test module.
+
+With SIESA_RELIABILITY_REPORT=docs/reliability.md the scenarios' rows are
+collected (from every xdist worker) and the matrix in that file is rewritten
+when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime import ops
+from runtime.local.aws import LocalAws
+from runtime.local.provision import provision
+
+HERE = Path(__file__).parent
+for folder in (HERE, HERE.parent / "e2e"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+from e2e_support import reset_runtime_caches, subscribe_queue  # noqa: E402
+from harness import Injections, ReliabilityEngine, WaitLog, handlers  # noqa: E402
+from matrix import REPORT_ENV, ROWS_ENV, read_rows, totals, write_report  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here starts the embedded AWS or the simulators: end-to-end."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """When a report is asked for, give every worker one folder for its rows."""
+    if os.environ.get(REPORT_ENV) and not os.environ.get(ROWS_ENV):
+        os.environ[ROWS_ENV] = tempfile.mkdtemp(prefix="siesa-reliability-rows-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On the controller, write the matrix into the report (only after a green run)."""
+    report, rows_dir = os.environ.get(REPORT_ENV), os.environ.get(ROWS_ENV)
+    if hasattr(session.config, "workerinput") or not report or not rows_dir:
+        return
+    if exitstatus != 0:
+        return
+    rows = read_rows(Path(rows_dir))
+    if rows:
+        write_report(Path(report), rows, totals(rows))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[ReliabilityEngine]:
+    """The embedded AWS provisioned from infra/, the handlers' waits recorded, alerts on SQS."""
+    reset_runtime_caches()
+    waits = WaitLog()
+    injections = Injections()
+    with LocalAws(0, handlers=handlers(waits, injections)) as aws:
+        provisioned = provision(aws)
+        queue_url = subscribe_queue(
+            aws, provisioned.outputs["AlertsTopicArn"], "siesa-integration-alerts-reliability"
+        )
+        engine = ReliabilityEngine(
+            aws, provisioned, ops.Deployment(aws.url), queue_url, waits, injections
+        )
+        yield engine
+    reset_runtime_caches()

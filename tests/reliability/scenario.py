@@ -1,0 +1,85 @@
+"""Running a scenario: clients added, syncs run side by side, the product reconciled, secrets searched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evidence import Evidence
+from harness import ReliabilityEngine, calm, source_factory
+
+from runtime import ops
+from runtime.local.demo_world import ClientWorld
+from runtime.ops.reconcile import ReconcileReport, reconcile
+
+
+def sync_together(
+    engine: ReliabilityEngine, client_ids: Sequence[str], sync_type: str = "initial"
+) -> dict[str, ops.SyncOutcome]:
+    """Start every client's sync at once, then follow each to its end."""
+    started = [
+        ops.start_sync(client_id, sync_type, deployment=engine.deployment)
+        for client_id in client_ids
+    ]
+    return {
+        sync.client_id: ops.wait(
+            sync, deployment=engine.deployment, poll_seconds=0.1, timeout_seconds=180
+        )
+        for sync in started
+    }
+
+
+def reconciled(engine: ReliabilityEngine, world: ClientWorld) -> ReconcileReport:
+    """Reconcile the client (faults disarmed first), its product listed through the simulator."""
+    calm(world)
+    return reconcile(
+        world.client_id,
+        deployment=engine.deployment,
+        product_listing=world.held,
+        source_factory=source_factory(engine.waits),
+    )
+
+
+def explain(report: ReconcileReport) -> str:
+    """The differences, for an assertion message."""
+    return (
+        "\n".join(f"{d.kind} {d.record_id}: {d.detail}" for d in report.differences[:20])
+        or "no differences"
+    )
+
+
+def assert_reconciled(report: ReconcileReport) -> None:
+    """Nothing lost, nothing doubled, every value as the mapping says."""
+    assert report.ok, explain(report)
+    assert report.in_scope > 0
+    assert report.in_scope == report.loaded + report.reported
+
+
+def watermark(engine: ReliabilityEngine, client_id: str) -> str | None:
+    """The client's stored watermark."""
+    return engine.deployment.config_store().get(client_id).last_sync_watermark
+
+
+def runs_of(engine: ReliabilityEngine, client_id: str) -> list[dict[str, Any]]:
+    """The client's run history, newest first."""
+    return engine.deployment.run_history().list(client_id, limit=50)
+
+
+def alerts_for(alerts: Iterable[dict[str, Any]], client_id: str) -> list[dict[str, Any]]:
+    """The SNS alerts that name this client."""
+    return [alert for alert in alerts if f"client {client_id} " in alert.get("Message", "")]
+
+
+@dataclass
+class Gathered:
+    """What a scenario leaves behind, for the secrets search."""
+
+    evidence: Evidence = field(default_factory=Evidence)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def take_alerts(self, engine: ReliabilityEngine) -> list[dict[str, Any]]:
+        """Alerts published since the last call (kept for the search too)."""
+        fresh = engine.alerts()
+        self.alerts.extend(fresh)
+        return fresh
