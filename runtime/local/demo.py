@@ -1,9 +1,9 @@
 """`siesa demo`: the whole workflow on this machine, with nothing from outside.
 
 1. Start the embedded AWS (moto, executing infra/statemachine.asl.json) and
-   provision it from infra/template.yaml; start a simulated Siesa and Kong or
-   WMS per client (demo_world.py).
-2. Register the four clients with `ops.add_client`, the path `siesa client
+   provision it from infra/template.yaml; start a simulated Siesa (REST, or
+   Connekta for the fifth client) and Kong or WMS per client (demo_world.py).
+2. Register the five clients with `ops.add_client`, the path `siesa client
    add` takes.
 3. Run their initial syncs at once through the state machine, with
    progress bars, and show per client what was extracted, rejected by the
@@ -15,6 +15,9 @@
    Exit 0 only when every client matches.
 
 Handler logs (JSON lines and EMF metrics) go to a file, not the terminal.
+Written to a pipe or a file (CI logs, `make demo | tee`), the output is laid
+out PIPE_WIDTH columns wide, where rich would assume 80 and cut the tables'
+headers and values short.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -42,10 +46,10 @@ from runtime.local.demo_expect import (
     Expectation,
     compile_mappings,
     differing_fields,
-    expect,
     verify,
 )
 from runtime.local.demo_world import (
+    CONNEKTA_QUERY,
     DEMO_CLIENTS,
     ClientWorld,
     DemoClient,
@@ -56,12 +60,16 @@ from runtime.local.demo_world import (
 )
 from runtime.local.provision import MAPPINGS_DIR, provision
 from runtime.runstore import RunStore, failed_records_key, validation_report_key
+from runtime.sync_state import RunHistory
 
 DEFAULT_PRODUCTS = 2500
 DEFAULT_CHANGES = 20
 DEFAULT_REFUSALS = 3
 SYNC_TIMEOUT_SECONDS = 600.0
 TOP_REASONS = 3
+PIPE_WIDTH = 120
+"""Columns of the demo's output when stdout is not a terminal: every table fits unabridged."""
+DIALECT_NAMES = {"rest": "REST", "connekta": "Connekta"}
 
 
 @dataclass
@@ -72,6 +80,7 @@ class RunReport:
     outcome: ops.SyncOutcome
     mapping_reasons: Counter[str] = field(default_factory=Counter)
     product_failures: dict[str, str] = field(default_factory=dict)
+    duplicates_dropped: int = 0
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -120,7 +129,7 @@ def run_demo(
     log_dir: Path | None = None,
 ) -> DemoResult:
     """Run the demo; returns what it found (print goes to `console`, stdout by default)."""
-    shown = console or Console(file=sys.stdout)
+    shown = console or demo_console(sys.stdout)
     began = time.monotonic()
     folder = log_dir or Path(tempfile.mkdtemp(prefix="siesa-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -131,13 +140,26 @@ def run_demo(
         redirect_stdout(handler_log),
         warnings.catch_warnings(),
     ):
-        # Four executions share this process's Powertools Metrics (on Lambda each has its
+        # The executions share this process's Powertools Metrics (on Lambda each has its
         # own container), so its "dimension overwritten" warning is expected here.
         warnings.filterwarnings("ignore", message="Dimension .* has already been added")
         _Demo(shown, products, changes, refusals, clients, result).run()
     result.seconds = round(time.monotonic() - began, 1)
     _closing(shown, result)
     return result
+
+
+def demo_console(file: TextIO) -> Console:
+    """A console on `file`: a terminal's own width, else at least PIPE_WIDTH columns.
+
+    rich gives a pipe or a file 80 columns (or $COLUMNS), too few for the
+    demo's tables; a wider $COLUMNS is kept.
+    """
+    console = Console(file=file)
+    if console.is_terminal:
+        return console
+    # soft_wrap: a plain line is left whole for the log viewer to wrap; tables still fit
+    return Console(file=file, width=max(console.width, PIPE_WIDTH), soft_wrap=True)
 
 
 class _Demo:
@@ -172,13 +194,12 @@ class _Demo:
                 f"(stack, tables, bucket, topic, state machine, mapping bundle provisioned)",
                 highlight=False,
             )
-            modules = compile_mappings(sorted(MAPPINGS_DIR.glob("*.map")))
+            modules = compile_mappings(
+                sorted(MAPPINGS_DIR.glob("*.map")) + sorted(MAPPINGS_DIR.glob("connekta/*.map"))
+            )
             with running_world(self.clients, self.products) as worlds:
                 for world in worlds.values():
-                    module = modules[world.product_type]
-                    plant_product_refusals(
-                        world, expect(module, world.catalog.records()), self.refusals
-                    )
+                    plant_product_refusals(world, world.expectation(modules), self.refusals)
                     ops.add_client(
                         world.config_document(),
                         world.siesa_credentials(),
@@ -188,10 +209,7 @@ class _Demo:
                     say(_registered_line(world, self.products), highlight=False)
                 self._initial(deployment, worlds)
                 before = {cid: world.held() for cid, world in worlds.items()}
-                expected_before = {
-                    cid: expect(modules[w.product_type], w.catalog.records())
-                    for cid, w in worlds.items()
-                }
+                expected_before = {cid: w.expectation(modules) for cid, w in worlds.items()}
                 erp_changes = {
                     cid: change_erp(world, expected_before[cid], self.changes)
                     for cid, world in worlds.items()
@@ -202,9 +220,16 @@ class _Demo:
     # --- initial -----------------------------------------------------------------------
 
     def _initial(self, deployment: ops.Deployment, worlds: Mapping[str, ClientWorld]) -> None:
-        self.console.rule("Initial syncs, all four at once, through the state machine")
+        self.console.rule(f"Initial syncs, all {len(worlds)} at once, through the state machine")
         self.result.initial = run_syncs(deployment, worlds, "initial", self.console)
         self.console.print(initial_table(self.result.initial.values()))
+        for report in self.result.initial.values():
+            if report.duplicates_dropped:
+                self.console.print(
+                    f"  {report.world.client_id}: Siesa sent {report.duplicates_dropped} records "
+                    "twice (Connekta's pages overlap); the extractor kept one copy of each",
+                    highlight=False,
+                )
         self.console.print(reasons_table(self.result.initial.values()))
         for report in self.result.initial.values():
             for record_id, reason in sorted(report.product_failures.items()):
@@ -228,7 +253,7 @@ class _Demo:
         worlds: Mapping[str, ClientWorld],
         before: Mapping[str, dict[str, dict[str, Any]]],
         erp_changes: Mapping[str, ErpChanges],
-        modules: Mapping[str, Any],
+        modules: Mapping[str, ModuleType],
     ) -> None:
         self.console.rule("Some records change in each ERP; incremental syncs")
         reports = run_syncs(deployment, worlds, "incremental", self.console)
@@ -249,7 +274,7 @@ class _Demo:
             changed = erp_changes[client_id]
             after = world.held()
             moved = {rid for rid, held in after.items() if before[client_id].get(rid) != held}
-            expectation = expect(modules[world.product_type], world.catalog.records())
+            expectation = world.expectation(modules)
             wanted = {
                 rid
                 for rid in changed.all
@@ -292,7 +317,7 @@ class _Demo:
 
     # --- verification ------------------------------------------------------------------
 
-    def _verify(self, worlds: Mapping[str, ClientWorld], modules: Mapping[str, Any]) -> None:
+    def _verify(self, worlds: Mapping[str, ClientWorld], modules: Mapping[str, ModuleType]) -> None:
         self.console.rule("What the products hold vs what the mappings say")
         table = Table(title_justify="left")
         for column in (
@@ -305,7 +330,7 @@ class _Demo:
         ):
             table.add_column(column, justify="right" if column != "client" else "left")
         for client_id, world in worlds.items():
-            expectation: Expectation = expect(modules[world.product_type], world.catalog.records())
+            expectation: Expectation = world.expectation(modules)
             refused: dict[str, str] = {}
             for reports in (self.result.initial, self.result.incremental):
                 if client_id in reports:
@@ -347,19 +372,23 @@ def run_syncs(
 
         futures = {client_id: pool.submit(follow, run) for client_id, run in started.items()}
         outcomes = {client_id: future.result() for client_id, future in futures.items()}
-    store = deployment.run_store()
+    store, history = deployment.run_store(), deployment.run_history()
     return {
-        client_id: read_report(store, worlds[client_id], outcome)
+        client_id: read_report(store, history, worlds[client_id], outcome)
         for client_id, outcome in outcomes.items()
     }
 
 
-def read_report(store: RunStore, world: ClientWorld, outcome: ops.SyncOutcome) -> RunReport:
+def read_report(
+    store: RunStore, history: RunHistory, world: ClientWorld, outcome: ops.SyncOutcome
+) -> RunReport:
     """A sync's outcome plus the mapping's reasons and the product's refusals, from its run data."""
     report = RunReport(world=world, outcome=outcome)
     run_id = outcome.run_id
     if run_id is None or outcome.summary is None:
         return report
+    run = history.get(world.client_id, run_id) or {}
+    report.duplicates_dropped = int(run.get("duplicates_dropped") or 0)
     for issue in store.iter_lines(validation_report_key(world.client_id, run_id)):
         if issue.get("severity") == "error":
             report.mapping_reasons[f"{issue.get('field')}: {issue.get('reason')}"] += 1
@@ -378,6 +407,7 @@ def initial_table(reports: Iterable[RunReport]) -> Table:
         caption_justify="left",
     )
     table.add_column("client", no_wrap=True)
+    table.add_column("Siesa API")
     table.add_column("product")
     for column in ("extracted", "rejected", "loaded", "refused", "duration"):
         table.add_column(column, justify="right")
@@ -386,6 +416,7 @@ def initial_table(reports: Iterable[RunReport]) -> Table:
         seconds = report.outcome.duration_seconds
         table.add_row(
             report.world.client_id,
+            DIALECT_NAMES.get(report.world.spec.siesa_dialect, report.world.spec.siesa_dialect),
             report.world.product_type,
             _count(report.extracted),
             _count(report.rejected),
@@ -415,9 +446,14 @@ def _registered_line(world: ClientWorld, products: int) -> str:
         if world.service_endpoints
         else world.product_url
     )
+    erp = (
+        f"{world.siesa_url} (Connekta: query {CONNEKTA_QUERY}, company 1 of a tenant of 2)"
+        if world.connekta
+        else world.siesa_url
+    )
     return (
         f"registered {world.client_id} ({world.product_type}, {where}): ERP of {products:,} "
-        f"products at {world.siesa_url}, schedule {world.spec.sync_schedule}"
+        f"products at {erp}, schedule {world.spec.sync_schedule}"
     )
 
 

@@ -1,17 +1,18 @@
 """What the products should hold, computed apart from the workflow, and the check against it.
 
-The mappings are compiled here from `mappings/*.map` with the compiler and
-applied to the ERP's catalog directly: a record the mapping accepts must be
-in the product exactly as `to_product` builds it, unless the product refused
-it, in which case a run must have reported it as a failed record; a record
-the mapping rejects must be absent.
+The mappings are compiled here from the `.map` files with the compiler and
+applied to the ERP's records as its API serves them (REST records, or
+Connekta rows): a record the mapping accepts must be in the product exactly
+as `to_product` builds it, unless the product refused it, in which case a
+run must have reported it as a failed record; a record the mapping rejects
+must be absent.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -51,15 +52,27 @@ class Expectation:
         return record_id in self.products
 
 
-def expect(mapping: ModuleType, records: Iterable[Mapping[str, Any]]) -> Expectation:
-    """Apply a compiled mapping to ERP records: product records, and the rejects with reasons."""
+def rest_record_id(record: Mapping[str, Any]) -> str:
+    """The id of a record of Siesa's REST dialect: its trimmed `f_codigo`."""
+    return str(record.get("f_codigo", "")).strip()
+
+
+def expect(
+    mapping: ModuleType,
+    records: Iterable[Mapping[str, Any]],
+    record_id: Callable[[Mapping[str, Any]], str] = rest_record_id,
+) -> Expectation:
+    """Apply a compiled mapping to ERP records: product records, and the rejects with reasons.
+
+    `record_id` names a record the mapping rejects (an accepted one is named
+    by the canonical id the mapping builds).
+    """
     products: dict[str, dict[str, Any]] = {}
     rejected: dict[str, list[str]] = {}
     for record in records:
         canonical, issues = mapping.to_canonical(dict(record))
         if canonical is None:
-            record_id = str(record.get("f_codigo", "")).strip()
-            rejected[record_id] = [
+            rejected[record_id(record)] = [
                 f"{issue.get('field')}: {issue.get('reason')}"
                 for issue in issues
                 if issue.get("severity") == "error"

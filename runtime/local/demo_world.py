@@ -1,25 +1,36 @@
-"""The demo's world: four clients, each with its own simulated Siesa and Kong or WMS.
+"""The demo's world: five clients, each with its own simulated Siesa and Kong or WMS.
 
-The clients are the design document's diagram: cliente-a (Kong), cliente-b
-(WMS), cliente-c (Kong), cliente-d (WMS, its inventory and warehouse
-services on separate servers, named by `service_endpoints`). Each ERP holds
-a seeded catalog with the ERP's quirks and a few invalid records; a few
-valid records carry data only the product can refuse (an RFID tag already
-bound to another product, a zone the WMS does not list), so every outcome
-appears: loaded, rejected by the mapping, refused by the product. Every API
-key is made fresh per run and reaches the AWS side only through
+The first four are the design document's diagram: cliente-a (Kong),
+cliente-b (WMS), cliente-c (Kong), cliente-d (WMS, its inventory and
+warehouse services on separate servers, named by `service_endpoints`).
+The fifth, cliente-f (WMS), reads its ERP through Siesa's Connekta dialect:
+a tenant of two ERP companies whose saved query pages overlap and come
+shuffled, the client syncing company 1 with the `connekta-wms` mapping.
+(It is not cliente-e: mappings/clients/cliente-e.map is the example
+override of a REST client by that name.) WMS rather than Kong, because a
+zone refusal does not depend on which of two records loads first, and
+Connekta shuffles rows within a page.
+
+Each ERP holds a seeded catalog with the ERP's quirks and a few invalid
+records; a few valid records carry data only the product can refuse (an
+RFID tag already bound to another product, a zone the WMS does not list),
+so every outcome appears: loaded, rejected by the mapping, refused by the
+product. A Connekta ERP serves its rows from the same kind of catalog, so
+planting refusals and changing records edit the catalog alike. Every API
+key and token is made fresh per run and reaches the AWS side only through
 `ops.add_client` (Secrets Manager).
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from runtime.local.demo_expect import Expectation
+from runtime.local.demo_expect import Expectation, expect, rest_record_id
 from runtime.local.sim import (
     Catalog,
     KongSim,
@@ -28,6 +39,13 @@ from runtime.local.sim import (
     WmsSim,
     generate_catalog,
 )
+from runtime.local.sim.connekta import (
+    DEFAULT_COMPANY,
+    DEFAULT_CUSTOM_QUERY,
+    DEFAULT_ID_COMPANIA,
+    ConnektaSim,
+)
+from runtime.local.sim.connekta_rows import item_number
 
 UNLISTED_ZONE = "ZONE-X"
 """A zone the simulated WMS does not list: items in it are refused by the product."""
@@ -43,6 +61,14 @@ class DemoClient:
     seed: int
     sync_schedule: str
     split_services: bool = False
+    siesa_dialect: str = "rest"
+
+    @property
+    def mapping_name(self) -> str:
+        """The mapping the client's config names (`field_mappings_key`)."""
+        if self.siesa_dialect == "connekta":
+            return f"connekta-{self.product_type}"
+        return self.product_type
 
 
 DEMO_CLIENTS: tuple[DemoClient, ...] = (
@@ -50,7 +76,13 @@ DEMO_CLIENTS: tuple[DemoClient, ...] = (
     DemoClient("cliente-b", "Empresa B S.A.", "wms", 2, "rate(4 hours)"),
     DemoClient("cliente-c", "Empresa C S.A.", "kong", 3, "rate(6 hours)"),
     DemoClient("cliente-d", "Empresa D S.A.", "wms", 4, "rate(4 hours)", split_services=True),
+    DemoClient("cliente-f", "Empresa F S.A.", "wms", 6, "rate(4 hours)", siesa_dialect="connekta"),
 )
+
+CONNEKTA_QUERY = DEFAULT_CUSTOM_QUERY
+"""The saved query a Connekta client runs (on the `custom` endpoint)."""
+CONNEKTA_OTHER_COMPANY = 2
+"""A second ERP company in the same Connekta tenant, whose rows the client must never load."""
 
 
 @dataclass
@@ -59,13 +91,14 @@ class ClientWorld:
 
     spec: DemoClient
     catalog: Catalog
-    siesa: SiesaSim
+    siesa: SiesaSim | ConnektaSim
     siesa_url: str
     product: KongSim | WmsSim
     product_url: str
     service_endpoints: dict[str, str]
     siesa_key: str = field(repr=False)
     product_key: str = field(repr=False)
+    siesa_token: str = field(default="", repr=False)
     planted_refusals: list[str] = field(default_factory=list)
 
     @property
@@ -78,9 +111,36 @@ class ClientWorld:
         """kong or wms."""
         return self.spec.product_type
 
+    @property
+    def connekta(self) -> bool:
+        """The client's ERP speaks Siesa's Connekta dialect (else REST)."""
+        return isinstance(self.siesa, ConnektaSim)
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        """Every key and token the client's documents carry: none may reach a log or the screen."""
+        return tuple(
+            value for value in (self.siesa_key, self.siesa_token, self.product_key) if value
+        )
+
+    def record_id(self, code: str) -> str:
+        """The id the product knows an ERP catalog record by (`f_codigo`, or Connekta's f120_id)."""
+        return str(item_number(code)) if self.connekta else code.strip()
+
+    def erp_records(self) -> list[dict[str, Any]]:
+        """The client's ERP records as its Siesa API serves them (what the mapping reads)."""
+        if isinstance(self.siesa, ConnektaSim):
+            return self.siesa.rows(DEFAULT_COMPANY)
+        return self.catalog.records()
+
+    def expectation(self, modules: Mapping[str, ModuleType]) -> Expectation:
+        """What the product should hold now: the client's mapping applied to its ERP records."""
+        record_id = _connekta_row_id if self.connekta else rest_record_id
+        return expect(modules[self.spec.mapping_name], self.erp_records(), record_id)
+
     def config_document(self) -> dict[str, Any]:
         """The client config, as an operator writes client.json."""
-        return {
+        document: dict[str, Any] = {
             "client_id": self.client_id,
             "client_name": self.spec.client_name,
             "enabled": True,
@@ -88,11 +148,26 @@ class ClientWorld:
             "siesa_api_url": self.siesa_url,
             "product_api_url": self.product_url,
             "sync_schedule": self.spec.sync_schedule,
-            "field_mappings_key": self.product_type,
+            "field_mappings_key": self.spec.mapping_name,
         }
+        if self.connekta:
+            document["siesa_dialect"] = "connekta"
+            document["connekta"] = {
+                "query": CONNEKTA_QUERY,
+                "id_compania": DEFAULT_ID_COMPANIA,
+                "company_code": DEFAULT_COMPANY,
+                "endpoint": "custom",
+            }
+        return document
 
     def siesa_credentials(self) -> dict[str, Any]:
-        """The Siesa credentials document."""
+        """The Siesa credentials document (Connekta: the query's ConniKey and ConniToken)."""
+        if self.connekta:
+            return {
+                "api_url": self.siesa_url,
+                "conni_key": self.siesa_key,
+                "conni_token": self.siesa_token,
+            }
         return {
             "api_url": self.siesa_url,
             "api_key": self.siesa_key,
@@ -138,6 +213,27 @@ def _product_sim(spec: DemoClient, key: str, stack: ExitStack) -> tuple[Any, str
     return wms, inventory.url, endpoints
 
 
+def _siesa_sim(
+    spec: DemoClient, catalog: Catalog, products: int, key: str, token: str, stack: ExitStack
+) -> tuple[SiesaSim | ConnektaSim, str]:
+    """The client's simulated Siesa and its `siesa_api_url`.
+
+    Connekta: one tenant holding the client's catalog as company 1 and
+    another company's (half the size, the same item ids) as company 2.
+    """
+    if spec.siesa_dialect == "connekta":
+        other = generate_catalog(products // 2, spec.seed + 100, client=f"{spec.client_id}-cia2")
+        connekta = ConnektaSim(
+            {DEFAULT_COMPANY: catalog, CONNEKTA_OTHER_COMPANY: other},
+            credentials={CONNEKTA_QUERY: (key, token)},
+        )
+        server = stack.enter_context(SimServer(connekta.wsgi_app))
+        return connekta, server.url
+    siesa = SiesaSim(catalog, api_keys=key)
+    server = stack.enter_context(SimServer(siesa.wsgi_app))
+    return siesa, f"{server.url}/api/v1"
+
+
 @contextmanager
 def running_world(clients: Sequence[DemoClient], products: int) -> Iterator[dict[str, ClientWorld]]:
     """Start every client's simulators on loopback; stopped when the block ends."""
@@ -146,22 +242,27 @@ def running_world(clients: Sequence[DemoClient], products: int) -> Iterator[dict
         for spec in clients:
             catalog = generate_catalog(products, spec.seed, client=spec.client_id)
             siesa_key = secrets.token_urlsafe(18)
+            siesa_token = secrets.token_urlsafe(24) if spec.siesa_dialect == "connekta" else ""
             product_key = secrets.token_urlsafe(18)
-            siesa = SiesaSim(catalog, api_keys=siesa_key)
-            siesa_server = stack.enter_context(SimServer(siesa.wsgi_app))
+            siesa, siesa_url = _siesa_sim(spec, catalog, products, siesa_key, siesa_token, stack)
             product, product_url, endpoints = _product_sim(spec, product_key, stack)
             worlds[spec.client_id] = ClientWorld(
                 spec=spec,
                 catalog=catalog,
                 siesa=siesa,
-                siesa_url=f"{siesa_server.url}/api/v1",
+                siesa_url=siesa_url,
                 product=product,
                 product_url=product_url,
                 service_endpoints=endpoints,
                 siesa_key=siesa_key,
                 product_key=product_key,
+                siesa_token=siesa_token,
             )
         yield worlds
+
+
+def _connekta_row_id(row: Mapping[str, Any]) -> str:
+    return str(row.get("f120_id", ""))
 
 
 def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: int) -> list[str]:
@@ -174,7 +275,7 @@ def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: 
     records = [
         record
         for record in world.catalog.records()
-        if expectation.accepted(str(record["f_codigo"]).strip())
+        if expectation.accepted(world.record_id(str(record["f_codigo"])))
     ]
     changed: list[str] = []
     if world.product_type == "kong":
@@ -182,11 +283,11 @@ def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: 
         # pair the i-th tagged record with one far later in load order
         for giver, taker in zip(tagged[:count], tagged[len(tagged) // 2 :], strict=False):
             world.catalog.put({**taker, "f_tag_rfid": _tag(giver)})
-            changed.append(str(taker["f_codigo"]).strip())
+            changed.append(world.record_id(str(taker["f_codigo"])))
     else:
         for record in records[len(records) // 3 :][:count]:
             world.catalog.put({**record, "f_zona": UNLISTED_ZONE})
-            changed.append(str(record["f_codigo"]).strip())
+            changed.append(world.record_id(str(record["f_codigo"])))
     world.planted_refusals = changed
     return changed
 
@@ -213,12 +314,13 @@ def change_erp(world: ClientWorld, expectation: Expectation, count: int) -> ErpC
     """Move the stock of `count` loaded records and fix one record the mapping rejected.
 
     Both bump `f_fecha_modificacion` to now, so the incremental sync sees them.
+    Returns the record ids the product knows them by.
     """
     skip = set(world.planted_refusals)
     candidates = [
-        record_id
-        for record_id in (str(r["f_codigo"]).strip() for r in world.catalog.records())
-        if expectation.accepted(record_id) and record_id not in skip
+        code
+        for code in (str(r["f_codigo"]).strip() for r in world.catalog.records())
+        if expectation.accepted(world.record_id(code)) and world.record_id(code) not in skip
     ]
     step = max(1, len(candidates) // max(1, count))
     moved = candidates[::step][:count]
@@ -230,4 +332,7 @@ def change_erp(world: ClientWorld, expectation: Expectation, count: int) -> ErpC
     if negative:
         world.catalog.modify(negative[:1], changes={"f_cantidad": "12"})
         fixed.append(negative[0])
-    return ErpChanges(moved=moved, fixed=fixed)
+    return ErpChanges(
+        moved=[world.record_id(code) for code in moved],
+        fixed=[world.record_id(code) for code in fixed],
+    )

@@ -1,35 +1,39 @@
-"""`siesa demo`'s own code path, with smaller catalogs: four clients, initial and incremental syncs."""
+"""`siesa demo`'s own code path, with smaller catalogs: five clients, initial and incremental syncs."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from urllib.parse import parse_qs
 
-from rich.console import Console
+import pytest
 
-from runtime.local.demo import run_demo
+from runtime.local.demo import PIPE_WIDTH, demo_console, run_demo
 from runtime.local.demo_world import DEMO_CLIENTS
+from runtime.local.sim.connekta import CUSTOM_PATH, ConnektaSim
 
-PRODUCTS = 200
+PRODUCTS = 1010  # over one Connekta page (1,000 rows): its pages overlap
 CHANGES = 5
 REFUSALS = 3
 
 
-def test_the_demo_syncs_four_clients_and_every_product_matches_its_mapping(
-    tmp_path: Path,
+def test_the_demo_syncs_five_clients_and_every_product_matches_its_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    screen = io.StringIO()
+    monkeypatch.delenv("COLUMNS", raising=False)
+    screen = io.StringIO()  # as `siesa demo | tee` sees it: not a terminal
     result = run_demo(
         PRODUCTS,
         changes=CHANGES,
         refusals=REFUSALS,
-        console=Console(file=screen, width=160),
+        console=demo_console(screen),
         log_dir=tmp_path,
     )
     printed = screen.getvalue()
     assert result.problems == [], printed
     assert result.exit_code == 0
     assert set(result.initial) == {spec.client_id for spec in DEMO_CLIENTS}
+    assert set(result.initial) == {"cliente-a", "cliente-b", "cliente-c", "cliente-d", "cliente-f"}
 
     for client_id, report in result.initial.items():
         summary = report.summary
@@ -51,14 +55,62 @@ def test_the_demo_syncs_four_clients_and_every_product_matches_its_mapping(
     services = {entry.service for entry in cliente_d.product.log.entries()}
     assert services == {"inventory", "warehouse"}
 
+    # the fifth client reads its ERP through Connekta: company 1 of a two-company tenant
+    connekta = result.initial["cliente-f"]
+    assert (
+        isinstance(connekta.world.siesa, ConnektaSim)
+        and not result.initial["cliente-a"].world.connekta
+    )
+    queries = [
+        parse_qs(entry.query)
+        for entry in connekta.world.siesa.log.entries()
+        if entry.path == CUSTOM_PATH
+    ]
+    assert queries and all(q["descripcion"] == ["INTEGRACION_ITEMS"] for q in queries)
+    assert all("f120_id_cia = 1" in q["parametros"][0] for q in queries)
+    held = connekta.world.held()
+    assert held and all(record_id.isdigit() for record_id in held)  # f120_id, not PROD...
+    assert all(record_id.isdigit() for record_id in connekta.world.planted_refusals)
+    assert connekta.duplicates_dropped > 0  # the query's pages overlap; one copy kept
+    assert result.initial["cliente-a"].duplicates_dropped == 0
+
     assert printed.count("match") >= len(DEMO_CLIENTS)
-    for phrase in ("Initial syncs", "Why the mapping rejected records", "only what changed moves"):
+    for phrase in (
+        "Initial syncs",
+        "Why the mapping rejected records",
+        "only what changed moves",
+        "Connekta",
+    ):
         assert phrase in printed
+    # piped output is PIPE_WIDTH wide: every header and value whole, on one line
+    assert "…" not in printed
+    for header in (
+        "Siesa API",
+        "extracted",
+        "changed in ERP",
+        "product records changed",
+        "others untouched",
+        "as the mapping says",
+        "refused + reported",
+        "rejected + absent",
+    ):
+        assert header in printed, header
+    table_lines = [line for line in printed.splitlines() if line.startswith(("┃", "│", "┏"))]
+    assert table_lines and max(len(line) for line in table_lines) <= PIPE_WIDTH
 
     assert result.log_path is not None
     handler_log = result.log_path.read_text(encoding="utf-8")
     assert '"component":"loader"' in handler_log
     for report in result.initial.values():
-        for secret in (report.world.siesa_key, report.world.product_key):
+        assert report.world.secret_values
+        for secret in report.world.secret_values:
             assert secret not in handler_log
             assert secret not in printed
+    assert connekta.world.siesa_token in connekta.world.secret_values
+
+
+def test_a_piped_demo_keeps_a_wider_columns_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert demo_console(io.StringIO()).width == 200
+    monkeypatch.setenv("COLUMNS", "60")
+    assert demo_console(io.StringIO()).width == PIPE_WIDTH

@@ -9,6 +9,8 @@ import pytest
 from runtime.local.demo_expect import compile_mappings, expect, verify
 from runtime.local.provision import MAPPINGS_DIR
 from runtime.local.sim import generate_catalog
+from runtime.local.sim.connekta import ConnektaSim
+from runtime.local.sim.connekta_rows import item_number
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +53,15 @@ def test_every_kind_of_difference_is_a_problem(kong: ModuleType) -> None:
     assert f"{rejected}: the mapping rejects it" in text
     assert "NOT-IN-ERP: the product holds it, but the ERP has no such record" in text
     assert len(check.problems) == 4
+
+
+def test_connekta_rows_are_named_by_their_item_id() -> None:
+    modules = compile_mappings([MAPPINGS_DIR / "wms.map", MAPPINGS_DIR / "connekta" / "wms.map"])
+    catalog = generate_catalog(150, 6, client="expect-f")
+    rows = ConnektaSim(catalog).rows(1)
+    expectation = expect(modules["connekta-wms"], rows, lambda row: str(row["f120_id"]))
+    invalid = {str(item_number(code)) for code in catalog.invalid}
+    assert invalid and set(expectation.rejected) == invalid
+    assert set(expectation.products) == {str(item_number(code)) for code in catalog.ids()} - invalid
+    some = next(iter(expectation.products.values()))
+    assert some["item_id"].isdigit() and some["item_name"] == some["item_name"].strip()
