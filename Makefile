@@ -37,6 +37,7 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/transform.py
 	$(BIN)/python benchmarks/sync.py
+	$(BIN)/python benchmarks/import_time.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage
