@@ -9,6 +9,12 @@ a message, an extra or a traceback still never reaches the log.
 
 Metrics go to the `SiesaIntegration` namespace with the dimensions ClientId,
 SyncType and Environment.
+
+What belongs to one invocation (the run's log keys, its metrics) lives in
+context variables, not in Powertools' process-wide state: on Lambda one
+container runs one invocation at a time, but the local engine runs many at
+once in one process, and each run's log lines and EMF records must carry
+its own client, never another's.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import threading
 import uuid
 import warnings
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from pydantic import BaseModel, SecretBytes, SecretStr
 
@@ -200,8 +208,18 @@ warnings.filterwarnings("ignore", message="No application metrics to publish", c
 logger: Logger = _make_logger()
 """The one Logger of the runtime: `from runtime.observability import logger`."""
 
-metrics: Metrics = Metrics(namespace=settings.metrics_namespace(), service="")
-"""Run metrics, flushed as one EMF record when a handler returns (`lambda_entry`)."""
+_run_metrics: ContextVar[EphemeralMetrics | None] = ContextVar("run_metrics", default=None)
+"""This invocation's run metrics, flushed as one EMF record when its handler returns."""
+_cold_start = True
+
+
+def run_metrics() -> EphemeralMetrics:
+    """The current invocation's metrics (made on first use outside a handler, then never flushed)."""
+    current = _run_metrics.get()
+    if current is None:
+        current = EphemeralMetrics(namespace=settings.metrics_namespace(), service="")
+        _run_metrics.set(current)
+    return current
 
 
 # --- metrics ----------------------------------------------------------------------
@@ -213,8 +231,9 @@ def dimensions(client_id: str, sync_type: str) -> dict[str, str]:
 
 
 def bind_run(component: str, client_id: str, sync_type: str, run_id: str | None = None) -> None:
-    """Tag every following log line and the run metrics with this run."""
-    logger.append_keys(component=component, client_id=client_id, run_id=run_id)
+    """Tag this invocation's following log lines and its run metrics with this run."""
+    logger.thread_safe_append_keys(component=component, client_id=client_id, run_id=run_id)
+    metrics = run_metrics()
     wanted = dimensions(client_id, sync_type)
     current = {name: metrics.dimension_set.get(name) for name in wanted}
     if any(value is not None and value != wanted[name] for name, value in current.items()):
@@ -236,6 +255,7 @@ def record_run_outcome(
     SyncSuccessRate is 100 for success, 0 for failed, and the share of
     records that reached the product for a partial run.
     """
+    metrics = run_metrics()
     metrics.add_metric(name="SyncDuration", unit=MetricUnit.Seconds, value=duration_seconds)
     metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=records_processed)
     metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=records_failed)
@@ -248,7 +268,7 @@ def record_run_outcome(
 
 def record_run_failed() -> None:
     """A run that stopped on an error: its success rate is 0."""
-    metrics.add_metric(name="SyncSuccessRate", unit=MetricUnit.Percent, value=0)
+    run_metrics().add_metric(name="SyncSuccessRate", unit=MetricUnit.Percent, value=0)
 
 
 def success_rate(status: str, records_processed: int, records_failed: int) -> float:
@@ -311,23 +331,28 @@ def lambda_entry(component: str) -> Callable[[Handler], Handler]:
     """Wrap a handler: Lambda context in the logs, metrics flushed, secrets scrubbed from errors.
 
     Works with `context=None` (the local engine), where a LocalContext stands in.
+    Log keys and metrics are this invocation's own (context variables), so
+    invocations running side by side in one process never mix them.
     """
 
     def decorate(handler: Handler) -> Handler:
-        def tagged(event: dict[str, Any], context: Any) -> dict[str, Any]:
-            metrics.clear_metrics()  # nothing of a previous invocation carries over
-            logger.append_keys(component=component)
-            return handler(event, context)
-
-        instrumented = logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tagged))
-
         @functools.wraps(handler)
         def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            global _cold_start
             logger.setLevel(settings.log_level())
             if context is None:
                 context = LocalContext(function_name=f"siesa-integration-{component}")
+            cold_start, _cold_start = _cold_start, False
+            logger.thread_safe_clear_keys()  # nothing of a previous invocation carries over
+            logger.thread_safe_append_keys(
+                component=component,
+                cold_start=cold_start,
+                **build_lambda_context_model(context).__dict__,
+            )
+            metrics = EphemeralMetrics(namespace=settings.metrics_namespace(), service="")
+            token = _run_metrics.set(metrics)
             try:
-                return instrumented(event, context)
+                return handler(event, context)
             except Exception as exc:
                 redact_exception(exc)
                 action = getattr(exc, "action", "stop")
@@ -337,6 +362,13 @@ def lambda_entry(component: str) -> Callable[[Handler], Handler]:
                     extra={"metadata": {"error_type": type(exc).__name__, "action": action}},
                 )
                 raise
+            finally:
+                try:
+                    if metrics.metric_set:
+                        metrics.flush_metrics()
+                finally:
+                    _run_metrics.reset(token)
+                    logger.thread_safe_clear_keys()
 
         return wrapper  # type: ignore[return-value]
 

@@ -35,7 +35,7 @@ from runtime.handlers.events import Extracted, ExtractRequest, Transformed, pars
 from runtime.handlers.extraction import extract
 from runtime.handlers.loading import load
 from runtime.handlers.transformation import transform
-from runtime.http import make_http_client
+from runtime.http import SlidingWindowBudget, make_http_client
 from runtime.local.demo_world import ClientWorld, DemoClient
 from runtime.local.lambda_dispatch import Handler
 from runtime.local.sim import KongSim, SiesaSim, SimServer, WmsSim, generate_catalog
@@ -84,9 +84,11 @@ class WaitLog:
 
 @dataclass
 class Injections:
-    """Failures a scenario injects into the handlers themselves."""
+    """What a scenario changes in the handlers themselves: crashes, the ERP budget, page size."""
 
     crash_after_batches: dict[str, int] = field(default_factory=dict)
+    siesa_budget: SlidingWindowBudget | None = None
+    page_size: int = PAGE_SIZE
 
 
 class _OwnedHttpSource:
@@ -109,19 +111,22 @@ class _OwnedHttpSource:
             self._http.close()
 
 
-def source_factory(waits: WaitLog) -> Callable[..., Any]:
+def source_factory(waits: WaitLog, injections: Injections | None = None) -> Callable[..., Any]:
     """make_source with recorded waits, small pages and a short read timeout."""
+    chosen = injections or Injections()
 
     def build(config: Any, credentials: Any, **options: Any) -> Any:
         http = make_http_client(
             timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=READ_TIMEOUT_SECONDS)
         )
+        if chosen.siesa_budget is not None:
+            options["budget"] = chosen.siesa_budget
         source = make_source(
             config,
             credentials,
             http=http,
             sleep=waits.sleeper(config.client_id),
-            page_size=PAGE_SIZE,
+            page_size=chosen.page_size,
             **options,
         )
         return _OwnedHttpSource(source, http)
@@ -167,7 +172,7 @@ def handlers(waits: WaitLog, injections: Injections) -> dict[str, Handler]:
 
     def deps() -> Deps:
         return Deps(
-            source_factory=source_factory(waits),
+            source_factory=source_factory(waits, injections),
             adapter_class=adapter_factory(waits, injections),
             batch_size=BATCH_SIZE,
         )
