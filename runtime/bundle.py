@@ -4,7 +4,10 @@ The bundle is `s3://$CONFIG_BUCKET/$MAPPINGS_PREFIX` holding `manifest.json`
 and one module per mapping (docs/architecture.md, "The mapping bundle").
 A module's bytes are hashed and compared with the manifest BEFORE anything
 is compiled or run: a tampered module is a BundleIntegrityError and is never
-imported. The module runs from those verified bytes (it is compiler output
+imported. A changed manifest is refused too: the entry for a mapping must
+agree with the `MAPPING` the module itself declares (its name, product type,
+version, source and source hash, compiler version), so an entry edited to
+point at another valid module (another client's mapping, say) is caught. The module runs from those verified bytes (it is compiler output
 importing only the standard library), and is cached per container by its
 hash, so a warm Lambda compiles each mapping once and a new bundle (new
 hash) is picked up on the next invocation.
@@ -30,6 +33,8 @@ MAPPING_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 MODULE_PATH_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.py$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 REQUIRED_CALLABLES = ("to_canonical", "to_product")
+AGREEING_FIELDS = ("product_type", "version", "source", "source_sha256", "compiler_version")
+"""Fields a manifest entry and its module's MAPPING both carry; they must agree."""
 
 _lock = threading.Lock()
 _modules: dict[str, ModuleType] = {}
@@ -173,12 +178,34 @@ class BundleLoader:
             module = module_from_source(source, name, expected, self._url(key))
             with _lock:
                 _modules[expected] = module
+        check_agreement(module, entry, name, module_file, where)
         declared = mapping_product_type(module) or entry.get("product_type")
         if product_type is not None and declared is not None and declared != product_type:
             raise MappingBundleError(
                 f"mapping {name!r} is for product {declared!r}, but the client's product is {product_type!r}"
             )
         return module
+
+
+def check_agreement(
+    module: ModuleType, entry: dict[str, Any], name: str, module_file: str, where: str
+) -> None:
+    """The module is the mapping the manifest entry says; BundleIntegrityError otherwise."""
+    declared = getattr(module, "MAPPING", {})
+    problems = []
+    if "name" in declared and declared["name"] != name:
+        problems.append(f"it is mapping {declared['name']!r}")
+    for field in AGREEING_FIELDS:
+        if field in entry and field in declared and entry[field] != declared[field]:
+            problems.append(
+                f"its {field} is {declared[field]!r}, the manifest says {entry[field]!r}"
+            )
+    if problems:
+        raise BundleIntegrityError(
+            f"{where}: the entry for mapping {name!r} names module {module_file}, but "
+            + "; ".join(problems)
+            + ": the manifest was changed; refused"
+        )
 
 
 def mapping_product_type(module: ModuleType) -> str | None:
