@@ -1,13 +1,28 @@
 """Writes extracted pages so that a record seen twice keeps only its newest copy.
 
 The ERP computes pages at request time, so a record changed while the
-extractor pages through can appear on two pages. Records stream straight
-into run-store pages; an index of key -> (page, slot, modified) remembers
-where each record's live copy is (a few dozen bytes per record, never the
-records). A newer copy replaces the old one in place while its page is
-still open; once the old page is written, the stale copy is noted and the
-few affected pages are rewritten at the end. An older copy arriving late is
-dropped. The output is exact and memory holds one page plus the index.
+extractor pages through can appear on two pages (Connekta's pages even
+overlap by design). Records stream straight into run-store pages; an index
+of key -> number of the page holding the record's live copy remembers where
+each record is. That index is the only state kept per record: one dict
+entry whose value is the page's number, one int shared by every record of
+the page, so a record costs its key string plus the entry (about 100 bytes
+for a ten-character key), never the record.
+
+Modified stamps are kept only where they are needed: for the open page
+(with each record's slot, to replace it in place) and for the page written
+last, where the duplicates of overlapping pages land. A duplicate whose
+copy sits on an older page reads that page's stamps back from the run
+store, once, keeping them while the next duplicates come from the same
+page (a whole extra pass of the listing reads each old page once). So
+memory holds one page, the stamps of at most STAMP_PAGES_KEPT pages, and
+the index.
+
+A newer copy replaces the old one in place while its page is still open;
+once the old page is written, the stale copy is noted and the few affected
+pages are rewritten at the end. An older copy arriving late is dropped;
+of two copies with the same stamp, the later one is kept. The output is
+exact.
 """
 
 from __future__ import annotations
@@ -19,6 +34,9 @@ from typing import Any
 from runtime.runstore import PageWriter, RunStore
 
 Record = dict[str, Any]
+
+STAMP_PAGES_KEPT = 2
+"""Written pages whose stamps stay in memory (the most recently used: written or read back)."""
 
 
 @dataclass
@@ -32,42 +50,47 @@ class DedupOutcome:
 
 
 @dataclass
-class _Seen:
-    page: int
-    slot: int
-    modified: str
-
-
-@dataclass
 class DedupWriter:
     """Feeds records into a PageWriter, keeping one copy per key (the newest)."""
 
     writer: PageWriter
     key_of: Callable[[Record], str]
     modified_of: Callable[[Record], str]
-    _index: dict[str, _Seen] = field(default_factory=dict)
-    _stale: dict[int, set[str]] = field(default_factory=dict)
     duplicates: int = 0
+    pages_read_back: int = 0
+    # key -> number of the page holding its live copy (one int object per page)
+    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    # the open page: its number, and key -> (slot in the page, modified stamp)
+    _page: int = field(default=0, init=False, repr=False)
+    _open: dict[str, tuple[int, str]] = field(default_factory=dict, init=False, repr=False)
+    # written page -> key -> modified stamp, for at most STAMP_PAGES_KEPT pages
+    _stamps: dict[int, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
+    # written page -> keys whose copy there is stale (rewritten at the end)
+    _stale: dict[int, set[str]] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._page = self.writer.open_page
 
     def add(self, record: Record) -> None:
         """Take one record as the ERP sent it."""
         key = self.key_of(record)
         modified = self.modified_of(record)
-        seen = self._index.get(key)
-        if seen is None:
-            page, slot = self.writer.write(record)
-            self._index[key] = _Seen(page, slot, modified)
+        page = self._index.get(key)
+        if page is None:
+            self._write(key, record, modified)
             return
         self.duplicates += 1
-        if modified < seen.modified:
-            return  # the copy we hold is newer
-        if seen.page == self.writer.open_page:
-            self.writer.replace(seen.slot, record)
-            seen.modified = modified
+        if page == self._page:
+            slot, held = self._open[key]
+            if modified < held:
+                return  # the copy we hold is newer
+            self.writer.replace(slot, record)
+            self._open[key] = (slot, modified)
             return
-        self._stale.setdefault(seen.page, set()).add(key)
-        page, slot = self.writer.write(record)
-        self._index[key] = _Seen(page, slot, modified)
+        if modified < self._stamp(page, key):
+            return  # the copy we hold is newer
+        self._stale.setdefault(page, set()).add(key)
+        self._write(key, record, modified)
 
     def add_pages(self, pages: Iterable[list[Record]]) -> None:
         """Take every record of every page."""
@@ -97,3 +120,30 @@ class DedupWriter:
             duplicates=self.duplicates,
             rewritten_pages=len(self._stale),
         )
+
+    def _write(self, key: str, record: Record, modified: str) -> None:
+        """Append a record's copy to the open page; when that fills the page, a new one opens."""
+        _, slot = self.writer.write(record)
+        self._index[key] = self._page
+        self._open[key] = (slot, modified)
+        if self.writer.open_page != self._page:
+            self._keep_stamps(self._page, {k: stamp for k, (_, stamp) in self._open.items()})
+            self._page = self.writer.open_page
+            self._open = {}
+
+    def _stamp(self, page: int, key: str) -> str:
+        """The modified stamp of `key`'s copy on a written page (read back when not kept)."""
+        stamps = self._stamps.pop(page, None)
+        if stamps is None:
+            records = self.writer.store.read_page(self.writer.keys[page - 1])
+            stamps = {self.key_of(record): self.modified_of(record) for record in records}
+            self.pages_read_back += 1
+        self._keep_stamps(page, stamps)
+        return stamps[key]
+
+    def _keep_stamps(self, page: int, stamps: dict[str, str]) -> None:
+        """Keep a page's stamps as the most recently used; forget the least recently used."""
+        self._stamps.pop(page, None)
+        self._stamps[page] = stamps
+        while len(self._stamps) > STAMP_PAGES_KEPT:
+            del self._stamps[next(iter(self._stamps))]
