@@ -5,8 +5,9 @@ a way to read the product come in; a report of differences comes out.
 
 Scope: the records the client's watermark has passed (changed before it).
 Each must be, exactly once, either in the product with the values the
-mapping gives now, or in the failed-records report of the newest run that
-handled it, with its reason. Records changed at or after the watermark are
+mapping gives now (then it counts as loaded, whatever a later run that
+stopped before re-sending it reported), or else in the failed-records
+report of the newest run that handled it, with its reason. Records changed at or after the watermark are
 pending: the next incremental run takes them.
 
 Differences (`KINDS`): `missing` (neither loaded nor reported),
@@ -243,48 +244,50 @@ def compare(
 def _judge(
     report: ReconcileReport, item: _Mapped, runs: Sequence[RunEvidence], read: ProductReader
 ) -> None:
-    """One record in scope: loaded as the mapping says, or reported; else a difference."""
+    """One record in scope: in the product as the mapping says, or reported; else a difference.
+
+    The product's content comes first: a record it holds as the mapping says
+    is loaded, whatever a newer run that stopped before re-sending it reported.
+    """
     key = item.erp.key
+    held = read(item.product_id) if item.product is not None and item.product_id else None
+    differing = differing_fields(held, item.product) if held is not None and item.product else []
+    if held is not None and not differing:
+        report.loaded += 1
+        return
     verdict = latest_verdict(runs, [item.canonical_id or "", key, item.product_id or ""])
     if verdict is not None and verdict.outcome == "reported":
         report.reported += 1
         return
+    run_id = verdict.run_id if verdict is not None else None
     if item.product is None or item.product_id is None:
-        where = f"run {verdict.run_id} counted it as loaded" if verdict else "no run reported it"
+        where = f"run {run_id} counted it as loaded" if run_id else "no run reported it"
         report.differences.append(
             Difference(
                 "unreported_reject",
                 key,
                 f"the mapping rejects it ({item.reasons}), but {where}",
-                verdict.run_id if verdict else None,
+                run_id,
             )
         )
         return
-    held = read(item.product_id)
     if held is None:
-        kind = "loaded_but_absent" if verdict is not None else "missing"
+        kind = "loaded_but_absent" if run_id else "missing"
         detail = (
-            f"run {verdict.run_id} counted it as loaded, but the product has no {item.product_id}"
-            if verdict is not None
+            f"run {run_id} counted it as loaded, but the product has no {item.product_id}"
+            if run_id
             else f"the product has no {item.product_id} and no run reported it"
         )
-        report.differences.append(
-            Difference(kind, key, detail, verdict.run_id if verdict else None)
-        )
+        report.differences.append(Difference(kind, key, detail, run_id))
         return
-    differing = differing_fields(held, item.product)
-    if differing:
-        report.differences.append(
-            Difference(
-                "wrong_values",
-                key,
-                f"the product's {item.product_id} differs from the mapping in "
-                + ", ".join(differing),
-                verdict.run_id if verdict else None,
-            )
+    report.differences.append(
+        Difference(
+            "wrong_values",
+            key,
+            f"the product's {item.product_id} differs from the mapping in " + ", ".join(differing),
+            run_id,
         )
-        return
-    report.loaded += 1
+    )
 
 
 def _check_listing(
