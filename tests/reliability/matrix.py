@@ -74,7 +74,7 @@ def record_row(row: MatrixRow) -> None:
     folder = os.environ.get(ROWS_ENV)
     if not folder:
         return
-    name = re.sub(r"[^a-z0-9]+", "-", f"{row.group}-{row.scenario}".lower()).strip("-")
+    name = re.sub(r"[^a-z0-9]+", "-", f"{row.group}-{row.scenario}-{row.product}".lower())
     Path(folder, f"{name}.json").write_text(json.dumps(asdict(row)), encoding="utf-8")
 
 

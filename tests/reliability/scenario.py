@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from evidence import Evidence
@@ -54,6 +57,24 @@ def assert_reconciled(report: ReconcileReport) -> None:
     assert report.ok, explain(report)
     assert report.in_scope > 0
     assert report.in_scope == report.loaded + report.reported
+
+
+def change_between_runs(engine: ReliabilityEngine, world: ClientWorld, ids: list[str]) -> None:
+    """Change ERP records after the client's watermark and before the next run's.
+
+    Watermarks and ERP stamps are whole seconds, and a record changed at the
+    very second a run starts is pending for that run (the next one takes it):
+    so the change lands in a later second than the watermark, and the next
+    run starts in a later second than the change, which puts it in scope.
+    """
+    stored = watermark(engine, world.client_id)
+    if stored is not None:
+        after = datetime.fromisoformat(stored).timestamp() + 1
+        time.sleep(max(0.0, after - time.time()))
+    world.catalog.modify(ids)
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
+    assert datetime.now(UTC).timestamp() > now
 
 
 def watermark(engine: ReliabilityEngine, client_id: str) -> str | None:

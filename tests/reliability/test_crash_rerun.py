@@ -17,6 +17,7 @@ from matrix import MatrixRow, record_row
 from scenario import (
     alerts_for,
     assert_reconciled,
+    change_between_runs,
     reconciled,
     runs_of,
     sync_together,
@@ -119,7 +120,7 @@ def test_crashes_in_a_row_after_a_good_run_never_move_the_watermark(
         sync_together(engine, [world.client_id])
         before = watermark(engine, world.client_id)
         assert before is not None
-        world.catalog.modify(world.catalog.ids()[::2])  # half the catalog changes: 3 batches
+        change_between_runs(engine, world, world.catalog.ids()[::2])  # half changes: 3 batches
         for batches in (1, 2):
             engine.injections.crash_after_batches[world.client_id] = batches
             crashed = sync_together(engine, [world.client_id], "incremental")[world.client_id]

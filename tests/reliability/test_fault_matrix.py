@@ -26,6 +26,7 @@ from scenario import (
     Gathered,
     alerts_for,
     assert_reconciled,
+    change_between_runs,
     reconciled,
     runs_of,
     sync_together,
@@ -113,9 +114,7 @@ def revoke_after(requests: int, service: str | None = None) -> Arm:
 
     def arm(engine: ReliabilityEngine, world: ClientWorld) -> None:
         injectors = (
-            product_injectors(world)
-            if service is None
-            else [world.product.faults[service]]  # type: ignore[union-attr]
+            product_injectors(world) if service is None else [world.product.faults[service]]  # type: ignore[union-attr]
         )
         for injector in injectors:
             injector.set(revoke_from_request=injector.requests_seen + requests + 1)
@@ -425,8 +424,8 @@ def described(outcome: ops.SyncOutcome) -> str:
     rejects = sum(1 for entry in failed if entry.get("stage") == "mapping")
     refused = len(failed) - rejects
     parts = [f"{refused} refused by the product"] if refused else []
-    parts.append(f"{rejects} rejected by the mapping")
-    return f"{outcome.status} ({', '.join(parts)})"
+    parts += [f"{rejects} rejected by the mapping"] if rejects else []
+    return f"{outcome.status} ({', '.join(parts)})" if parts else outcome.status
 
 
 def _slug(case: Case) -> str:
@@ -462,7 +461,7 @@ def test_fault(
         if not case.first_run:
             first = sync_together(engine, [client_id, bystander_id])
             assert {outcome.status for outcome in first.values()} <= {"success", "partial"}
-            world.catalog.modify(world.catalog.ids()[::CHANGED_EVERY])
+            change_between_runs(engine, world, world.catalog.ids()[::CHANGED_EVERY])
         before = watermark(engine, client_id)
         case.arm(engine, world)
 
