@@ -9,7 +9,6 @@ the clients and runs tables, and the run data in S3.
 from __future__ import annotations
 
 import json
-import logging
 import traceback
 from collections.abc import Iterable
 from typing import Any
@@ -96,8 +95,3 @@ def assert_no_secret(evidence: Evidence, secrets: Iterable[str]) -> None:
     assert wanted, "no secret values to look for"
     leaks = evidence.leaks(wanted)
     assert not leaks, f"secret values leaked: {leaks[:5]}"
-
-
-def capture_everything(caplog: pytest.LogCaptureFixture) -> None:
-    """Let caplog see DEBUG records of every logger."""
-    caplog.set_level(logging.DEBUG)
