@@ -212,16 +212,21 @@ class RunStore:
             yield from self.iter_lines(key)
 
     def get_json_if_present(self, key: str) -> Any | None:
-        """One JSON document, or None when there is no object at `key`."""
+        """One JSON document, or None when there is no object at `key`.
+
+        Asked with a prefix listing, not a HEAD: the handlers may list only under
+        `runs/`, and without that permission S3 answers 403, not 404, for a missing
+        object, which could not be told from a refusal.
+        """
         try:
-            self.s3.head_object(Bucket=self.bucket, Key=key)
+            listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code", "") in ("NoSuchKey", "404", "NotFound"):
-                return None
+            code = exc.response.get("Error", {}).get("Code", "")
             raise RunDataError(
-                f"run data s3://{self.bucket}/{key} could not be read "
-                f"({exc.response.get('Error', {}).get('Code', '')})"
+                f"run data s3://{self.bucket}/{key} could not be listed ({code})"
             ) from None
+        if not any(item.get("Key") == key for item in listed.get("Contents", [])):
+            return None
         return self.get_json(key)
 
     def get_json(self, key: str) -> Any:
