@@ -18,72 +18,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from runtime import aws as aws_clients
-from runtime import bundle, observability, secrets, settings
 from runtime.config import ClientConfig
-from runtime.config_store import CLIENTS_TABLE_SCHEMA, ConfigStore
+from runtime.config_store import ConfigStore
 from runtime.http import SlidingWindowBudget
 from runtime.local.sim.catalog import Catalog
 from runtime.local.sim.connekta import DEFAULT_CONNI_KEY, DEFAULT_CONNI_TOKEN, ConnektaSim
 from runtime.local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
 from runtime.local.sim.server import SimServer
 from runtime.local.sim.wms import DEFAULT_WMS_API_KEY, WmsSim
-from runtime.sync_state import RUNS_TABLE_SCHEMA
 
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-from connekta_helpers import connekta_settings
+HERE = Path(__file__).parent
+for folder in (HERE, HERE.parent / "runtime"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+from connekta_helpers import connekta_settings  # noqa: E402
+from moto_platform import (  # noqa: E402
+    AwsResources,
+    aws_env,
+    compiled_bundle_dir,
+    platform_resources,
+    put_secret,
+    upload_bundle,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-
-
-def _reset_runtime_caches() -> None:
-    secrets.clear_cache()
-    bundle.clear_cache()
-    observability.forget_secrets()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake AWS credentials, default resource names, no endpoint override, fresh caches."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "ENVIRONMENT": "test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "AWS_ENDPOINT_URL",
-        "AWS_PROFILE",
-        settings.CLIENTS_TABLE_ENV,
-        settings.RUNS_TABLE_ENV,
-        settings.CONFIG_BUCKET_ENV,
-        settings.MAPPINGS_PREFIX_ENV,
-        settings.BATCH_SIZE_ENV,
-        settings.RUN_PAGE_SIZE_ENV,
-        settings.SECRETS_TTL_ENV,
-    ):
-        monkeypatch.delenv(name, raising=False)
-    _reset_runtime_caches()
-    yield
-    _reset_runtime_caches()
-
-
-@pytest.fixture(scope="session")
-def compiled_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """mappings/ compiled once per session by the real compiler (modules + manifest.json)."""
-    from compiler.bundle import compile_paths
-
-    out = tmp_path_factory.mktemp("connekta-bundle") / "mappings"
-    compile_paths([REPO_ROOT / "mappings"], out)
-    return out
+__all__ = ["aws_env", "compiled_bundle_dir"]  # fixtures offered to this folder
 
 
 @dataclass
@@ -122,12 +81,7 @@ class ConnektaPlatform:
 
     def put_secret(self, client_id: str, system: str, value: dict[str, Any] | str) -> None:
         """Create or replace `siesa-integration/{client_id}/{system}`."""
-        name = f"siesa-integration/{client_id}/{system}"
-        text = value if isinstance(value, str) else json.dumps(value)
-        try:
-            self.secretsmanager.create_secret(Name=name, SecretString=text)
-        except self.secretsmanager.exceptions.ResourceExistsException:
-            self.secretsmanager.put_secret_value(SecretId=name, SecretString=text)
+        put_secret(self.secretsmanager, client_id, system, value)
 
     def client(
         self,
@@ -178,21 +132,15 @@ class ConnektaPlatform:
 
 
 @pytest.fixture
-def aws(aws_env: None) -> Iterator[tuple[Any, Any, Any, str]]:
+def aws(aws_env: None) -> Iterator[AwsResources]:
     """moto's AWS with the clients and runs tables and the config bucket."""
-    with mock_aws():
-        s3 = aws_clients.client("s3")
-        dynamodb = aws_clients.client("dynamodb")
-        dynamodb.create_table(TableName=settings.clients_table(), **CLIENTS_TABLE_SCHEMA)
-        dynamodb.create_table(TableName=settings.runs_table(), **RUNS_TABLE_SCHEMA)
-        bucket = settings.config_bucket()
-        s3.create_bucket(Bucket=bucket)
-        yield s3, dynamodb, aws_clients.client("secretsmanager"), bucket
+    with platform_resources() as resources:
+        yield resources
 
 
 @pytest.fixture
 def connekta_platform(
-    aws: tuple[Any, Any, Any, str], compiled_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
+    aws: AwsResources, compiled_bundle_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ConnektaPlatform]:
     """AWS (moto) with the compiled bundle uploaded, and a place to start simulators.
 
@@ -202,9 +150,6 @@ def connekta_platform(
     import runtime.siesa.connekta as connekta_source
 
     monkeypatch.setattr(connekta_source, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
-    s3, dynamodb, secretsmanager, bucket = aws
-    prefix = settings.mappings_prefix()
-    for path in sorted(compiled_bundle_dir.iterdir()):
-        s3.put_object(Bucket=bucket, Key=prefix + path.name, Body=path.read_bytes())
+    upload_bundle(aws.s3, aws.bucket, compiled_bundle_dir)
     with ExitStack() as stack:
-        yield ConnektaPlatform(s3, dynamodb, secretsmanager, bucket, stack)
+        yield ConnektaPlatform(*aws, stack)

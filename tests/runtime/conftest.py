@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
-from runtime import aws as aws_clients
-from runtime import bundle, observability, secrets, settings
+from runtime import settings
 from runtime.config import ClientConfig
-from runtime.config_store import CLIENTS_TABLE_SCHEMA, ConfigStore
+from runtime.config_store import ConfigStore
 from runtime.http import SlidingWindowBudget
 from runtime.local.sim import (
     DEFAULT_KONG_API_KEY,
@@ -35,11 +34,19 @@ from runtime.local.sim import (
     SimServer,
     WmsSim,
 )
-from runtime.sync_state import RUNS_TABLE_SCHEMA
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from moto_platform import (
+    aws_env,
+    compiled_bundle_dir,
+    platform_resources,
+    put_secret,
+    upload_bundle,
+)
 
-TEST_REGION = "us-east-1"
+__all__ = ["aws_env", "compiled_bundle_dir"]  # fixtures offered to this folder
+
 SIESA_TEST_URL = "https://cliente-a.siesa.com/api/v1"
 KONG_TEST_URL = "https://cliente-a.kong.com/api/v1"
 
@@ -83,13 +90,7 @@ class AwsWorld:
 
     def put_secret(self, client_id: str, system: str, value: dict[str, Any] | str) -> str:
         """Create or replace `siesa-integration/{client_id}/{system}`."""
-        name = f"siesa-integration/{client_id}/{system}"
-        text = value if isinstance(value, str) else json.dumps(value)
-        try:
-            self.secretsmanager.create_secret(Name=name, SecretString=text)
-        except self.secretsmanager.exceptions.ResourceExistsException:
-            self.secretsmanager.put_secret_value(SecretId=name, SecretString=text)
-        return name
+        return put_secret(self.secretsmanager, client_id, system, value)
 
     def put_bundle(
         self,
@@ -129,60 +130,11 @@ class AwsWorld:
         return sorted(found)
 
 
-def _reset_runtime_caches() -> None:
-    # boto3 clients are kept: moto intercepts every client once moto is imported,
-    # and each mock_aws() starts with empty backends, so reusing them is safe and fast.
-    secrets.clear_cache()
-    bundle.clear_cache()
-    observability.forget_secrets()
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials and default resource names; no endpoint override; fresh caches."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": TEST_REGION,
-        "AWS_REGION": TEST_REGION,
-        "ENVIRONMENT": "test",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in (
-        "AWS_ENDPOINT_URL",
-        "AWS_PROFILE",
-        settings.CLIENTS_TABLE_ENV,
-        settings.RUNS_TABLE_ENV,
-        settings.CONFIG_BUCKET_ENV,
-        settings.MAPPINGS_PREFIX_ENV,
-        settings.BATCH_SIZE_ENV,
-        settings.RUN_PAGE_SIZE_ENV,
-        settings.SECRETS_TTL_ENV,
-    ):
-        monkeypatch.delenv(name, raising=False)
-    _reset_runtime_caches()
-    yield
-    _reset_runtime_caches()
-
-
 @pytest.fixture
 def aws(aws_env: None) -> Iterator[AwsWorld]:
     """moto's AWS with the clients and runs tables and the config bucket."""
-    with mock_aws():
-        s3 = aws_clients.client("s3")
-        dynamodb = aws_clients.client("dynamodb")
-        dynamodb.create_table(TableName=settings.clients_table(), **CLIENTS_TABLE_SCHEMA)
-        dynamodb.create_table(TableName=settings.runs_table(), **RUNS_TABLE_SCHEMA)
-        bucket = settings.config_bucket()
-        s3.create_bucket(Bucket=bucket)
-        yield AwsWorld(
-            s3=s3,
-            dynamodb=dynamodb,
-            secretsmanager=aws_clients.client("secretsmanager"),
-            bucket=bucket,
-        )
+    with platform_resources() as resources:
+        yield AwsWorld(*resources)
 
 
 KONG_MAPPING_SOURCE = '''\
@@ -259,23 +211,6 @@ def kong_mapping_source() -> str:
 
 
 # --- compiled mappings and the simulators, for the handler tests ---------------------------
-
-
-@pytest.fixture(scope="session")
-def compiled_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """mappings/*.map compiled once per session by the real compiler (modules + manifest.json)."""
-    from compiler.bundle import compile_paths
-
-    out = tmp_path_factory.mktemp("bundle") / "mappings"
-    compile_paths([REPO_ROOT / "mappings"], out)
-    return out
-
-
-def upload_bundle(world: AwsWorld, bundle_dir: Path) -> None:
-    """Put a compiled bundle directory where the runtime looks for it."""
-    prefix = settings.mappings_prefix()
-    for path in sorted(bundle_dir.iterdir()):
-        world.s3.put_object(Bucket=world.bucket, Key=prefix + path.name, Body=path.read_bytes())
 
 
 @dataclass
@@ -364,6 +299,6 @@ def platform(
     import runtime.siesa.rest as siesa_rest
 
     monkeypatch.setattr(siesa_rest, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
-    upload_bundle(aws, compiled_bundle_dir)
+    upload_bundle(aws.s3, aws.bucket, compiled_bundle_dir)
     with ExitStack() as stack:
         yield Platform(aws=aws, stack=stack)
