@@ -14,7 +14,8 @@ from runtime.local.provision import provision
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from e2e_support import E2eEngine, reset_runtime_caches, subscribe_queue
+from alert_queue import subscribe_queue
+from e2e_support import E2eEngine, reset_runtime_caches
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

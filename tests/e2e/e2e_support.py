@@ -7,10 +7,11 @@ simulators of Siesa, Kong and WMS.
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from runtime import aws as aws_clients
@@ -18,6 +19,10 @@ from runtime import bundle, ops, secrets
 from runtime.local.aws import LocalAws
 from runtime.local.demo_world import ClientWorld, DemoClient, running_world
 from runtime.local.provision import ProvisionResult
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from alert_queue import drain_queue
 
 SYNC_DEADLINE_SECONDS = 120.0  # a guard against a hung execution, not a speed check
 
@@ -40,19 +45,7 @@ class E2eEngine:
 
     def alerts(self) -> list[dict[str, Any]]:
         """SNS notifications published to the alerts topic since the last call."""
-        sqs = self.deployment.client("sqs")
-        found: list[dict[str, Any]] = []
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10
-            ).get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=self.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        return drain_queue(self.deployment.client("sqs"), self.alerts_queue_url)
 
     def add(self, world: ClientWorld, **config: Any) -> ops.ClientView:
         """Register a world's client through the operator library."""
@@ -83,17 +76,6 @@ class E2eEngine:
             for event in history["events"]
             if event["type"].endswith("StateEntered")
         ]
-
-
-def subscribe_queue(aws: LocalAws, topic_arn: str, name: str) -> str:
-    """An SQS queue subscribed to `topic_arn`; returns its URL."""
-    sqs = aws.client("sqs")
-    queue_url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return queue_url
 
 
 @contextmanager

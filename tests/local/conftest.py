@@ -11,9 +11,12 @@ import pytest
 from runtime.local.aws import LocalAws
 from runtime.local.provision import provision
 
-if str(Path(__file__).parent) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).parent))
-from local_engine_helpers import (
+HERE = Path(__file__).parent
+for folder in (HERE, HERE.parent / "e2e"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+from alert_queue import subscribe_queue  # noqa: E402
+from local_engine_helpers import (  # noqa: E402
     EXTRACTOR,
     LOADER,
     TRANSFORMER,
@@ -34,13 +37,8 @@ def engine() -> Iterator[Engine]:
     handlers = {EXTRACTOR: extractor, TRANSFORMER: transformer, LOADER: loader}
     with LocalAws(handlers=handlers) as aws:
         result = provision(aws, mappings_dir=None)
-        sqs = aws.client("sqs")
-        queue_url = sqs.create_queue(QueueName="siesa-integration-alerts-capture")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        aws.client("sns").subscribe(
-            TopicArn=result.outputs["AlertsTopicArn"], Protocol="sqs", Endpoint=queue_arn
+        queue_url = subscribe_queue(
+            aws, result.outputs["AlertsTopicArn"], "siesa-integration-alerts-capture"
         )
         yield Engine(aws, result, extractor, transformer, loader, queue_url)
 

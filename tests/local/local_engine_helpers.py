@@ -8,15 +8,22 @@ itself is always moto. `Engine` drives the provisioned workflow.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runtime.local.aws import LocalAws
 from runtime.local.provision import ProvisionResult
+
+E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
+if str(E2E_DIR) not in sys.path:
+    sys.path.insert(0, str(E2E_DIR))
+from alert_queue import drain_queue  # noqa: E402
 
 EXTRACTOR = "siesa-integration-extractor"
 TRANSFORMER = "siesa-integration-transformer"
@@ -164,16 +171,4 @@ class Engine:
 
     def alerts(self) -> list[dict[str, Any]]:
         """SNS notifications published to the alerts topic since the last call."""
-        sqs = self.aws.client("sqs")
-        found: list[dict[str, Any]] = []
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10
-            ).get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                sqs.delete_message(
-                    QueueUrl=self.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        return drain_queue(self.aws.client("sqs"), self.alerts_queue_url)

@@ -23,7 +23,8 @@ HERE = Path(__file__).parent
 for folder in (HERE, HERE.parent / "e2e"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
-from e2e_support import reset_runtime_caches, subscribe_queue  # noqa: E402
+from alert_queue import subscribe_queue  # noqa: E402
+from e2e_support import reset_runtime_caches  # noqa: E402
 from harness import Injections, ReliabilityEngine, WaitLog, handlers  # noqa: E402
 from matrix import REPORT_ENV, ROWS_ENV, read_rows, totals, write_report  # noqa: E402
 
