@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -115,3 +116,22 @@ def serving(sim: ConnektaSim) -> Iterator[str]:
 def all_rows(src: SiesaSource, since: Any = None) -> list[dict[str, Any]]:
     """Every row of every page, in the order they came."""
     return [row for page in src.iter_pages(since) for row in page]
+
+
+class SqlDatetime(datetime):
+    """A datetime that prints itself as an injection, through every way it could be printed.
+
+    The filter and the source must write a timestamp from its numbers, never its text.
+    """
+
+    def isoformat(self, *args: Any, **kwargs: Any) -> str:
+        return "2025-01-01' OR '1'='1"
+
+    def strftime(self, fmt: str) -> str:
+        return "2025-01-01' OR '1'='1"
+
+    def __str__(self) -> str:
+        return "2025-01-01' OR '1'='1"
+
+    def __format__(self, spec: str) -> str:
+        return "2025-01-01' OR '1'='1"

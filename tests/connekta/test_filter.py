@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,10 @@ from runtime.siesa.connekta_filter import (
     integer_literal,
     timestamp_literal,
 )
+
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from connekta_helpers import SqlDatetime
 
 BOGOTA = ZoneInfo("America/Bogota")
 
@@ -103,29 +109,13 @@ class _SqlInt(int):
         return "1 OR 1=1"
 
 
-class _SqlDatetime(datetime):
-    """A datetime that prints itself as an injection, through every way it could be printed."""
-
-    def isoformat(self, *args: Any, **kwargs: Any) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def strftime(self, fmt: str) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def __str__(self) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def __format__(self, spec: str) -> str:
-        return "2025-01-01' OR '1'='1"
-
-
 def test_a_crafted_int_cannot_format_its_way_into_the_filter() -> None:
     with pytest.raises(UnsafeFilter):
         _filter(company_code=_SqlInt(1))
 
 
 def test_a_crafted_datetime_is_written_from_its_numbers_not_its_text() -> None:
-    crafted = _SqlDatetime(2025, 1, 15, 10, 0, 0, tzinfo=BOGOTA)
+    crafted = SqlDatetime(2025, 1, 15, 10, 0, 0, tzinfo=BOGOTA)
     assert _filter(crafted) == "f120_ts >= '2025-01-15 10:00:00' AND f120_id_cia = 1"
 
 

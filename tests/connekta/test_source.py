@@ -27,6 +27,7 @@ from connekta_helpers import (
     KEY_CANARY,
     TOKEN_CANARY,
     Sleeps,
+    SqlDatetime,
     all_rows,
     credentials,
     quiet_budget,
@@ -181,25 +182,9 @@ def test_overlapping_pages_alone_need_no_second_pass() -> None:
 # --- the parametros injection attempts ------------------------------------------------------------
 
 
-class _SqlDatetime(datetime):
-    """A datetime that prints itself as an injection through every way it could be printed."""
-
-    def isoformat(self, *args: Any, **kwargs: Any) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def strftime(self, fmt: str) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def __str__(self) -> str:
-        return "2025-01-01' OR '1'='1"
-
-    def __format__(self, spec: str) -> str:
-        return "2025-01-01' OR '1'='1"
-
-
 def test_a_crafted_timestamp_reaches_the_erp_as_a_plain_literal() -> None:
     sim = _tenant()
-    crafted = _SqlDatetime(2025, 1, 7, 9, 30, 0, tzinfo=UTC)
+    crafted = SqlDatetime(2025, 1, 7, 9, 30, 0, tzinfo=UTC)
     with serving(sim) as url, source(url) as src:
         rows = all_rows(src, crafted)
     sent = {q["parametros"][0] for q in _queries(sim)}
