@@ -67,6 +67,22 @@ def _event(transformed: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in transformed.items() if not key.startswith("_")}
 
 
+def _kong_run_started(aws: Any, mapping_source: str) -> dict[str, Any]:
+    """The loader event of a started run of cliente-a, a Kong client with this mapping module."""
+    aws.put_bundle({"kong": mapping_source})
+    aws.put_client()
+    aws.put_secret(
+        "cliente-a",
+        "kong",
+        {"product_type": "kong", "api_url": "https://a.kong.com", "api_key": "k-123456"},
+    )
+    event: dict[str, Any] = json.loads((EVENTS / "loader_input.json").read_text())
+    RunHistory().start(
+        "cliente-a", event["run_id"], sync_type="incremental", started_at="2025-01-15T10:00:00Z"
+    )
+    return event
+
+
 def test_kong_load_reports_mapping_rejects_and_product_refusals(platform: Any) -> None:
     kong, kong_url = platform.kong()
     transformed = _through_transformer(platform, "cliente-k", 300, product_url=kong_url)
@@ -205,18 +221,7 @@ def test_wms_uses_its_per_service_endpoints(platform: Any) -> None:
 def test_the_failed_list_is_capped_in_the_summary_but_complete_in_s3(
     aws: Any, kong_mapping_source: str
 ) -> None:
-    aws.put_bundle({"kong": kong_mapping_source})
-    aws.put_client()
-    aws.put_secret(
-        "cliente-a",
-        "kong",
-        {"product_type": "kong", "api_url": "https://a.kong.com", "api_key": "k-123456"},
-    )
-    event = json.loads((EVENTS / "loader_input.json").read_text())
-    run_id = event["run_id"]
-    RunHistory().start(
-        "cliente-a", run_id, sync_type="incremental", started_at="2025-01-15T10:00:00Z"
-    )
+    event = _kong_run_started(aws, kong_mapping_source)
     rejects = [
         {
             "id": f"P{n:05d}",
@@ -274,17 +279,7 @@ def test_records_without_an_outcome_or_whose_to_product_raises_are_failed_not_lo
         "def to_product(canonical):\n",
         "def to_product(canonical):\n    if canonical['id'] == 'BAD':\n        raise ValueError('cannot shape')\n",
     )
-    aws.put_bundle({"kong": source})
-    aws.put_client()
-    aws.put_secret(
-        "cliente-a",
-        "kong",
-        {"product_type": "kong", "api_url": "https://a.kong.com", "api_key": "k-123456"},
-    )
-    event = json.loads((EVENTS / "loader_input.json").read_text())
-    RunHistory().start(
-        "cliente-a", event["run_id"], sync_type="incremental", started_at="2025-01-15T10:00:00Z"
-    )
+    event = _kong_run_started(aws, source)
     canonical = [
         {"id": code, "name": "n", "stock_quantity": 1, "ean": None, "rfid_tag_id": None}
         for code in ("A", "BAD", "C", "D")
