@@ -11,15 +11,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runtime import secrets
 from runtime.adapters.registry import get_adapter_class
 from runtime.bundle import BundleLoader
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import ConfigStore, utc_now_iso
 from runtime.observability import logger, record_run_failed
 from runtime.runstore import RunStore
-from runtime.siesa import make_source
 from runtime.sync_state import RunHistory, SyncState, now_utc
+
+# Imported on first call, not with the handler: only the extractor talks to Siesa (httpx, the
+# HTTP retry stack) and only the extractor and the loader read secrets (Powertools' parameters
+# utility), so the transformer's cold start pays for neither.
+
+
+def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
+    """The client's Siesa credentials (runtime.secrets.get_siesa_credentials)."""
+    from runtime import secrets
+
+    return secrets.get_siesa_credentials(config)
+
+
+def get_product_credentials(config: ClientConfig) -> ProductCredentials:
+    """The client's product credentials (runtime.secrets.get_product_credentials)."""
+    from runtime import secrets
+
+    return secrets.get_product_credentials(config)
+
+
+def make_source(*args: Any, **kwargs: Any) -> Any:
+    """The Siesa source for the client's dialect (runtime.siesa.make_source)."""
+    from runtime.siesa import make_source as make
+
+    return make(*args, **kwargs)
 
 
 @dataclass
@@ -29,10 +52,8 @@ class Deps:
     configs: ConfigStore = field(default_factory=ConfigStore)
     history: RunHistory = field(default_factory=RunHistory)
     bundles: BundleLoader = field(default_factory=BundleLoader)
-    siesa_credentials: Callable[[ClientConfig], SiesaCredentials] = secrets.get_siesa_credentials
-    product_credentials: Callable[[ClientConfig], ProductCredentials] = (
-        secrets.get_product_credentials
-    )
+    siesa_credentials: Callable[[ClientConfig], SiesaCredentials] = get_siesa_credentials
+    product_credentials: Callable[[ClientConfig], ProductCredentials] = get_product_credentials
     source_factory: Callable[..., Any] = make_source
     adapter_class: Callable[[str], Any] = get_adapter_class
     clock: Callable[[], datetime] = now_utc

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Used by every invocation's first call, so imported with the handler, in Lambda's init
+# phase: Siesa credentials and clients (runtime.handlers.deps imports them only on first
+# use, so the other handlers never pay for them).
+from runtime import secrets, siesa  # noqa: F401
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import ExtractRequest, parse_event
 from runtime.handlers.extraction import extract

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+# Used by every invocation's first call, so imported with the handler, in Lambda's init
+# phase: product credentials and the HTTP stack every adapter uses (runtime.handlers.deps
+# and the adapter registry import them only on first use).
+from runtime import secrets  # noqa: F401
+from runtime.adapters import base  # noqa: F401
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed, parse_event
 from runtime.handlers.loading import load
