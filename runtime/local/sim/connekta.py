@@ -46,7 +46,7 @@ from runtime.local.sim.connekta_rows import (
 )
 from runtime.local.sim.faults import FaultInjector, with_faults
 from runtime.local.sim.flask_common import create_app, sim_blueprint
-from runtime.local.sim.ratelimit import SlidingWindowLimiter
+from runtime.local.sim.ratelimit import optional_limiter
 from runtime.local.sim.requestlog import RequestLog, log_requests
 
 if TYPE_CHECKING:
@@ -147,11 +147,7 @@ class ConnektaSim:
         self.seed = seed
         self.faults = faults if faults is not None else FaultInjector()
         self.log = RequestLog()
-        self.limiter = (
-            SlidingWindowLimiter(rate_limit, rate_window_s, clock)
-            if rate_limit is not None
-            else None
-        )
+        self.limiter = optional_limiter(rate_limit, rate_window_s, clock)
         self._lock = threading.Lock()
         self._served = 0
         self.flask_app = self._build_app()

@@ -30,7 +30,7 @@ from runtime.local.sim.flask_common import (
     sim_blueprint,
 )
 from runtime.local.sim.keys import DEFAULT_TENANT, KeyRing
-from runtime.local.sim.ratelimit import SlidingWindowLimiter
+from runtime.local.sim.ratelimit import optional_limiter
 from runtime.local.sim.requestlog import RequestLog, log_requests
 from runtime.local.sim.rules import item_key, kong_product_error, rfid_error
 
@@ -153,11 +153,7 @@ class KongSim:
         self.keys = KeyRing(api_keys, tenant=tenant)
         self.faults = faults if faults is not None else FaultInjector()
         self.log = RequestLog()
-        self.limiter = (
-            SlidingWindowLimiter(rate_limit, rate_window_s, clock)
-            if rate_limit is not None
-            else None
-        )
+        self.limiter = optional_limiter(rate_limit, rate_window_s, clock)
         self._tenants: dict[str, KongTenant] = {}
         self._lock = threading.Lock()
         self.flask_app = self._build_app()

@@ -57,3 +57,10 @@ class SlidingWindowLimiter:
         """Forget every key's history."""
         with self._lock:
             self._hits.clear()
+
+
+def optional_limiter(
+    limit: int | None, window_s: float, clock: Callable[[], float] = time.monotonic
+) -> SlidingWindowLimiter | None:
+    """A limiter of `limit` requests per `window_s`, or None for a simulator without a limit."""
+    return SlidingWindowLimiter(limit, window_s, clock) if limit is not None else None

@@ -32,7 +32,7 @@ from runtime.local.sim.flask_common import (
     sim_blueprint,
 )
 from runtime.local.sim.keys import KeyRing
-from runtime.local.sim.ratelimit import SlidingWindowLimiter
+from runtime.local.sim.ratelimit import optional_limiter
 from runtime.local.sim.requestlog import RequestLog, log_requests
 
 if TYPE_CHECKING:
@@ -88,11 +88,7 @@ class SiesaSim:
         self.catalog = catalog
         self.faults = faults if faults is not None else FaultInjector()
         self.log = RequestLog()
-        self.limiter = (
-            SlidingWindowLimiter(rate_limit, rate_window_s, clock)
-            if rate_limit is not None
-            else None
-        )
+        self.limiter = optional_limiter(rate_limit, rate_window_s, clock)
         self.keys = KeyRing(
             api_keys if isinstance(api_keys, str) else dict.fromkeys(api_keys, catalog.client),
             tenant=catalog.client,
