@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +25,11 @@ from runtime.local.sim.connekta import (
 from runtime.local.sim.connekta_rows import item_number
 from runtime.local.sim.server import SimServer
 
-REPO = Path(__file__).resolve().parents[2]
+SIM_TESTS = Path(__file__).resolve().parents[1] / "sim"
+if str(SIM_TESTS) not in sys.path:
+    sys.path.insert(0, str(SIM_TESTS))
+from sim_process import running_sim  # noqa: E402
+
 HEADERS = {"ConniKey": DEFAULT_CONNI_KEY, "ConniToken": DEFAULT_CONNI_TOKEN}
 
 
@@ -261,22 +262,9 @@ def test_a_rate_limit_answers_429_with_retry_after() -> None:
 
 
 def test_siesa_sim_siesa_dialect_connekta_serves_several_companies() -> None:
-    launch = "from runtime.local.sim.cli import sim_app; sim_app(prog_name='siesa sim')"
     args = ["siesa", "--dialect", "connekta", "--products", "12", "--companies", "3"]
     args += ["--conni-key", "k-9", "--conni-token", "t-9", "--id-compania", "77"]
-    process = subprocess.Popen(
-        [sys.executable, "-c", launch, *args],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("ready: http://127.0.0.1:"), line
-        url = line.removeprefix("ready: ").strip()
+    with running_sim(*args) as url:
         pair = {"ConniKey": "k-9", "ConniToken": "t-9"}
         answer = httpx.get(url + CUSTOM_PATH, params=_params(idCompania=77), headers=pair)
         assert Counter(row["f120_id_cia"] for row in answer.json()["detalle"]["Datos"]) == {
@@ -285,11 +273,3 @@ def test_siesa_sim_siesa_dialect_connekta_serves_several_companies() -> None:
             3: 12,
         }
         assert httpx.get(url + CUSTOM_PATH, params=_params(idCompania=77)).status_code == 401
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        finally:
-            if process.poll() is None:
-                process.kill()
-    assert process.returncode == 0
