@@ -45,9 +45,15 @@ REPORT_NAMES = (
 
 
 def new_run_id(started_at: datetime | None = None) -> str:
-    """A run id that sorts by start time: `20250115T100000Z-3f9a1c`."""
+    """A run id that sorts by start time, to the millisecond: `20250115T100000Z-3e81a7`.
+
+    The suffix is the millisecond as three hex digits (000-3e7) then three
+    random ones, so two runs started within the same second still sort in
+    the order they started: the newer-run guards and replay compare run ids.
+    """
     moment = (started_at or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment.strftime(RUN_ID_TIME_FORMAT)}-{secrets.token_hex(3)}"
+    millisecond = moment.microsecond // 1000
+    return f"{moment.strftime(RUN_ID_TIME_FORMAT)}-{millisecond:03x}{secrets.token_hex(2)[:3]}"
 
 
 def validate_run_id(run_id: object) -> str:

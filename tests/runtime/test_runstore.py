@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,7 +35,16 @@ def test_run_ids_carry_their_start_time_and_sort_by_it() -> None:
     assert re.fullmatch(r"20250115T100000Z-[0-9a-f]{6}", first)
     assert first < second
     assert run_started_at(first) == datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC)
-    assert new_run_id() != new_run_id()
+    instant = datetime(2025, 1, 15, 10, 0, 0, 999_999, tzinfo=UTC)
+    assert len({new_run_id(instant) for _ in range(64)}) > 1  # a random part within the ms
+
+
+def test_runs_started_within_one_second_sort_in_start_order() -> None:
+    """The newer-run guards and replay compare run ids: a second is not fine enough."""
+    start = datetime(2025, 1, 15, 10, 0, 0, tzinfo=UTC)
+    ids = [new_run_id(start + timedelta(milliseconds=ms)) for ms in (0, 1, 9, 10, 255, 256, 999)]
+    assert ids == sorted(ids)
+    assert all(run_started_at(run_id) == start for run_id in ids)
 
 
 @pytest.mark.parametrize("bad", ["20250115T100000Z", "../20250115T100000Z-3f9a1c", "x", 42, None])
