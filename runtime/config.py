@@ -21,7 +21,8 @@ SyncType = Literal["initial", "incremental"]
 SyncStatus = Literal["success", "partial", "failed", "running"]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """True for localhost or a loopback address: the only hosts plain http may reach."""
     if host == "localhost":
         return True
     try:
@@ -35,7 +36,7 @@ def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
         return url.rstrip("/")
     raise ValueError("must be an https URL (http is allowed only on loopback for local runs)")
 

@@ -11,7 +11,6 @@ lookup happens once per `Deployment`.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +30,7 @@ from botocore.exceptions import (
 
 from runtime import settings
 from runtime.bundle import BundleLoader
+from runtime.config import is_loopback_host
 from runtime.config_store import ConfigStore
 from runtime.ops.errors import DeploymentError, EndpointError
 from runtime.runstore import RunStore
@@ -84,14 +84,7 @@ def _client_from_shared_session(service_name: str, arguments: dict[str, Any]) ->
 def is_loopback_url(url: str | None) -> bool:
     """True for http(s)://localhost or a loopback address: the embedded AWS."""
     host = urlsplit(url).hostname if url else None
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host is not None and is_loopback_host(host)
 
 
 def error_code(exc: ClientError) -> str:
