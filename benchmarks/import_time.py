@@ -37,11 +37,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from runtime.deploy.build import DEFAULT_WHEEL_CACHE, read_build  # noqa: E402
-from runtime.deploy.lambda_layout import isolated_python, link_provided_sdk, unpack  # noqa: E402
-from runtime.deploy.package import HANDLER_MODULES, build_lambda_package  # noqa: E402
-from runtime.deploy.target import target_of_template  # noqa: E402
-from runtime.local.infra import load_template  # noqa: E402
+from ops.deploy.build import DEFAULT_WHEEL_CACHE, read_build  # noqa: E402
+from ops.deploy.infra import load_template  # noqa: E402
+from ops.deploy.lambda_layout import isolated_python, link_provided_sdk, unpack  # noqa: E402
+from ops.deploy.package import HANDLER_MODULES, build_lambda_package  # noqa: E402
+from ops.deploy.target import target_of_template  # noqa: E402
 
 TARGET_MS = 300.0
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)$")

@@ -50,10 +50,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from runtime import ops  # noqa: E402
-from runtime.local.aws import LocalAws  # noqa: E402
-from runtime.local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
-from runtime.local.provision import provision  # noqa: E402
+import ops  # noqa: E402
+from local.aws import LocalAws  # noqa: E402
+from local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
+from local.provision import provision  # noqa: E402
 
 SIESA_PAGE = 1000
 SIESA_REQUESTS_PER_MINUTE = 100
@@ -127,7 +127,7 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
         for name in [name for name in env if name.startswith("AWS_")]:
             del env[name]
         process = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "sim", *args, "--port", "0"],
+            [sys.executable, "-m", "cli", "sim", *args, "--port", "0"],
             cwd=REPO,
             env=env,
             stdout=output,

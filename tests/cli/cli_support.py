@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from runtime.cli.app import app
+from cli.app import app
 
 REPO = Path(__file__).resolve().parents[2]
 READY_DEADLINE_SECONDS = 120.0  # a guard against a server that never comes up, not a speed check
@@ -31,7 +31,7 @@ def siesa_env(**extra: str) -> dict[str, str]:
 
 def siesa_command(*args: str) -> list[str]:
     """`siesa ARGS...` as a process of this interpreter (works with or without an install)."""
-    return [sys.executable, "-m", "runtime.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 @dataclass

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.local.demo_expect import compile_mappings, expect
-from runtime.local.demo_world import ClientWorld, DemoClient, running_world
-from runtime.local.provision import MAPPINGS_DIR
+from local.demo_expect import compile_mappings, expect
+from local.demo_world import ClientWorld, DemoClient, running_world
+from local.provision import MAPPINGS_DIR
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

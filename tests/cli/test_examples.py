@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import ops
-from runtime.local.demo_expect import compile_mappings
-from runtime.local.provision import MAPPINGS_DIR
+import ops
+from local.demo_expect import compile_mappings
+from local.provision import MAPPINGS_DIR
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 EXAMPLES = DOCS / "examples"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from runtime import ops
-from runtime.ops.validation import check_schedule
+import ops
+from ops.validation import check_schedule
 
 CONFIG: dict[str, Any] = {
     "client_id": "cliente-v",

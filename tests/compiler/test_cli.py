@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compiler.cli import map_app
+from cli.mapping import map_app
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 BROKEN = "version 1\nmapping broken for kong\nfield id string required <- f_codigo | trimm\n"

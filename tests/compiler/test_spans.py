@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from compiler.cli import map_app
+from cli.mapping import map_app
 from compiler.pipeline import check_source
 from compiler.spans import inside
 from dsl.ast import Literal, Span

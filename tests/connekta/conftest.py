@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 
+from local.sim.catalog import Catalog
+from local.sim.connekta import DEFAULT_CONNI_KEY, DEFAULT_CONNI_TOKEN, ConnektaSim
+from local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
+from local.sim.server import SimServer
+from local.sim.wms import DEFAULT_WMS_API_KEY, WmsSim
 from runtime.config import ClientConfig
 from runtime.config_store import ConfigStore
 from runtime.http import SlidingWindowBudget
-from runtime.local.sim.catalog import Catalog
-from runtime.local.sim.connekta import DEFAULT_CONNI_KEY, DEFAULT_CONNI_TOKEN, ConnektaSim
-from runtime.local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
-from runtime.local.sim.server import SimServer
-from runtime.local.sim.wms import DEFAULT_WMS_API_KEY, WmsSim
 
 HERE = Path(__file__).parent
 for folder in (HERE, HERE.parent / "runtime"):

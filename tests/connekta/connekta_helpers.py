@@ -9,16 +9,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from runtime.config import ClientConfig, SiesaCredentials
-from runtime.http import SlidingWindowBudget
-from runtime.local.sim.connekta import (
+from local.sim.connekta import (
     DEFAULT_CONNI_KEY,
     DEFAULT_CONNI_TOKEN,
     DEFAULT_CUSTOM_QUERY,
     DEFAULT_ID_COMPANIA,
     ConnektaSim,
 )
-from runtime.local.sim.server import SimServer
+from local.sim.server import SimServer
+from runtime.config import ClientConfig, SiesaCredentials
+from runtime.http import SlidingWindowBudget
 from runtime.siesa import SiesaSource, make_source
 from runtime.siesa.connekta import ConnektaSiesaSource
 

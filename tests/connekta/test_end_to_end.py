@@ -15,15 +15,15 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from local.sim.catalog import INVALID_KINDS, Catalog, generate_catalog
+from local.sim.connekta import ConnektaSim
+from local.sim.connekta_rows import item_number
+from local.sim.keys import DEFAULT_TENANT
 from runtime.config_store import ConfigStore, to_item
 from runtime.errors import InvalidClientConfig, SiesaAuthError
 from runtime.handlers.extractor import lambda_handler as extractor
 from runtime.handlers.loader import lambda_handler as loader
 from runtime.handlers.transformer import lambda_handler as transformer
-from runtime.local.sim.catalog import INVALID_KINDS, Catalog, generate_catalog
-from runtime.local.sim.connekta import ConnektaSim
-from runtime.local.sim.connekta_rows import item_number
-from runtime.local.sim.keys import DEFAULT_TENANT
 from runtime.sync_state import RunHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

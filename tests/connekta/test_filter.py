@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.local.sim.connekta_params import parse_parametros
+from local.sim.connekta_params import parse_parametros
 from runtime.siesa.connekta_filter import (
     FILTER_SHAPE,
     UnsafeFilter,

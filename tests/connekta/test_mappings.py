@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from compiler.cli import map_app
+from cli.mapping import map_app
 from compiler.pipeline import compile_file
+from local.sim.catalog import INVALID_KINDS, generate_catalog
+from local.sim.connekta import ConnektaSim
 from runtime.bundle import module_from_source
-from runtime.local.sim.catalog import INVALID_KINDS, generate_catalog
-from runtime.local.sim.connekta import ConnektaSim
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.local.sim.catalog import generate_catalog
-from runtime.local.sim.connekta import (
+from local.sim.catalog import generate_catalog
+from local.sim.connekta import (
     CUSTOM_PATH,
     DEFAULT_CONNI_KEY,
     DEFAULT_CONNI_TOKEN,
@@ -22,8 +22,8 @@ from runtime.local.sim.connekta import (
     STANDARD_PATH,
     ConnektaSim,
 )
-from runtime.local.sim.connekta_rows import item_number
-from runtime.local.sim.server import SimServer
+from local.sim.connekta_rows import item_number
+from local.sim.server import SimServer
 
 SIM_TESTS = Path(__file__).resolve().parents[1] / "sim"
 if str(SIM_TESTS) not in sys.path:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from runtime.local.sim.connekta_params import (
+from local.sim.connekta_params import (
     Condition,
     ParameterError,
     parse_paginacion,

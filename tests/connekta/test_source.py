@@ -13,11 +13,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from local.sim.catalog import generate_catalog
+from local.sim.connekta import CUSTOM_PATH, DEFAULT_STANDARD_QUERY, ConnektaSim
+from local.sim.server import SimServer
 from runtime.errors import InvalidSecret, SiesaAuthError, SiesaResponseError, SiesaUnavailable
 from runtime.http import ApiCall
-from runtime.local.sim.catalog import generate_catalog
-from runtime.local.sim.connekta import CUSTOM_PATH, DEFAULT_STANDARD_QUERY, ConnektaSim
-from runtime.local.sim.server import SimServer
 from runtime.siesa.connekta import MAX_PASSES, company_number, key_text, timestamp_text
 from runtime.siesa.connekta_filter import UnsafeFilter
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.deploy.build import DEFAULT_WHEEL_CACHE, Build, build_bundles
-from runtime.deploy.lambda_layout import link_provided_sdk, unpack
-from runtime.local.aws import LocalAws
+from local.aws import LocalAws
+from ops.deploy.build import DEFAULT_WHEEL_CACHE, Build, build_bundles
+from ops.deploy.lambda_layout import link_provided_sdk, unpack
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from runtime.deploy.build import Build
-from runtime.deploy.deploy import DeployReport, DeployRequest, deploy
-from runtime.deploy.stack import StackEvent
-from runtime.local.aws import LocalAws
-from runtime.ops.deployment import Deployment
+from local.aws import LocalAws
+from ops.deploy.build import Build
+from ops.deploy.deploy import DeployReport, DeployRequest, deploy
+from ops.deploy.stack import StackEvent
+from ops.deployment import Deployment
 
 STACK = "siesa-test"
 ARTIFACTS = "siesa-integration-artifacts-123456789012-us-east-1"

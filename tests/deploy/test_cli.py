@@ -8,9 +8,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from runtime.cli.app import app
-from runtime.deploy.build import Build
-from runtime.local.aws import LocalAws
+from cli.app import app
+from local.aws import LocalAws
+from ops.deploy.build import Build
 
 RUNNER = CliRunner()
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from local.aws import LocalAws
+from ops.deploy.build import Build
+from ops.deploy.deploy import DeployReport
+from ops.deploy.infra import DEFINITION_PATH
+from ops.deploy.stack import StackEvent
 from runtime.bundle import BundleLoader
-from runtime.deploy.build import Build
-from runtime.deploy.deploy import DeployReport
-from runtime.deploy.stack import StackEvent
-from runtime.local.aws import LocalAws
-from runtime.local.infra import DEFINITION_PATH
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -110,7 +110,7 @@ def test_tables_bucket_and_workflow_exist_as_the_template_says(first: Deployed) 
     assert {group["retentionInDays"] for group in groups} == {7}
     assert len(groups) == 3
     # moto's CloudFormation keeps state machines where its Step Functions API does not look
-    # (see runtime/local/provision.py); the definition the template points at is checked instead
+    # (see local/provision.py); the definition the template points at is checked instead
     definition = (
         aws.client("s3")
         .get_object(Bucket=ARTIFACTS, Key=report.parameters["StateMachineDefinitionKey"])["Body"]

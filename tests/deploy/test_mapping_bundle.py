@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from runtime.deploy.build import DEFAULT_MAPPINGS_DIR, Build, read_build
-from runtime.deploy.errors import BundleError
-from runtime.deploy.mapping_bundle import build_mapping_bundle
-from runtime.deploy.reprozip import Entry, write_zip
+from ops.deploy.build import DEFAULT_MAPPINGS_DIR, Build, read_build
+from ops.deploy.errors import BundleError
+from ops.deploy.mapping_bundle import build_mapping_bundle
+from ops.deploy.reprozip import Entry, write_zip
 
 
 def test_the_bundle_holds_the_manifest_and_every_repository_mapping(built: Build) -> None:

@@ -9,17 +9,17 @@ import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from runtime.deploy.build import Build, build_bundles
-from runtime.deploy.lambda_layout import isolated_python
-from runtime.deploy.package import (
+from ops.deploy.build import Build, build_bundles
+from ops.deploy.infra import load_template
+from ops.deploy.lambda_layout import isolated_python
+from ops.deploy.package import (
     HANDLER_MODULES,
     OPERATOR_SUBPACKAGES,
     RUNTIME_DIR,
     build_lambda_package,
 )
-from runtime.deploy.requirements import runtime_pins
-from runtime.deploy.target import target_of_template
-from runtime.local.infra import load_template
+from ops.deploy.requirements import runtime_pins
+from ops.deploy.target import target_of_template
 
 TARGET = target_of_template(load_template())
 

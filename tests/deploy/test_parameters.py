@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.deploy.errors import DeployError
-from runtime.deploy.parameters import check_given, parse_assignments, resolve_parameters
-from runtime.local.infra import load_template
+from ops.deploy.errors import DeployError
+from ops.deploy.infra import load_template
+from ops.deploy.parameters import check_given, parse_assignments, resolve_parameters
 
 TEMPLATE = load_template()
 REQUIRED = {

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from runtime.deploy.build import Build
-from runtime.deploy.deploy import DeployRequest, deploy
-from runtime.deploy.errors import DeployError
-from runtime.deploy.reprozip import Artefact, Entry, write_zip
-from runtime.deploy.stack import StackFailed
-from runtime.local.aws import LocalAws
-from runtime.ops.deployment import Deployment
+from local.aws import LocalAws
+from ops.deploy.build import Build
+from ops.deploy.deploy import DeployRequest, deploy
+from ops.deploy.errors import DeployError
+from ops.deploy.reprozip import Artefact, Entry, write_zip
+from ops.deploy.stack import StackFailed
+from ops.deployment import Deployment
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

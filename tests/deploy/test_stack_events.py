@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.deploy.stack import StackEvent, StackFailed, physical_names, root_causes
-from runtime.local.infra import load_template
+from ops.deploy.infra import load_template
+from ops.deploy.stack import StackEvent, StackFailed, physical_names, root_causes
 
 
 def _event(

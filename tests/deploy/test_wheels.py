@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from runtime.deploy.errors import BundleError
-from runtime.deploy.requirements import Pin, runtime_pins
-from runtime.deploy.target import LambdaTarget, target_of_template
-from runtime.deploy.wheels import ensure_wheels, find_cached, supported_tags
-from runtime.local.infra import load_template
+from ops.deploy.errors import BundleError
+from ops.deploy.infra import load_template
+from ops.deploy.requirements import Pin, runtime_pins
+from ops.deploy.target import LambdaTarget, target_of_template
+from ops.deploy.wheels import ensure_wheels, find_cached, supported_tags
 
 X86 = LambdaTarget((3, 11), "x86_64")
 ARM = LambdaTarget((3, 11), "arm64")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import ops
-from runtime.local.aws import LocalAws
-from runtime.local.provision import provision
+import ops
+from local.aws import LocalAws
+from local.provision import provision
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import ops
+from local.aws import LocalAws
+from local.demo_world import ClientWorld, DemoClient, running_world
+from local.provision import ProvisionResult
 from runtime import aws as aws_clients
-from runtime import bundle, ops, secrets
-from runtime.local.aws import LocalAws
-from runtime.local.demo_world import ClientWorld, DemoClient, running_world
-from runtime.local.provision import ProvisionResult
+from runtime import bundle, secrets
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from runtime.local.demo import PIPE_WIDTH, demo_console, run_demo
-from runtime.local.demo_world import DEMO_CLIENTS
-from runtime.local.sim.connekta import CUSTOM_PATH, ConnektaSim
+from local.demo import PIPE_WIDTH, demo_console, run_demo
+from local.demo_world import DEMO_CLIENTS
+from local.sim.connekta import CUSTOM_PATH, ConnektaSim
 
 PRODUCTS = 1010  # over one Connekta page (1,000 rows): its pages overlap
 CHANGES = 5

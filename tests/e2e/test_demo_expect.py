@@ -6,11 +6,11 @@ from types import ModuleType
 
 import pytest
 
-from runtime.local.demo_expect import compile_mappings, expect, verify
-from runtime.local.provision import MAPPINGS_DIR
-from runtime.local.sim import generate_catalog
-from runtime.local.sim.connekta import ConnektaSim
-from runtime.local.sim.connekta_rows import item_number
+from local.demo_expect import compile_mappings, expect, verify
+from local.provision import MAPPINGS_DIR
+from local.sim import generate_catalog
+from local.sim.connekta import ConnektaSim
+from local.sim.connekta_rows import item_number
 
 
 @pytest.fixture(scope="module")

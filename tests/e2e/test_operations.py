@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from runtime import ops
+import ops
 from runtime.errors import ClientNotFound
 
 if str(Path(__file__).parent) not in sys.path:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from runtime.local.aws import LocalAws
-from runtime.local.provision import ProvisionResult, provision
+from local.aws import LocalAws
+from local.provision import ProvisionResult, provision
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ops.deploy import infra
 from runtime import errors
-from runtime.local import infra
 
 DEFINITION: dict[str, Any] = json.loads(infra.load_definition())
 STATES: dict[str, Any] = DEFINITION["States"]

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from runtime.local import infra
-from runtime.local.aws import LocalAws
-from runtime.local.provision import ProvisionResult
+from local.aws import LocalAws
+from local.provision import ProvisionResult
+from ops.deploy import infra
 
 TEMPLATE: dict[str, Any] = infra.load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]

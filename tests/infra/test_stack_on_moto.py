@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from runtime.local import infra
-from runtime.local.aws import LocalAws
-from runtime.local.provision import ProvisionResult
+from local.aws import LocalAws
+from local.provision import ProvisionResult
+from ops.deploy import infra
 
 Deployed = tuple[LocalAws, ProvisionResult]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from runtime.local.aws import LocalAws
-from runtime.local.provision import provision
+from local.aws import LocalAws
+from local.provision import provision
 
 
 def test_prod_keeps_logs_thirty_days_and_takes_parameters() -> None:

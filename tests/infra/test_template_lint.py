@@ -6,7 +6,7 @@ import json
 
 from cfnlint.api import ManualArgs, lint
 
-from runtime.local import infra
+from ops.deploy import infra
 
 # The inlined copy no longer reads the definition's S3 key; that warning is expected there.
 _INLINE_IGNORES = ["W2001"]

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from ops.deploy import infra
 from runtime import settings
-from runtime.local import infra
 
 TEMPLATE: dict[str, Any] = infra.load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.local.aws import LocalAws
-from runtime.local.provision import ProvisionResult
+from local.aws import LocalAws
+from local.provision import ProvisionResult
 
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
 if str(E2E_DIR) not in sys.path:

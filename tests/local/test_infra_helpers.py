@@ -1,4 +1,4 @@
-"""runtime.local.infra: reading the template and filling the definition's placeholders."""
+"""ops.deploy.infra: reading the template and filling the definition's placeholders."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.local import infra
+from ops.deploy import infra
 
 
 def test_short_form_tags_become_long_form(tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ import pytest
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from runtime.errors import ProductRateLimited
-from runtime.local.lambda_dispatch import (
+from local.lambda_dispatch import (
     DEFAULT_HANDLERS,
     DispatchError,
     LambdaDispatcher,
     dispatching,
 )
+from runtime.errors import ProductRateLimited
 
 REGION = "us-east-1"
 

@@ -12,8 +12,8 @@ import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 
-from runtime.local.aws import LOOPBACK, LocalAws, LocalAwsError
-from runtime.local.lambda_dispatch import DispatchError
+from local.aws import LOOPBACK, LocalAws, LocalAwsError
+from local.lambda_dispatch import DispatchError
 
 
 def test_listens_on_an_ephemeral_loopback_port_and_points_the_process_at_it(

@@ -14,10 +14,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from runtime.local.cli import StopSignal, local_app
+from cli.local import StopSignal, local_app
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH = "from runtime.local.cli import local_app; local_app(prog_name='siesa local')"
+LAUNCH = "from cli.local import local_app; local_app(prog_name='siesa local')"
 READY_DEADLINE_SECONDS = 120  # a guard against a hung start, not a speed check
 
 

@@ -20,9 +20,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.aws import LocalAws
+from local.lambda_dispatch import LambdaDispatcher, dispatching
 from runtime.errors import SiesaAuthError
-from runtime.local.aws import LocalAws
-from runtime.local.lambda_dispatch import LambdaDispatcher, dispatching
 
 REGION = "us-east-1"
 MOTO_CONFIG: Any = {

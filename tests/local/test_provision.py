@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from runtime.bundle import BundleLoader
-from runtime.config_store import CLIENTS_TABLE_SCHEMA
-from runtime.local.aws import LocalAws
-from runtime.local.provision import (
+from local.aws import LocalAws
+from local.provision import (
     ARTIFACTS_BUCKET,
     MAPPINGS_DIR,
     ProvisionError,
     ProvisionResult,
     provision,
 )
+from runtime.bundle import BundleLoader
+from runtime.config_store import CLIENTS_TABLE_SCHEMA
 from runtime.sync_state import RUNS_TABLE_SCHEMA
 
 

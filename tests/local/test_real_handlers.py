@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+from local.aws import LocalAws
+from local.provision import ProvisionResult, provision
+from local.sim import KongSim, SiesaSim, SimServer, generate_catalog
+from local.sim.faults import FaultInjector
 from runtime import secrets
 from runtime.config import ClientConfig
 from runtime.config_store import ConfigStore
-from runtime.local.aws import LocalAws
-from runtime.local.provision import ProvisionResult, provision
-from runtime.local.sim import KongSim, SiesaSim, SimServer, generate_catalog
-from runtime.local.sim.faults import FaultInjector
 from runtime.runstore import new_run_id
 
 SIESA_KEY = "siesa-canary-5b1e0f9d2c"

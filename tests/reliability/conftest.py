@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime import ops
-from runtime.local.aws import LocalAws
-from runtime.local.provision import provision
+import ops
+from local.aws import LocalAws
+from local.provision import provision
 
 HERE = Path(__file__).parent
 for folder in (HERE, HERE.parent / "e2e"):

@@ -29,6 +29,10 @@ from typing import Any
 
 import httpx
 
+from local.demo_world import ClientWorld, DemoClient
+from local.lambda_dispatch import Handler
+from local.sim import KongSim, SiesaSim, SimServer, WmsSim, generate_catalog
+from local.sim.catalog import Catalog
 from runtime.adapters.registry import get_adapter_class
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, ExtractRequest, Transformed, parse_event
@@ -36,10 +40,6 @@ from runtime.handlers.extraction import extract
 from runtime.handlers.loading import load
 from runtime.handlers.transformation import transform
 from runtime.http import SlidingWindowBudget, make_http_client
-from runtime.local.demo_world import ClientWorld, DemoClient
-from runtime.local.lambda_dispatch import Handler
-from runtime.local.sim import KongSim, SiesaSim, SimServer, WmsSim, generate_catalog
-from runtime.local.sim.catalog import Catalog
 from runtime.observability import lambda_entry
 from runtime.siesa import SiesaSource, make_source
 

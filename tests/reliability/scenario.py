@@ -12,9 +12,9 @@ from typing import Any
 from evidence import Evidence
 from harness import ReliabilityEngine, calm, source_factory
 
-from runtime import ops
-from runtime.local.demo_world import ClientWorld
-from runtime.ops.reconcile import ReconcileReport, reconcile
+import ops
+from local.demo_world import ClientWorld
+from ops.reconcile import ReconcileReport, reconcile
 
 
 def sync_together(

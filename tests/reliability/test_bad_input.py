@@ -26,9 +26,9 @@ from harness import ReliabilityEngine
 from matrix import MatrixRow, record_row
 from scenario import alerts_for, assert_reconciled, reconciled, sync_together, watermark
 
-from runtime import ops
-from runtime.local.demo_world import ClientWorld
-from runtime.local.provision import MAPPINGS_PREFIX
+import ops
+from local.demo_world import ClientWorld
+from local.provision import MAPPINGS_PREFIX
 
 RECORDS = 60
 GROUP = "Bad input"

@@ -34,8 +34,8 @@ from hypothesis import strategies as st
 from compiler.helpers import helper_names
 from compiler.pipeline import CompiledMapping, compile_source
 from dsl.diagnostics import MapError
+from local.provision import MAPPINGS_DIR
 from runtime.bundle import module_from_source
-from runtime.local.provision import MAPPINGS_DIR
 
 FLAG = "SIESA_FUZZ_RAN"
 RUN = f"__import__('builtins').__dict__.__setitem__('{FLAG}', 1)"

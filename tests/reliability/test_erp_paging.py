@@ -18,10 +18,10 @@ from urllib.parse import parse_qs
 import pytest
 from pydantic import SecretStr
 
+from local.sim import SiesaSim, SimServer, generate_catalog
 from runtime.config import ClientConfig, SiesaCredentials
 from runtime.errors import SiesaUnavailable
 from runtime.http import SlidingWindowBudget
-from runtime.local.sim import SiesaSim, SimServer, generate_catalog
 from runtime.siesa.rest import MAX_PASSES, RestSiesaSource
 
 KEY = "paging-test-key-123"

@@ -18,10 +18,10 @@ from matrix import MatrixRow, record_row
 from scenario import assert_reconciled, reconciled, runs_of, sync_together
 from typer.testing import CliRunner
 
+from cli.app import app
 from compiler.bundle import compile_paths
-from runtime.cli.app import app
-from runtime.local.provision import MAPPINGS_DIR, MAPPINGS_PREFIX
-from runtime.ops.replay import replay
+from local.provision import MAPPINGS_DIR, MAPPINGS_PREFIX
+from ops.replay import replay
 from runtime.retry_state import read_state
 from runtime.runstore import failed_records_key
 

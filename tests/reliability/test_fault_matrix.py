@@ -33,11 +33,11 @@ from scenario import (
     watermark,
 )
 
-from runtime import ops
-from runtime.local.demo_expect import compile_mappings, expect
-from runtime.local.demo_world import ClientWorld, plant_product_refusals
-from runtime.local.provision import MAPPINGS_DIR
-from runtime.local.sim import WmsSim
+import ops
+from local.demo_expect import compile_mappings, expect
+from local.demo_world import ClientWorld, plant_product_refusals
+from local.provision import MAPPINGS_DIR
+from local.sim import WmsSim
 from runtime.runstore import failed_records_key
 
 RECORDS = 240

@@ -31,10 +31,10 @@ from harness import (
 from matrix import MatrixRow, record_row
 from scenario import alerts_for, assert_reconciled, sync_together
 
+from local.demo_world import ClientWorld
+from local.sim import generate_catalog
+from ops.reconcile import reconcile
 from runtime.http import SlidingWindowBudget
-from runtime.local.demo_world import ClientWorld
-from runtime.local.sim import generate_catalog
-from runtime.ops.reconcile import reconcile
 
 CLIENTS = 10
 RECORDS = 150

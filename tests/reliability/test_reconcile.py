@@ -18,11 +18,11 @@ from harness import ReliabilityEngine, calm, source_factory
 from scenario import assert_reconciled, reconciled, sync_together
 from typer.testing import CliRunner
 
-from runtime.cli.app import app
-from runtime.local.demo_world import ClientWorld
-from runtime.local.sim import KongSim, WmsSim
-from runtime.local.sim.catalog import erp_timestamp
-from runtime.ops.reconcile import reconcile
+from cli.app import app
+from local.demo_world import ClientWorld
+from local.sim import KongSim, WmsSim
+from local.sim.catalog import erp_timestamp
+from ops.reconcile import reconcile
 from runtime.runstore import page_key
 
 RECORDS = 80

@@ -34,14 +34,15 @@ from pydantic import SecretStr, ValidationError
 from scenario import alerts_for, sync_together, watermark
 from typer.testing import CliRunner
 
-from runtime import bundle, ops, secrets
+import ops
+from cli.app import app
+from local.provision import MAPPINGS_PREFIX
+from local.sim import SimServer
+from runtime import bundle, secrets
 from runtime.adapters.kong import KongAdapter
-from runtime.cli.app import app
 from runtime.config import ClientConfig, ProductCredentials, validate_client_id
 from runtime.errors import InvalidClientConfig, InvalidEvent, InvalidSecret, ProductResponseError
 from runtime.handlers.loader import lambda_handler as loader_handler
-from runtime.local.provision import MAPPINGS_PREFIX
-from runtime.local.sim import SimServer
 from runtime.runstore import run_prefix
 
 HOSTILE_IDS = [
@@ -359,8 +360,8 @@ def test_a_redirect_never_carries_the_key_to_another_host(kong_mapping: Any) -> 
 
 @pytest.fixture
 def kong_mapping() -> Any:
-    from runtime.local.demo_expect import compile_mappings
-    from runtime.local.provision import MAPPINGS_DIR
+    from local.demo_expect import compile_mappings
+    from local.provision import MAPPINGS_DIR
 
     return compile_mappings([MAPPINGS_DIR / "kong.map"])["kong"]
 

@@ -20,11 +20,7 @@ from typing import Any
 
 import pytest
 
-from runtime import settings
-from runtime.config import ClientConfig
-from runtime.config_store import ConfigStore
-from runtime.http import SlidingWindowBudget
-from runtime.local.sim import (
+from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
     DEFAULT_WMS_API_KEY,
@@ -34,6 +30,10 @@ from runtime.local.sim import (
     SimServer,
     WmsSim,
 )
+from runtime import settings
+from runtime.config import ClientConfig
+from runtime.config_store import ConfigStore
+from runtime.http import SlidingWindowBudget
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -1,4 +1,4 @@
-"""The Kong and WMS adapters against the platform's simulators (runtime/local/sim)."""
+"""The Kong and WMS adapters against the platform's simulators (local/sim)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from local.sim import DEFAULT_KONG_API_KEY, DEFAULT_WMS_API_KEY, KongSim, SimServer, WmsSim
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import get_adapter_class
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductAuthError, ProductUnavailable
-from runtime.local.sim import DEFAULT_KONG_API_KEY, DEFAULT_WMS_API_KEY, KongSim, SimServer, WmsSim
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from local.sim import generate_catalog
+from local.sim.catalog import parse_erp_timestamp
 from runtime.config_store import ConfigStore
 from runtime.errors import (
     ClientDisabled,
@@ -24,8 +26,6 @@ from runtime.handlers.deps import Deps
 from runtime.handlers.events import ExtractRequest
 from runtime.handlers.extraction import extract
 from runtime.handlers.extractor import lambda_handler
-from runtime.local.sim import generate_catalog
-from runtime.local.sim.catalog import parse_erp_timestamp
 from runtime.siesa import make_source
 from runtime.sync_state import RunHistory
 

@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from local.sim import generate_catalog
+from local.sim.keys import DEFAULT_TENANT
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import get_adapter_class
 from runtime.adapters.results import BatchResult
@@ -22,8 +24,6 @@ from runtime.handlers.loader import lambda_handler as loader
 from runtime.handlers.loading import load
 from runtime.handlers.transformer import lambda_handler as transformer
 from runtime.http import api_key_auth
-from runtime.local.sim import generate_catalog
-from runtime.local.sim.keys import DEFAULT_TENANT
 from runtime.sync_state import RunHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from local.sim import generate_catalog
 from runtime.errors import InvalidSecret, ProductAuthError, SiesaAuthError
 from runtime.handlers.extractor import lambda_handler as extractor
 from runtime.handlers.loader import lambda_handler as loader
 from runtime.handlers.transformer import lambda_handler as transformer
-from runtime.local.sim import generate_catalog
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

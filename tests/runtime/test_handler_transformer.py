@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from local.sim import generate_catalog
 from runtime import bundle
 from runtime.errors import BundleIntegrityError, InvalidEvent
 from runtime.handlers.extractor import lambda_handler as extractor
 from runtime.handlers.transformer import lambda_handler as transformer
-from runtime.local.sim import generate_catalog
 from runtime.sync_state import RunHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

@@ -1,4 +1,4 @@
-"""The Siesa REST source against the platform's Siesa simulator (runtime/local/sim)."""
+"""The Siesa REST source against the platform's Siesa simulator (local/sim)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from local.sim import DEFAULT_SIESA_API_KEY, SiesaSim, SimServer, generate_catalog
+from local.sim.catalog import record_key as sim_record_key
 from runtime.config import ClientConfig, SiesaCredentials
 from runtime.errors import SiesaAuthError, SiesaUnavailable
 from runtime.http import RetryPolicy, SlidingWindowBudget, make_http_client
-from runtime.local.sim import DEFAULT_SIESA_API_KEY, SiesaSim, SimServer, generate_catalog
-from runtime.local.sim.catalog import record_key as sim_record_key
 from runtime.siesa import RestSiesaSource, SiesaSource, make_source
 
 if str(Path(__file__).parent) not in sys.path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.local.sim import (
+from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
     DEFAULT_WMS_API_KEY,

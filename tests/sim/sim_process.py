@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH = "from runtime.local.sim.cli import sim_app; sim_app(prog_name='siesa sim')"
+LAUNCH = "from cli.sim import sim_app; sim_app(prog_name='siesa sim')"
 
 
 @contextmanager

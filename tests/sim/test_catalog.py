@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.local.sim import Catalog, generate_catalog
-from runtime.local.sim.catalog import (
+from local.sim import Catalog, generate_catalog
+from local.sim.catalog import (
     ERP_OFFSET,
     INVALID_KINDS,
     colombian_decimal,
@@ -19,7 +19,7 @@ from runtime.local.sim.catalog import (
     parse_modified_since,
     record_key,
 )
-from runtime.local.sim.codes import is_valid_ean13
+from local.sim.codes import is_valid_ean13
 
 LOCATION = re.compile(r"[A-Z]-[0-9]{2}-[0-9]{2}")
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.local.sim.codes import (
+from local.sim.codes import (
     break_ean13,
     ean13_check_digit,
     is_valid_ean13,
     random_ean13,
     random_epc,
 )
-from runtime.local.sim.rules import kong_product_error, wms_item_error
+from local.sim.rules import kong_product_error, wms_item_error
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.local.sim import (
+from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
     FaultInjector,
@@ -21,7 +21,7 @@ from runtime.local.sim import (
     WmsSim,
     generate_catalog,
 )
-from runtime.local.sim.catalog import record_key
+from local.sim.catalog import record_key
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

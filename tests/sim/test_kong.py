@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.local.sim import DEFAULT_KONG_API_KEY, KongSim, SimServer
+from local.sim import DEFAULT_KONG_API_KEY, KongSim, SimServer
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from runtime.local.sim import (
+from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
     DEFAULT_WMS_API_KEY,

@@ -8,8 +8,8 @@ import threading
 import httpx
 import pytest
 
-from runtime.local.sim import SimServer
-from runtime.local.sim.server import STOP_EVENT_KEY
+from local.sim import SimServer
+from local.sim.server import STOP_EVENT_KEY
 
 
 def _hello(environ: dict, start_response) -> list[bytes]:  # type: ignore[no-untyped-def]

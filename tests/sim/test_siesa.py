@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from runtime.local.sim import DEFAULT_SIESA_API_KEY, SiesaSim, SimServer, generate_catalog
-from runtime.local.sim.catalog import ERP_OFFSET, parse_erp_timestamp, record_key
+from local.sim import DEFAULT_SIESA_API_KEY, SiesaSim, SimServer, generate_catalog
+from local.sim.catalog import ERP_OFFSET, parse_erp_timestamp, record_key
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

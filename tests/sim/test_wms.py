@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.local.sim import DEFAULT_WMS_API_KEY, SimServer, WmsSim
+from local.sim import DEFAULT_WMS_API_KEY, SimServer, WmsSim
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -1,0 +1,142 @@
+"""`siesa reconcile` and `siesa replay`: for operators after an incident.
+
+`siesa reconcile --client ID [--json]` lists every record of the client's
+ERP that is neither in its product as the mapping says nor reported by a
+run (exit 1 when there is any such difference). `siesa replay --client ID
+--run RUN_ID [--json]` sends a run's failed records again through the
+current mapping and says what now passes (exit 0 all pass, 3 some still
+fail). Both print one JSON object on stdout with --json.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
+from cli.common import print_json as emit_json
+from ops.reconcile import KINDS, ReconcileReport, reconcile
+from ops.replay import ReplayReport, replay
+
+SHOWN_DIFFERENCES = 50
+ClientOption = Annotated[
+    str, typer.Option("--client", help="The client to check.", show_default=False)
+]
+
+
+def _escaped(text: object) -> str:
+    return str(text).replace("[", r"\[")
+
+
+def reconcile_table(report: ReconcileReport) -> Table:
+    """The counts of a reconciliation."""
+    table = Table(title=f"Reconciliation of {report.client_id}", title_justify="left")
+    for column in ("in scope", "loaded", "reported", "lost", "duplicates", "pending"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(
+            f"{value:,}"
+            for value in (
+                report.in_scope,
+                report.loaded,
+                report.reported,
+                report.lost,
+                report.duplicates,
+                report.pending,
+            )
+        )
+    )
+    return table
+
+
+def differences_table(report: ReconcileReport, limit: int = SHOWN_DIFFERENCES) -> Table | None:
+    """The differences, most telling first; None when there are none."""
+    if not report.differences:
+        return None
+    table = Table(title="Differences", title_justify="left")
+    for column in ("kind", "record", "what", "run"):
+        table.add_column(column)
+    for difference in report.differences[:limit]:
+        table.add_row(
+            difference.kind,
+            _escaped(difference.record_id),
+            _escaped(difference.detail),
+            difference.run_id or "-",
+        )
+    return table
+
+
+def reconcile_command(
+    client: ClientOption,
+    json_output: JsonFlag = False,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Compare a client's ERP with its product and its runs' reports; exit 1 on any difference."""
+    with operator_errors():
+        report = reconcile(client, deployment=deployment_for(endpoint_url))
+    if json_output:
+        emit_json(report.to_json())
+    else:
+        console = out()
+        console.print(reconcile_table(report))
+        table = differences_table(report)
+        if table is None:
+            console.print(
+                f"no differences: every record the watermark ({report.watermark or 'none yet'}) "
+                "has passed is in the product as the mapping says, or reported by a run"
+            )
+        else:
+            console.print(table)
+            if len(report.differences) > SHOWN_DIFFERENCES:
+                console.print(f"... and {len(report.differences) - SHOWN_DIFFERENCES:,} more")
+            kinds = sorted({difference.kind for difference in report.differences})
+            for kind in kinds:
+                console.print(f"{kind}: {KINDS[kind]}", highlight=False)
+        for note in report.notes:
+            err().print(f"note: {_escaped(note)}", highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def replay_table(report: ReplayReport) -> Table:
+    """Each replayed record and what happened to it."""
+    table = Table(
+        title=f"Replay of run {report.run_id} of {report.client_id}: "
+        f"{report.passed} of {len(report.records)} now pass",
+        title_justify="left",
+    )
+    for column in ("record", "was", "now", "detail", "copy"):
+        table.add_column(column)
+    for record in report.records:
+        table.add_row(
+            _escaped(record.record_id),
+            _escaped(record.was),
+            record.outcome,
+            _escaped(record.detail),
+            record.copy,
+        )
+    return table
+
+
+def replay_command(
+    client: ClientOption,
+    run: Annotated[str, typer.Option("--run", help="The run whose failed records to send again.")],
+    json_output: JsonFlag = False,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Send a run's failed records again through the current mapping (exit 0 all pass, 3 not)."""
+    with operator_errors():
+        report = replay(client, run, deployment=deployment_for(endpoint_url))
+    if json_output:
+        emit_json(report.to_json())
+    else:
+        out().print(replay_table(report))
+        err().print(f"stored at {report.report_key}", highlight=False)
+    raise typer.Exit(report.exit_code)
+
+
+def mount(app: typer.Typer) -> None:
+    """Add `reconcile` and `replay` to the `siesa` app."""
+    app.command("reconcile")(reconcile_command)
+    app.command("replay")(replay_command)

@@ -1,0 +1,88 @@
+"""`siesa sync --client ID`: start a client's sync, and with --wait follow it to its summary.
+
+Exit codes with --wait: 0 success, 3 partial (some records failed; they are
+reported), 1 failed. With --json, stdout holds exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+import ops
+from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
+from cli.common import print_json as emit_json
+from ops.progress import SyncBars
+from ops.render import failed_records_table, outcome_table
+
+
+class SyncTypeName(StrEnum):
+    """What to extract: everything, or what changed since the last finished run."""
+
+    initial = "initial"
+    incremental = "incremental"
+
+
+def sync_command(
+    client: Annotated[
+        str, typer.Option("--client", help="The client to sync.", show_default=False)
+    ],
+    sync_type: Annotated[
+        SyncTypeName, typer.Option("--sync-type", help="initial: everything; incremental: changes.")
+    ] = SyncTypeName.incremental,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Follow the sync and print its summary.")
+    ] = False,
+    json_output: JsonFlag = False,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Start a client's sync through the workflow (exit 0 success, 3 partial, 1 failed)."""
+    deployment = deployment_for(endpoint_url)
+    with operator_errors():
+        started = ops.start_sync(client, sync_type.value, deployment=deployment)
+        if not wait:
+            _started(started, json_output)
+            return
+        try:
+            with SyncBars(err()) as bars:
+                bars.add(started.client_id)
+                outcome = ops.wait(started, bars.update, deployment=deployment)
+                bars.finish(outcome)
+        except KeyboardInterrupt:
+            err().print(
+                f"stopped following; the sync goes on (execution {started.execution_arn}); "
+                f"see `siesa status --client {started.client_id}`",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+    if json_output:
+        emit_json(outcome.to_json())
+    else:
+        console = out()
+        console.print(outcome_table(outcome))
+        failed = failed_records_table(outcome)
+        if failed is not None:
+            console.print(failed)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _started(started: ops.StartedSync, json_output: bool) -> None:
+    if json_output:
+        emit_json(
+            {
+                "client_id": started.client_id,
+                "run_id": started.run_id,
+                "sync_type": started.sync_type,
+                "status": "running",
+                "execution_arn": started.execution_arn,
+            }
+        )
+        return
+    out().print(
+        f"started the {started.sync_type} sync of {started.client_id}: run {started.run_id}\n"
+        f"execution {started.execution_arn}\n"
+        f"follow it with: siesa status --client {started.client_id}",
+        highlight=False,
+    )

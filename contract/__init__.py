@@ -1,0 +1,1 @@
+"""The contract between the mapping compiler and the runtime: one definition, both sides."""

@@ -1,0 +1,264 @@
+"""The embedded AWS: moto's server on loopback, executing state machines for real.
+
+`LocalAws` starts `moto.server.ThreadedMotoServer` on 127.0.0.1 with Step
+Functions' interpreter on and Lambda's Docker off, and routes every Lambda
+invocation to our handlers in this process (`lambda_dispatch`). While it runs,
+the process environment points boto3 at it (`AWS_ENDPOINT_URL`), carries dummy
+credentials (so no real credentials can be sent anywhere by mistake) and sets
+`MOTO_PORT`, which moto's interpreter uses to call Lambda, DynamoDB and SNS.
+Everything is restored on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import socket
+import threading
+import warnings
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+import boto3
+import httpx
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_REGION = "us-east-1"
+LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
+
+# What the process environment holds while the embedded AWS runs; None removes the variable.
+_DUMMY_CREDENTIALS: dict[str, str | None] = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": None,
+    "AWS_PROFILE": None,
+    "AWS_DEFAULT_PROFILE": None,
+}
+# moto logs every request (werkzeug) and every failed state at ERROR with its cause: too chatty.
+_QUIET_LOGGERS = ("werkzeug", "moto.stepfunctions")
+# moto's CloudFormation logs and warns about each resource type it skips (alarms, bucket
+# policies); provision() reports those itself.
+_SKIPPED_RESOURCE_LOG = "No Moto CloudFormation support for"
+_SKIPPED_RESOURCE_WARNING = r"Tried to parse AWS::.* but it's not supported by moto"
+
+
+class _DropSkippedResourceLogs(logging.Filter):
+    """Drops moto's per-resource 'No Moto CloudFormation support' lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_SKIPPED_RESOURCE_LOG)
+
+
+_MOTO_LOG_FILTER = _DropSkippedResourceLogs()
+
+
+class LocalAwsError(Exception):
+    """The embedded AWS could not start or is used the wrong way."""
+
+
+class LocalAws:
+    """Moto's server on loopback with Step Functions executing and Lambda dispatched in-process.
+
+    Use as a context manager; `port=0` picks a free port (see `.port` / `.url`).
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        handlers: Mapping[str, Handler | str] | None = None,
+        region: str = DEFAULT_REGION,
+        quiet: bool = True,
+    ) -> None:
+        self.region = region
+        self.dispatcher = LambdaDispatcher(handlers)
+        self._requested_port = port
+        self._quiet = quiet
+        self._server: ThreadedMotoServer | None = None
+        self._port: int | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_config: dict[str, Any] = {}
+        self._saved_levels: dict[str, int] = {}
+        self._warnings_guard: warnings.catch_warnings[None] | None = None
+        self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> LocalAws:
+        """Start the server, switch moto's execution modes, point the process at it."""
+        if self._server is not None:
+            raise LocalAwsError("the embedded AWS is already running")
+        self._dispatch = dispatching(self.dispatcher)
+        self._dispatch.__enter__()
+        try:
+            self._configure_moto()
+            _check_port_free(self._requested_port)
+            server = ThreadedMotoServer(
+                ip_address=LOOPBACK, port=self._requested_port, verbose=False
+            )
+            server.start()
+            self._server = server
+            self._port = server.get_host_and_port()[1]
+            self._point_environment()
+            self.reset()
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, OSError):
+                raise LocalAwsError(
+                    f"cannot listen on {LOOPBACK}:{self._requested_port}: {exc.strerror or exc}"
+                ) from exc
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and restore the environment, moto's config and its Lambda backend."""
+        server, self._server = self._server, None
+        if server is not None:
+            with contextlib.suppress(httpx.HTTPError):
+                self._reset_at(f"http://{LOOPBACK}:{server.get_host_and_port()[1]}")
+            server.stop()
+        self._port = None
+        with self._clients_lock:
+            self._clients.clear()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        for section, value in self._saved_config.items():
+            default_user_config[section] = value  # type: ignore[literal-required]
+        self._saved_config = {}
+        for logger_name, level in self._saved_levels.items():
+            logging.getLogger(logger_name).setLevel(level)
+        self._saved_levels = {}
+        logging.getLogger("moto").removeFilter(_MOTO_LOG_FILTER)
+        guard, self._warnings_guard = self._warnings_guard, None
+        if guard is not None:
+            guard.__exit__(None, None, None)
+        dispatch, self._dispatch = self._dispatch, None
+        if dispatch is not None:
+            dispatch.__exit__(None, None, None)
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- what callers use --------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        if self._port is None:
+            raise LocalAwsError("the embedded AWS is not running")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL (what `AWS_ENDPOINT_URL` is set to)."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def account_id(self) -> str:
+        """The account every ARN of the embedded AWS carries."""
+        return LOCAL_ACCOUNT_ID
+
+    def client(self, service_name: str) -> Any:
+        """A boto3 client bound to this server, whatever the environment says (one per service)."""
+        url = self.url
+        with self._clients_lock:
+            found = self._clients.get(service_name)
+            if found is None:
+                found = boto3.session.Session().client(
+                    service_name,
+                    region_name=self.region,
+                    endpoint_url=url,
+                    aws_access_key_id="local",
+                    aws_secret_access_key="local",
+                )
+                self._clients[service_name] = found
+            return found
+
+    def reset(self) -> None:
+        """Forget every resource: moto's state is per process and outlives a server."""
+        self._reset_at(self.url)
+
+    @staticmethod
+    def _reset_at(url: str) -> None:
+        httpx.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+
+    def export(self, variables: Mapping[str, str]) -> None:
+        """Put variables in the process environment until `stop` (e.g. STATE_MACHINE_ARN)."""
+        if self._server is None:
+            raise LocalAwsError("the embedded AWS is not running")
+        self._set_environment(variables)
+
+    def register_handler(self, function_name: str, handler: Handler | str) -> None:
+        """Run `handler` when Lambda function `function_name` is invoked."""
+        self.dispatcher.register(function_name, handler)
+
+    # --- internals ---------------------------------------------------------------------
+
+    def _configure_moto(self) -> None:
+        """State machines execute; Lambda runs without Docker (set before the server starts)."""
+        for section in ("stepfunctions", "lambda"):
+            self._saved_config[section] = copy.deepcopy(default_user_config.get(section, {}))
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        default_user_config["lambda"] = {"use_docker": False}
+        if self._quiet:
+            for logger_name in _QUIET_LOGGERS:
+                logger = logging.getLogger(logger_name)
+                self._saved_levels[logger_name] = logger.level
+                logger.setLevel(logging.CRITICAL)
+            logging.getLogger("moto").addFilter(_MOTO_LOG_FILTER)
+            self._warnings_guard = warnings.catch_warnings()
+            self._warnings_guard.__enter__()
+            warnings.filterwarnings(
+                "ignore", message=_SKIPPED_RESOURCE_WARNING, category=UserWarning
+            )
+
+    def _point_environment(self) -> None:
+        """Every boto3 client of this process (handlers included) talks to the server."""
+        wanted: dict[str, str | None] = {
+            **_DUMMY_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "MOTO_PORT": str(self.port),
+        }
+        self._set_environment(wanted)
+
+    def _set_environment(self, variables: Mapping[str, str | None]) -> None:
+        """Set (or with None, remove) variables, remembering the old values for `stop`."""
+        for name, value in variables.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a taken port up front: moto's server thread would die and never report ready."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((LOOPBACK, port))

@@ -1,0 +1,361 @@
+"""Registering and managing clients: the design document's "Adding a New Client" in one call.
+
+`add_client` validates everything first (the three documents, the
+deployment's state machine and EventBridge role, the mapping named by
+`field_mappings_key`, and that nothing of the client exists yet), then
+writes both secrets, the clients-table item and the schedule rule. If a
+write fails, what was written is removed again, so a client is either
+wholly registered or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ops.deployment import (
+    Deployment,
+    describe_client_error,
+    error_code,
+    resolve,
+    translate_aws_errors,
+)
+from ops.errors import DeploymentError, InputError, OpsError, UnknownClient, WriteFailed
+from ops.schedule import (
+    Schedule,
+    delete_schedule,
+    get_schedule,
+    put_schedule,
+    rule_exists,
+    set_schedule_enabled,
+)
+from ops.validation import JsonInput, NewClient, check_new_client, rule_name
+from runtime.bundle import manifest_entry
+from runtime.config import ClientConfig, validate_client_id
+from runtime.config_store import InvalidItem
+from runtime.errors import (
+    ClientNotFound,
+    IntegrationError,
+    InvalidClientConfig,
+    MappingBundleError,
+)
+
+SHOWN_CONFIG_FIELDS = (
+    "client_id",
+    "client_name",
+    "enabled",
+    "product_type",
+    "siesa_dialect",
+    "connekta",
+    "siesa_api_url",
+    "product_api_url",
+    "siesa_credentials_secret",
+    "product_credentials_secret",
+    "field_mappings_key",
+    "sync_schedule",
+    "siesa_timezone",
+    "aws_account_id",
+    "last_sync_status",
+    "last_sync_timestamp",
+    "last_sync_records",
+    "last_sync_watermark",
+    "last_sync_run_id",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """Whether a credentials secret exists, and when it last changed (never its value)."""
+
+    name: str
+    exists: bool
+    last_changed: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """A client as the operator sees it: config, schedule rule and, from `show`, its secrets."""
+
+    config: ClientConfig
+    schedule: Schedule | None
+    secrets: tuple[SecretInfo, ...] = ()
+
+    @property
+    def client_id(self) -> str:
+        """The client's id."""
+        return self.config.client_id
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--json` (credentials appear by name only)."""
+        values = self.config.model_dump(mode="json")
+        shown: dict[str, Any] = {name: values.get(name) for name in SHOWN_CONFIG_FIELDS}
+        shown["schedule"] = self.schedule.to_json() if self.schedule else None
+        if self.secrets:
+            shown["secrets"] = [
+                {"name": info.name, "exists": info.exists, "last_changed": info.last_changed}
+                for info in self.secrets
+            ]
+        return shown
+
+
+@dataclass(frozen=True)
+class ClientList:
+    """Every client, and every table item that does not validate (reported, never dropped)."""
+
+    clients: list[ClientView] = field(default_factory=list)
+    invalid: list[InvalidItem] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--json`."""
+        return {
+            "clients": [view.to_json() for view in self.clients],
+            "invalid": [
+                {"client_id": item.client_id, "reason": item.reason} for item in self.invalid
+            ],
+        }
+
+
+# --- adding -------------------------------------------------------------------------------
+
+
+@translate_aws_errors
+def add_client(
+    config_json: JsonInput,
+    siesa_credentials_json: JsonInput,
+    product_credentials_json: JsonInput,
+    *,
+    deployment: Deployment | None = None,
+) -> ClientView:
+    """Register a client: secrets, clients-table item and schedule rule, or nothing at all.
+
+    Each document is JSON text (or an already parsed mapping). InputError
+    when a document or the deployment's contents say no; nothing is written
+    then. WriteFailed when a write fails; what was written is undone.
+    """
+    target = resolve(deployment)
+    new = check_new_client(config_json, siesa_credentials_json, product_credentials_json)
+    check_deployment_for(target, new)
+    _write(target, new)
+    return show_client(new.config.client_id, deployment=target)
+
+
+def check_deployment_for(deployment: Deployment, new: NewClient) -> None:
+    """What the deployment must hold (and must not hold yet) for `new` to be added."""
+    config = new.config
+    # both raise DeploymentError when the deployment lacks them
+    _ = (deployment.state_machine_arn, deployment.eventbridge_role_arn)
+    check_mapping(deployment, config)
+    try:
+        deployment.config_store().get(config.client_id)
+    except ClientNotFound:
+        pass
+    except InvalidClientConfig:
+        raise InputError(
+            f"client {config.client_id} already exists, and its item does not validate "
+            f"(see `siesa client list`)"
+        ) from None
+    else:
+        raise InputError(
+            f"client {config.client_id} already exists (see `siesa client show {config.client_id}`)"
+        )
+    for name in (config.siesa_credentials_secret, config.product_credentials_secret):
+        if secret_info(deployment, name).exists:
+            raise InputError(
+                f"secret {name} already exists, left from an earlier client; delete it first "
+                f"(aws secretsmanager delete-secret --secret-id {name} "
+                "--force-delete-without-recovery)"
+            )
+    if rule_exists(deployment, config.client_id):
+        raise InputError(
+            f"EventBridge rule {rule_name(config.client_id)} already exists, left from an "
+            "earlier client; delete it first"
+        )
+
+
+def check_mapping(deployment: Deployment, config: ClientConfig) -> None:
+    """The bundle holds the mapping `field_mappings_key` names, for the client's product."""
+    loader = deployment.bundles()
+    where = f"s3://{loader.bucket}/{loader.prefix}manifest.json"
+    try:
+        manifest = loader.manifest()
+    except MappingBundleError as exc:
+        raise DeploymentError(
+            f"{exc}; compile the mappings and upload the bundle (`siesa local up` does it locally)"
+        ) from None
+    try:
+        entry = manifest_entry(manifest, config.field_mappings_key, where)
+    except MappingBundleError as exc:
+        raise InputError(f"client config: field 'field_mappings_key': {exc}") from None
+    declared = entry.get("product_type")
+    if isinstance(declared, str) and declared != config.product_type:
+        raise InputError(
+            f"client config: field 'field_mappings_key': mapping {config.field_mappings_key!r} "
+            f"is for product {declared!r}, but the client's product is {config.product_type!r}"
+        )
+
+
+def _write(deployment: Deployment, new: NewClient) -> None:
+    """Write everything; on a failure undo what was written, newest first, and say so."""
+    config = new.config
+    secrets = deployment.client("secretsmanager")
+    undo: list[tuple[str, Callable[[], None]]] = []
+    step = ""
+    try:
+        for name, values in (
+            (config.siesa_credentials_secret, new.siesa_credentials),
+            (config.product_credentials_secret, new.product_credentials),
+        ):
+            step = f"secret {name}"
+            secrets.create_secret(
+                Name=name,
+                SecretString=json.dumps(values),
+                Description=f"Credentials of {config.client_id} (siesa-integration)",
+                Tags=[{"Key": "client_id", "Value": config.client_id}],
+            )
+            undo.append((step, _secret_remover(deployment, name)))
+        step = f"client item in {deployment.clients_table}"
+        deployment.config_store().put(config, must_not_exist=True)
+        undo.append((step, lambda: _delete_item(deployment, config.client_id)))
+        step = f"schedule rule {rule_name(config.client_id)}"
+        undo.append((step, lambda: delete_schedule(deployment, config.client_id)))
+        put_schedule(deployment, config.client_id, config.sync_schedule, enabled=config.enabled)
+    except Exception as exc:
+        raise WriteFailed(_failure_message(config.client_id, step, exc, undo)) from None
+
+
+def _failure_message(
+    client_id: str, step: str, exc: Exception, undo: list[tuple[str, Callable[[], None]]]
+) -> str:
+    undone, stuck = [], []
+    for what, action in reversed(undo):
+        try:
+            action()
+        except Exception as undo_error:
+            stuck.append(f"{what} ({_reason(undo_error)})")
+        else:
+            undone.append(what)
+    message = f"could not write the {step} of client {client_id}: {_reason(exc)}"
+    if undone:
+        message += "; removed again: " + ", ".join(undone)
+    if stuck:
+        message += "; could NOT remove, delete by hand: " + ", ".join(stuck)
+    elif not undone:
+        message += "; nothing had been written"
+    return message
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return describe_client_error(exc)
+    if isinstance(exc, OpsError | IntegrationError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _secret_remover(deployment: Deployment, name: str) -> Callable[[], None]:
+    def remove() -> None:
+        try:
+            deployment.client("secretsmanager").delete_secret(
+                SecretId=name, ForceDeleteWithoutRecovery=True
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+
+    return remove
+
+
+def _delete_item(deployment: Deployment, client_id: str) -> None:
+    deployment.client("dynamodb").delete_item(
+        TableName=deployment.clients_table, Key={"client_id": {"S": client_id}}
+    )
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def secret_info(deployment: Deployment, name: str) -> SecretInfo:
+    """Whether a secret exists (a secret scheduled for deletion still does) and when it changed."""
+    try:
+        described = deployment.client("secretsmanager").describe_secret(SecretId=name)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return SecretInfo(name=name, exists=False)
+        raise
+    changed = described.get("LastChangedDate") or described.get("CreatedDate")
+    return SecretInfo(name=name, exists=True, last_changed=changed.isoformat() if changed else None)
+
+
+def _checked_id(client_id: str) -> str:
+    try:
+        return validate_client_id(client_id)
+    except InvalidClientConfig as exc:
+        raise InputError(str(exc)) from None
+
+
+def get_config(deployment: Deployment, client_id: str) -> ClientConfig:
+    """The client's config; UnknownClient when it is not registered."""
+    try:
+        return deployment.config_store().get(_checked_id(client_id))
+    except ClientNotFound:
+        raise UnknownClient(
+            f"no client {client_id} at {deployment.where} (see `siesa client list`)"
+        ) from None
+    except InvalidClientConfig as exc:
+        raise InputError(str(exc)) from None
+
+
+@translate_aws_errors
+def list_clients(*, deployment: Deployment | None = None) -> ClientList:
+    """Every registered client with its schedule rule."""
+    target = resolve(deployment)
+    listing = target.config_store().list_clients()
+    views = [
+        ClientView(config=config, schedule=get_schedule(target, config.client_id))
+        for config in listing.clients
+    ]
+    return ClientList(clients=views, invalid=listing.invalid)
+
+
+@translate_aws_errors
+def show_client(client_id: str, *, deployment: Deployment | None = None) -> ClientView:
+    """One client: config, schedule rule, and whether both secrets exist."""
+    target = resolve(deployment)
+    config = get_config(target, client_id)
+    secrets = tuple(
+        secret_info(target, name)
+        for name in (config.siesa_credentials_secret, config.product_credentials_secret)
+    )
+    return ClientView(
+        config=config, schedule=get_schedule(target, config.client_id), secrets=secrets
+    )
+
+
+@translate_aws_errors
+def enable_client(client_id: str, *, deployment: Deployment | None = None) -> ClientView:
+    """Enable the client and its schedule rule."""
+    return _set_enabled(resolve(deployment), client_id, True)
+
+
+@translate_aws_errors
+def disable_client(client_id: str, *, deployment: Deployment | None = None) -> ClientView:
+    """Disable the client and its schedule rule (syncs already running finish)."""
+    return _set_enabled(resolve(deployment), client_id, False)
+
+
+def _set_enabled(deployment: Deployment, client_id: str, enabled: bool) -> ClientView:
+    checked = _checked_id(client_id)
+    try:
+        config = deployment.config_store().set_enabled(checked, enabled)
+    except ClientNotFound:
+        raise UnknownClient(
+            f"no client {client_id} at {deployment.where} (see `siesa client list`)"
+        ) from None
+    set_schedule_enabled(deployment, checked, enabled)
+    return ClientView(config=config, schedule=get_schedule(deployment, checked))

@@ -1,0 +1,179 @@
+"""`siesa deploy`: the built artefacts into S3, the stack through a change set, then the mappings.
+
+Order, and why:
+1. Parameters are resolved and checked first: a typo fails before anything is written.
+2. The Lambda package and the state machine definition go to the artefacts
+   bucket under content-addressed keys (the template's `ArtifactsBucket`,
+   `LambdaCodeKey`, `StateMachineDefinitionKey`); the template itself too when
+   it is too big to send inline.
+3. The stack is brought to the template by one change set (ops/deploy/stack.py).
+4. The mapping bundle goes to the stack's config bucket under `mappings/`,
+   which the stack creates, modules first and the manifest last.
+An unchanged second deploy uploads nothing, finds an empty change set and
+says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra import DEFINITION_PATH
+from ops.deploy.artefacts import (
+    Upload,
+    ensure_bucket,
+    upload_content_addressed,
+    upload_mapping_bundle,
+)
+from ops.deploy.build import DEFAULT_TEMPLATE, Build
+from ops.deploy.errors import DeployError
+from ops.deploy.parameters import check_given, resolve_parameters
+from ops.deploy.stack import (
+    NEVER_CREATED,
+    EventSink,
+    NoteSink,
+    StackDeployment,
+    TemplateSource,
+    deploy_stack,
+    stack_parameters,
+    stack_status,
+)
+from ops.deployment import Deployment, is_loopback_url, reaching_aws
+from runtime import settings
+
+DEFAULT_DEFINITION = DEFINITION_PATH
+TEMPLATE_BODY_LIMIT = 51_200  # bytes CloudFormation accepts as TemplateBody
+LAMBDA_PREFIX = "lambda/siesa-runtime-"
+DEFINITION_PREFIX = "statemachine/"
+TEMPLATE_PREFIX = "templates/"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What the operator asked for."""
+
+    stack_name: str
+    environment: str
+    alert_email: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    artifacts_bucket: str | None = None
+    template_path: Path = DEFAULT_TEMPLATE
+    definition_path: Path = DEFAULT_DEFINITION
+
+
+@dataclass(frozen=True)
+class DeployReport:
+    """What a deploy did."""
+
+    stack: StackDeployment
+    where: str
+    artifacts_bucket: str
+    parameters: dict[str, str]
+    artefact_uploads: tuple[Upload, ...]
+    bundle_uploads: tuple[Upload, ...]
+
+    @property
+    def changed(self) -> bool:
+        """False when nothing was written anywhere."""
+        uploads = self.artefact_uploads + self.bundle_uploads
+        return self.stack.outcome != "unchanged" or any(upload.written for upload in uploads)
+
+
+def default_artifacts_bucket(account_id: str, region: str) -> str:
+    """`siesa-integration-artifacts-<account>-<region>`: unique per account and region."""
+    return f"siesa-integration-artifacts-{account_id}-{region}"
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DeployError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+
+
+def _template(path: Path) -> tuple[str, dict[str, Any]]:
+    from ops.deploy.infra import InfraError, load_template
+
+    text = _read(path, "template")
+    try:
+        return text, load_template(path)
+    except InfraError as exc:
+        raise DeployError(str(exc)) from None
+
+
+def _s3_url(bucket: str, key: str, region: str) -> str:
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
+def deploy(
+    build: Build,
+    request: DeployRequest,
+    *,
+    deployment: Deployment,
+    on_event: EventSink | None = None,
+    on_note: NoteSink | None = None,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3600.0,
+    template_body_limit: int = TEMPLATE_BODY_LIMIT,
+) -> DeployReport:
+    """Deploy `build` as stack `request.stack_name` where `deployment` points (AWS or an endpoint)."""
+    template_text, template = _template(request.template_path)
+    definition = _read(request.definition_path, "state machine definition").encode()
+    given = {"Environment": request.environment, **request.parameters}
+    if request.alert_email is not None:
+        given["AlertEmail"] = request.alert_email
+    check_given(template, given)  # a bad value fails before any AWS call
+    cloudformation = deployment.client("cloudformation")
+    s3 = deployment.client("s3")
+    with reaching_aws(deployment.endpoint_url):
+        account = str(deployment.client("sts").get_caller_identity()["Account"])
+        bucket = request.artifacts_bucket or default_artifacts_bucket(account, deployment.region)
+        plain_http = (deployment.endpoint_url or "https:").startswith("http:")
+        created = ensure_bucket(s3, bucket, deployment.region, require_tls=not plain_http)
+        if created and on_note is not None:
+            on_note(f"created the artefacts bucket {bucket}")
+        package = upload_content_addressed(
+            s3, bucket, LAMBDA_PREFIX, build.package.path.read_bytes(), ".zip"
+        )
+        state_machine = upload_content_addressed(
+            s3, bucket, DEFINITION_PREFIX, definition, ".asl.json"
+        )
+        uploads = [package, state_machine]
+        source = TemplateSource(body=template_text)
+        if len(template_text.encode()) > template_body_limit:
+            stored = upload_content_addressed(
+                s3, bucket, TEMPLATE_PREFIX, template_text.encode(), ".yaml"
+            )
+            uploads.append(stored)
+            source = TemplateSource(url=_s3_url(bucket, stored.key, deployment.region))
+        status = stack_status(cloudformation, request.stack_name)
+        # a stack whose first create failed holds nothing: its parameters are not a baseline
+        live = status is not None and status not in NEVER_CREATED
+        previous = stack_parameters(cloudformation, request.stack_name) if live else None
+        given.update(
+            ArtifactsBucket=bucket,
+            LambdaCodeKey=package.key,
+            StateMachineDefinitionKey=state_machine.key,
+        )
+        parameters = resolve_parameters(template, given, previous)
+        stack = deploy_stack(
+            cloudformation,
+            request.stack_name,
+            source,
+            parameters,
+            template_document=template,
+            on_event=on_event,
+            on_note=on_note,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+            embedded_aws=is_loopback_url(deployment.endpoint_url),
+        )
+        config_bucket = stack.outputs.get("ConfigBucketName")
+        if not config_bucket:
+            raise DeployError(f"stack {request.stack_name} has no ConfigBucketName output")
+        bundle = upload_mapping_bundle(
+            s3, config_bucket, build.mapping_dir, settings.DEFAULT_MAPPINGS_PREFIX
+        )
+    return DeployReport(stack, deployment.where, bucket, parameters, tuple(uploads), tuple(bundle))

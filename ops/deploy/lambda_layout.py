@@ -1,0 +1,103 @@
+"""Lambda's file layout on this machine: the package unpacked, the SDK the runtime provides.
+
+On Lambda, /var/task (the package) comes first on `sys.path` and the Python
+runtime's own directory supplies boto3 and botocore. `unpack` and
+`link_provided_sdk` build the same two directories locally, and
+`isolated_python` starts an interpreter that sees only them and the standard
+library (`-I -S`: no site-packages, no environment), so an import that works
+there works on Lambda. The import benchmark and the package tests use them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+
+from ops.deploy.errors import BundleError
+from ops.deploy.requirements import PROVIDED_BY_LAMBDA, normalize
+
+
+def unpack(package: Path, dest: Path) -> Path:
+    """Extract the package zip into `dest` (as Lambda does into /var/task), keeping modes."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(package) as archive:
+        for info in archive.infolist():
+            written = Path(archive.extract(info, dest))
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                written.chmod(mode)
+    return dest
+
+
+def _closure(names: Sequence[str]) -> list[metadata.Distribution]:
+    """The installed distributions `names` need (markers of this machine, no extras)."""
+    from packaging.requirements import Requirement
+
+    found: dict[str, metadata.Distribution] = {}
+    pending = [normalize(name) for name in names]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        distribution = metadata.distribution(name)
+        found[name] = distribution
+        for text in distribution.requires or []:
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(normalize(requirement.name))
+    return list(found.values())
+
+
+def _top_level_paths(distribution: metadata.Distribution) -> set[Path]:
+    """The top-level modules and packages a distribution installed."""
+    tops: set[Path] = set()
+    for file in distribution.files or []:
+        parts = file.parts
+        if (
+            not parts
+            or parts[0].endswith((".dist-info", ".data"))
+            or parts[0] in ("..", "__pycache__")
+        ):
+            continue
+        if len(parts) == 1 and not parts[0].endswith(".py"):
+            continue
+        tops.add(Path(str(distribution.locate_file(parts[0]))))
+    return tops
+
+
+def link_provided_sdk(dest: Path, provided: Sequence[str] = PROVIDED_BY_LAMBDA) -> Path:
+    """A directory of links to the installed SDK and what it needs: the stand-in for Lambda's own."""
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        distributions = _closure(provided)
+    except metadata.PackageNotFoundError as exc:
+        raise BundleError(f"the AWS SDK is not installed here ({exc})") from exc
+    for distribution in distributions:
+        for top in _top_level_paths(distribution):
+            link = dest / top.name
+            if not link.exists():
+                link.symlink_to(top, target_is_directory=top.is_dir())
+    return dest
+
+
+def isolated_command(paths: Sequence[Path], code: str, *options: str) -> list[str]:
+    """argv of an interpreter that sees only `paths` and the standard library, running `code`."""
+    preamble = f"import sys; sys.path[:0] = {[str(path) for path in paths]!r}; "
+    return [sys.executable, "-I", "-S", "-B", *options, "-c", preamble + code]
+
+
+def isolated_python(
+    paths: Sequence[Path], code: str, *options: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` in an isolated interpreter (see `isolated_command`); never raises on failure."""
+    return subprocess.run(
+        isolated_command(paths, code, *options),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

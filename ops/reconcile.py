@@ -1,0 +1,139 @@
+"""`siesa reconcile --client ID`: after an incident, what of the ERP is not in the product, and why.
+
+Reads the client's ERP catalog through its Siesa source (the real API), the
+product's stored records through the product API (GET of one record per
+id: Kong /products/{id}, WMS .../items/{id}), and what every run of the
+client reported (run_evidence.py); applies the current compiled mapping
+from the bundle, and lists each difference (reconciliation.py). A full
+listing of the product (`product_listing`, e.g. a simulator's read-back)
+also finds records the product holds twice or that no ERP record maps to;
+the product APIs offer no listing, so the command cannot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ops.clients import get_config
+from ops.credentials import product_credentials, siesa_credentials
+from ops.deployment import Deployment, resolve, translate_aws_errors
+from ops.reconciliation import (
+    KINDS,
+    Difference,
+    ErpRecord,
+    ReconcileReport,
+    compare,
+    map_record,
+)
+from ops.run_evidence import RunEvidence, read_runs
+from runtime.adapters.registry import get_adapter_class
+from runtime.siesa import SiesaSource, make_source
+
+ERP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+PRODUCT_READERS = 8
+"""Concurrent GETs of stored product records."""
+
+ProductListing = Callable[[], Mapping[str, Mapping[str, Any]]]
+
+
+def read_erp(source: SiesaSource) -> list[ErpRecord]:
+    """Every record of the ERP, one per key (the newest copy when paging showed one twice)."""
+    newest: dict[str, ErpRecord] = {}
+    for page in source.iter_pages(None):
+        for record in page:
+            found = ErpRecord(source.record_key(record), source.record_modified(record), record)
+            held = newest.get(found.key)
+            if held is None or found.modified >= held.modified:
+                newest[found.key] = found
+    return sorted(newest.values(), key=lambda item: (item.modified, item.key))
+
+
+def scope_limit(watermark: str | None, timezone: str) -> str | None:
+    """The watermark as ERP local time ("YYYY-MM-DD HH:MM:SS"): records changed before it are in scope."""
+    if not watermark:
+        return None
+    moment = datetime.fromisoformat(watermark)
+    return moment.astimezone(ZoneInfo(timezone)).strftime(ERP_TIME_FORMAT)
+
+
+def _read_all(read: Callable[[str], Any], ids: Iterable[str]) -> dict[str, Any]:
+    wanted = sorted(set(ids))
+    with ThreadPoolExecutor(max_workers=PRODUCT_READERS) as pool:
+        return dict(zip(wanted, pool.map(read, wanted), strict=True))
+
+
+def _notes(report: ReconcileReport, runs: list[RunEvidence]) -> None:
+    if report.watermark is None:
+        report.notes.append("no run has finished yet, so no watermark: every ERP record is pending")
+    used = {evidence.mapping_sha256 for evidence in runs[-1:] if evidence.mapping_sha256}
+    if used and report.mapping_sha256 not in used:
+        report.notes.append(
+            "the mapping changed since the newest run; records it did not handle still hold "
+            "the old mapping's values until they change or an initial sync runs"
+        )
+    if not report.listing_checked:
+        report.notes.append(
+            "the product API offers no listing: records the product holds twice or that no "
+            "ERP record maps to are not looked for"
+        )
+
+
+@translate_aws_errors
+def reconcile(
+    client_id: str,
+    *,
+    deployment: Deployment | None = None,
+    product_listing: ProductListing | None = None,
+    source_factory: Callable[..., SiesaSource] = make_source,
+    adapter_class: Callable[[str], Any] = get_adapter_class,
+) -> ReconcileReport:
+    """Compare the client's ERP, product and run reports; the report lists every difference."""
+    target = resolve(deployment)
+    config = get_config(target, client_id)
+    mapping = target.bundles().load(config.field_mappings_key, product_type=config.product_type)
+    runs = read_runs(target, config.client_id)
+    with source_factory(config, siesa_credentials(target, config)) as source:
+        erp = read_erp(source)
+    report = ReconcileReport(
+        client_id=config.client_id,
+        product_type=config.product_type,
+        mapping=config.field_mappings_key,
+        mapping_sha256=getattr(mapping, "__sha256__", None),
+        watermark=config.last_sync_watermark,
+    )
+    credentials = product_credentials(target, config)
+    with adapter_class(config.product_type)(credentials, config, mapping) as adapter:
+        held: dict[str, Any] = {}
+
+        def read_product(product_id: str) -> dict[str, Any] | None:
+            if product_id not in held:
+                held[product_id] = adapter.fetch_product(product_id)
+            found: dict[str, Any] | None = held[product_id]
+            return found
+
+        held.update(_read_all(adapter.fetch_product, _product_ids(erp, mapping, adapter.id_field)))
+        compare(
+            report=report,
+            mapping=mapping,
+            id_field=adapter.id_field,
+            erp=erp,
+            scope_before=scope_limit(config.last_sync_watermark, config.siesa_timezone),
+            runs=runs,
+            read_product=read_product,
+            listing=product_listing() if product_listing is not None else None,
+        )
+    _notes(report, runs)
+    return report
+
+
+def _product_ids(erp: Iterable[ErpRecord], mapping: Any, id_field: str) -> list[str]:
+    """The product ids the mapping gives the ERP's records (read ahead, concurrently)."""
+    mapped = (map_record(mapping, id_field, record) for record in erp)
+    return [item.product_id for item in mapped if item.product_id is not None]
+
+
+__all__ = ["KINDS", "Difference", "ErpRecord", "ReconcileReport", "read_erp", "reconcile"]

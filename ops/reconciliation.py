@@ -1,0 +1,318 @@
+"""The measure of "nothing lost": each ERP record is in the product as the mapping says, or reported.
+
+Pure: the ERP's records, the current compiled mapping, the runs' verdicts and
+a way to read the product come in; a report of differences comes out.
+
+Scope: the records the client's watermark has passed (changed before it).
+Each must be, exactly once, either in the product with the values the
+mapping gives now (then it counts as loaded, whatever a later run that
+stopped before re-sending it reported), or else in the failed-records
+report of the newest run that handled it, with its reason. Records changed at or after the watermark are
+pending: the next incremental run takes them.
+
+Differences (`KINDS`): `missing` (neither loaded nor reported),
+`loaded_but_absent` (a run counted it as loaded, the product lacks it),
+`unreported_reject` (the mapping rejects it, no run reported that),
+`wrong_values` (the product holds other values than the mapping gives),
+`duplicate` (two ERP records become one product record, the product holds
+one record twice, or a run counted one record twice) and `unexpected` (the
+product holds a record no ERP record of the client maps to; only checked
+when a full listing of the product is at hand).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from ops.run_evidence import RunEvidence, latest_verdict
+
+KINDS: dict[str, str] = {
+    "missing": "neither in the product nor reported by a run",
+    "loaded_but_absent": "counted as loaded by a run, but the product lacks it",
+    "unreported_reject": "rejected by the mapping, but no run reported it",
+    "wrong_values": "the product holds other values than the mapping gives",
+    "duplicate": "counted or held more than once",
+    "unexpected": "held by the product, but no ERP record of the client maps to it",
+}
+LOST_KINDS = ("missing", "loaded_but_absent", "unreported_reject")
+"""Differences that mean a record neither reached the product nor was reported."""
+
+ProductReader = Callable[[str], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class ErpRecord:
+    """One ERP record as the client's Siesa source reads it."""
+
+    key: str
+    modified: str
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One record that breaks "exactly once, loaded or reported"."""
+
+    kind: str
+    record_id: str
+    detail: str
+    run_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--json`."""
+        return {
+            "kind": self.kind,
+            "record_id": self.record_id,
+            "detail": self.detail,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass
+class ReconcileReport:
+    """How one client's product compares with its ERP and its runs' reports."""
+
+    client_id: str
+    product_type: str
+    mapping: str
+    mapping_sha256: str | None
+    watermark: str | None
+    erp_records: int = 0
+    in_scope: int = 0
+    loaded: int = 0
+    reported: int = 0
+    pending: int = 0
+    runs_read: list[str] = field(default_factory=list)
+    listing_checked: bool = False
+    differences: list[Difference] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, *kinds: str) -> int:
+        """Differences of these kinds."""
+        return sum(1 for difference in self.differences if difference.kind in kinds)
+
+    @property
+    def lost(self) -> int:
+        """Records in scope that neither reached the product nor were reported."""
+        return self.count(*LOST_KINDS)
+
+    @property
+    def duplicates(self) -> int:
+        """Records counted or held more than once."""
+        return self.count("duplicate")
+
+    @property
+    def ok(self) -> bool:
+        """No difference at all."""
+        return not self.differences
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--json`."""
+        return {
+            "client_id": self.client_id,
+            "product_type": self.product_type,
+            "mapping": self.mapping,
+            "mapping_sha256": self.mapping_sha256,
+            "watermark": self.watermark,
+            "ok": self.ok,
+            "erp_records": self.erp_records,
+            "in_scope": self.in_scope,
+            "loaded": self.loaded,
+            "reported": self.reported,
+            "pending": self.pending,
+            "lost": self.lost,
+            "duplicates": self.duplicates,
+            "listing_checked": self.listing_checked,
+            "runs_read": list(self.runs_read),
+            "differences": [difference.to_json() for difference in self.differences],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """An ERP record through the current mapping."""
+
+    erp: ErpRecord
+    canonical_id: str | None
+    product_id: str | None
+    product: dict[str, Any] | None
+    reasons: str
+
+
+def map_record(mapping: ModuleType, id_field: str, erp: ErpRecord) -> _Mapped:
+    """The record's product record by the current mapping, or why the mapping rejects it."""
+    try:
+        canonical, issues = mapping.to_canonical(dict(erp.record))
+        product = mapping.to_product(canonical) if canonical is not None else None
+    except Exception as exc:  # a mapping that raises rejects the record, as in the transformer
+        return _Mapped(erp, None, None, None, f"the mapping failed: {type(exc).__name__}: {exc}")
+    if canonical is None or product is None:
+        reasons = "; ".join(
+            f"{issue.get('field')}: {issue.get('reason')}" if issue.get("field") else str(issue)
+            for issue in issues
+            if issue.get("severity") != "warning"
+        )
+        return _Mapped(erp, None, None, None, reasons or "rejected by the mapping")
+    product_id = product.get(id_field)
+    return _Mapped(
+        erp,
+        _plain_id(canonical.get("id")),
+        _plain_id(product_id),
+        product,
+        "",
+    )
+
+
+def _plain_id(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def differing_fields(held: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """Fields whose held value is not the mapping's; a nested object left out counts as `{}`."""
+    names = dict.fromkeys(
+        [*wanted, *(name for name, value in held.items() if isinstance(value, dict))]
+    )
+    differing = []
+    for name in names:
+        have, want = held.get(name), wanted.get(name)
+        if isinstance(have, dict) or isinstance(want, dict):
+            have, want = have or {}, want or {}
+        if have != want:
+            differing.append(name)
+    return differing
+
+
+def compare(
+    *,
+    report: ReconcileReport,
+    mapping: ModuleType,
+    id_field: str,
+    erp: Sequence[ErpRecord],
+    scope_before: str | None,
+    runs: Sequence[RunEvidence],
+    read_product: ProductReader,
+    listing: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ReconcileReport:
+    """Fill `report` with counts and differences; `scope_before` is the watermark in ERP local time."""
+    report.erp_records = len(erp)
+    report.runs_read = [evidence.run_id for evidence in runs]
+    mapped = [map_record(mapping, id_field, record) for record in erp]
+    by_product_id: dict[str, list[str]] = defaultdict(list)
+    for item in mapped:
+        if item.product_id is not None:
+            by_product_id[item.product_id].append(item.erp.key)
+    for product_id, keys in sorted(by_product_id.items()):
+        if len(keys) > 1:
+            report.differences.append(
+                Difference(
+                    "duplicate",
+                    product_id,
+                    f"ERP records {', '.join(sorted(keys))} all become product record {product_id}",
+                )
+            )
+    for evidence in runs:
+        for record_id in sorted(set(evidence.repeated)):
+            report.differences.append(
+                Difference(
+                    "duplicate",
+                    record_id,
+                    f"run {evidence.run_id} counted this record more than once",
+                    evidence.run_id,
+                )
+            )
+    in_scope = [
+        item for item in mapped if scope_before is not None and item.erp.modified < scope_before
+    ]
+    report.pending = len(mapped) - len(in_scope)
+    report.in_scope = len(in_scope)
+    for item in in_scope:
+        _judge(report, item, runs, read_product)
+    if listing is not None:
+        report.listing_checked = True
+        _check_listing(report, mapped, listing)
+    return report
+
+
+def _judge(
+    report: ReconcileReport, item: _Mapped, runs: Sequence[RunEvidence], read: ProductReader
+) -> None:
+    """One record in scope: in the product as the mapping says, or reported; else a difference.
+
+    The product's content comes first: a record it holds as the mapping says
+    is loaded, whatever a newer run that stopped before re-sending it reported.
+    """
+    key = item.erp.key
+    held = read(item.product_id) if item.product is not None and item.product_id else None
+    differing = differing_fields(held, item.product) if held is not None and item.product else []
+    if held is not None and not differing:
+        report.loaded += 1
+        return
+    verdict = latest_verdict(runs, [item.canonical_id or "", key, item.product_id or ""])
+    if verdict is not None and verdict.outcome == "reported":
+        report.reported += 1
+        return
+    run_id = verdict.run_id if verdict is not None else None
+    if item.product is None or item.product_id is None:
+        where = f"run {run_id} counted it as loaded" if run_id else "no run reported it"
+        report.differences.append(
+            Difference(
+                "unreported_reject",
+                key,
+                f"the mapping rejects it ({item.reasons}), but {where}",
+                run_id,
+            )
+        )
+        return
+    if held is None:
+        kind = "loaded_but_absent" if run_id else "missing"
+        detail = (
+            f"run {run_id} counted it as loaded, but the product has no {item.product_id}"
+            if run_id
+            else f"the product has no {item.product_id} and no run reported it"
+        )
+        report.differences.append(Difference(kind, key, detail, run_id))
+        return
+    report.differences.append(
+        Difference(
+            "wrong_values",
+            key,
+            f"the product's {item.product_id} differs from the mapping in " + ", ".join(differing),
+            run_id,
+        )
+    )
+
+
+def _check_listing(
+    report: ReconcileReport, mapped: Sequence[_Mapped], listing: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Records held twice, and records no ERP record of the client maps to."""
+    known = {item.product_id for item in mapped if item.product_id is not None}
+    known |= {item.erp.key for item in mapped}
+    by_plain: dict[str, list[str]] = defaultdict(list)
+    for held_id in listing:
+        by_plain[str(held_id).strip()].append(str(held_id))
+    for plain, held_ids in sorted(by_plain.items()):
+        if len(held_ids) > 1:
+            shown = ", ".join(repr(held_id) for held_id in sorted(held_ids))
+            report.differences.append(
+                Difference(
+                    "duplicate", plain, f"the product holds it {len(held_ids)} times: {shown}"
+                )
+            )
+    for held_id in sorted(str(held_id) for held_id in listing):
+        if held_id not in known and held_id.strip() not in known:
+            report.differences.append(
+                Difference(
+                    "unexpected",
+                    held_id,
+                    "the product holds it, but no ERP record of this client maps to it",
+                )
+            )

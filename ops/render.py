@@ -1,0 +1,164 @@
+"""How the operator commands show clients, syncs and status in a terminal (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ops import ClientList, ClientStatus, ClientView, StatusReport, SyncOutcome
+
+STATUS_STYLES = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
+
+
+def styled_status(value: str | None) -> str:
+    """A sync status in its colour ("-" when there is none)."""
+    if not value:
+        return "-"
+    return f"[{STATUS_STYLES.get(value, 'white')}]{value}[/]"
+
+
+def _text(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("[", r"\[")
+
+
+def client_table(listing: ClientList) -> Table:
+    """`siesa client list`."""
+    table = Table(title="Clients", title_justify="left")
+    for column in ("client", "name", "product", "enabled", "schedule", "rule", "last sync"):
+        table.add_column(column)
+    for view in listing.clients:
+        config = view.config
+        rule = (
+            "missing"
+            if view.schedule is None
+            else ("ENABLED" if view.schedule.enabled else "DISABLED")
+        )
+        table.add_row(
+            config.client_id,
+            _text(config.client_name),
+            config.product_type,
+            _text(config.enabled),
+            config.sync_schedule,
+            rule if rule != "missing" else "[red]missing[/]",
+            f"{styled_status(config.last_sync_status)} {_text(config.last_sync_timestamp)}",
+        )
+    return table
+
+
+def print_invalid(console: Console, invalid: Iterable[Any]) -> None:
+    """Items of the clients table that do not validate: listed, never hidden."""
+    for item in invalid:
+        console.print(
+            f"[yellow]warning:[/] client {_text(item.client_id)} is not valid: {_text(item.reason)}"
+        )
+
+
+def client_detail(view: ClientView) -> Table:
+    """`siesa client show ID`: every field, the rule and the secrets (by name only)."""
+    table = Table(title=f"Client {view.client_id}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    shown = view.to_json()
+    for key, value in shown.items():
+        if key in ("schedule", "secrets"):
+            continue
+        table.add_row(key, styled_status(value) if key == "last_sync_status" else _text(value))
+    schedule = view.schedule
+    if schedule is None:
+        table.add_row("schedule rule", "[red]missing[/]: runs only when started by hand")
+    else:
+        state = "ENABLED" if schedule.enabled else "DISABLED"
+        table.add_row("schedule rule", f"{schedule.rule_name} ({state})")
+        table.add_row("rule schedule", _text(schedule.expression))
+        table.add_row("rule target", _text(schedule.target_arn))
+        table.add_row("rule role", _text(schedule.role_arn))
+        table.add_row("rule input", _text(schedule.input))
+    for info in view.secrets:
+        state = f"present, changed {info.last_changed}" if info.exists else "[red]missing[/]"
+        table.add_row("secret", f"{info.name}: {state}")
+    return table
+
+
+def outcome_table(outcome: SyncOutcome) -> Table:
+    """The loader summary of one sync."""
+    summary = outcome.summary or {}
+    table = Table(title=f"Sync of {outcome.client_id}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row("status", styled_status(outcome.status))
+    table.add_row("run", _text(outcome.run_id))
+    table.add_row("sync type", _text(summary.get("sync_type")))
+    table.add_row("records processed", _text(summary.get("records_processed")))
+    table.add_row("records loaded", _text(summary.get("records_success")))
+    table.add_row("records failed", _text(summary.get("records_failed")))
+    seconds = outcome.duration_seconds
+    table.add_row("duration", f"{seconds:.1f} s" if seconds is not None else "-")
+    if outcome.error:
+        table.add_row("error", f"[red]{_text(outcome.error)}[/]")
+        table.add_row("cause", _text(outcome.cause))
+    if summary.get("failed_records_key"):
+        table.add_row("failed records", _text(summary["failed_records_key"]))
+    return table
+
+
+def failed_records_table(outcome: SyncOutcome, limit: int = 10) -> Table | None:
+    """The first failed records of a sync with their stage and reason."""
+    failed = (outcome.summary or {}).get("failed_records") or []
+    if not failed:
+        return None
+    table = Table(title=f"Failed records (first {min(limit, len(failed))})", title_justify="left")
+    for column in ("id", "stage", "reason"):
+        table.add_column(column)
+    for record in failed[:limit]:
+        table.add_row(
+            _text(record.get("id")), _text(record.get("stage")), _text(record.get("error"))
+        )
+    return table
+
+
+def status_table(report: StatusReport) -> Table:
+    """The last sync of each client."""
+    table = Table(title="Last sync per client", title_justify="left")
+    for column in ("client", "product", "enabled", "status", "time", "records", "failures"):
+        table.add_column(column)
+    for entry in report.clients:
+        config = entry.config
+        table.add_row(
+            config.client_id,
+            config.product_type,
+            _text(config.enabled),
+            styled_status(config.last_sync_status),
+            _text(config.last_sync_timestamp),
+            _text(config.last_sync_records),
+            _text(entry.last_failures),
+        )
+    return table
+
+
+def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
+    """Recent runs, newest first, at most `per_client` per client."""
+    table = Table(title="Run history", title_justify="left")
+    for column in ("client", "run", "type", "status", "started", "processed", "failed", "error"):
+        table.add_column(column, no_wrap=column in ("client", "run"))
+    for entry in entries:
+        for run in entry.runs[:per_client]:
+            table.add_row(
+                entry.config.client_id,
+                _text(run.get("run_id")),
+                _text(run.get("sync_type")),
+                styled_status(run.get("status")),
+                _text(run.get("started_at")),
+                _text(run.get("records_processed")),
+                _text(run.get("records_failed")),
+                _text(run.get("error") or run.get("last_error")),
+            )
+    return table

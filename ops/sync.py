@@ -1,0 +1,403 @@
+"""Starting a client's sync and following it to the loader summary.
+
+`start_sync` starts the workflow with a run id it picks, so the run's data
+(`runs/{client_id}/{run_id}/`) is known from the start. `wait` follows the
+execution history: which state runs now, how many task attempts failed
+(the workflow retries transient ones), and the record counts each stage
+reports. The outcome carries the loader summary, from the execution output
+or, when the workflow failed after loading, from `summary.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ops.clients import get_config
+from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
+from ops.errors import ExecutionNotFound, InputError, OpsError
+from runtime.config import SYNC_TYPES
+from runtime.errors import RunDataError
+from runtime.runstore import new_run_id, summary_key
+
+MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
+"""The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
+FAILURE_PATH = (
+    "LoadFailed",
+    "NotifyFailure",
+    "RecordFailure",
+    "LogFailure",
+    "LogFailureWithoutRunId",
+    "SyncFailed",
+)
+STATE_WORDS = {
+    "ExtractFromSiesa": "extracting from Siesa",
+    "TransformData": "mapping records",
+    "LoadToProduct": "loading into the product",
+    "CheckLoadStatus": "checking the load",
+    "LogSuccess": "recording the outcome",
+    "NewerRunRecorded": "a newer run is already recorded",
+    "LoadFailed": "load failed",
+    "NotifyFailure": "alerting",
+    "RecordFailure": "recording the failure",
+    "LogFailure": "recording the failure",
+    "LogFailureWithoutRunId": "recording the failure",
+    "SyncFailed": "failed",
+}
+FAILED_ATTEMPT_EVENTS = frozenset(
+    {"LambdaFunctionFailed", "LambdaFunctionTimedOut", "LambdaFunctionStartFailed", "TaskFailed"}
+)
+TERMINAL_EVENTS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
+)
+EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
+MAX_EXECUTION_NAME = 80
+
+ProgressHook = Callable[["Progress"], None]
+
+
+@dataclass(frozen=True)
+class StartedSync:
+    """An execution `start_sync` started."""
+
+    execution_arn: str
+    client_id: str
+    run_id: str | None
+    sync_type: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a sync is, read from its execution history."""
+
+    client_id: str
+    run_id: str | None
+    execution_arn: str
+    execution_status: str
+    state: str | None = None
+    steps_done: int = 0
+    attempts_failed: int = 0
+    extracted: int | None = None
+    canonical: int | None = None
+    rejected: int | None = None
+    elapsed_seconds: float = 0.0
+    total_steps: int = len(MAIN_PATH)
+
+    @property
+    def failing(self) -> bool:
+        """The workflow took its failure path (alert, record, fail)."""
+        return self.state in FAILURE_PATH
+
+    @property
+    def finished(self) -> bool:
+        """The execution has ended."""
+        return self.execution_status != "RUNNING"
+
+    def describe(self) -> str:
+        """A few words on what the sync is doing."""
+        words = STATE_WORDS.get(self.state or "", self.state or "starting")
+        if self.state == "TransformData" and self.extracted is not None:
+            words += f" ({self.extracted:,} extracted)"
+        elif self.state == "LoadToProduct" and self.canonical is not None:
+            words += f" ({self.canonical:,} records)"
+        if self.attempts_failed:
+            words += f", {self.attempts_failed} attempt(s) failed"
+        return words
+
+    def same_as(self, other: Progress | None) -> bool:
+        """Equal apart from the clock (so a hook is called only when something moved)."""
+        return other is not None and _key(self) == _key(other)
+
+
+def _key(progress: Progress) -> tuple[Any, ...]:
+    return (
+        progress.execution_status,
+        progress.state,
+        progress.steps_done,
+        progress.attempts_failed,
+        progress.extracted,
+        progress.canonical,
+        progress.rejected,
+        progress.run_id,
+    )
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """How a sync ended: the loader summary when there is one, else the workflow's error."""
+
+    client_id: str
+    run_id: str | None
+    execution_arn: str
+    execution_status: str
+    status: str
+    summary: dict[str, Any] | None
+    error: str | None
+    cause: str | None
+    started_at: datetime
+    stopped_at: datetime | None
+    progress: Progress = field(repr=False)
+
+    @property
+    def exit_code(self) -> int:
+        """0 success, 3 partial (failed records are reported), 1 failed."""
+        return EXIT_CODES.get(self.status, 1)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time of the execution."""
+        if self.stopped_at is None:
+            return None
+        return round((self.stopped_at - self.started_at).total_seconds(), 3)
+
+    def to_json(self) -> dict[str, Any]:
+        """The loader summary (when the run got that far) plus the execution's outcome."""
+        document: dict[str, Any] = dict(self.summary or {})
+        document.setdefault("client_id", self.client_id)
+        document.setdefault("run_id", self.run_id)
+        document["status"] = self.status
+        document["execution_arn"] = self.execution_arn
+        document["execution_status"] = self.execution_status
+        document["execution_seconds"] = self.duration_seconds
+        if self.error is not None:
+            document["error"] = self.error
+            document["cause"] = self.cause
+        return document
+
+
+def execution_name(client_id: str, run_id: str) -> str:
+    """`{client_id}-{run_id}`, the client part shortened to fit Step Functions' 80 characters."""
+    room = MAX_EXECUTION_NAME - len(run_id) - 1
+    return f"{client_id[:room]}-{run_id}"
+
+
+@translate_aws_errors
+def start_sync(
+    client_id: str, sync_type: str = "incremental", *, deployment: Deployment | None = None
+) -> StartedSync:
+    """Start the workflow for an enabled client; returns at once."""
+    target = resolve(deployment)
+    if sync_type not in SYNC_TYPES:
+        raise InputError(f"sync type {sync_type!r} must be one of {', '.join(SYNC_TYPES)}")
+    config = get_config(target, client_id)
+    if not config.enabled:
+        raise InputError(
+            f"client {config.client_id} is disabled; enable it first "
+            f"(`siesa client enable {config.client_id}`)"
+        )
+    run_id = new_run_id()
+    response = target.client("stepfunctions").start_execution(
+        stateMachineArn=target.state_machine_arn,
+        name=execution_name(config.client_id, run_id),
+        input=json.dumps({"client_id": config.client_id, "sync_type": sync_type, "run_id": run_id}),
+    )
+    return StartedSync(
+        execution_arn=response["executionArn"],
+        client_id=config.client_id,
+        run_id=run_id,
+        sync_type=sync_type,
+        started_at=_aware(response.get("startDate")) or datetime.now(UTC),
+    )
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_progress(
+    events: Iterable[dict[str, Any]], started: StartedSync, status: str, now: datetime
+) -> Progress:
+    """Fold an execution history into a Progress (pure)."""
+    state: str | None = None
+    steps = failed = 0
+    run_id = started.run_id
+    extracted = canonical = rejected = None
+    for event in events:
+        kind = str(event.get("type", ""))
+        if kind.endswith("StateEntered"):
+            state = event.get("stateEnteredEventDetails", {}).get("name")
+        elif kind.endswith("StateExited"):
+            details = event.get("stateExitedEventDetails", {})
+            name = details.get("name")
+            if name in MAIN_PATH:
+                steps = max(steps, MAIN_PATH.index(name) + 1)
+            output = _json_object(details.get("output"))
+            if name == "ExtractFromSiesa" and "error" not in output:
+                extracted = _count(output.get("count"))
+                run_id = run_id or output.get("run_id")
+            elif name == "TransformData" and "error" not in output:
+                canonical = _count(output.get("count"))
+                rejected = _count(output.get("rejected_count"))
+        elif kind in FAILED_ATTEMPT_EVENTS:
+            failed += 1
+    return Progress(
+        client_id=started.client_id,
+        run_id=run_id,
+        execution_arn=started.execution_arn,
+        execution_status=status,
+        state=state,
+        steps_done=steps,
+        attempts_failed=failed,
+        extracted=extracted,
+        canonical=canonical,
+        rejected=rejected,
+        elapsed_seconds=round((now - started.started_at).total_seconds(), 3),
+    )
+
+
+def _history(deployment: Deployment, arn: str) -> list[dict[str, Any]]:
+    paginator = deployment.client("stepfunctions").get_paginator("get_execution_history")
+    events: list[dict[str, Any]] = []
+    for page in paginator.paginate(executionArn=arn):
+        events.extend(page.get("events", []))
+    return events
+
+
+def _describe(deployment: Deployment, arn: str) -> dict[str, Any]:
+    try:
+        described: dict[str, Any] = deployment.client("stepfunctions").describe_execution(
+            executionArn=arn
+        )
+    except ClientError as exc:
+        if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+            raise ExecutionNotFound(f"no execution {arn} at {deployment.where}") from None
+        raise
+    return described
+
+
+def _started_from(described: dict[str, Any]) -> StartedSync:
+    request = _json_object(described.get("input"))
+    return StartedSync(
+        execution_arn=described["executionArn"],
+        client_id=str(request.get("client_id", "?")),
+        run_id=request.get("run_id") if isinstance(request.get("run_id"), str) else None,
+        sync_type=str(request.get("sync_type", "incremental")),
+        started_at=_aware(described.get("startDate")) or datetime.now(UTC),
+    )
+
+
+@translate_aws_errors
+def wait(
+    execution: StartedSync | str,
+    on_progress: ProgressHook | None = None,
+    *,
+    poll_seconds: float = 0.5,
+    timeout_seconds: float | None = None,
+    deployment: Deployment | None = None,
+) -> SyncOutcome:
+    """Follow an execution (a StartedSync or its ARN) to its end; `on_progress` sees each change."""
+    target = resolve(deployment)
+    started = (
+        execution
+        if isinstance(execution, StartedSync)
+        else _started_from(_describe(target, execution))
+    )
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    last: Progress | None = None
+    while True:
+        events = _history(target, started.execution_arn)
+        ended = any(event.get("type") in TERMINAL_EVENTS for event in events)
+        described = _describe(target, started.execution_arn) if ended else None
+        status = str(described["status"]) if described else "RUNNING"
+        progress = read_progress(events, started, status, datetime.now(UTC))
+        if on_progress is not None and not progress.same_as(last):
+            on_progress(progress)
+        last = progress
+        if described is not None:
+            return _outcome(target, started, described, progress)
+        if deadline is not None and time.monotonic() > deadline:
+            raise OpsError(
+                f"sync of {started.client_id} still running after {timeout_seconds:g} s "
+                f"(execution {started.execution_arn})"
+            )
+        time.sleep(poll_seconds)
+
+
+def _outcome(
+    deployment: Deployment, started: StartedSync, described: dict[str, Any], progress: Progress
+) -> SyncOutcome:
+    status = str(described["status"])
+    summary: dict[str, Any] | None = None
+    if status == "SUCCEEDED":
+        summary = _json_object(described.get("output")) or None
+    elif progress.run_id:
+        summary = read_summary(started.client_id, progress.run_id, deployment=deployment)
+    loader_status = summary.get("status") if summary else None
+    result = (
+        loader_status
+        if status == "SUCCEEDED" and loader_status in ("success", "partial")
+        else "failed"
+    )
+    error = described.get("error") if status != "SUCCEEDED" else None
+    return SyncOutcome(
+        client_id=started.client_id,
+        run_id=progress.run_id,
+        execution_arn=started.execution_arn,
+        execution_status=status,
+        status=str(result),
+        summary=summary,
+        error=error or (None if status == "SUCCEEDED" else status),
+        cause=readable_cause(described.get("cause")) if status != "SUCCEEDED" else None,
+        started_at=_aware(described.get("startDate")) or started.started_at,
+        stopped_at=_aware(described.get("stopDate")),
+        progress=progress,
+    )
+
+
+def readable_cause(cause: Any) -> str | None:
+    """A Lambda error's message out of its `{"errorType", "errorMessage"}` cause, else the cause."""
+    if not isinstance(cause, str):
+        return None
+    parsed = _json_object(cause)
+    message = parsed.get("errorMessage")
+    return message if isinstance(message, str) else cause
+
+
+@translate_aws_errors
+def read_summary(
+    client_id: str, run_id: str, *, deployment: Deployment | None = None
+) -> dict[str, Any] | None:
+    """`runs/{client_id}/{run_id}/summary.json`, or None when the run wrote none."""
+    target = resolve(deployment)
+    try:
+        summary = target.run_store().get_json(summary_key(client_id, run_id))
+    except RunDataError:
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+@translate_aws_errors
+def run_sync(
+    client_id: str,
+    sync_type: str = "incremental",
+    on_progress: ProgressHook | None = None,
+    *,
+    deployment: Deployment | None = None,
+) -> SyncOutcome:
+    """Start a sync and wait for it."""
+    target = resolve(deployment)
+    started = start_sync(client_id, sync_type, deployment=target)
+    return wait(started, on_progress, deployment=target)

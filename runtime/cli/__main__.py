@@ -1,8 +1,0 @@
-"""`python -m runtime.cli ...` runs the `siesa` console script (no install needed)."""
-
-from __future__ import annotations
-
-from runtime.cli.app import main
-
-if __name__ == "__main__":
-    main()

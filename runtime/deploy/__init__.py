@@ -1,6 +1,0 @@
-"""Running on AWS: `siesa bundle` (the Lambda package and the mapping bundle) and `siesa deploy`.
-
-Nothing here reaches Lambda: the package these modules build holds
-`runtime/` without `runtime/deploy/`, `runtime/local/`, `runtime/cli/` and
-`runtime/ops/`.
-"""
