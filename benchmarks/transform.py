@@ -155,14 +155,13 @@ def siesa_records(count: int, seed: int) -> list[Record]:
 
 def compiled_modules() -> dict[str, ModuleType]:
     """kong.map and wms.map through the compiler, imported from the generated text."""
-    from compiler.loading import load_generated
     from compiler.pipeline import compile_file
 
     mappings = REPO / "mappings"
     modules = {}
     for name in ("kong", "wms"):
         compiled = compile_file(mappings / f"{name}.map", root=mappings)
-        modules[name] = load_generated(compiled.code, name)
+        modules[name] = compiled.load().module
     return modules
 
 

@@ -15,11 +15,13 @@ from typing import Annotated
 
 import typer
 
-from compiler.bundle import BundleError, compile_paths
+from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import run_examples
-from compiler.loading import load_generated
 from compiler.pipeline import check_file, compile_file
 from compiler.sources import common_root, find_map_files
+from contract.linemap import failure_reason, locate
+from contract.loaded import LoadedMapping
+from contract.manifest import MANIFEST_NAME
 from dsl.diagnostics import MapError
 
 map_app = typer.Typer(
@@ -84,12 +86,12 @@ def compile_command(
         _err(exc.render() + "\n")
         _err("nothing was written")
         raise typer.Exit(1) from None
-    except (BundleError, OSError) as exc:
+    except (BundleWriteError, OSError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(1) from None
     for entry in manifest.entries:
         typer.echo(f"{entry.source} -> {out / entry.module}")
-    typer.echo(f"wrote {len(manifest.entries)} module(s) and manifest.json to {out}")
+    typer.echo(f"wrote {len(manifest.entries)} module(s) and {MANIFEST_NAME} to {out}")
 
 
 @map_app.command("fmt")
@@ -146,6 +148,12 @@ def _issue_text(issue: dict[str, object]) -> str:
     )
 
 
+def _failure(exc: Exception, mapping: LoadedMapping, root: Path) -> str:
+    """Why generated code raised, at the `.map` file and line (under `root`) it was compiled from."""
+    where = locate(exc, mapping)
+    return failure_reason(exc, where.under(str(root)) if where is not None else None)
+
+
 @map_app.command("run")
 def run_command(
     file: Annotated[Path, typer.Argument(help="the .map file to apply")],
@@ -160,7 +168,7 @@ def run_command(
     except OSError as exc:
         _err(f"error: {file}: {exc.strerror}")
         raise typer.Exit(1) from None
-    module = load_generated(compiled.code, compiled.mapping.name)
+    mapping = compiled.load()
     accepted = rejected = 0
     try:
         for number, record, problem in _records(input):
@@ -169,7 +177,13 @@ def run_command(
                 rejected += 1
                 _err(f"{where}: rejected: {problem}")
                 continue
-            canonical, issues = module.to_canonical(record)
+            try:
+                canonical, issues = mapping.to_canonical(record)
+                product = mapping.to_product(canonical) if canonical is not None else None
+            except Exception as exc:
+                rejected += 1
+                _err(f"{where}: rejected: {_failure(exc, mapping, file.parent)}")
+                continue
             record_id = issues[0]["record_id"] if issues else None
             for issue in issues:
                 if issue["severity"] == "warning":
@@ -180,7 +194,6 @@ def run_command(
                 _err(f"{where}: record {record_id!r} rejected: {reasons}")
                 continue
             accepted += 1
-            product = module.to_product(canonical)
             line = {"canonical": canonical, "product": product}
             typer.echo(json.dumps(line, ensure_ascii=False))
     except (OSError, UnicodeDecodeError) as exc:

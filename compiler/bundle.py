@@ -9,70 +9,23 @@ sources always give the same bytes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from compiler.pipeline import CompiledMapping, compile_file
 from compiler.sources import common_root, find_map_files
 from compiler.version import COMPILER_VERSION
+from contract.manifest import MANIFEST_NAME, Manifest, write_manifest
 from dsl.diagnostics import Diagnostic, MapError
 
-MANIFEST_NAME = "manifest.json"
 
+class BundleWriteError(Exception):
+    """The bundle directory cannot be written where asked (the message says why).
 
-class BundleError(Exception):
-    """The bundle cannot be written where asked (the message says why)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One mapping of a bundle, as `manifest.json` lists it."""
-
-    name: str
-    product_type: str
-    version: int
-    source: str
-    source_sha256: str
-    bases: tuple[dict[str, str], ...]
-    module: str
-    module_sha256: str
-    compiler_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """What a bundle holds: mappings keyed by name."""
-
-    compiler_version: str
-    entries: tuple[ManifestEntry, ...]
-
-    def to_json(self) -> str:
-        """The manifest file's text: sorted keys, two-space indent, final newline."""
-        document = {
-            "compiler_version": self.compiler_version,
-            "mappings": {entry.name: asdict(entry) for entry in self.entries},
-        }
-        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _entry(compiled: CompiledMapping) -> ManifestEntry:
-    mapping = compiled.mapping
-    return ManifestEntry(
-        name=mapping.name,
-        product_type=mapping.product_type,
-        version=mapping.version,
-        source=mapping.source.path,
-        source_sha256=mapping.source.sha256,
-        bases=tuple({"source": base.path, "sha256": base.sha256} for base in mapping.bases),
-        module=compiled.module_file,
-        module_sha256=hashlib.sha256(compiled.code.encode("utf-8")).hexdigest(),
-        compiler_version=COMPILER_VERSION,
-    )
+    Not ops.deploy.errors.BundleError, which is about building the deploy artefacts.
+    """
 
 
 def compile_all(
@@ -127,18 +80,20 @@ def _replace_dir(staged: Path, out_dir: Path) -> None:
 
 
 def write_bundle(compiled: Sequence[CompiledMapping], out_dir: Path) -> Manifest:
-    """Write modules and manifest to `out_dir` all at once; BundleError when it may not."""
+    """Write modules and manifest to `out_dir` all at once; BundleWriteError when it may not."""
     if out_dir.exists() and not out_dir.is_dir():
-        raise BundleError(f"{out_dir} exists and is not a directory")
+        raise BundleWriteError(f"{out_dir} exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MANIFEST_NAME).is_file():
-        raise BundleError(f"{out_dir} is not empty and holds no bundle; refusing to replace it")
-    manifest = Manifest(COMPILER_VERSION, tuple(_entry(item) for item in compiled))
+        raise BundleWriteError(
+            f"{out_dir} is not empty and holds no bundle; refusing to replace it"
+        )
+    manifest = Manifest.of(COMPILER_VERSION, tuple(item.manifest_entry() for item in compiled))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-new-", dir=out_dir.parent))
     try:
         for item in compiled:
             (staged / item.module_file).write_text(item.code, encoding="utf-8")
-        (staged / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+        write_manifest(staged, manifest)
         staged.chmod(0o755)
         _replace_dir(staged, out_dir)
     except BaseException:

@@ -12,11 +12,10 @@ import copy
 import difflib
 import json
 from dataclasses import dataclass
-from types import ModuleType
 
 from compiler import ir
-from compiler.loading import load_generated
 from compiler.pipeline import CompiledMapping
+from contract.loaded import LoadedMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +67,9 @@ def _describe(issues: list[dict[str, object]]) -> str:
     )
 
 
-def _check(module: ModuleType, example: ir.Example) -> str | None:
+def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
     """Why the example fails, or None when it holds."""
-    canonical, issues = module.to_canonical(copy.deepcopy(example.input))
+    canonical, issues = mapping.to_canonical(copy.deepcopy(example.input))
     errors = [issue for issue in issues if issue["severity"] == "error"]
     if example.expect_reject is not None:
         expected = sorted(example.expect_reject)
@@ -89,7 +88,7 @@ def _check(module: ModuleType, example: ir.Example) -> str | None:
     if example.expect_canonical is not None:
         problems.append(_diff(example.expect_canonical, canonical, "canonical") or "")
     if example.expect_product is not None:
-        product = module.to_product(canonical)
+        product = mapping.to_product(canonical)
         problems.append(_diff(example.expect_product, product, "product") or "")
     message = "\n".join(problem for problem in problems if problem)
     return message or None
@@ -97,11 +96,11 @@ def _check(module: ModuleType, example: ir.Example) -> str | None:
 
 def run_examples(compiled: CompiledMapping, path: str) -> ExampleReport:
     """Run every example of a compiled mapping; `path` names the file in failures."""
-    module = load_generated(compiled.code, compiled.mapping.name)
+    mapping = compiled.load()
     failures: list[ExampleFailure] = []
     for example in compiled.mapping.examples:
         try:
-            message = _check(module, example)
+            message = _check(mapping, example)
         except Exception as exc:  # a bug in generated code must be reported, not crash the run
             message = f"the mapping raised {type(exc).__name__}: {exc}"
         if message is not None:

@@ -6,6 +6,7 @@ pure function of its input.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from compiler import ir
 from compiler.checks import check_mapping
 from compiler.codegen import generate
 from compiler.sources import Loader
+from compiler.version import COMPILER_VERSION
+from contract.loaded import LoadedMapping, load_mapping
+from contract.manifest import BaseFile, ManifestEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,32 @@ class CompiledMapping:
     def module_file(self) -> str:
         """The module's file name in a bundle: the mapping name as a Python module name."""
         return module_file_name(self.mapping.name)
+
+    def manifest_entry(self) -> ManifestEntry:
+        """The mapping as a bundle's manifest lists it."""
+        mapping = self.mapping
+        return ManifestEntry(
+            name=mapping.name,
+            product_type=mapping.product_type,
+            version=mapping.version,
+            source=mapping.source.path,
+            source_sha256=mapping.source.sha256,
+            bases=tuple(BaseFile(source=base.path, sha256=base.sha256) for base in mapping.bases),
+            module=self.module_file,
+            module_sha256=hashlib.sha256(self.code.encode("utf-8")).hexdigest(),
+            compiler_version=COMPILER_VERSION,
+        )
+
+    def load(self) -> LoadedMapping:
+        """Run the generated module through the contract's loader, as the runtime will."""
+        entry = self.manifest_entry()
+        return load_mapping(
+            self.code.encode("utf-8"),
+            entry,
+            name=entry.name,
+            origin=self.module_file,
+            where=self.mapping.source.path,
+        )
 
 
 def module_file_name(mapping_name: str) -> str:

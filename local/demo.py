@@ -32,13 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 import ops
+from contract.loaded import LoadedMapping
 from local.aws import LocalAws
 from local.demo_expect import (
     Expectation,
@@ -255,7 +255,7 @@ class _Demo:
         worlds: Mapping[str, ClientWorld],
         before: Mapping[str, dict[str, dict[str, Any]]],
         erp_changes: Mapping[str, ErpChanges],
-        modules: Mapping[str, ModuleType],
+        modules: Mapping[str, LoadedMapping],
     ) -> None:
         self.console.rule("Some records change in each ERP; incremental syncs")
         reports = run_syncs(deployment, worlds, "incremental", self.console)
@@ -319,7 +319,9 @@ class _Demo:
 
     # --- verification ------------------------------------------------------------------
 
-    def _verify(self, worlds: Mapping[str, ClientWorld], modules: Mapping[str, ModuleType]) -> None:
+    def _verify(
+        self, worlds: Mapping[str, ClientWorld], modules: Mapping[str, LoadedMapping]
+    ) -> None:
         self.console.rule("What the products hold vs what the mappings say")
         table = Table(title_justify="left")
         for column in (

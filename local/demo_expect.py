@@ -10,34 +10,22 @@ must be absent.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from runtime.bundle import module_from_source
+from contract.loaded import LoadedMapping
 
 PRODUCT_FIELDS_COMPARED_AS_OBJECTS = ("attributes",)
 """Nested targets: `to_product` leaves them out when empty, the products store `{}`."""
 
 
-def compile_mappings(sources: Sequence[Path]) -> dict[str, ModuleType]:
-    """Compile `.map` files with the compiler and load each module by mapping name."""
-    from compiler.bundle import compile_paths
+def compile_mappings(sources: Sequence[Path]) -> dict[str, LoadedMapping]:
+    """Compile `.map` files with the compiler and load each one, as a bundle, by mapping name."""
+    from compiler.bundle import compile_all
 
-    modules: dict[str, ModuleType] = {}
-    with tempfile.TemporaryDirectory(prefix="siesa-expect-") as scratch:
-        out_dir = Path(scratch) / "bundle"
-        manifest = json.loads(compile_paths(list(sources), out_dir).to_json())
-        for name, entry in manifest["mappings"].items():
-            path = out_dir / entry["module"]
-            modules[name] = module_from_source(
-                path.read_bytes(), name, entry["module_sha256"], str(path)
-            )
-    return modules
+    return {compiled.mapping.name: compiled.load() for _, compiled in compile_all(list(sources))}
 
 
 @dataclass(frozen=True)
@@ -58,7 +46,7 @@ def rest_record_id(record: Mapping[str, Any]) -> str:
 
 
 def expect(
-    mapping: ModuleType,
+    mapping: LoadedMapping,
     records: Iterable[Mapping[str, Any]],
     record_id: Callable[[Mapping[str, Any]], str] = rest_record_id,
 ) -> Expectation:

@@ -27,9 +27,9 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
+from contract.loaded import LoadedMapping
 from local.demo_expect import Expectation, expect, rest_record_id
 from local.sim import (
     Catalog,
@@ -133,7 +133,7 @@ class ClientWorld:
             return self.siesa.rows(DEFAULT_COMPANY)
         return self.catalog.records()
 
-    def expectation(self, modules: Mapping[str, ModuleType]) -> Expectation:
+    def expectation(self, modules: Mapping[str, LoadedMapping]) -> Expectation:
         """What the product should hold now: the client's mapping applied to its ERP records."""
         record_id = _connekta_row_id if self.connekta else rest_record_id
         return expect(modules[self.spec.mapping_name], self.erp_records(), record_id)

@@ -27,6 +27,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 from moto.cloudformation.parsing import get_model_map
 
+from contract.manifest import MANIFEST_NAME
 from local.aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
@@ -114,7 +115,7 @@ def provision(
         manifest: dict[str, Any] | None = None
         keys: tuple[str, ...] = ()
         if bundle is not None:
-            manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+            manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
             keys = _upload_bundle(aws, outputs["ConfigBucketName"], bundle)
     result = ProvisionResult(
         stack_name, outputs, state_machine_arn, manifest, keys, _skipped_resources(template)
@@ -249,8 +250,8 @@ def _compile_bundle(
         compile_paths([mappings_dir], out_dir)
     except Exception as exc:  # the compiler's MapError lists every problem of every file
         raise ProvisionError(f"compiling the mappings in {mappings_dir} failed:\n{exc}") from exc
-    if not (out_dir / "manifest.json").is_file():
-        raise ProvisionError(f"compiling {mappings_dir} wrote no manifest.json")
+    if not (out_dir / MANIFEST_NAME).is_file():
+        raise ProvisionError(f"compiling {mappings_dir} wrote no {MANIFEST_NAME}")
     return out_dir
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import BundleContractError
+from contract.manifest import MANIFEST_NAME
 from ops.deployment import (
     Deployment,
     describe_client_error,
@@ -34,7 +36,6 @@ from ops.schedule import (
     set_schedule_enabled,
 )
 from ops.validation import JsonInput, NewClient, check_new_client, rule_name
-from runtime.bundle import manifest_entry
 from runtime.config import ClientConfig, validate_client_id
 from runtime.config_store import InvalidItem
 from runtime.errors import (
@@ -181,7 +182,7 @@ def check_deployment_for(deployment: Deployment, new: NewClient) -> None:
 def check_mapping(deployment: Deployment, config: ClientConfig) -> None:
     """The bundle holds the mapping `field_mappings_key` names, for the client's product."""
     loader = deployment.bundles()
-    where = f"s3://{loader.bucket}/{loader.prefix}manifest.json"
+    where = f"s3://{loader.bucket}/{loader.prefix}{MANIFEST_NAME}"
     try:
         manifest = loader.manifest()
     except MappingBundleError as exc:
@@ -189,11 +190,11 @@ def check_mapping(deployment: Deployment, config: ClientConfig) -> None:
             f"{exc}; compile the mappings and upload the bundle (`siesa local up` does it locally)"
         ) from None
     try:
-        entry = manifest_entry(manifest, config.field_mappings_key, where)
-    except MappingBundleError as exc:
+        entry = manifest.entry(config.field_mappings_key, where)
+    except BundleContractError as exc:
         raise InputError(f"client config: field 'field_mappings_key': {exc}") from None
-    declared = entry.get("product_type")
-    if isinstance(declared, str) and declared != config.product_type:
+    declared = entry.product_type
+    if declared != config.product_type:
         raise InputError(
             f"client config: field 'field_mappings_key': mapping {config.field_mappings_key!r} "
             f"is for product {declared!r}, but the client's product is {config.product_type!r}"

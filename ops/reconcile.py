@@ -102,7 +102,7 @@ def reconcile(
         client_id=config.client_id,
         product_type=config.product_type,
         mapping=config.field_mappings_key,
-        mapping_sha256=getattr(mapping, "__sha256__", None),
+        mapping_sha256=mapping.sha256,
         watermark=config.last_sync_watermark,
     )
     credentials = product_credentials(target, config)

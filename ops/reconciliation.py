@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
+from contract.linemap import failure_reason, locate
+from contract.loaded import LoadedMapping
 from ops.run_evidence import RunEvidence, latest_verdict
 
 KINDS: dict[str, str] = {
@@ -144,13 +145,13 @@ class _Mapped:
     reasons: str
 
 
-def map_record(mapping: ModuleType, id_field: str, erp: ErpRecord) -> _Mapped:
+def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> _Mapped:
     """The record's product record by the current mapping, or why the mapping rejects it."""
     try:
         canonical, issues = mapping.to_canonical(dict(erp.record))
         product = mapping.to_product(canonical) if canonical is not None else None
     except Exception as exc:  # a mapping that raises rejects the record, as in the transformer
-        return _Mapped(erp, None, None, None, f"the mapping failed: {type(exc).__name__}: {exc}")
+        return _Mapped(erp, None, None, None, failure_reason(exc, locate(exc, mapping)))
     if canonical is None or product is None:
         reasons = "; ".join(
             f"{issue.get('field')}: {issue.get('reason')}" if issue.get("field") else str(issue)
@@ -193,7 +194,7 @@ def differing_fields(held: Mapping[str, Any], wanted: Mapping[str, Any]) -> list
 def compare(
     *,
     report: ReconcileReport,
-    mapping: ModuleType,
+    mapping: LoadedMapping,
     id_field: str,
     erp: Sequence[ErpRecord],
     scope_before: str | None,

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import ModuleType
 from typing import Any, Literal
 
+from contract.linemap import failure_reason, locate
+from contract.loaded import LoadedMapping
 from ops.clients import get_config
 from ops.credentials import product_credentials, siesa_credentials
 from ops.deployment import Deployment, resolve, translate_aws_errors
@@ -126,12 +127,12 @@ def _current_copy(
     return fetch(source.record_key(stored)), "erp"
 
 
-def _map(mapping: ModuleType, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def _map(mapping: LoadedMapping, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """The canonical record by the current mapping, or why it rejects the record."""
     try:
         canonical, issues = mapping.to_canonical(dict(raw))
     except Exception as exc:
-        return None, f"the mapping failed: {type(exc).__name__}: {exc}"
+        return None, failure_reason(exc, locate(exc, mapping))
     if canonical is None:
         reasons = [
             f"{issue.get('field')}: {issue.get('reason')}"
@@ -173,9 +174,7 @@ def replay(
             "(it stopped before loading; run a sync instead)"
         ) from None
     mapping = target.bundles().load(config.field_mappings_key, product_type=config.product_type)
-    report = ReplayReport(
-        config.client_id, run_id, config.field_mappings_key, getattr(mapping, "__sha256__", None)
-    )
+    report = ReplayReport(config.client_id, run_id, config.field_mappings_key, mapping.sha256)
     runs = read_runs(target, config.client_id)
     pending: list[_Pending] = []
     with source_factory(config, siesa_credentials(target, config)) as source:
@@ -204,7 +203,7 @@ def _prepare(
     record_id: str,
     was: str,
     source: SiesaSource,
-    mapping: ModuleType,
+    mapping: LoadedMapping,
     report: ReplayReport,
     pending: list[_Pending],
 ) -> None:

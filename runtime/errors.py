@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from contract.errors import BundleContractError, BundleTamperedError
+
 Action = Literal["stop", "retry", "skip"]
 
 
@@ -54,12 +56,12 @@ class RunDataError(IntegrationError):
     """Run data in S3 (a page, a report) is missing or unreadable: the run cannot go on."""
 
 
-class MappingBundleError(IntegrationError):
-    """The compiled mapping bundle is missing from S3 or does not hold the named mapping."""
+class MappingBundleError(IntegrationError, BundleContractError):
+    """The compiled mapping bundle is missing from S3, malformed, or does not hold the named mapping."""
 
 
-class BundleIntegrityError(MappingBundleError):
-    """A mapping module's SHA-256 does not match its manifest: refused, never imported."""
+class BundleIntegrityError(MappingBundleError, BundleTamperedError):
+    """A mapping module's SHA-256 or declaration does not match its manifest: refused, never imported."""
 
 
 class AuthenticationError(IntegrationError):

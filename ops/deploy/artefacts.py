@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contract.errors import BundleContractError
+from contract.manifest import MANIFEST_NAME, read_manifest
 from ops.deploy.errors import DeployError
 
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256
-MANIFEST_NAME = "manifest.json"
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
 _BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 
@@ -151,13 +151,12 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
     """The bundle's files, modules before the manifest, each module matching the manifest's hash."""
     manifest_path = bundle / MANIFEST_NAME
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DeployError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from exc
-    entries: Mapping[str, Any] = manifest.get("mappings", {}) if isinstance(manifest, dict) else {}
-    for name, entry in sorted(entries.items()):
-        module = bundle / str(entry.get("module", ""))
-        expected = entry.get("module_sha256") or entry.get("sha256")
+        manifest = read_manifest(bundle)
+    except BundleContractError as exc:
+        raise DeployError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from None
+    for name, entry in sorted(manifest.mappings.items()):
+        module = bundle / entry.module
+        expected = entry.module_sha256
         if not module.is_file():
             raise DeployError(f"mapping {name}: module {module} is missing from the bundle")
         if hashlib.sha256(module.read_bytes()).hexdigest() != expected:

@@ -152,7 +152,7 @@ def read_build(out_dir: Path) -> Build:
     mapping_zip = _checked(out_dir, record.get("mapping_bundle"), "mapping bundle")
     mapping_dir = out_dir / BUNDLE_DIR_NAME
     manifest = read_manifest(mapping_dir)
-    if sorted(manifest["mappings"]) != record["mapping_bundle"].get("mappings"):
+    if sorted(manifest.mappings) != record["mapping_bundle"].get("mappings"):
         raise BundleError(f"{mapping_dir} does not hold the mappings {path} records; rebuild it")
     return Build(out_dir, package, mapping_zip, mapping_dir, record)
 

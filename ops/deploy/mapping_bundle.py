@@ -7,17 +7,17 @@ reproducible archive, to archive or hand over with the release.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from contract.errors import BundleContractError
+from contract.manifest import Manifest
+from contract.manifest import read_manifest as read_contract_manifest
 from ops.deploy.errors import BundleError
 from ops.deploy.reprozip import Artefact, tree_entries, write_zip
 
 BUNDLE_DIR_NAME = "mappings"
 BUNDLE_ZIP_NAME = "siesa-mappings.zip"
-MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -26,26 +26,20 @@ class MappingBundle:
 
     directory: Path
     artefact: Artefact
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def names(self) -> list[str]:
         """The mappings the bundle holds."""
-        return sorted(self.manifest.get("mappings", {}))
+        return sorted(self.manifest.mappings)
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """A bundle directory's manifest; BundleError when it has none or it is not JSON."""
-    path = directory / MANIFEST_NAME
+def read_manifest(directory: Path) -> Manifest:
+    """A bundle directory's manifest; BundleError when it has none or it is not one."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleError(f"{directory} holds no {MANIFEST_NAME}: not a mapping bundle") from None
-    except (OSError, ValueError) as exc:
-        raise BundleError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("mappings"), dict):
-        raise BundleError(f"{path} lists no mappings")
-    return manifest
+        return read_contract_manifest(directory)
+    except BundleContractError as exc:
+        raise BundleError(str(exc)) from None
 
 
 def build_mapping_bundle(mappings_dir: Path, out_dir: Path) -> MappingBundle:
@@ -53,8 +47,7 @@ def build_mapping_bundle(mappings_dir: Path, out_dir: Path) -> MappingBundle:
     if not mappings_dir.is_dir() or not any(mappings_dir.rglob("*.map")):
         raise BundleError(f"{mappings_dir} holds no .map files to compile")
     try:
-        from compiler.bundle import BundleError as CompilerBundleError
-        from compiler.bundle import compile_paths
+        from compiler.bundle import BundleWriteError, compile_paths
         from dsl.diagnostics import MapError
     except ImportError as exc:
         raise BundleError(f"the mapping compiler is not installed here ({exc})") from exc
@@ -65,7 +58,7 @@ def build_mapping_bundle(mappings_dir: Path, out_dir: Path) -> MappingBundle:
         raise BundleError(
             f"the mappings in {mappings_dir} do not compile:\n{exc.render()}"
         ) from exc
-    except (CompilerBundleError, OSError) as exc:
+    except (BundleWriteError, OSError) as exc:
         raise BundleError(f"cannot write the mapping bundle to {directory}: {exc}") from exc
     artefact = write_zip(tree_entries(directory), out_dir / BUNDLE_ZIP_NAME)
     return MappingBundle(directory, artefact, read_manifest(directory))

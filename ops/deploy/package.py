@@ -2,7 +2,8 @@
 
 The zip's root is what Lambda puts on `sys.path` (/var/task): `runtime/` (the
 handlers are `runtime.handlers.{extractor,transformer,loader}.lambda_handler`)
-beside the unpacked wheels. It holds no `local/`, `cli/`,
+and `contract/` (the bundle's manifest and module loader, shared with the
+compiler) beside the unpacked wheels. It holds no `local/`, `cli/`,
 `ops/` or `ops/deploy/` (operator-side code the handlers never
 import) and nothing of `dsl/` or `compiler/`: compiled mappings arrive as
 bundle modules that import only the standard library.
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import contract
 import runtime
 from ops.deploy.bytecode import can_compile_for, with_bytecode
 from ops.deploy.errors import BundleError
@@ -29,6 +31,7 @@ from ops.deploy.target import LambdaTarget
 from ops.deploy.wheels import Wheel, ensure_wheels
 
 RUNTIME_DIR = Path(runtime.__file__).resolve().parent
+CONTRACT_DIR = Path(contract.__file__).resolve().parent
 PACKAGE_NAME = "siesa-runtime-lambda.zip"
 # Subpackages of runtime/ that run on the operator's machine, never in Lambda.
 OPERATOR_SUBPACKAGES = ("cli", "deploy", "local", "ops")
@@ -60,8 +63,8 @@ def _is_bytecode(parts: Sequence[str]) -> bool:
     return "__pycache__" in parts or parts[-1].endswith((".pyc", ".pyo"))
 
 
-def runtime_entries(source: Path = RUNTIME_DIR) -> list[Entry]:
-    """The runtime package's files under `runtime/`, operator subpackages and bytecode left out."""
+def runtime_entries(source: Path = RUNTIME_DIR, top: str = "runtime") -> list[Entry]:
+    """A shipped package's files under `top/`, operator subpackages and bytecode left out."""
     entries: list[Entry] = []
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
@@ -69,7 +72,7 @@ def runtime_entries(source: Path = RUNTIME_DIR) -> list[Entry]:
             continue
         if relative.parts[0] in OPERATOR_SUBPACKAGES:
             continue
-        entries.append(Entry(f"runtime/{relative.as_posix()}", path.read_bytes()))
+        entries.append(Entry(f"{top}/{relative.as_posix()}", path.read_bytes()))
     return entries
 
 
@@ -123,7 +126,7 @@ def build_lambda_package(
     """
     chosen = list(pins) if pins is not None else runtime_pins(target)
     wheels = ensure_wheels(chosen, cache, target)
-    entries = runtime_entries(source)
+    entries = runtime_entries(source) + runtime_entries(CONTRACT_DIR, "contract")
     for wheel in wheels:
         entries.extend(wheel_entries(wheel.path))
     compiled = bytecode and can_compile_for(target)

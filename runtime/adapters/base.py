@@ -12,16 +12,15 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from types import ModuleType
 from typing import Any, ClassVar
 
 import httpx
 
+from contract.loaded import LoadedMapping
 from runtime.adapters.product_api import BatchRejected, ProductApi
 from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
 from runtime.config import ClientConfig, ProductCredentials
-from runtime.errors import MappingBundleError, ProductResponseError
+from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
 from runtime.http.retry import Sleeper
 
@@ -47,7 +46,7 @@ class ProductAdapter(ABC):
         self,
         credentials: ProductCredentials,
         config: ClientConfig,
-        mapping: ModuleType,
+        mapping: LoadedMapping,
         *,
         http: httpx.Client | None = None,
         policy: RetryPolicy = PRODUCT_RETRY_POLICY,
@@ -93,14 +92,7 @@ class ProductAdapter(ABC):
 
     def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Canonical records → the product's records, through the compiled mapping's `to_product`."""
-        to_product: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(
-            self.mapping, "to_product", None
-        )
-        if not callable(to_product):
-            raise MappingBundleError(
-                f"mapping {getattr(self.mapping, '__name__', '?')} has no to_product function"
-            )
-        return [to_product(record) for record in canonical]
+        return [self.mapping.to_product(record) for record in canonical]
 
     def id_of(self, product: dict[str, Any]) -> str:
         """The product record's id (the product's key field), "" when it has none."""

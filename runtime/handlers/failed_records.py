@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from types import ModuleType
 from typing import Any
 
+from contract.loaded import LoadedMapping
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import NdjsonWriter, RunStore
@@ -87,7 +87,9 @@ class FailedRecords:
         self.shown.append(entry)
         self._shown_bytes += size
 
-    def finish(self, store: RunStore, raw_pages: Iterable[str], mapping: ModuleType | None) -> str:
+    def finish(
+        self, store: RunStore, raw_pages: Iterable[str], mapping: LoadedMapping | None
+    ) -> str:
         """Attach raw ERP copies to the product-stage lines, write them, upload; returns the key."""
         raw = raw_copies(
             store,
@@ -113,7 +115,7 @@ class FailedRecords:
 
 
 def raw_copies(
-    store: RunStore, pages: Iterable[str], mapping: ModuleType | None, wanted: set[str]
+    store: RunStore, pages: Iterable[str], mapping: LoadedMapping | None, wanted: set[str]
 ) -> dict[str, dict[str, Any]]:
     """The raw ERP records, from the run's extracted pages, whose canonical id is wanted."""
     found: dict[str, dict[str, Any]] = {}

@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, islice
-from types import ModuleType
 from typing import Any
 
+from contract.loaded import LoadedMapping
 from runtime import settings
 from runtime.config_store import utc_now_iso
 from runtime.errors import InvalidEvent, RunDataError, TransientError
@@ -91,7 +91,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     deps.resume_run(client_id, run_id)
     failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id)))
     progress = _Progress()
-    mapping: ModuleType | None = None
+    mapping: LoadedMapping | None = None
     try:
         config = deps.configs.get(client_id)
         if config.product_type != event.product_type:
@@ -129,7 +129,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 progress.success += _load_one_batch(adapter, batch, failed)
                 progress.current = []
         failed_key = failed.finish(store, raw_pages, mapping)
-        mapping_sha256 = event.mapping_sha256 or getattr(mapping, "__sha256__", None)
+        mapping_sha256 = event.mapping_sha256 or mapping.sha256
         _keep_for_retry(store, client_id, run_id, progress.handled, failed, mapping_sha256)
     except Exception as exc:
         if not failed.writer.closed:
@@ -220,7 +220,7 @@ def _report_stop(
     rejected: str,
     pages: list[str],
     raw_pages: list[str],
-    mapping: ModuleType | None,
+    mapping: LoadedMapping | None,
 ) -> None:
     """Report every record a stopping run did not load, then upload the report.
 

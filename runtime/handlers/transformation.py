@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
+from contract.linemap import failure_reason, locate
+from contract.loaded import LoadedMapping
 from runtime.config_store import utc_now_iso
 from runtime.errors import InvalidEvent, TransientError
 from runtime.handlers.deps import Deps
@@ -62,7 +63,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         )
         store = deps.run_store(event.bucket)
         tally = _Tally()
-        mapping_sha256 = getattr(mapping, "__sha256__", None)
+        mapping_sha256 = mapping.sha256
         with (
             store.page_writer(client_id, run_id, "canonical") as canonical,
             store.ndjson_writer(validation_report_key(client_id, run_id)) as report,
@@ -153,7 +154,7 @@ class _Tally:
 
 
 def _map_one(
-    mapping: ModuleType,
+    mapping: LoadedMapping,
     record: Any,
     position: str,
     canonical: PageWriter,
@@ -174,11 +175,9 @@ def _map_one(
             result, issues = to_canonical(record)
         except Exception as exc:
             result = None
-            issues = [
-                _issue(
-                    _raw_id(record), None, None, f"the mapping failed: {type(exc).__name__}: {exc}"
-                )
-            ]
+            where = locate(exc, mapping)
+            at = where.line if where is not None else None
+            issues = [_issue(_raw_id(record), None, at, failure_reason(exc, where))]
     record_id: Any = None
     reasons = []
     for issue in issues:

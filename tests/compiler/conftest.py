@@ -8,7 +8,6 @@ from types import ModuleType
 
 import pytest
 
-from compiler.loading import load_generated
 from compiler.pipeline import CompiledMapping, compile_file, compile_source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,8 +36,8 @@ def compile_text() -> Compile:
 
 @pytest.fixture(scope="session")
 def load() -> Load:
-    """Import a compiled mapping's module from its source text."""
-    return lambda compiled: load_generated(compiled.code, compiled.mapping.name)
+    """A compiled mapping's module, loaded from its source text as the runtime loads it."""
+    return lambda compiled: compiled.load().module
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +50,7 @@ def product_modules() -> dict[str, ModuleType]:
         ("cliente-e", "clients/cliente-e.map"),
     ):
         compiled = compile_file(MAPPINGS / relative, root=MAPPINGS, display=f"mappings/{relative}")
-        modules[name] = load_generated(compiled.code, compiled.mapping.name)
+        modules[name] = compiled.load().module
     return modules
 
 

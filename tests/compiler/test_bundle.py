@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.bundle import BundleError, compile_paths
-from compiler.loading import load_generated
+from compiler.bundle import BundleWriteError, compile_paths
 from compiler.version import COMPILER_VERSION
+from contract.loaded import load_mapping
+from contract.manifest import read_manifest
 from dsl.diagnostics import MapError
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
@@ -64,8 +65,9 @@ def test_the_manifest_has_sorted_keys_and_modules_import(tmp_path: Path) -> None
     compile_paths(OURS, out, root=MAPPINGS)
     text = (out / "manifest.json").read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    module = load_generated((out / "wms.py").read_text(encoding="utf-8"), "wms")
-    assert module.MAPPING["source"] == "wms.map"
+    entry = read_manifest(out).entry("wms", "manifest")
+    wms = load_mapping((out / "wms.py").read_bytes(), entry, name="wms", origin="wms.py", where="")
+    assert wms.declaration["source"] == "wms.map" and wms.sha256 == entry.module_sha256
 
 
 def test_compiling_twice_gives_identical_bundles(tmp_path: Path) -> None:
@@ -135,6 +137,6 @@ def test_a_directory_that_is_not_a_bundle_is_not_replaced(tmp_path: Path) -> Non
     out = tmp_path / "precious"
     out.mkdir()
     (out / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(BundleError):
+    with pytest.raises(BundleWriteError, match="holds no bundle"):
         compile_paths([MAPPINGS], out)
     assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"

@@ -26,7 +26,6 @@ from compiler.checks import check_mapping
 from compiler.codegen import generate
 from compiler.examples import run_examples
 from compiler.helpers import helper_names
-from compiler.loading import load_generated
 from compiler.pipeline import CompiledMapping, compile_source
 from compiler.sources import LoadedFile, parse_text
 from dsl import ast as map_ast
@@ -168,7 +167,7 @@ def test_text_in_string_literals_stays_data(
         return
     event("compiled")
     _assert_inert(compiled)
-    module = load_generated(compiled.code, "t")
+    module = compiled.load()
     canonical, issues = module.to_canonical({"f_codigo": "P1", "f_l": key, "f_p": default})
     expected_l = value.replace(old, new)
     expected = {
@@ -208,7 +207,7 @@ def test_any_regex_either_compiles_and_matches_like_python_or_is_a_diagnostic(
         event("refused with a diagnostic")
         return
     event("compiled")
-    module = load_generated(compiled.code, "t")
+    module = compiled.load()
     canonical, issues = module.to_canonical({"f_codigo": "P", "f_x": value})
     matched = re.fullmatch(pattern, value) is not None
     assert (canonical is not None) == matched
@@ -273,7 +272,7 @@ def test_arbitrary_names_never_become_identifiers(name: str, source: str, target
     event("compiled")
     compiled = CompiledMapping(mapping, generate(mapping))
     _assert_inert(compiled)
-    module = load_generated(compiled.code, "t")
+    module = compiled.load()
     canonical_record, issues = module.to_canonical({"f_codigo": "P", source: "valor"})
     assert issues == []
     assert canonical_record == {"id": "P", canonical: "valor"}

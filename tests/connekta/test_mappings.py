@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -12,21 +10,17 @@ from typer.testing import CliRunner
 
 from cli.mapping import map_app
 from compiler.pipeline import compile_file
+from contract.loaded import LoadedMapping
 from local.sim.catalog import INVALID_KINDS, generate_catalog
 from local.sim.connekta import ConnektaSim
-from runtime.bundle import module_from_source
 
 REPO = Path(__file__).resolve().parents[2]
 MAPPINGS = REPO / "mappings"
 
 
-def _module(relative: str) -> tuple[ModuleType, Any]:
+def _module(relative: str) -> tuple[LoadedMapping, Any]:
     compiled = compile_file(MAPPINGS / relative, root=MAPPINGS)
-    code = compiled.code.encode("utf-8")
-    module = module_from_source(
-        code, compiled.module_file.removesuffix(".py"), hashlib.sha256(code).hexdigest(), relative
-    )
-    return module, compiled.mapping
+    return compiled.load(), compiled.mapping
 
 
 def test_the_examples_pass_and_the_files_are_formatted() -> None:

@@ -169,7 +169,7 @@ print(json.dumps({"refused": refused, "origins": origins}))
         where = Path(origin).resolve()
         allowed = (task.resolve(), stdlib, *(link.resolve() for link in sdk.iterdir()))
         assert any(where.is_relative_to(root) for root in allowed), (name, origin)
-        if name.split(".")[0] in ("runtime", "pydantic", "pydantic_core", "httpx"):
+        if name.split(".")[0] in ("runtime", "contract", "pydantic", "pydantic_core", "httpx"):
             assert where.is_relative_to(task.resolve()), (name, origin)
 
 

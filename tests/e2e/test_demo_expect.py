@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 import pytest
 
+from contract.loaded import LoadedMapping
 from local.demo_expect import compile_mappings, expect, verify
 from local.provision import MAPPINGS_DIR
 from local.sim import generate_catalog
@@ -14,11 +13,11 @@ from local.sim.connekta_rows import item_number
 
 
 @pytest.fixture(scope="module")
-def kong() -> ModuleType:
+def kong() -> LoadedMapping:
     return compile_mappings([MAPPINGS_DIR / "kong.map"])["kong"]
 
 
-def test_a_faithful_store_matches(kong: ModuleType) -> None:
+def test_a_faithful_store_matches(kong: LoadedMapping) -> None:
     catalog = generate_catalog(120, 5, client="expect-a")
     expectation = expect(kong, catalog.records())
     assert expectation.rejected, "the seeded catalog has records the mapping rejects"
@@ -31,7 +30,7 @@ def test_a_faithful_store_matches(kong: ModuleType) -> None:
     assert check.rejected_and_absent == len(expectation.rejected)
 
 
-def test_every_kind_of_difference_is_a_problem(kong: ModuleType) -> None:
+def test_every_kind_of_difference_is_a_problem(kong: LoadedMapping) -> None:
     catalog = generate_catalog(120, 5, client="expect-a")
     expectation = expect(kong, catalog.records())
     store = {rid: dict(product) for rid, product in expectation.products.items()}

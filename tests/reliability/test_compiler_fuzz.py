@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import hashlib
 import json
 import os
 import re
@@ -35,7 +34,6 @@ from compiler.helpers import helper_names
 from compiler.pipeline import CompiledMapping, compile_source
 from dsl.diagnostics import MapError
 from local.provision import MAPPINGS_DIR
-from runtime.bundle import module_from_source
 
 FLAG = "SIESA_FUZZ_RAN"
 RUN = f"__import__('builtins').__dict__.__setitem__('{FLAG}', 1)"
@@ -151,9 +149,8 @@ def assert_inert(compiled: CompiledMapping, injected: str) -> None:
 
 
 def load_and_run(compiled: CompiledMapping, injected: str) -> None:
-    """Load through the runtime's loader (as Lambda does) and map a few records."""
-    code = compiled.code.encode("utf-8")
-    module = module_from_source(code, "fuzz", hashlib.sha256(code).hexdigest(), "fuzz.py")
+    """Load through the contract's loader (as Lambda does) and map a few records."""
+    module = compiled.load()
     records = [
         {"f_codigo": "P1", "f_codigo_externo": "SIESA-P1", "f_nombre": "Camisa", "f_cantidad": 3},
         {

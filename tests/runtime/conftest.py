@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from contract.manifest import MANIFEST_NAME, Manifest, ManifestEntry
 from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
@@ -99,21 +100,34 @@ class AwsWorld:
         product_types: dict[str, str] | None = None,
         manifest_override: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Upload mapping modules (name -> source) and a manifest with their hashes."""
+        """Upload mapping modules (name -> source) and the manifest the compiler would write.
+
+        The entries carry what the hand-written modules declare (`KONG_MAPPING_SOURCE`):
+        source `NAME.map`, source hash zeros, compiler version `test`.
+        """
         prefix = settings.mappings_prefix()
-        entries = {}
+        entries = []
         for name, source in modules.items():
             data = source.encode("utf-8")
             self.s3.put_object(Bucket=self.bucket, Key=f"{prefix}{name}.py", Body=data)
-            entries[name] = {
-                "module": f"{name}.py",
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "product_type": (product_types or {}).get(name, "kong"),
-            }
-        manifest = manifest_override or {"bundle_version": 1, "mappings": entries}
-        self.s3.put_object(
-            Bucket=self.bucket, Key=f"{prefix}manifest.json", Body=json.dumps(manifest).encode()
-        )
+            entries.append(
+                ManifestEntry(
+                    name=name,
+                    product_type=(product_types or {}).get(name, "kong"),
+                    version=1,
+                    source=f"{name}.map",
+                    source_sha256="0" * 64,
+                    bases=(),
+                    module=f"{name}.py",
+                    module_sha256=hashlib.sha256(data).hexdigest(),
+                    compiler_version="test",
+                )
+            )
+        text = Manifest.of("test", tuple(entries)).to_json()
+        if manifest_override is not None:
+            text = json.dumps(manifest_override)
+        self.s3.put_object(Bucket=self.bucket, Key=f"{prefix}{MANIFEST_NAME}", Body=text.encode())
+        manifest: dict[str, Any] = json.loads(text)
         return manifest
 
     def object_text(self, key: str) -> str:

@@ -18,8 +18,8 @@ SIDE_EFFECT = "SIESA_TEST_BUNDLE_MODULE_RAN"
 
 def test_loads_a_verified_module_and_runs_it(aws: Any, kong_mapping_source: str) -> None:
     aws.put_bundle({"kong": kong_mapping_source})
-    module = BundleLoader().load("kong", product_type="kong")
-    canonical, issues = module.to_canonical(
+    mapping = BundleLoader().load("kong", product_type="kong")
+    canonical, issues = mapping.to_canonical(
         {"f_codigo": " P1 ", "f_nombre": "Camisa", "f_cantidad": "3.0"}
     )
     assert canonical == {
@@ -30,19 +30,20 @@ def test_loads_a_verified_module_and_runs_it(aws: Any, kong_mapping_source: str)
         "rfid_tag_id": None,
     }
     assert issues == []
-    assert module.to_product(canonical)["product_id"] == "P1"
-    assert module.__sha256__ == hashlib.sha256(kong_mapping_source.encode()).hexdigest()
+    assert mapping.to_product(canonical)["product_id"] == "P1"
+    assert mapping.sha256 == hashlib.sha256(kong_mapping_source.encode()).hexdigest()
+    assert (mapping.name, mapping.product_type, mapping.entry.module) == ("kong", "kong", "kong.py")
 
 
 def test_modules_are_cached_by_hash(aws: Any, kong_mapping_source: str) -> None:
     manifest = aws.put_bundle({"kong": kong_mapping_source})
     first = BundleLoader().load("kong")
     assert BundleLoader().load("kong") is first
-    assert bundle.cached_hashes() == {manifest["mappings"]["kong"]["sha256"]}
+    assert bundle.cached_hashes() == {manifest["mappings"]["kong"]["module_sha256"]}
     changed = kong_mapping_source + "\nEXTRA = 1\n"
     aws.put_bundle({"kong": changed})
     second = BundleLoader().load("kong")
-    assert second is not first and second.EXTRA == 1
+    assert second is not first and second.module.EXTRA == 1
 
 
 def test_a_tampered_module_is_refused_and_never_run(aws: Any, kong_mapping_source: str) -> None:
@@ -59,7 +60,7 @@ def test_a_tampered_module_is_refused_and_never_run(aws: Any, kong_mapping_sourc
 
 def test_a_changed_manifest_hash_is_refused(aws: Any, kong_mapping_source: str) -> None:
     manifest = aws.put_bundle({"kong": kong_mapping_source})
-    manifest["mappings"]["kong"]["sha256"] = hashlib.sha256(b"something else").hexdigest()
+    manifest["mappings"]["kong"]["module_sha256"] = hashlib.sha256(b"something else").hexdigest()
     aws.s3.put_object(
         Bucket=aws.bucket, Key="mappings/manifest.json", Body=json.dumps(manifest).encode()
     )
@@ -94,28 +95,51 @@ def test_the_mapping_must_be_for_the_clients_product(aws: Any, kong_mapping_sour
         BundleLoader().load("kong", product_type="wms")
 
 
+def _entry(**changes: Any) -> dict[str, Any]:
+    """A manifest entry for `kong` as the compiler writes it, with `changes` (None drops a field)."""
+    entry: dict[str, Any] = {
+        "name": "kong",
+        "product_type": "kong",
+        "version": 1,
+        "source": "kong.map",
+        "source_sha256": "0" * 64,
+        "bases": [],
+        "module": "kong.py",
+        "module_sha256": "0" * 64,
+        "compiler_version": "test",
+    }
+    entry.update(changes)
+    return {key: value for key, value in entry.items() if value is not None}
+
+
 @pytest.mark.parametrize(
-    ("entry", "message"),
+    ("mappings", "message"),
     [
-        ({"module": "../../etc/kong.py", "sha256": "0" * 64}, "no valid module file"),
-        ({"module": "kong.py", "sha256": "abc"}, "no valid sha256"),
-        ({"sha256": "0" * 64}, "no valid module file"),
+        ({"kong": _entry(module="../../etc/kong.py")}, r"mappings\.kong\.module: names no valid"),
+        ({"kong": _entry(module_sha256="abc")}, r"mappings\.kong\.module_sha256: is no valid"),
+        ({"kong": _entry(module_sha256="A" * 64)}, r"module_sha256: is no valid sha256"),
+        ({"kong": _entry(module=None)}, r"mappings\.kong\.module: Field required"),
+        # the shapes only older tests wrote: `file` and `sha256` keys, a list of entries
+        (
+            {"kong": _entry(module=None, file="kong.py")},
+            r"mappings\.kong\.file: is not a field the compiler writes \(and 1 more\)",
+        ),
+        (
+            {"kong": _entry(sha256="0" * 64)},
+            r"mappings\.kong\.sha256: is not a field the compiler writes$",
+        ),
+        ([_entry()], r"manifest\.json: mappings: Input should be .*object"),
+        ({"kong": _entry(version="1")}, r"mappings\.kong\.version: Input should be a valid int"),
     ],
 )
-def test_odd_manifest_entries_are_refused(aws: Any, entry: dict[str, Any], message: str) -> None:
-    aws.put_bundle({}, manifest_override={"mappings": {"kong": entry}})
-    with pytest.raises(MappingBundleError, match=message):
-        BundleLoader().load("kong")
-
-
-def test_a_manifest_listing_mappings_as_an_array_is_read(
-    aws: Any, kong_mapping_source: str
+def test_a_manifest_the_compiler_would_not_write_is_refused(
+    aws: Any, mappings: Any, message: str
 ) -> None:
-    data = kong_mapping_source.encode()
-    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/kong.py", Body=data)
-    entry = {"name": "kong", "module": "kong.py", "sha256": hashlib.sha256(data).hexdigest()}
-    aws.put_bundle({}, manifest_override={"mappings": [entry]})
-    assert callable(BundleLoader().load("kong").to_canonical)
+    aws.put_bundle({}, manifest_override={"compiler_version": "test", "mappings": mappings})
+    with pytest.raises(MappingBundleError, match=message) as refused:
+        BundleLoader().load("kong")
+    assert "\n" not in str(refused.value)
+    assert not isinstance(refused.value, BundleIntegrityError)
 
 
 def test_a_manifest_that_is_not_json(aws: Any) -> None:

@@ -1,0 +1,136 @@
+"""A loaded mapping: the module the compiler generated, checked against its manifest entry.
+
+`load_mapping` is the only way from bytes to a `LoadedMapping`: the bytes'
+SHA-256 is compared with the entry BEFORE anything is compiled or run, the
+module must offer the mapping interface (`to_canonical`, `to_product`,
+`MAPPING`), and what the module declares in `MAPPING` must agree with the
+entry (so an entry edited to point at another valid module is caught).
+Callers use the typed accessors, never the module's attributes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from contract.codeloader import load_module
+from contract.errors import BundleContractError, BundleTamperedError
+from contract.manifest import ManifestEntry
+
+REQUIRED_CALLABLES = ("to_canonical", "to_product")
+AGREEING_FIELDS = ("product_type", "version", "source", "source_sha256", "compiler_version")
+"""Fields a manifest entry and its module's MAPPING both carry; they must agree."""
+
+Record = dict[str, Any]
+Issue = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedMapping:
+    """A generated mapping module and the manifest entry it was loaded and checked against."""
+
+    module: ModuleType
+    entry: ManifestEntry
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the module's bytes (what run reports record as `mapping_sha256`)."""
+        return self.entry.module_sha256
+
+    @property
+    def name(self) -> str:
+        """The mapping's name."""
+        return self.entry.name
+
+    @property
+    def declaration(self) -> Mapping[str, Any]:
+        """The module's `MAPPING`: name, product type, version, source and bases, compiler version."""
+        declared: Mapping[str, Any] = self.module.MAPPING
+        return declared
+
+    @property
+    def product_type(self) -> str:
+        """The product the mapping is for (its declaration's, else the entry's)."""
+        declared = self.declaration.get("product_type")
+        return declared if isinstance(declared, str) else self.entry.product_type
+
+    @property
+    def fields(self) -> tuple[Mapping[str, Any], ...]:
+        """The module's `FIELDS` (each with its canonical name, `.map` file and line); () if none."""
+        return tuple(getattr(self.module, "FIELDS", ()))
+
+    @property
+    def line_map(self) -> Mapping[int, int]:
+        """The module's `LINE_MAP`: generated line -> `.map` line; empty if it has none."""
+        found = getattr(self.module, "LINE_MAP", None)
+        return found if isinstance(found, Mapping) else {}
+
+    def to_canonical(self, record: object) -> tuple[Record | None, list[Issue]]:
+        """A Siesa record -> (the canonical record or None when rejected, the issues found).
+
+        Anything but a JSON object is rejected by the mapping with its reason.
+        """
+        canonical, issues = self.module.to_canonical(record)
+        return canonical, issues
+
+    def to_product(self, canonical: Record) -> Record:
+        """A canonical record -> the product's record."""
+        product: Record = self.module.to_product(canonical)
+        return product
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data`, lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_mapping(
+    source: bytes, entry: ManifestEntry, *, name: str, origin: str, where: str
+) -> LoadedMapping:
+    """Check `source` against `entry`, run it, and check what it declares.
+
+    `name` is the mapping asked for (the module must declare it); `origin`
+    names the module's file and `where` the manifest in messages. BundleTamperedError when the hash or the
+    declaration differs from the entry (the module is then never run when it
+    is the hash); BundleContractError when the module does not load or lacks
+    the interface.
+    """
+    actual = sha256_hex(source)
+    if actual != entry.module_sha256:
+        raise BundleTamperedError(
+            f"mapping module {origin} has SHA-256 {actual}, but the manifest "
+            f"says {entry.module_sha256}: refused, not imported"
+        )
+    module = load_module(source, name, actual, origin)
+    declared = getattr(module, "MAPPING", None)
+    missing = [attr for attr in REQUIRED_CALLABLES if not callable(getattr(module, attr, None))]
+    if not isinstance(declared, dict):
+        missing.append("MAPPING")
+    if missing:
+        raise BundleContractError(f"mapping module {origin} lacks {', '.join(missing)}")
+    loaded = LoadedMapping(module, entry)
+    check_agreement(loaded, name, where)
+    return loaded
+
+
+def check_agreement(mapping: LoadedMapping, name: str, where: str) -> None:
+    """The module is mapping `name` and says what its entry says; BundleTamperedError otherwise."""
+    declared = mapping.declaration
+    entry = mapping.entry.model_dump(mode="json")
+    problems = []
+    if "name" in declared and declared["name"] != name:
+        problems.append(f"it is mapping {declared['name']!r}")
+    for field in AGREEING_FIELDS:
+        if field in declared and entry[field] != declared[field]:
+            problems.append(
+                f"its {field} is {declared[field]!r}, the manifest says {entry[field]!r}"
+            )
+    if problems:
+        raise BundleTamperedError(
+            f"{where}: the entry for mapping {name!r} names module {mapping.entry.module}, but "
+            + "; ".join(problems)
+            + ": the manifest was changed; refused"
+        )
