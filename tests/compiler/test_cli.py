@@ -141,6 +141,36 @@ def test_run_maps_json_lines_and_reports_rejects_on_stderr(
     assert "1 record(s) mapped, 2 rejected" in result.stderr
 
 
+def test_run_names_the_map_line_where_generated_code_raised(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    import cli.mapping
+    from compiler.pipeline import CompiledMapping, compile_file
+
+    def compile_raising(path: Path, **options: object) -> CompiledMapping:
+        """The real compiler, with the read of `f_nombre` (kong.map:19) made to divide by zero."""
+        compiled = compile_file(path, **options)  # type: ignore[arg-type]
+        code = compiled.code.replace("v = r = get('f_nombre')", "v = r = 1 // 0", 1)
+        assert code != compiled.code and code.count("\n") == compiled.code.count("\n")
+        return dataclasses.replace(compiled, code=code)
+
+    monkeypatch.setattr(cli.mapping, "compile_file", compile_raising)
+    monkeypatch.chdir(MAPPINGS.parent)
+    records = tmp_path / "records.jsonl"
+    records.write_text(json.dumps({"f_codigo": "P1", "f_nombre": "Camisa"}) + "\n", "utf-8")
+    result = runner.invoke(map_app, ["run", "mappings/kong.map", "--input", str(records)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert (
+        f"{records}:1: rejected: the mapping failed at mappings/kong.map:19: ZeroDivisionError: "
+        in (result.stderr)
+    )
+    assert "Traceback" not in result.output
+    assert "0 record(s) mapped, 1 rejected" in result.stderr
+
+
 def test_run_with_a_missing_input_is_a_message(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(
         map_app, ["run", str(MAPPINGS / "kong.map"), "--input", str(tmp_path / "none.jsonl")]
