@@ -86,11 +86,12 @@ def isolated_command(paths: Sequence[Path], code: str, *options: str) -> list[st
 
 
 def isolated_python(
-    paths: Sequence[Path], code: str, *options: str, timeout: float = 120
+    paths: Sequence[Path], code: str, *options: str, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in an isolated interpreter (see `isolated_command`); never raises on failure."""
     return subprocess.run(
         isolated_command(paths, code, *options),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
