@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from ops.deploy.errors import BundleError
-from ops.deploy.requirements import PROVIDED_BY_LAMBDA, normalize
+from ops.deploy.requirements import PROVIDED_BY_LAMBDA, needed, normalize
 
 
 def unpack(package: Path, dest: Path) -> Path:
@@ -35,8 +35,6 @@ def unpack(package: Path, dest: Path) -> Path:
 
 def _closure(names: Sequence[str]) -> list[metadata.Distribution]:
     """The installed distributions `names` need (markers of this machine, no extras)."""
-    from packaging.requirements import Requirement
-
     found: dict[str, metadata.Distribution] = {}
     pending = [normalize(name) for name in names]
     while pending:
@@ -45,10 +43,7 @@ def _closure(names: Sequence[str]) -> list[metadata.Distribution]:
             continue
         distribution = metadata.distribution(name)
         found[name] = distribution
-        for text in distribution.requires or []:
-            requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                pending.append(normalize(requirement.name))
+        pending.extend(needed(distribution.requires or [], {"extra": ""}))
     return list(found.values())
 
 
@@ -91,11 +86,12 @@ def isolated_command(paths: Sequence[Path], code: str, *options: str) -> list[st
 
 
 def isolated_python(
-    paths: Sequence[Path], code: str, *options: str, timeout: float = 120
+    paths: Sequence[Path], code: str, *options: str, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `code` in an isolated interpreter (see `isolated_command`); never raises on failure."""
     return subprocess.run(
         isolated_command(paths, code, *options),
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,12 +1,14 @@
 """The Lambda deployment package: the runtime's code and its dependencies in one zip.
 
-The zip's root is what Lambda puts on `sys.path` (/var/task): `runtime/` (the
-handlers are `runtime.handlers.{extractor,transformer,loader}.lambda_handler`)
-and `contract/` (the bundle's manifest and module loader, shared with the
-compiler) beside the unpacked wheels. It holds no `local/`, `cli/`,
-`ops/` or `ops/deploy/` (operator-side code the handlers never
-import) and nothing of `dsl/` or `compiler/`: compiled mappings arrive as
-bundle modules that import only the standard library.
+The zip is built from an allow-list, not by leaving things out: the packages
+of `LAMBDA_PACKAGES` (`runtime/`, whose handlers are
+`runtime.handlers.{extractor,transformer,loader}.lambda_handler`, and
+`contract/`, the compiler-runtime contract it imports) beside the unpacked
+wheels of the runtime's dependencies, at the root Lambda puts on `sys.path`
+(/var/task). A new package of ours reaches the Lambda only by being named
+here; tests/architecture/test_import_graph.py checks that these packages
+import nothing else of ours. Compiled mappings arrive as bundle modules that
+import only the standard library.
 
 No bytecode of the working tree or the wheels is copied; the package's own
 bytecode is compiled fresh and reproducibly (ops/deploy/bytecode.py) when
@@ -16,13 +18,12 @@ installer marks, which vary with the tool that installs it.
 
 from __future__ import annotations
 
+import importlib
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import contract
-import runtime
 from ops.deploy.bytecode import can_compile_for, with_bytecode
 from ops.deploy.errors import BundleError
 from ops.deploy.reprozip import Artefact, Entry, write_zip
@@ -30,11 +31,9 @@ from ops.deploy.requirements import Pin, runtime_pins
 from ops.deploy.target import LambdaTarget
 from ops.deploy.wheels import Wheel, ensure_wheels
 
-RUNTIME_DIR = Path(runtime.__file__).resolve().parent
-CONTRACT_DIR = Path(contract.__file__).resolve().parent
 PACKAGE_NAME = "siesa-runtime-lambda.zip"
-# Subpackages of runtime/ that run on the operator's machine, never in Lambda.
-OPERATOR_SUBPACKAGES = ("cli", "deploy", "local", "ops")
+LAMBDA_PACKAGES = ("runtime", "contract")
+"""Our packages the Lambda runs, and the only ones the zip holds."""
 HANDLER_MODULES = (
     "runtime.handlers.extractor",
     "runtime.handlers.transformer",
@@ -63,16 +62,27 @@ def _is_bytecode(parts: Sequence[str]) -> bool:
     return "__pycache__" in parts or parts[-1].endswith((".pyc", ".pyo"))
 
 
-def runtime_entries(source: Path = RUNTIME_DIR, top: str = "runtime") -> list[Entry]:
-    """A shipped package's files under `top/`, operator subpackages and bytecode left out."""
+def package_dir(package: str) -> Path:
+    """Where an importable package of ours lives, installed or in a checkout."""
+    module = importlib.import_module(package)
+    if module.__file__ is None:
+        raise BundleError(f"{package} is not a regular package; the Lambda package needs its files")
+    return Path(module.__file__).resolve().parent
+
+
+def lambda_sources() -> dict[str, Path]:
+    """Each package of `LAMBDA_PACKAGES` and the directory its files come from."""
+    return {package: package_dir(package) for package in LAMBDA_PACKAGES}
+
+
+def source_entries(sources: Mapping[str, Path]) -> list[Entry]:
+    """The files of each package (name -> directory) under `name/`, bytecode left out."""
     entries: list[Entry] = []
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if not path.is_file() or _is_bytecode(relative.parts):
-            continue
-        if relative.parts[0] in OPERATOR_SUBPACKAGES:
-            continue
-        entries.append(Entry(f"{top}/{relative.as_posix()}", path.read_bytes()))
+    for package, directory in sorted(sources.items()):
+        for path in sorted(directory.rglob("*")):
+            relative = path.relative_to(directory)
+            if path.is_file() and not _is_bytecode(relative.parts):
+                entries.append(Entry(f"{package}/{relative.as_posix()}", path.read_bytes()))
     return entries
 
 
@@ -115,18 +125,20 @@ def build_lambda_package(
     *,
     cache: Path,
     target: LambdaTarget,
-    source: Path = RUNTIME_DIR,
+    sources: Mapping[str, Path] | None = None,
     pins: Sequence[Pin] | None = None,
     bytecode: bool = True,
 ) -> LambdaPackage:
     """Build `out_dir/siesa-runtime-lambda.zip` for `target` from the cache's wheels.
 
-    `bytecode` adds compiled `.pyc` files when this interpreter can write them
-    for the target (`LambdaPackage.bytecode` says whether it did).
+    `sources` (package name -> directory) defaults to `lambda_sources()`, and
+    `pins` to `runtime_pins(target)`. `bytecode` adds compiled `.pyc` files
+    when this interpreter can write them for the target
+    (`LambdaPackage.bytecode` says whether it did).
     """
     chosen = list(pins) if pins is not None else runtime_pins(target)
     wheels = ensure_wheels(chosen, cache, target)
-    entries = runtime_entries(source) + runtime_entries(CONTRACT_DIR, "contract")
+    entries = source_entries(sources if sources is not None else lambda_sources())
     for wheel in wheels:
         entries.extend(wheel_entries(wheel.path))
     compiled = bytecode and can_compile_for(target)

@@ -1,9 +1,10 @@
 """Which distributions the Lambda package carries, pinned to the versions this install runs.
 
-The roots are the runtime's direct dependencies (docs/architecture.md: pydantic,
-httpx, tenacity, powertools, and tzdata for `zoneinfo`). Their dependencies are
-walked through the installed metadata, with markers evaluated for the Lambda
-platform, so the package holds exactly the versions the tests ran against.
+The roots are the project's own dependencies, declared once in pyproject.toml's
+`[project] dependencies` (the extras hold the tooling) and read here from the
+installed project's metadata. Their dependencies are walked through the
+installed metadata too, with markers evaluated for the Lambda platform, so the
+package holds exactly the versions the tests ran against.
 
 The AWS SDK (boto3, botocore, s3transfer) is left out on purpose: the Lambda
 Python runtime provides it, the runtime uses only long-stable calls of S3,
@@ -15,13 +16,16 @@ powertools) is still packaged, and shadows the runtime's copy.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+
+from packaging.requirements import Requirement
 
 from ops.deploy.errors import BundleError
 from ops.deploy.target import LambdaTarget
 
-RUNTIME_DISTRIBUTIONS = ("pydantic", "httpx", "tenacity", "aws-lambda-powertools", "tzdata")
+PROJECT = "siesa-integration"
 PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer")
 
 
@@ -41,37 +45,48 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _installed(name: str) -> metadata.Distribution:
+    try:
+        return metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        raise BundleError(
+            f"{name} is needed in the Lambda package but is not installed here; "
+            "install the project (pip install -e .) first"
+        ) from None
+
+
+def needed(requirements: Iterable[str], environment: Mapping[str, str]) -> list[str]:
+    """The names of the requirements whose markers hold in `environment` (no extra asked for;
+    the keys it lacks are this machine's)."""
+    names: list[str] = []
+    for text in requirements:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate(dict(environment)):
+            names.append(normalize(requirement.name))
+    return names
+
+
+def runtime_roots(target: LambdaTarget, project: str = PROJECT) -> list[str]:
+    """The project's own dependencies on `target`, from its installed metadata, extras left out."""
+    return needed(_installed(project).requires or [], target.marker_environment())
+
+
 def runtime_pins(
     target: LambdaTarget,
-    roots: tuple[str, ...] = RUNTIME_DISTRIBUTIONS,
-    provided: tuple[str, ...] = PROVIDED_BY_LAMBDA,
+    roots: Sequence[str] | None = None,
+    provided: Sequence[str] = PROVIDED_BY_LAMBDA,
 ) -> list[Pin]:
-    """Every distribution the roots need on `target`, at the installed versions, sorted by name."""
-    try:
-        from packaging.requirements import Requirement
-    except ImportError as exc:  # installed with pip and pytest; not declared by the project
-        raise BundleError(
-            "building the Lambda package needs the 'packaging' distribution: pip install packaging"
-        ) from exc
+    """Every distribution the roots (default: `runtime_roots`) need on `target`, at the
+    installed versions, sorted by name."""
     environment = target.marker_environment()
     skipped = {normalize(name) for name in provided}
     pins: dict[str, Pin] = {}
-    pending = [normalize(name) for name in roots]
+    pending = [normalize(name) for name in (roots if roots is not None else runtime_roots(target))]
     while pending:
         name = pending.pop()
         if name in pins or name in skipped:
             continue
-        try:
-            distribution = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            raise BundleError(
-                f"{name} is needed in the Lambda package but is not installed here; "
-                "install the project (pip install -e .) first"
-            ) from None
+        distribution = _installed(name)
         pins[name] = Pin(name, distribution.version)
-        for text in distribution.requires or []:
-            requirement = Requirement(text)
-            if requirement.marker is not None and not requirement.marker.evaluate(environment):
-                continue
-            pending.append(normalize(requirement.name))
+        pending.extend(needed(distribution.requires or [], environment))
     return sorted(pins.values())

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from ops.deploy.build import Build, build_bundles
@@ -14,14 +15,17 @@ from ops.deploy.infra import load_template
 from ops.deploy.lambda_layout import isolated_python
 from ops.deploy.package import (
     HANDLER_MODULES,
-    OPERATOR_SUBPACKAGES,
-    RUNTIME_DIR,
+    LAMBDA_PACKAGES,
     build_lambda_package,
+    package_dir,
 )
 from ops.deploy.requirements import runtime_pins
 from ops.deploy.target import target_of_template
 
 TARGET = target_of_template(load_template())
+RUNTIME_DIR = package_dir("runtime")
+# What an installer adds to a distribution's .dist-info; no wheel carries it.
+INSTALLER_FILES = frozenset({"INSTALLER", "REQUESTED", "RECORD", "direct_url.json"})
 
 
 def _names(build: Build) -> list[str]:
@@ -35,12 +39,41 @@ def test_the_package_holds_the_three_handlers(built: Build) -> None:
         assert module.replace(".", "/") + ".py" in names
 
 
+def _our_files() -> set[str]:
+    """The files of the packages of ours the Lambda runs, as they lie in this checkout."""
+    assert set(LAMBDA_PACKAGES) == {"runtime", "contract"}
+    return {
+        f"{package}/{path.relative_to(package_dir(package)).as_posix()}"
+        for package in LAMBDA_PACKAGES
+        for path in package_dir(package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def _dependency_files() -> set[str]:
+    """The files pip installed here for the runtime's dependencies, installer records aside."""
+    files: set[str] = set()
+    for pin in runtime_pins(TARGET):
+        for file in metadata.distribution(pin.name).files or []:
+            parts = file.parts
+            if parts[0] == ".." or "__pycache__" in parts or file.suffix == ".pyc":
+                continue  # console scripts land outside site-packages; bytecode is built
+            if parts[0].endswith(".dist-info") and parts[-1] in INSTALLER_FILES:
+                continue
+            files.add(file.as_posix())
+    return files
+
+
+def test_the_package_is_our_lambda_packages_and_the_runtime_dependencies(built: Build) -> None:
+    sources = {name for name in _names(built) if not name.endswith(".pyc")}
+    ours = _our_files()
+    assert "runtime/handlers/extractor.py" in ours and "contract/__init__.py" in ours
+    assert sources == ours | _dependency_files()
+
+
 def test_the_package_holds_no_compiler_dsl_or_operator_code(built: Build) -> None:
-    names = _names(built)
-    tops = {name.split("/", 1)[0] for name in names}
-    assert not tops & {"dsl", "compiler", "tests", "infra", "mappings"}
-    for subpackage in OPERATOR_SUBPACKAGES:
-        assert not [name for name in names if name.startswith(f"runtime/{subpackage}/")]
+    tops = {name.split("/", 1)[0] for name in _names(built)}
+    assert not tops & {"dsl", "compiler", "tests", "infra", "mappings", "cli", "ops", "local"}
     # what the operator side needs and Lambda does not
     assert not tops & {"lark", "jinja2", "typer", "rich", "click", "moto", "flask", "yaml"}
 
@@ -114,7 +147,9 @@ def test_building_again_elsewhere_gives_the_same_bytes(
 
 def _runtime_only(source: Path, out: Path, wheel_cache: Path) -> str:
     """SHA-256 of a package of `source` alone (no wheels): quick, and all that differs here."""
-    package = build_lambda_package(out, cache=wheel_cache, target=TARGET, source=source, pins=[])
+    package = build_lambda_package(
+        out, cache=wheel_cache, target=TARGET, sources={"runtime": source}, pins=[]
+    )
     return package.artefact.sha256
 
 

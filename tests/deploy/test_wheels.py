@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import copy
 import os
+import tomllib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
 from ops.deploy.errors import BundleError
 from ops.deploy.infra import load_template
-from ops.deploy.requirements import Pin, runtime_pins
+from ops.deploy.requirements import Pin, normalize, runtime_pins, runtime_roots
 from ops.deploy.target import LambdaTarget, target_of_template
 from ops.deploy.wheels import ensure_wheels, find_cached, supported_tags
 
@@ -46,6 +48,16 @@ def test_a_non_python_runtime_is_refused() -> None:
         template["Resources"][name]["Properties"]["Runtime"] = "nodejs20.x"
     with pytest.raises(BundleError, match="not a Python runtime"):
         target_of_template(template)
+
+
+def test_the_roots_are_the_dependencies_pyproject_declares() -> None:
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    with pyproject.open("rb") as handle:
+        declared = tomllib.load(handle)["project"]["dependencies"]
+    # read from the installed metadata: a pyproject.toml edited since `pip install` fails here
+    assert runtime_roots(X86) == [normalize(Requirement(text).name) for text in declared]
+    assert "boto3" in runtime_roots(X86)  # declared, then left to the Lambda runtime
+    assert not {"lark", "jinja2", "typer", "pytest"} & set(runtime_roots(X86))  # extras
 
 
 def test_pins_are_the_installed_versions_without_the_sdk() -> None:
