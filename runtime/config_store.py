@@ -13,7 +13,7 @@ key is `enabled_flag`. Readers never see `enabled_flag`: it is derived.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -59,9 +59,23 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-def utc_now_iso() -> str:
-    """Now, as the design document writes times: `2025-01-15T10:00:00Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+ISO_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How the design document writes times: `2025-01-15T10:00:00Z` (seconds, UTC, a `Z`)."""
+
+
+def now_utc() -> datetime:
+    """The current time, aware, in UTC (the default clock of the stores and the handlers)."""
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """A UTC time as the design document writes it: `2025-01-15T10:00:00Z`."""
+    return moment.strftime(ISO_UTC_FORMAT)
+
+
+def utc_now_iso(clock: Callable[[], datetime] = now_utc) -> str:
+    """Now (by `clock`), as the design document writes times: `2025-01-15T10:00:00Z`."""
+    return iso_utc(clock())
 
 
 def _plain(value: Any) -> Any:
@@ -127,9 +141,16 @@ class ClientListing:
 class ConfigStore:
     """Reads and writes client configs."""
 
-    def __init__(self, table_name: str | None = None, *, dynamodb: Any | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str | None = None,
+        *,
+        dynamodb: Any | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         self.table_name = settings.clients_table(table_name)
         self.dynamodb = dynamodb if dynamodb is not None else aws.client("dynamodb")
+        self.clock = clock
 
     # reading
 
@@ -201,7 +222,7 @@ class ConfigStore:
     ) -> ClientConfig:
         """Validate, stamp created_at/updated_at and write; returns what was written."""
         checked = validate_config(config)
-        now = utc_now_iso()
+        now = utc_now_iso(self.clock)
         checked = checked.model_copy(
             update={"created_at": checked.created_at or now, "updated_at": now}
         )
@@ -232,7 +253,7 @@ class ConfigStore:
                 ExpressionAttributeValues={
                     ":e": {"BOOL": enabled},
                     ":f": {"S": _flag(enabled)},
-                    ":u": {"S": utc_now_iso()},
+                    ":u": {"S": utc_now_iso(self.clock)},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -270,7 +291,7 @@ class ConfigStore:
             ":status": {"S": status},
             ":ts": {"S": timestamp},
             ":run": {"S": run_id},
-            ":now": {"S": utc_now_iso()},
+            ":now": {"S": utc_now_iso(self.clock)},
         }
         if records is not None:
             assignments.append("last_sync_records = :records")

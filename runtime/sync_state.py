@@ -18,7 +18,8 @@ Rules:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from runtime import aws, settings
 from runtime.config import ClientConfig, SyncType, validate_client_id
-from runtime.config_store import ConfigStore, from_item, to_item, utc_now_iso
+from runtime.config_store import ConfigStore, from_item, now_utc, to_item, utc_now_iso
 from runtime.errors import InvalidEvent
 from runtime.observability import logger, redact
 from runtime.runstore import validate_run_id
@@ -107,9 +108,16 @@ def error_text(error: BaseException | str) -> str:
 class RunHistory:
     """One item per run in the runs table."""
 
-    def __init__(self, table_name: str | None = None, *, dynamodb: Any | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str | None = None,
+        *,
+        dynamodb: Any | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         self.table_name = settings.runs_table(table_name)
         self.dynamodb = dynamodb if dynamodb is not None else aws.client("dynamodb")
+        self.clock = clock
 
     def _key(self, client_id: str, run_id: str) -> dict[str, Any]:
         return {
@@ -130,7 +138,7 @@ class RunHistory:
             "sync_type": sync_type,
             "status": RUNNING,
             "started_at": started_at,
-            "updated_at": utc_now_iso(),
+            "updated_at": utc_now_iso(self.clock),
             **fields,
         }
         setting = {name: value for name, value in values.items() if value is not None}
@@ -226,7 +234,7 @@ class RunHistory:
                     ":running": {"S": RUNNING},
                     ":failed": {"S": "failed"},
                     ":yes": {"BOOL": True},
-                    ":now": {"S": utc_now_iso()},
+                    ":now": {"S": utc_now_iso(self.clock)},
                 },
             )
         except ClientError as exc:
@@ -238,7 +246,7 @@ class RunHistory:
     def _set(
         self, client_id: str, run_id: str, fields: dict[str, Any], condition: str | None
     ) -> bool:
-        values = {**fields, "updated_at": utc_now_iso()}
+        values = {**fields, "updated_at": utc_now_iso(self.clock)}
         names = {f"#f{index}": name for index, name in enumerate(values)}
         setting = {index: value for index, value in enumerate(values.values()) if value is not None}
         removing = [index for index, value in enumerate(values.values()) if value is None]
@@ -330,18 +338,20 @@ class SyncState:
                 "a newer run is already recorded on the client; last_sync_* left as they were"
             )
 
-    def failed(self, client_id: str, run_id: str, error: BaseException | str) -> None:
+    def failed(
+        self,
+        client_id: str,
+        run_id: str,
+        error: BaseException | str,
+        *,
+        finished_at: str | None = None,
+    ) -> None:
         """A run stopped on an error: end its history item and record last_sync_status failed."""
-        now = utc_now_iso()
+        now = finished_at or utc_now_iso(self.history.clock)
         self.history.fail(client_id, run_id, error=error, finished_at=now)
         self.configs.update_sync_status(
             client_id, run_id=run_id, status="failed", timestamp=now, records=None
         )
-
-
-def now_utc() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 def _conditional_failed(exc: ClientError) -> bool:

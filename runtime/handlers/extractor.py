@@ -15,7 +15,7 @@ from typing import Any
 from runtime import secrets, siesa  # noqa: F401
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import ExtractRequest, parse_event
-from runtime.handlers.extraction import extract
+from runtime.handlers.extract_run import extract
 from runtime.observability import lambda_entry
 
 

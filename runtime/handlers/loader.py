@@ -18,7 +18,7 @@ from runtime import secrets  # noqa: F401
 from runtime.adapters import base  # noqa: F401
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed, parse_event
-from runtime.handlers.loading import load
+from runtime.handlers.load_run import load
 from runtime.observability import lambda_entry
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, parse_event
-from runtime.handlers.transformation import transform
+from runtime.handlers.transform_run import transform
 from runtime.observability import lambda_entry
 
 

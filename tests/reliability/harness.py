@@ -36,9 +36,9 @@ from local.sim.catalog import Catalog
 from runtime.adapters.registry import get_adapter_class
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, ExtractRequest, Transformed, parse_event
-from runtime.handlers.extraction import extract
-from runtime.handlers.loading import load
-from runtime.handlers.transformation import transform
+from runtime.handlers.extract_run import extract
+from runtime.handlers.load_run import load
+from runtime.handlers.transform_run import transform
 from runtime.http import SlidingWindowBudget, make_http_client
 from runtime.observability import lambda_entry
 from runtime.siesa import SiesaSource, make_source

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime.handlers.dedup import DedupWriter
 from runtime.runstore import RunStore
+from runtime.stages.dedup import DedupWriter
 
 RUN = "20250115T100000Z-3f9a1c"
 

@@ -24,7 +24,7 @@ from runtime.errors import (
 )
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import ExtractRequest
-from runtime.handlers.extraction import extract
+from runtime.handlers.extract_run import extract
 from runtime.handlers.extractor import lambda_handler
 from runtime.siesa import make_source
 from runtime.sync_state import RunHistory

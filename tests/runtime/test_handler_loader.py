@@ -20,8 +20,8 @@ from runtime.errors import InvalidEvent, ProductAuthError, ProductUnavailable
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
 from runtime.handlers.extractor import lambda_handler as extractor
+from runtime.handlers.load_run import load
 from runtime.handlers.loader import lambda_handler as loader
-from runtime.handlers.loading import load
 from runtime.handlers.transformer import lambda_handler as transformer
 from runtime.http import api_key_auth
 from runtime.sync_state import RunHistory

@@ -29,11 +29,39 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from runtime.runstore import PageWriter, RunStore
+from typing import Any, Protocol
 
 Record = dict[str, Any]
+
+
+class PageStore(Protocol):
+    """Where written pages are read back, rewritten or removed (a RunStore)."""
+
+    def read_page(self, key: str) -> list[Record]: ...
+
+    def write_page(self, key: str, records: Iterable[Any]) -> int: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class PageSink(Protocol):
+    """Where records are written a page at a time (a RunStore's PageWriter)."""
+
+    @property
+    def store(self) -> PageStore: ...
+
+    @property
+    def keys(self) -> list[str]: ...
+
+    @property
+    def open_page(self) -> int: ...
+
+    def write(self, record: Any) -> tuple[int, int]: ...
+
+    def replace(self, index: int, record: Any) -> None: ...
+
+    def close(self) -> list[str]: ...
+
 
 STAMP_PAGES_KEPT = 2
 """Written pages whose stamps stay in memory (the most recently used: written or read back)."""
@@ -51,9 +79,9 @@ class DedupOutcome:
 
 @dataclass
 class DedupWriter:
-    """Feeds records into a PageWriter, keeping one copy per key (the newest)."""
+    """Feeds records into a page sink, keeping one copy per key (the newest)."""
 
-    writer: PageWriter
+    writer: PageSink
     key_of: Callable[[Record], str]
     modified_of: Callable[[Record], str]
     duplicates: int = 0
@@ -98,7 +126,7 @@ class DedupWriter:
             for record in page:
                 self.add(record)
 
-    def finish(self, store: RunStore) -> DedupOutcome:
+    def finish(self, store: PageStore) -> DedupOutcome:
         """Write the last page, then rewrite the pages that hold stale copies."""
         keys = self.writer.close()
         emptied: set[str] = set()

@@ -1,0 +1,205 @@
+"""One load run: the run's canonical pages through the load core into the product, and the summary.
+
+Every record of the run that did not reach the product lands in
+`failed-records.ndjson` with its id, stage (`mapping` or `product`), reason
+and its raw ERP record, for replay (failed_records.py); the summary lists
+them too, capped so the workflow state stays small. Before the watermark
+moves, the client's retry state (runtime/retry_state.py) takes this run's
+failures, so the next run tries them again as their kind says.
+
+Errors: authentication errors and everything else that stops the run end
+it as failed and propagate (the workflow alerts); transient errors, raised
+once the adapter's own retries are spent, end it as failed-but-retryable
+and propagate: the workflow retries the loader, which resumes the run
+(product writes are upserts), and if its retries are spent the run is
+already failed. Either way the report is written first: every record the
+run did not load is in it ("not loaded: the run stopped on ..."), so a
+stopped run loses nothing silently.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from contract.loaded import LoadedMapping
+from runtime import settings
+from runtime.errors import RunDataError
+from runtime.handlers.deps import Deps
+from runtime.handlers.events import Transformed
+from runtime.handlers.failed_records import FailedRecords
+from runtime.handlers.stage_run import StageRun
+from runtime.observability import LatencyRecorder, logger, record_run_outcome
+from runtime.retry_state import RetryEntry, entry_for, next_state, read_state, write_state
+from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
+from runtime.stages.load import (
+    LoadProgress,
+    load_records,
+    stop_lines,
+    stop_reason,
+    take_rejects,
+    totals,
+)
+
+
+def load(event: Transformed, deps: Deps) -> dict[str, Any]:
+    """Load one run into the product; returns the loader summary."""
+    began = time.monotonic()
+    client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
+    run = StageRun(deps, "loader", client_id, run_id, sync_type)
+    pages = run.keys(event.canonical_pages)
+    rejected = run.key(event.rejected_key)
+    raw_pages = run.keys(
+        [*event.extracted_pages, *([event.retried_key] if event.retried_key else [])]
+    )
+    latency = LatencyRecorder()
+    store = deps.run_store(event.bucket)
+    failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id)))
+    progress = LoadProgress()
+    mapping: LoadedMapping | None = None
+    run.resume()
+    try:
+        with run.recording_errors():
+            try:
+                config = run.client_config(event.product_type)
+                batch_size = settings.batch_size(deps.batch_size)
+                credentials = deps.product_credentials(config)
+                mapping = deps.bundles.load(
+                    config.field_mappings_key, product_type=config.product_type
+                )
+                adapter_class = deps.adapter_class(config.product_type)
+                logger.info(
+                    "Starting load",
+                    extra={
+                        "metadata": {
+                            "product_type": config.product_type,
+                            "count": event.count,
+                            "batch_size": batch_size,
+                        }
+                    },
+                )
+                take_rejects(store.iter_lines(rejected), failed, progress)
+                with adapter_class(credentials, config, mapping, on_latency=latency) as adapter:
+                    load_records(adapter, store.iter_records(pages), batch_size, failed, progress)
+                failed_key = failed.finish(store, raw_pages, mapping)
+                mapping_sha256 = event.mapping_sha256 or (
+                    mapping.sha256 if mapping is not None else None
+                )
+                _keep_for_retry(store, client_id, run_id, progress.handled, failed, mapping_sha256)
+            except Exception as exc:
+                if not failed.writer.closed:
+                    _report_stop(store, failed, progress, exc, rejected, pages, raw_pages, mapping)
+                raise
+    finally:
+        latency.emit(client_id, sync_type)
+
+    counts = totals(progress, failed.count)
+    status = counts.status
+    finished_at = deps.now_iso()
+    duration = round(time.monotonic() - began, 3)
+    summary: dict[str, Any] = {
+        "client_id": client_id,
+        "product_type": config.product_type,
+        "status": status,
+        "records_processed": counts.processed,
+        "records_success": counts.success,
+        "records_failed": counts.failed,
+        "failed_records": failed.shown,
+        "failed_records_truncated": failed.truncated,
+        "failed_records_key": failed_key,
+        "load_timestamp": finished_at,
+        "duration_seconds": duration,
+        "run_id": run_id,
+        "sync_type": sync_type,
+    }
+    store.put_json(summary_key(client_id, run_id), summary)
+    deps.sync.finished(
+        client_id,
+        run_id,
+        status=status,
+        finished_at=finished_at,
+        records_success=counts.success,
+        watermark=event.watermark,
+        records_processed=counts.processed,
+        records_failed=counts.failed,
+        mapping_rejected=counts.mapping_rejected,
+    )
+    record_run_outcome(
+        records_processed=counts.processed,
+        records_failed=counts.failed,
+        duration_seconds=_run_duration(run_id, event.extraction_timestamp, deps.clock()),
+        status=status,
+    )
+    log = logger.warning if status != "success" else logger.info
+    log(
+        f"Load finished: {status}",
+        extra={
+            "metadata": {
+                "records_processed": counts.processed,
+                "records_success": counts.success,
+                "records_failed": counts.failed,
+                "mapping_rejected": counts.mapping_rejected,
+                "duration_seconds": duration,
+            }
+        },
+    )
+    return summary
+
+
+def _keep_for_retry(
+    store: RunStore,
+    client_id: str,
+    run_id: str,
+    handled: set[str],
+    failed: FailedRecords,
+    mapping_sha256: str | None,
+) -> None:
+    """Hand this run's failures to the client's retry state, before the watermark moves."""
+    entries: dict[str, RetryEntry] = {}
+    for line in failed.lines:
+        if line.get("id") is not None:
+            entries[str(line["id"])] = entry_for(line, run_id, mapping_sha256)
+    state = next_state(read_state(store, client_id), run_id=run_id, handled=handled, failed=entries)
+    if not write_state(store, state):
+        logger.info("a newer run's retry state is stored; this run's is not written")
+
+
+def _report_stop(
+    store: RunStore,
+    failed: FailedRecords,
+    progress: LoadProgress,
+    exc: Exception,
+    rejected: str,
+    pages: list[str],
+    raw_pages: list[str],
+    mapping: LoadedMapping | None,
+) -> None:
+    """Report every record a stopping run did not load, then upload the report.
+
+    Bookkeeping never hides the error: its own failures are only logged.
+    """
+    try:
+        try:
+            if not progress.rejects_read:
+                for line in store.iter_lines(rejected):
+                    failed.add(line)
+            reason = stop_reason(exc)
+            for line in stop_lines(progress, store.iter_records(pages), failed, reason):
+                failed.add(line)
+        except RunDataError:
+            logger.exception("the stopped run's records could not all be read for its report")
+        failed.finish(store, raw_pages, mapping)
+    except Exception:
+        logger.exception("could not write the failed-records report of the stopped run")
+
+
+def _run_duration(run_id: str, extraction_timestamp: str, now: datetime) -> float:
+    """Seconds from the run's extraction start to `now` (SyncDuration)."""
+    try:
+        started = datetime.fromisoformat(extraction_timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        started = run_started_at(run_id)
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return max(0.0, round((now - started).total_seconds(), 3))

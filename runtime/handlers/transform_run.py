@@ -1,0 +1,135 @@
+"""One transform run: the run's extracted pages through the transform core, into the run store.
+
+Out go the canonical pages, the validation report (one line per issue) and
+`rejected.ndjson` (one line per rejected record, with its reasons and the
+raw record for replay), which the loader folds into failed_records. After
+the extracted pages come the records the client's retry state holds for
+this run (retried.py): their raw copies go to `retried.ndjson` and through
+the mapping like any other record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from runtime.handlers.deps import Deps
+from runtime.handlers.events import Extracted, Transformed, ValidationSummary
+from runtime.handlers.retried import due_copies
+from runtime.handlers.stage_run import StageRun
+from runtime.observability import logger
+from runtime.runstore import (
+    NdjsonWriter,
+    PageWriter,
+    rejected_key,
+    retried_key,
+    validation_report_key,
+)
+from runtime.stages.transform import RecordOutcome, Tally, map_records, positioned
+
+
+def transform(event: Extracted, deps: Deps) -> Transformed:
+    """Map every extracted record; returns the claim-check for the loader."""
+    client_id, run_id = event.client_id, event.run_id
+    run = StageRun(deps, "transformer", client_id, run_id, event.sync_type)
+    pages = run.keys(event.extracted_pages)
+    with run.opened(event.product_type) as config:
+        mapping = deps.bundles.load(config.field_mappings_key, product_type=config.product_type)
+        logger.info(
+            "Starting transformation",
+            extra={
+                "metadata": {
+                    "mapping": config.field_mappings_key,
+                    "pages": len(pages),
+                    "count": event.count,
+                }
+            },
+        )
+        store = deps.run_store(event.bucket)
+        tally = Tally()
+        mapping_sha256 = mapping.sha256
+        with (
+            store.page_writer(client_id, run_id, "canonical") as canonical,
+            store.ndjson_writer(validation_report_key(client_id, run_id)) as report,
+            store.ndjson_writer(rejected_key(client_id, run_id)) as rejected,
+            store.ndjson_writer(retried_key(client_id, run_id)) as retried,
+        ):
+            seen: set[str] = set()
+            for page_key in pages:
+                for outcome in map_records(
+                    mapping, positioned(page_key, store.iter_lines(page_key))
+                ):
+                    seen.add(_write(outcome, canonical, report, rejected, tally))
+            copies = due_copies(store, client_id, mapping_sha256, seen)
+            for outcome in map_records(mapping, positioned(retried.key, _kept(copies, retried))):
+                _write(outcome, canonical, report, rejected, tally)
+    deps.history.update(
+        client_id,
+        run_id,
+        canonical_count=canonical.count,
+        rejected_count=rejected.count,
+        retried_count=retried.count,
+        mapping_sha256=mapping_sha256,
+        transformed_at=deps.now_iso(),
+    )
+    summary = ValidationSummary(
+        count=tally.errors,
+        warnings=tally.warnings,
+        by_field=dict(sorted(tally.by_field.items())),
+        report_key=report.key,
+    )
+    logger.info(
+        "Transformation finished",
+        extra={
+            "metadata": {
+                "canonical": canonical.count,
+                "rejected": rejected.count,
+                "retried": retried.count,
+                "errors": tally.errors,
+                "warnings": tally.warnings,
+                "by_field": summary.by_field,
+            }
+        },
+    )
+    if rejected.count:
+        logger.warning(
+            f"the mapping rejected {rejected.count} record(s)",
+            extra={"metadata": {"by_field": summary.by_field, "report_key": report.key}},
+        )
+    return Transformed(
+        **event.model_dump(exclude={"count"}),
+        canonical_pages=canonical.close(),
+        count=canonical.count,
+        rejected_count=rejected.count,
+        rejected_key=rejected.key,
+        transformation_timestamp=deps.now_iso(),
+        validation_errors=summary,
+        retried_key=retried.key if retried.count else None,
+        retried_count=retried.count,
+        mapping_sha256=mapping_sha256,
+    )
+
+
+def _kept(records: Iterable[dict[str, Any]], copies: NdjsonWriter) -> Iterator[dict[str, Any]]:
+    """Each record, after writing its raw copy to `copies`."""
+    for record in records:
+        copies.write(record)
+        yield record
+
+
+def _write(
+    outcome: RecordOutcome,
+    canonical: PageWriter,
+    report: NdjsonWriter,
+    rejected: NdjsonWriter,
+    tally: Tally,
+) -> str:
+    """Write what one record became; returns the id it is known by."""
+    for line in outcome.report:
+        report.write(line)
+    if outcome.canonical is not None:
+        canonical.write(outcome.canonical)
+    elif outcome.rejection is not None:
+        rejected.write(outcome.rejection)
+    tally.add(outcome)
+    return outcome.record_id

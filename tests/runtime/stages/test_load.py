@@ -1,0 +1,137 @@
+"""The load core with plain lists and a stand-in adapter: no S3, no HTTP, no moto."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from runtime import observability
+from runtime.adapters.results import BatchResult
+from runtime.stages.load import (
+    STOP_REASON_CHARS,
+    LoadProgress,
+    batched,
+    load_records,
+    stop_lines,
+    stop_reason,
+    take_rejects,
+    totals,
+)
+
+
+class Failures:
+    """A failure sink that keeps the lines in a list."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, Any]] = []
+
+    def add(self, line: dict[str, Any]) -> None:
+        self.lines.append(line)
+
+    def has(self, record_id: Any) -> bool:
+        return record_id is not None and any(line.get("id") == record_id for line in self.lines)
+
+
+class Adapter:
+    """Stores every product but those named in `refuse` and `forget`; `to_product` raises on BAD."""
+
+    def __init__(self, *, refuse: tuple[str, ...] = (), forget: tuple[str, ...] = ()) -> None:
+        self.refuse, self.forget = refuse, forget
+        self.batches: list[list[str]] = []
+
+    def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if any(record["id"] == "BAD" for record in canonical):
+            raise ValueError("cannot shape")
+        return [{"product_id": record["id"]} for record in canonical]
+
+    def id_of(self, product: dict[str, Any]) -> str:
+        return str(product["product_id"])
+
+    def load_batch(self, products: list[dict[str, Any]]) -> BatchResult:
+        self.batches.append([self.id_of(product) for product in products])
+        result = BatchResult()
+        for product in products:
+            record_id = self.id_of(product)
+            if record_id in self.refuse:
+                result.fail(record_id, "refused", retryable=False)
+            elif record_id not in self.forget:
+                result.succeed(record_id, "created")
+        return result
+
+
+def _records(*ids: str) -> list[dict[str, Any]]:
+    return [{"id": record_id, "name": record_id.lower()} for record_id in ids]
+
+
+def test_batched_cuts_consecutive_lists() -> None:
+    assert [len(batch) for batch in batched(_records(*"ABCDE"), 2)] == [2, 2, 1]
+
+
+def test_records_go_in_batches_and_every_one_ends_loaded_or_failed() -> None:
+    adapter = Adapter(refuse=("C",), forget=("E",))
+    failed = Failures()
+    progress = load_records(adapter, _records("A", "BAD", "C", "D", "E"), 2, failed, LoadProgress())
+    assert adapter.batches == [["A"], ["C", "D"], ["E"]]
+    assert progress.success == 2 and progress.canonical_count == 5
+    assert progress.handled == {"A", "BAD", "C", "D", "E"}
+    by_id = {line["id"]: line for line in failed.lines}
+    assert by_id["BAD"]["stage"] == "mapping"
+    assert by_id["BAD"]["reason"] == "to_product failed: ValueError: cannot shape"
+    assert by_id["BAD"]["record"] == {"id": "BAD", "name": "bad"}
+    assert (by_id["C"]["stage"], by_id["C"]["reason"]) == ("product", "refused")
+    assert by_id["C"]["record"] == {"id": "C", "name": "c"}
+    assert by_id["E"]["reason"] == "the adapter reported no outcome for this record"
+    assert by_id["E"]["retryable"] is True
+    counts = totals(progress, len(failed.lines))
+    assert (counts.processed, counts.success, counts.failed, counts.status) == (5, 2, 3, "partial")
+
+
+def test_the_mappings_rejects_count_as_processed_and_failed() -> None:
+    failed, progress = Failures(), LoadProgress()
+    take_rejects([{"id": "R1", "stage": "mapping"}, {"id": None}], failed, progress)
+    load_records(Adapter(), _records("A"), 10, failed, progress)
+    assert progress.rejects_read and progress.handled == {"R1", "A"}
+    counts = totals(progress, len(failed.lines))
+    assert (counts.processed, counts.failed, counts.mapping_rejected) == (3, 2, 2)
+    assert totals(LoadProgress(mapping_rejects=2), 2).status == "failed"
+    assert totals(LoadProgress(canonical_count=2), 0).status == "success"
+
+
+class Down(Adapter):
+    """A product that goes down after its first batch."""
+
+    def load_batch(self, products: list[dict[str, Any]]) -> BatchResult:
+        if self.batches:
+            raise ConnectionError("product down, api_key=secret-123456")
+        return super().load_batch(products)
+
+
+@pytest.fixture
+def registered_secret() -> Iterator[str]:
+    """A secret value `redact` scrubs, forgotten after the test."""
+    observability.register_secret("secret-123456")
+    yield "secret-123456"
+    observability.forget_secrets()
+
+
+def test_a_stopped_load_reports_every_record_it_did_not_load_once(registered_secret: str) -> None:
+    failed, progress = Failures(), LoadProgress()
+    with pytest.raises(ConnectionError) as stopped:
+        load_records(Down(refuse=("B",)), _records(*"ABCDE"), 2, failed, progress)
+    reason = stop_reason(stopped.value)
+    assert reason.startswith("not loaded: the run stopped on ConnectionError: product down")
+    assert registered_secret not in reason
+    assert len(stop_reason(ValueError("x" * 1000))) == STOP_REASON_CHARS
+    lines = list(stop_lines(progress, [], failed, reason))
+    assert [line["id"] for line in lines] == ["C", "D", "E"]  # B failed already, A loaded
+    assert all(line["retryable"] and line["stage"] == "product" for line in lines)
+
+
+def test_a_load_stopped_before_reading_reports_the_unread_records() -> None:
+    lines = list(stop_lines(LoadProgress(), _records("A", "B"), Failures(), "why"))
+    assert [(line["id"], line["reason"], line["record"]["name"]) for line in lines] == [
+        ("A", "why", "a"),
+        ("B", "why", "b"),
+    ]
