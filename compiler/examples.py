@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from compiler import ir
 from compiler.pipeline import CompiledMapping
+from contract.linemap import MapLocation, failure_reason, locate
 from contract.loaded import LoadedMapping
 
 
@@ -94,6 +95,17 @@ def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
     return message or None
 
 
+def _shown_location(
+    exc: Exception, mapping: LoadedMapping, compiled: CompiledMapping, path: str
+) -> MapLocation | None:
+    """Where the mapping raised, its file shown beside `path` (the line map's are root-relative)."""
+    where = locate(exc, mapping)
+    source = compiled.mapping.source.path
+    if where is None or not path.endswith(source):
+        return where
+    return where.under(path[: len(path) - len(source)] or ".")
+
+
 def run_examples(compiled: CompiledMapping, path: str) -> ExampleReport:
     """Run every example of a compiled mapping; `path` names the file in failures."""
     mapping = compiled.load()
@@ -102,7 +114,7 @@ def run_examples(compiled: CompiledMapping, path: str) -> ExampleReport:
         try:
             message = _check(mapping, example)
         except Exception as exc:  # a bug in generated code must be reported, not crash the run
-            message = f"the mapping raised {type(exc).__name__}: {exc}"
+            message = failure_reason(exc, _shown_location(exc, mapping, compiled, path))
         if message is not None:
             failures.append(ExampleFailure(path, example.line, example.name, message))
     return ExampleReport(path, len(compiled.mapping.examples), tuple(failures))

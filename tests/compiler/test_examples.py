@@ -94,3 +94,36 @@ def test_the_product_mappings_examples_all_pass(compile_text: Compile) -> None:
         report = run_examples(compile_file(mappings / relative, root=mappings), relative)
         assert report.ok, [failure.render() for failure in report.failures]
         assert report.total >= 2
+
+
+def test_an_example_on_which_generated_code_raises_names_the_map_line(
+    compile_text: Compile,
+) -> None:
+    import dataclasses
+
+    compiled = compile_text(MAP, head=False)
+    code = compiled.code.replace("get('f_cantidad')", "1 // 0", 1)
+    assert code != compiled.code and code.count("\n") == compiled.code.count("\n")
+    report = run_examples(dataclasses.replace(compiled, code=code), "t.map")
+    raised = {failure.name: failure.message for failure in report.failures}["passes"]
+    assert raised.startswith("the mapping failed at ")
+    assert raised.endswith(":5: ZeroDivisionError: integer division or modulo by zero")
+
+
+def test_an_inherited_field_that_raises_is_shown_in_its_base_file_beside_the_tested_path() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    from compiler.pipeline import compile_file
+
+    mappings = Path(__file__).resolve().parents[2] / "mappings"
+    compiled = compile_file(mappings / "clients/cliente-e.map", root=mappings)
+    code = compiled.code.replace("get('f_codigo_externo')", "1 // 0", 1)
+    assert code != compiled.code and code.count("\n") == compiled.code.count("\n")
+    report = run_examples(
+        dataclasses.replace(compiled, code=code), "mappings/clients/cliente-e.map"
+    )
+    messages = {failure.message for failure in report.failures}
+    assert messages and all(
+        message.startswith("the mapping failed at mappings/wms.map:") for message in messages
+    ), messages
