@@ -5,7 +5,7 @@ Every API client of the runtime is built from these parts; see `api.JsonApi`.
 
 from __future__ import annotations
 
-from runtime.http.api import Failure, JsonApi, error_text, redact
+from runtime.http.api import Failure, JsonApi, error_text
 from runtime.http.budget import SlidingWindowBudget
 from runtime.http.client import (
     DEFAULT_LIMITS,
@@ -48,7 +48,6 @@ __all__ = [
     "is_retryable",
     "make_http_client",
     "parse_retry_after",
-    "redact",
     "report_call",
     "status_of",
 ]
