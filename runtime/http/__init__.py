@@ -5,7 +5,7 @@ Every API client of the runtime is built from these parts; see `api.JsonApi`.
 
 from __future__ import annotations
 
-from runtime.http.api import Failure, JsonApi, error_text
+from runtime.http.api import TRANSIENT_STATUSES, Failure, JsonApi, error_text
 from runtime.http.budget import SlidingWindowBudget
 from runtime.http.client import (
     DEFAULT_LIMITS,
@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "PRODUCT_RETRY_POLICY",
     "SIESA_RETRY_POLICY",
+    "TRANSIENT_STATUSES",
     "ApiCall",
     "Failure",
     "HeaderAuth",

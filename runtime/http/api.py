@@ -29,6 +29,8 @@ from runtime.observability import redact
 FailureKind = Literal["status", "timeout", "connection", "malformed"]
 BodyCheck = Callable[[Any], "str | None"]
 MAX_DETAIL_CHARS = 300
+TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+"""Statuses that say the server may answer if asked again: every client's `error_for` retries them."""
 
 
 @dataclass(frozen=True, slots=True)
