@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ops.deploy.errors import DeployError
+from ops.errors import DeploymentError
 
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256
 MANIFEST_NAME = "manifest.json"
@@ -85,7 +85,7 @@ def ensure_bucket(
         return False
     except ClientError as exc:
         if _error_code(exc) not in _MISSING:
-            raise DeployError(
+            raise DeploymentError(
                 f"artefacts bucket {bucket} exists but cannot be used ({_error_code(exc)}); "
                 "pick another with --artifacts-bucket"
             ) from None
@@ -98,7 +98,7 @@ def ensure_bucket(
         if _error_code(exc) not in _BUCKET_TAKEN:
             raise
         if _error_code(exc) == "BucketAlreadyExists":
-            raise DeployError(
+            raise DeploymentError(
                 f"bucket name {bucket} is taken by another account; pick another with --artifacts-bucket"
             ) from None
         return False
@@ -153,15 +153,15 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DeployError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from exc
+        raise DeploymentError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from exc
     entries: Mapping[str, Any] = manifest.get("mappings", {}) if isinstance(manifest, dict) else {}
     for name, entry in sorted(entries.items()):
         module = bundle / str(entry.get("module", ""))
         expected = entry.get("module_sha256") or entry.get("sha256")
         if not module.is_file():
-            raise DeployError(f"mapping {name}: module {module} is missing from the bundle")
+            raise DeploymentError(f"mapping {name}: module {module} is missing from the bundle")
         if hashlib.sha256(module.read_bytes()).hexdigest() != expected:
-            raise DeployError(
+            raise DeploymentError(
                 f"mapping {name}: {module} does not hash to its manifest entry; rebuild the bundle"
             )
     files = sorted(path for path in bundle.rglob("*") if path.is_file())
