@@ -23,9 +23,9 @@ from runtime.http.retry import (
     HttpFailure,
     RetryPolicy,
     is_retryable,
+    parse_retry_after,
     status_of,
 )
-from runtime.http.retry_after import parse_retry_after
 
 __all__ = [
     "DEFAULT_LIMITS",

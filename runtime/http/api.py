@@ -22,8 +22,7 @@ import httpx
 from runtime.errors import IntegrationError
 from runtime.http.client import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
-from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper
-from runtime.http.retry_after import parse_retry_after
+from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper, parse_retry_after
 from runtime.observability import redact
 
 FailureKind = Literal["status", "timeout", "connection", "malformed"]
