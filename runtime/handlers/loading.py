@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any
 
 from runtime import settings
+from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.config_store import utc_now_iso
 from runtime.errors import InvalidEvent, RunDataError, TransientError
 from runtime.handlers.deps import Deps
@@ -42,7 +43,6 @@ from runtime.observability import (
     record_run_outcome,
     redact,
 )
-from runtime.retry_state import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.runstore import (
     RunStore,
     check_run_key,
