@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from runtime.http.api import TRANSIENT_STATUSES, Failure, JsonApi, error_text
 from runtime.http.budget import SlidingWindowBudget
-from runtime.http.client import (
+from runtime.http.connection import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
     HeaderAuth,

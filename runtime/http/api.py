@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from runtime.errors import IntegrationError
-from runtime.http.client import make_http_client
+from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
 from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper, parse_retry_after
 from runtime.observability import redact
