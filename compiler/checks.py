@@ -27,8 +27,6 @@ from compiler.names import (
     POLICIES,
     SUPPORTED_VERSIONS,
     TYPE_ALIASES,
-    TYPES,
-    did_you_mean,
     known_list,
 )
 from compiler.problems import Problems
@@ -37,6 +35,8 @@ from compiler.values import LiteralTypeError, canonical_literal, failed_check
 from dsl import ast
 from dsl.diagnostics import MapError
 from dsl.formatter import literal_text
+from dsl.suggest import did_you_mean
+from dsl.type_names import TYPE_NAMES as TYPES
 
 BaseLoader = Callable[[LoadedFile, str], LoadedFile]
 _MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -412,7 +412,7 @@ def _resolve_type(merged: _Merged, problems: Problems) -> ir.TypeName | None:
         hint = did_you_mean(text, TYPES, TYPE_ALIASES) or f"types: {known_list(TYPES)}"
         problems.error(path, stmt.type.span, f"unknown type `{text}`", hint)
         return None
-    return text  # type: ignore[return-value]
+    return text
 
 
 def _resolve_policy(merged: _Merged, required: bool, problems: Problems) -> ir.Policy | None:

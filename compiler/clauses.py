@@ -16,13 +16,13 @@ from compiler.names import (
     NUMERIC_TYPES,
     STEP_SIGNATURES,
     VALIDATORS,
-    did_you_mean,
     known_list,
 )
 from compiler.problems import Problems
 from compiler.shapes import ShapeError, parse_input, parse_output
 from dsl import ast
 from dsl.formatter import literal_text
+from dsl.suggest import did_you_mean
 
 MAX_PAD_WIDTH = 1000
 Lookups = dict[str, tuple[tuple[str, str], ...]]

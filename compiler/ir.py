@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Literal
 
 from dsl.ast import Span
+from dsl.type_names import TypeName
 
-TypeName = Literal["string", "int", "decimal", "bool", "date", "datetime"]
 Policy = Literal["reject", "drop", "warn"]
 CanonicalValue = str | int | bool | None
 

@@ -1,19 +1,20 @@
 """The vocabulary of the language: every name a `.map` file may use, in one place.
 
+The type names live in `dsl.type_names`, shared with the parser's messages.
 Checks look names up here and, for a name that is not known, offer the
-closest known one (difflib) as a hint.
+closest known one as a hint (`dsl.suggest.did_you_mean`).
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
+
+from dsl.type_names import TypeName
 
 SUPPORTED_VERSIONS = (1,)
 DEFAULT_TIMEZONE = "America/Bogota"
 
-TYPES = ("string", "int", "decimal", "bool", "date", "datetime")
-NUMERIC_TYPES = frozenset({"int", "decimal"})
+NUMERIC_TYPES: frozenset[TypeName] = frozenset({"int", "decimal"})
 
 # Words people write for a type, and the type they mean.
 TYPE_ALIASES = {
@@ -75,18 +76,6 @@ VALIDATORS = {
 
 # format() shapes: one character class per SPEC character.
 SHAPE_CLASSES = {"A": "[A-Z]", "a": "[a-z]", "9": "[0-9]", "X": "[A-Za-z0-9]"}
-
-
-def did_you_mean(
-    word: str, known: Iterable[str], aliases: dict[str, str] | None = None
-) -> str | None:
-    """A hint naming the known word closest to `word`, or None when none is close."""
-    if aliases and word.lower() in aliases:
-        return f"did you mean `{aliases[word.lower()]}`?"
-    matches = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    if matches:
-        return f"did you mean `{matches[0]}`?"
-    return None
 
 
 def known_list(words: Iterable[str]) -> str:

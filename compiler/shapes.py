@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from compiler.names import SHAPE_CLASSES, did_you_mean
+from compiler.names import SHAPE_CLASSES
+from dsl.suggest import did_you_mean
 
 _PART_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -16,6 +16,19 @@ from typing import Literal as Lit
 from lark import Token, Transformer, v_args
 from lark.tree import Meta
 
+from dsl.assembly import (
+    CheckClause,
+    ConstantClause,
+    DefaultClause,
+    ExampleLine,
+    FieldClause,
+    PolicyClause,
+    RejectLine,
+    SourceClause,
+    TargetClause,
+    assemble_example,
+    assemble_field,
+)
 from dsl.ast import (
     CompareCheck,
     EveryStringStmt,
@@ -37,19 +50,6 @@ from dsl.ast import (
     Step,
     TimezoneStmt,
     VersionStmt,
-)
-from dsl.clauses import (
-    CheckClause,
-    ConstantClause,
-    DefaultClause,
-    ExampleLine,
-    FieldClause,
-    PolicyClause,
-    RejectLine,
-    SourceClause,
-    TargetClause,
-    assemble_example,
-    assemble_field,
 )
 from dsl.diagnostics import Diagnostic
 

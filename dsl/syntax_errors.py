@@ -16,10 +16,10 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from dsl.ast import Span
 from dsl.builder import token_span
-from dsl.clauses import TYPE_NAMES
 from dsl.diagnostics import Diagnostic
 from dsl.suggest import did_you_mean
 from dsl.syntax import keyword_spellings
+from dsl.type_names import TYPE_NAMES
 
 STATEMENT_KEYWORDS = {
     "VERSION": "version",

@@ -32,8 +32,8 @@ from local.aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
 from ops.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle
-from ops.deploy.errors import DeployError
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
+from ops.errors import DeploymentError
 
 DEFAULT_STACK_NAME = "siesa-integration"
 ARTIFACTS_BUCKET = "siesa-integration-artifacts"
@@ -145,7 +145,7 @@ def _upload_artifacts(aws: LocalAws, definition: str) -> dict[str, str]:
     s3 = aws.client("s3")
     try:
         ensure_bucket(s3, ARTIFACTS_BUCKET, aws.region, harden=False)
-    except (ClientError, DeployError) as exc:
+    except (ClientError, DeploymentError) as exc:
         raise ProvisionError(f"cannot create bucket {ARTIFACTS_BUCKET}: {exc}") from exc
     code = upload_content_addressed(
         s3, ARTIFACTS_BUCKET, "lambda/local-", _placeholder_package(), ".zip"
@@ -259,6 +259,6 @@ def _upload_bundle(aws: LocalAws, bucket: str, bundle: Path) -> tuple[str, ...]:
     """Upload the bundle under mappings/: modules first, so no reader sees a manifest naming a missing one."""
     try:
         uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX)
-    except DeployError as exc:
+    except DeploymentError as exc:
         raise ProvisionError(str(exc)) from exc
     return tuple(upload.key for upload in uploads)

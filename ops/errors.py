@@ -21,7 +21,11 @@ class UnknownClient(OpsError):
 
 
 class DeploymentError(OpsError):
-    """The deployment lacks something the command needs (stack, state machine, role, bundle)."""
+    """A deploy failed or cannot start, or the deployment lacks what a command needs.
+
+    The message names the step or resource (stack, state machine, role,
+    bundle, parameter) and the reason.
+    """
 
 
 class EndpointError(OpsError):

@@ -4,7 +4,7 @@ Reads the client's ERP catalog through its Siesa source (the real API), the
 product's stored records through the product API (GET of one record per
 id: Kong /products/{id}, WMS .../items/{id}), and what every run of the
 client reported (run_evidence.py); applies the current compiled mapping
-from the bundle, and lists each difference (reconciliation.py). A full
+from the bundle, and lists each difference (catalog_differences.py). A full
 listing of the product (`product_listing`, e.g. a simulator's read-back)
 also finds records the product holds twice or that no ERP record maps to;
 the product APIs offer no listing, so the command cannot.
@@ -18,10 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ops.clients import get_config
-from ops.credentials import product_credentials, siesa_credentials
-from ops.deployment import Deployment, resolve, translate_aws_errors
-from ops.reconciliation import (
+from ops.catalog_differences import (
     KINDS,
     Difference,
     ErpRecord,
@@ -29,6 +26,9 @@ from ops.reconciliation import (
     compare,
     map_record,
 )
+from ops.clients import get_config
+from ops.credentials import product_credentials, siesa_credentials
+from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.run_evidence import RunEvidence, read_runs
 from runtime.adapters.registry import get_adapter_class
 from runtime.siesa import SiesaSource, make_source

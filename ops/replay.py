@@ -25,10 +25,10 @@ from ops.credentials import product_credentials, siesa_credentials
 from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.errors import InputError
 from ops.run_evidence import RunEvidence, read_runs
-from runtime.adapters.base import MAX_ITEMS_PER_REQUEST
 from runtime.adapters.registry import get_adapter_class
 from runtime.errors import InvalidEvent, RunDataError
 from runtime.runstore import failed_records_key, run_prefix, validate_run_id
+from runtime.settings import MAX_ITEMS_PER_REQUEST
 from runtime.siesa import SiesaSource, make_source
 
 Outcome = Literal["loaded", "rejected", "refused", "gone", "superseded", "no_copy"]

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from runtime.product_types import registered_product_types
+
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SYNC_TYPES = ("initial", "incremental")
 SyncType = Literal["initial", "incremental"]
@@ -150,8 +152,6 @@ class ClientConfig(BaseModel):
     @field_validator("product_type")
     @classmethod
     def _product_type(cls, value: str) -> str:
-        from runtime.adapters.registry import registered_product_types
-
         known = registered_product_types()
         if value not in known:
             raise ValueError(f"unknown product type {value!r}; known: {', '.join(sorted(known))}")

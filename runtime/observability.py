@@ -4,7 +4,7 @@ Log lines carry the design document's keys (timestamp, level, client_id,
 component, message, metadata) plus run_id; everything else Powertools adds
 (location, cold start, request id) moves under `metadata`. Every formatted
 line passes through `redact`, which replaces each secret value the process
-has loaded (see `register_secret`) with `***`, so a secret that slipped into
+has loaded (see `register_secret`) with `[redacted]`, so a secret that slipped into
 a message, an extra or a traceback still never reaches the log.
 
 Metrics go to the `SiesaIntegration` namespace with the dimensions ClientId,
@@ -39,7 +39,8 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 
 from runtime import settings
 
-REDACTED = "***"
+REDACTED = "[redacted]"
+"""What a secret value becomes in logs, run history and error messages."""
 MIN_SECRET_LENGTH = 4
 """Shorter values are not scrubbed: they would mangle ordinary text and are no real secret."""
 
@@ -82,9 +83,14 @@ def _forms(secret: str) -> Iterable[str]:
     return dict.fromkeys(forms)
 
 
-def redact(text: str) -> str:
-    """`text` with every registered secret value replaced by `***`."""
-    for secret in sorted(_secret_values, key=len, reverse=True):
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every registered secret value, and each of `secrets`, replaced by `[redacted]`.
+
+    `secrets` are values a caller holds itself (an API client's credentials),
+    scrubbed whatever their length; empty ones are ignored.
+    """
+    values = _secret_values | {secret for secret in secrets if secret}
+    for secret in sorted(values, key=len, reverse=True):
         for form in _forms(secret):
             if form in text:
                 text = text.replace(form, REDACTED)

@@ -49,7 +49,7 @@ def secret_name(client_id: str, system: str) -> str:
     """`siesa-integration/{client_id}/{system}`, refusing ids that could change the path."""
     client_id = validate_client_id(client_id)
     if system != SIESA_SYSTEM:
-        from runtime.adapters.registry import registered_product_types
+        from runtime.product_types import registered_product_types
 
         if system not in registered_product_types():
             raise InvalidSecret(f"no secret system {system!r}: expected siesa or a product type")

@@ -40,7 +40,8 @@ DEFAULT_ALERTS_TOPIC_NAME = "siesa-integration-alerts"
 DEFAULT_STATE_MACHINE_NAME = "siesa-integration-workflow"
 DEFAULT_ENVIRONMENT = "test"
 DEFAULT_BATCH_SIZE = 100
-MAX_BATCH_SIZE = 100  # the product APIs refuse bulk bodies of more than 100 items
+MAX_ITEMS_PER_REQUEST = 100
+"""The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
 DEFAULT_RUN_PAGE_SIZE = 1000
 DEFAULT_SECRETS_TTL_SECONDS = 300
 DEFAULT_LOG_LEVEL = "INFO"
@@ -118,7 +119,7 @@ def environment(explicit: str | None = None) -> str:
 
 def batch_size(explicit: int | None = None) -> int:
     """Records per product API call (1..100)."""
-    return _int(explicit, BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE)
+    return _int(explicit, BATCH_SIZE_ENV, DEFAULT_BATCH_SIZE, 1, MAX_ITEMS_PER_REQUEST)
 
 
 def run_page_size(explicit: int | None = None) -> int:

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from contract.errors import BundleContractError
 from contract.manifest import MANIFEST_NAME, read_manifest
-from ops.deploy.errors import DeployError
+from ops.errors import DeploymentError
 
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -85,7 +85,7 @@ def ensure_bucket(
         return False
     except ClientError as exc:
         if _error_code(exc) not in _MISSING:
-            raise DeployError(
+            raise DeploymentError(
                 f"artefacts bucket {bucket} exists but cannot be used ({_error_code(exc)}); "
                 "pick another with --artifacts-bucket"
             ) from None
@@ -98,7 +98,7 @@ def ensure_bucket(
         if _error_code(exc) not in _BUCKET_TAKEN:
             raise
         if _error_code(exc) == "BucketAlreadyExists":
-            raise DeployError(
+            raise DeploymentError(
                 f"bucket name {bucket} is taken by another account; pick another with --artifacts-bucket"
             ) from None
         return False
@@ -153,14 +153,14 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
     try:
         manifest = read_manifest(bundle)
     except BundleContractError as exc:
-        raise DeployError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from None
+        raise DeploymentError(f"cannot read the bundle's manifest {manifest_path}: {exc}") from None
     for name, entry in sorted(manifest.mappings.items()):
         module = bundle / entry.module
         expected = entry.module_sha256
         if not module.is_file():
-            raise DeployError(f"mapping {name}: module {module} is missing from the bundle")
+            raise DeploymentError(f"mapping {name}: module {module} is missing from the bundle")
         if hashlib.sha256(module.read_bytes()).hexdigest() != expected:
-            raise DeployError(
+            raise DeploymentError(
                 f"mapping {name}: {module} does not hash to its manifest entry; rebuild the bundle"
             )
     files = sorted(path for path in bundle.rglob("*") if path.is_file())

@@ -17,6 +17,7 @@ The record holds no timestamps, so it is as reproducible as the zips.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,12 @@ from ops.deploy.target import target_of_template
 RECORD_NAME = "bundle.json"
 DEFAULT_TEMPLATE = TEMPLATE_PATH
 DEFAULT_MAPPINGS_DIR = MAPPINGS_DIR
-DEFAULT_WHEEL_CACHE = Path("build") / "wheels"  # under the working directory
+DEFAULT_WHEEL_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "siesa-integration"
+    / "wheels"
+)
+"""Where downloaded Lambda wheels are kept: the user's cache, the same from any directory."""
 
 
 @dataclass(frozen=True)

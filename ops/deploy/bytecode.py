@@ -10,14 +10,22 @@ its Lambda path (/var/task/...) rather than wherever the build ran, so the
 bytes do not depend on the build directory. They are valid only for the
 CPython version that writes them, so they are built only when this
 interpreter is the target's version.
+
+`marshal` is not a pure function of the code it writes: a string's reference
+count decides whether it is written once and referred to, and the hash seed
+decides the order of a frozenset constant. So the sources are compiled in a
+fresh, isolated interpreter with a fixed hash seed, the same for every build,
+never in the process that happens to run the build (whose state depends on
+everything it did before).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import marshal
+import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 
 from ops.deploy.reprozip import Entry
@@ -38,25 +46,47 @@ def _pyc_name(source_name: str, target: LambdaTarget) -> str:
     return str(path.parent / "__pycache__" / f"{path.stem}.{tag}.pyc")
 
 
-def compile_entry(entry: Entry, target: LambdaTarget) -> Entry | None:
-    """The `.pyc` entry of a `.py` entry; None for other files and for sources that do not compile."""
-    if not entry.name.endswith(".py"):
-        return None
+_COMPILE_IN_CLEAN_INTERPRETER = """
+import marshal, sys
+out = []
+for source, filename in marshal.load(sys.stdin.buffer):
     try:
-        code = compile(
-            entry.data, f"{TASK_ROOT}/{entry.name}", "exec", dont_inherit=True, optimize=0
-        )
+        out.append(marshal.dumps(compile(source, filename, "exec", dont_inherit=True, optimize=0)))
     except (SyntaxError, ValueError):  # e.g. a wheel's Python 2 example; importing it fails anyway
-        return None
+        out.append(None)
+marshal.dump(out, sys.stdout.buffer)
+"""
+
+
+def _compiled(sources: Sequence[Entry]) -> list[bytes | None]:
+    """Each source's marshalled code object (None where it does not compile), reproducibly."""
+    request = marshal.dumps([(entry.data, f"{TASK_ROOT}/{entry.name}") for entry in sources])
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", _COMPILE_IN_CLEAN_INTERPRETER],
+        input=request,
+        capture_output=True,
+        env={"PYTHONHASHSEED": "0"},
+        check=True,
+    )
+    result: list[bytes | None] = marshal.loads(done.stdout)
+    return result
+
+
+def _pyc(entry: Entry, code: bytes, target: LambdaTarget) -> Entry:
     data = bytearray(importlib.util.MAGIC_NUMBER)
     data += _UNCHECKED_HASH_FLAGS.to_bytes(4, "little")
     data += importlib.util.source_hash(entry.data)
-    data += marshal.dumps(code)
+    data += code
     return Entry(_pyc_name(entry.name, target), bytes(data))
 
 
 def with_bytecode(entries: Iterable[Entry], target: LambdaTarget) -> list[Entry]:
     """`entries` plus a `.pyc` beside each Python source that compiles."""
     listed = list(entries)
-    compiled = [compile_entry(entry, target) for entry in listed]
-    return listed + [entry for entry in compiled if entry is not None]
+    sources = [entry for entry in listed if entry.name.endswith(".py")]
+    compiled = _compiled(sources)
+    return listed + [
+        _pyc(entry, code, target)
+        for entry, code in zip(sources, compiled, strict=True)
+        if code is not None
+    ]

@@ -28,7 +28,6 @@ from ops.deploy.artefacts import (
     upload_mapping_bundle,
 )
 from ops.deploy.build import DEFAULT_TEMPLATE, Build
-from ops.deploy.errors import DeployError
 from ops.deploy.parameters import check_given, resolve_parameters
 from ops.deploy.stack import (
     NEVER_CREATED,
@@ -41,6 +40,7 @@ from ops.deploy.stack import (
     stack_status,
 )
 from ops.deployment import Deployment, is_loopback_url, reaching_aws
+from ops.errors import DeploymentError
 from runtime import settings
 
 DEFAULT_DEFINITION = DEFINITION_PATH
@@ -90,7 +90,7 @@ def _read(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise DeployError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
+        raise DeploymentError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
 
 
 def _template(path: Path) -> tuple[str, dict[str, Any]]:
@@ -100,7 +100,7 @@ def _template(path: Path) -> tuple[str, dict[str, Any]]:
     try:
         return text, load_template(path)
     except InfraError as exc:
-        raise DeployError(str(exc)) from None
+        raise DeploymentError(str(exc)) from None
 
 
 def _s3_url(bucket: str, key: str, region: str) -> str:
@@ -172,7 +172,7 @@ def deploy(
         )
         config_bucket = stack.outputs.get("ConfigBucketName")
         if not config_bucket:
-            raise DeployError(f"stack {request.stack_name} has no ConfigBucketName output")
+            raise DeploymentError(f"stack {request.stack_name} has no ConfigBucketName output")
         bundle = upload_mapping_bundle(
             s3, config_bucket, build.mapping_dir, settings.DEFAULT_MAPPINGS_PREFIX
         )

@@ -1,4 +1,4 @@
-"""What building and deploying raise: one line each, safe to print."""
+"""What building a bundle raises; a failed deploy raises `ops.errors.DeploymentError`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,3 @@ from ops.errors import OpsError
 
 class BundleError(OpsError):
     """A bundle cannot be built (missing wheel, bad cache, broken mapping); nothing was replaced."""
-
-
-class DeployError(OpsError):
-    """A deploy failed or cannot start; the message names the step, the resource and the reason."""

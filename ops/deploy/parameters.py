@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ops.deploy.errors import DeployError
+from ops.errors import DeploymentError
 
 
 def _declared(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -33,38 +33,38 @@ def _number(value: str) -> float | None:
 
 
 def check_value(name: str, value: str, declaration: Mapping[str, Any]) -> None:
-    """DeployError naming the parameter when `value` breaks one of its constraints."""
+    """DeploymentError naming the parameter when `value` breaks one of its constraints."""
     allowed = declaration.get("AllowedValues")
     if allowed is not None and value not in [str(item) for item in allowed]:
         choices = ", ".join(str(item) for item in allowed)
-        raise DeployError(f"parameter {name}={value!r} is not one of: {choices}")
+        raise DeploymentError(f"parameter {name}={value!r} is not one of: {choices}")
     pattern = declaration.get("AllowedPattern")
     if pattern is not None and re.fullmatch(str(pattern), value) is None:
-        raise DeployError(f"parameter {name}={value!r} does not match {pattern}")
+        raise DeploymentError(f"parameter {name}={value!r} does not match {pattern}")
     for key, test, words in (
         ("MinLength", lambda limit: len(value) >= limit, "shorter than"),
         ("MaxLength", lambda limit: len(value) <= limit, "longer than"),
     ):
         limit = declaration.get(key)
         if limit is not None and not test(int(limit)):
-            raise DeployError(f"parameter {name}={value!r} is {words} {limit} characters")
+            raise DeploymentError(f"parameter {name}={value!r} is {words} {limit} characters")
     if declaration.get("Type") == "Number":
         number = _number(value)
         if number is None:
-            raise DeployError(f"parameter {name}={value!r} is not a number")
+            raise DeploymentError(f"parameter {name}={value!r} is not a number")
         low, high = declaration.get("MinValue"), declaration.get("MaxValue")
         if low is not None and number < float(low):
-            raise DeployError(f"parameter {name}={value} is below its minimum {low}")
+            raise DeploymentError(f"parameter {name}={value} is below its minimum {low}")
         if high is not None and number > float(high):
-            raise DeployError(f"parameter {name}={value} is above its maximum {high}")
+            raise DeploymentError(f"parameter {name}={value} is above its maximum {high}")
 
 
 def check_given(template: Mapping[str, Any], given: Mapping[str, str]) -> None:
-    """DeployError for a given parameter the template lacks or a value it refuses."""
+    """DeploymentError for a given parameter the template lacks or a value it refuses."""
     declared = _declared(template)
     unknown = sorted(set(given) - set(declared))
     if unknown:
-        raise DeployError(
+        raise DeploymentError(
             f"the template has no parameter {', '.join(unknown)} "
             f"(it has {', '.join(sorted(declared))})"
         )
@@ -89,18 +89,18 @@ def resolve_parameters(
         elif "Default" in declaration:
             value = str(declaration["Default"])
         else:
-            raise DeployError(f"parameter {name} needs a value (the template gives no default)")
+            raise DeploymentError(f"parameter {name} needs a value (the template gives no default)")
         check_value(name, value, declaration)
         resolved[name] = value
     return resolved
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
-    """`KEY=VALUE` strings (from --parameter) as a dict; DeployError for one without `=`."""
+    """`KEY=VALUE` strings (from --parameter) as a dict; DeploymentError for one without `=`."""
     parsed: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise DeployError(f"--parameter {item!r} is not KEY=VALUE")
+            raise DeploymentError(f"--parameter {item!r} is not KEY=VALUE")
         parsed[key.strip()] = value
     return parsed

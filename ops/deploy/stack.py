@@ -33,7 +33,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from ops.deploy.errors import DeployError
+from ops.errors import DeploymentError
 
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
 CAPABILITIES = ("CAPABILITY_NAMED_IAM",)
@@ -116,7 +116,7 @@ class StackDeployment:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-class StackFailed(DeployError):
+class StackFailed(DeploymentError):
     """The stack did not reach the template; `failures` are the failed resources, root cause first."""
 
     def __init__(self, stack_name: str, status: str, failures: Sequence[StackEvent]) -> None:
@@ -142,7 +142,7 @@ class TemplateSource:
         if self.url is not None:
             return {"TemplateURL": self.url}
         if self.body is None:
-            raise DeployError("no template given")
+            raise DeploymentError("no template given")
         return {"TemplateBody": self.body}
 
 
@@ -261,7 +261,7 @@ def _wait_for_change_set(
         if described["Status"] in ("CREATE_COMPLETE", "FAILED"):
             return described
         if time.monotonic() > deadline:
-            raise DeployError(
+            raise DeploymentError(
                 f"change set {change_set} of stack {stack_name} is still being created"
             )
         time.sleep(poll_seconds)
@@ -318,7 +318,7 @@ def _wait_for_stack(
             watcher.poll()
             return status
         if time.monotonic() > deadline:
-            raise DeployError(
+            raise DeploymentError(
                 f"stack {stack_name} is still {status}; follow it in the CloudFormation console"
             )
         time.sleep(poll_seconds)
@@ -338,7 +338,7 @@ def _clear_never_created(
     cloudformation.delete_stack(StackName=stack_name)
     while (current := stack_status(cloudformation, stack_name)) not in (None, "DELETE_COMPLETE"):
         if current == "DELETE_FAILED" or time.monotonic() > deadline:
-            raise DeployError(
+            raise DeploymentError(
                 f"cannot delete the failed stack {stack_name} ({current}); delete it by hand"
             )
         time.sleep(poll_seconds)
@@ -419,11 +419,11 @@ def deploy_stack(
         _clear_never_created(cloudformation, stack_name, status, poll_seconds, deadline, on_note)
         status = None
     if status is not None and status.endswith("_IN_PROGRESS"):
-        raise DeployError(
+        raise DeploymentError(
             f"stack {stack_name} is busy ({status}); wait for it to settle and deploy again"
         )
     if status == "UPDATE_ROLLBACK_FAILED":
-        raise DeployError(
+        raise DeploymentError(
             f"stack {stack_name} is UPDATE_ROLLBACK_FAILED: continue the rollback "
             "(aws cloudformation continue-update-rollback) before deploying again"
         )
@@ -444,7 +444,7 @@ def deploy_stack(
         )
     except ClientError as exc:
         code, message = _error(exc)
-        raise DeployError(
+        raise DeploymentError(
             f"CloudFormation refused the template or its parameters ({code}: {message})"
         ) from None
     described = _wait_for_change_set(cloudformation, stack_name, change_set, poll_seconds, deadline)
@@ -457,7 +457,7 @@ def deploy_stack(
             )
         if change_set_type == "CREATE":
             cloudformation.delete_stack(StackName=stack_name)
-        raise DeployError(
+        raise DeploymentError(
             f"change set for stack {stack_name} failed: {reason or 'no reason given'}"
         )
     changes = _changes(cloudformation, stack_name, described)

@@ -23,8 +23,8 @@ from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
 from runtime.http.retry import Sleeper
+from runtime.settings import MAX_ITEMS_PER_REQUEST
 
-MAX_ITEMS_PER_REQUEST = 100
 PRODUCT_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -177,7 +177,6 @@ def _one_object(body: Any) -> str | None:
 
 
 __all__ = [
-    "MAX_ITEMS_PER_REQUEST",
     "BatchRejected",
     "BatchResult",
     "FailedRecord",

@@ -23,9 +23,7 @@ from runtime.errors import (
     ProductResponseError,
     ProductUnavailable,
 )
-from runtime.http import Failure, JsonApi
-
-TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+from runtime.http import TRANSIENT_STATUSES, Failure, JsonApi
 
 
 class BatchRejected(IntegrationError):

@@ -1,24 +1,22 @@
 """The adapter registry: product type -> adapter class.
 
-Adapters register themselves with `@register("kong")`; the registry imports
-the built-in adapter modules lazily so that config validation can ask which
-product types exist without importing HTTP code first: a built-in product
-type is known by its module's name (found, not imported), and its module is
-imported when its adapter class is first asked for.
+Adapters register themselves with `@register("kong")`, which also adds the
+name to `runtime.product_types`, the list config validation asks without
+importing any adapter. The registry imports a built-in adapter module when
+its class is first asked for.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
+
+from runtime.product_types import BUILTIN_ADAPTERS, add_registered, discard_registered
 
 if TYPE_CHECKING:
     from runtime.adapters.base import ProductAdapter
 
-BUILTIN_ADAPTERS = {"kong": "runtime.adapters.kong", "wms": "runtime.adapters.wms"}
-"""Built-in product type -> the module whose class registers under that name."""
 BUILTIN_ADAPTER_MODULES = tuple(BUILTIN_ADAPTERS.values())
 
 _REGISTRY: dict[str, type[ProductAdapter]] = {}
@@ -44,6 +42,7 @@ def register(product_type: str) -> Callable[[A], A]:
                 f"product type {product_type!r} is already registered to {existing.__qualname__}"
             )
         _REGISTRY[product_type] = cls
+        add_registered(product_type)
         cls.product_type = product_type
         return cls
 
@@ -53,6 +52,7 @@ def register(product_type: str) -> Callable[[A], A]:
 def unregister(product_type: str) -> None:
     """Forget the adapter of `product_type` (for plugins loaded and unloaded at run time, and tests)."""
     _REGISTRY.pop(product_type, None)
+    discard_registered(product_type)
 
 
 def _import_builtin(module: str) -> None:
@@ -69,20 +69,6 @@ def _load_builtins() -> None:
         _loaded = True
         for module in BUILTIN_ADAPTER_MODULES:
             _import_builtin(module)
-
-
-def _available_builtins() -> frozenset[str]:
-    """Built-in product types whose module is there, without importing it (and its HTTP stack)."""
-    return frozenset(
-        name
-        for name, module in BUILTIN_ADAPTERS.items()
-        if name in _REGISTRY or importlib.util.find_spec(module) is not None
-    )
-
-
-def registered_product_types() -> frozenset[str]:
-    """Every product type an adapter is registered for, or a built-in module will register."""
-    return frozenset(_REGISTRY) | _available_builtins()
 
 
 def get_adapter_class(product_type: str) -> type[ProductAdapter]:

@@ -90,7 +90,7 @@ class Transformed(Extracted):
     """Transformer output = loader input: the extractor's fields plus the canonical pages.
 
     `retried_key` names the raw copies of records retried from the client's
-    retry state (runtime/retry_state.py), `mapping_sha256` the mapping module
+    retry state (runtime/carryover.py), `mapping_sha256` the mapping module
     the records went through.
     """
 

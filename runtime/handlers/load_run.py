@@ -4,7 +4,7 @@ Every record of the run that did not reach the product lands in
 `failed-records.ndjson` with its id, stage (`mapping` or `product`), reason
 and its raw ERP record, for replay (failed_records.py); the summary lists
 them too, capped so the workflow state stays small. Before the watermark
-moves, the client's retry state (runtime/retry_state.py) takes this run's
+moves, the client's retry state (runtime/carryover.py) takes this run's
 failures, so the next run tries them again as their kind says.
 
 Errors: authentication errors and everything else that stops the run end
@@ -25,13 +25,13 @@ from typing import Any
 
 from contract.loaded import LoadedMapping
 from runtime import settings
+from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger, record_run_outcome
-from runtime.retry_state import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
 from runtime.stages.load import (
     LoadProgress,

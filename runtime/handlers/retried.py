@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from runtime.carryover import RetryEntry, read_state
 from runtime.errors import RunDataError
 from runtime.observability import logger
-from runtime.retry_state import RetryEntry, read_state
 from runtime.runstore import RunStore, failed_records_key
 
 

@@ -5,9 +5,9 @@ Every API client of the runtime is built from these parts; see `api.JsonApi`.
 
 from __future__ import annotations
 
-from runtime.http.api import Failure, JsonApi, error_text, redact
+from runtime.http.api import TRANSIENT_STATUSES, Failure, JsonApi, error_text
 from runtime.http.budget import SlidingWindowBudget
-from runtime.http.client import (
+from runtime.http.connection import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
     HeaderAuth,
@@ -23,15 +23,16 @@ from runtime.http.retry import (
     HttpFailure,
     RetryPolicy,
     is_retryable,
+    parse_retry_after,
     status_of,
 )
-from runtime.http.retry_after import parse_retry_after
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_TIMEOUT",
     "PRODUCT_RETRY_POLICY",
     "SIESA_RETRY_POLICY",
+    "TRANSIENT_STATUSES",
     "ApiCall",
     "Failure",
     "HeaderAuth",
@@ -48,7 +49,6 @@ __all__ = [
     "is_retryable",
     "make_http_client",
     "parse_retry_after",
-    "redact",
     "report_call",
     "status_of",
 ]

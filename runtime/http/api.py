@@ -20,15 +20,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from runtime.errors import IntegrationError
-from runtime.http.client import make_http_client
+from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
-from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper
-from runtime.http.retry_after import parse_retry_after
+from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper, parse_retry_after
+from runtime.observability import redact
 
 FailureKind = Literal["status", "timeout", "connection", "malformed"]
 BodyCheck = Callable[[Any], "str | None"]
 MAX_DETAIL_CHARS = 300
-REDACTED = "[redacted]"
+TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
+"""Statuses that say the server may answer if asked again: every client's `error_for` retries them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +58,6 @@ class Failure:
         else:
             text = f"{api_name} {self.operation} answered a malformed body"
         return f"{text}: {self.detail}" if self.detail else text
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every occurrence of each secret value replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
 
 
 def error_text(response: httpx.Response) -> str:

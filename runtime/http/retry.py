@@ -2,7 +2,8 @@
 
 Only what the error taxonomy marks transient (`TransientError`) is retried;
 an `AuthenticationError` or a skip never is. A `RateLimited` error waits the
-server's `Retry-After` when it sent one. Limits are per HTTP status where the
+server's `Retry-After` when it sent one (`parse_retry_after` reads either of
+the header's two forms). Limits are per HTTP status where the
 design asks for it (500: retry up to 3 times) and always bounded by a total
 attempt count and a total time.
 """
@@ -14,6 +15,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -48,6 +51,38 @@ class HttpFailure(Exception):
         self.kind = kind
         self.status = status
         self.detail = detail
+
+
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def parse_retry_after(
+    value: str | None,
+    *,
+    now: datetime | None = None,
+    cap: float = MAX_RETRY_AFTER_SECONDS,
+) -> float | None:
+    """Seconds to wait from a `Retry-After` value: whole seconds or an HTTP-date.
+
+    A date in the past gives 0; anything unreadable gives None (the caller then
+    falls back to its own backoff). The result never exceeds `cap`, so a
+    server cannot park a Lambda for a day.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return min(float(text), cap)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return min(max((when - current).total_seconds(), 0.0), cap)
 
 
 def status_of(exc: BaseException) -> int | None:

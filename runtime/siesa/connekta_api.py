@@ -19,12 +19,11 @@ from runtime.errors import (
     SiesaResponseError,
     SiesaUnavailable,
 )
-from runtime.http import Failure, JsonApi
+from runtime.http import TRANSIENT_STATUSES, Failure, JsonApi
 from runtime.http.api import BodyCheck
 
 NO_RECORDS_TEXT = "no se encontraron registros"
 PERMISSIONS_TEXT = "verifique si tiene permisos"
-TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 ROWS_KEYS = {"standard": "Table", "custom": "Datos"}
 """Where each endpoint puts its rows under `detalle`."""
 

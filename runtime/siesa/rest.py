@@ -39,6 +39,7 @@ from runtime.errors import (
 )
 from runtime.http import (
     SIESA_RETRY_POLICY,
+    TRANSIENT_STATUSES,
     Failure,
     JsonApi,
     LatencyHook,
@@ -55,7 +56,6 @@ PRODUCTS_PATH = "/inventory/products"
 MAX_PAGE_SIZE = 1000
 MAX_PASSES = 3
 """Passes over the listing when records change while it is paged."""
-TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 
 logger = logging.getLogger(__name__)
 

@@ -293,3 +293,16 @@ class TestOverrides:
         assert [(d.path, d.message) for d in raised.value.diagnostics] == [
             ("base.map", "unknown type `strng`")
         ]
+
+
+def test_a_type_in_other_case_is_named_as_the_parser_would() -> None:
+    from dsl.diagnostics import MapError
+
+    with pytest.raises(MapError) as raised:
+        check_source(
+            "version 1\nmapping t for kong\nfield id STRING required <- f_codigo -> product_id\n",
+            "t.map",
+        )
+    assert [(d.message, d.hint) for d in raised.value.diagnostics] == [
+        ("unknown type `STRING`", "did you mean `string`?")
+    ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ops.deploy.errors import DeployError
 from ops.deploy.infra import load_template
 from ops.deploy.parameters import check_given, parse_assignments, resolve_parameters
+from ops.errors import DeploymentError
 
 TEMPLATE = load_template()
 REQUIRED = {
@@ -46,20 +46,22 @@ def test_a_previous_value_is_kept_unless_given_again() -> None:
     ],
 )
 def test_a_bad_value_is_refused_naming_the_parameter(name: str, value: str, words: str) -> None:
-    with pytest.raises(DeployError) as failure:
+    with pytest.raises(DeploymentError) as failure:
         check_given(TEMPLATE, {name: value})
     assert str(failure.value).startswith(f"parameter {name}=")
     assert words in str(failure.value)
 
 
 def test_an_unknown_parameter_is_refused_listing_the_real_ones() -> None:
-    with pytest.raises(DeployError, match=r"has no parameter Concurrency .*ReservedConcurrency"):
+    with pytest.raises(
+        DeploymentError, match=r"has no parameter Concurrency .*ReservedConcurrency"
+    ):
         check_given(TEMPLATE, {"Concurrency": "5"})
 
 
 def test_a_parameter_without_default_must_be_given() -> None:
     given = {key: value for key, value in REQUIRED.items() if key != "LambdaCodeKey"}
-    with pytest.raises(DeployError, match="LambdaCodeKey needs a value"):
+    with pytest.raises(DeploymentError, match="LambdaCodeKey needs a value"):
         resolve_parameters(TEMPLATE, given)
 
 
@@ -68,5 +70,5 @@ def test_assignments_split_at_the_first_equals_sign() -> None:
         "LogLevel": "DEBUG",
         "AlertEmail": "a=b@example.com",
     }
-    with pytest.raises(DeployError, match="not KEY=VALUE"):
+    with pytest.raises(DeploymentError, match="not KEY=VALUE"):
         parse_assignments(["LogLevel"])

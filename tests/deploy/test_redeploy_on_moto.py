@@ -10,10 +10,10 @@ import pytest
 from local.aws import LocalAws
 from ops.deploy.build import Build
 from ops.deploy.deploy import DeployRequest, deploy
-from ops.deploy.errors import DeployError
 from ops.deploy.reprozip import Artefact, Entry, write_zip
 from ops.deploy.stack import StackFailed
 from ops.deployment import Deployment
+from ops.errors import DeploymentError
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -103,7 +103,9 @@ def test_a_new_package_updates_the_functions(
 def test_a_bad_parameter_fails_before_anything_is_uploaded(
     local_aws: LocalAws, built: Build
 ) -> None:
-    with pytest.raises(DeployError, match="parameter ReservedConcurrency=0 is below its minimum 1"):
+    with pytest.raises(
+        DeploymentError, match="parameter ReservedConcurrency=0 is below its minimum 1"
+    ):
         deploy_onto(local_aws, built, parameters={"ReservedConcurrency": "0"})
     assert local_aws.client("s3").list_buckets()["Buckets"] == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
 from dsl.suggest import closest, did_you_mean
+from dsl.type_names import TYPE_NAMES
 
 FILE = """\
 # header comment
@@ -63,3 +64,11 @@ def test_did_you_mean_picks_a_close_word_or_nothing() -> None:
     assert closest("LOOKUP", ["field", "lookup"]) == "lookup"
     assert closest("zzz", ["field", "lookup"]) is None
     assert closest("field", ["field"]) is None
+
+
+def test_did_you_mean_prefers_an_alias_then_a_spelling_then_the_case() -> None:
+    aliases = {"integer": "int"}
+    assert did_you_mean("Integer", TYPE_NAMES, aliases) == "did you mean `int`?"
+    assert did_you_mean("strng", TYPE_NAMES, aliases) == "did you mean `string`?"
+    assert did_you_mean("DATETIME", TYPE_NAMES, aliases) == "did you mean `datetime`?"
+    assert did_you_mean("blob", TYPE_NAMES, aliases) is None

@@ -24,7 +24,7 @@ from scenario import (
     watermark,
 )
 
-from runtime.retry_state import state_key
+from runtime.carryover import state_key
 from runtime.runstore import failed_records_key
 
 RECORDS = 300

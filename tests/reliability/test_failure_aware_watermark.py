@@ -22,7 +22,7 @@ from cli.app import app
 from compiler.bundle import compile_paths
 from local.provision import MAPPINGS_DIR, MAPPINGS_PREFIX
 from ops.replay import replay
-from runtime.retry_state import read_state
+from runtime.carryover import read_state
 from runtime.runstore import failed_records_key
 
 GROUP = "Failure-aware watermark and replay"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from runtime.adapters.registry import BUILTIN_ADAPTERS, get_adapter_class
+from runtime.adapters.registry import get_adapter_class
+from runtime.product_types import BUILTIN_ADAPTERS
 
 HEAVY_FOR_TRANSFORMER = (
     "httpx",
@@ -42,7 +43,7 @@ def test_extractor_and_loader_import_what_their_first_call_needs() -> None:
 
 def test_known_product_types_do_not_import_the_adapters() -> None:
     code = (
-        "from runtime.adapters.registry import registered_product_types\n"
+        "from runtime.product_types import registered_product_types\n"
         "assert {'kong', 'wms'} <= registered_product_types()"
     )
     assert loaded_after(code, ("httpx", "runtime.adapters.kong", "runtime.adapters.wms")) == []

@@ -97,8 +97,8 @@ def test_registered_secrets_are_scrubbed_in_every_form(
     assert json.dumps(CANARY, ensure_ascii=True)[1:-1] not in output
     assert "second-secret-value" not in output
     (line,) = _logs(output)
-    assert line["message"] == "message with ***"
-    assert line["metadata"]["nested"] == {"value": "***"}
+    assert line["message"] == "message with [redacted]"
+    assert line["metadata"]["nested"] == {"value": "[redacted]"}
     assert line["metadata"]["short"] == "abc"  # too short to be treated as a secret
     assert caplog.records and CANARY not in caplog.text  # other handlers get scrubbed records too
     assert all(CANARY not in str(record.__dict__) for record in caplog.records)
@@ -132,7 +132,7 @@ def test_errors_are_logged_and_their_messages_scrubbed(capsys: pytest.CaptureFix
     (line,) = _logs(output)
     assert line["level"] == "ERROR" and line["exception_name"] == "RuntimeError"
     assert line["metadata"]["action"] == "stop"
-    assert "outer ***" in line["exception"]
+    assert "outer [redacted]" in line["exception"]
 
 
 def test_run_metrics_are_emf_with_the_design_dimensions(capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,7 +191,15 @@ def test_success_rate() -> None:
 def test_redact_leaves_text_without_secrets_alone() -> None:
     register_secret("topsecret")
     assert redact("nothing to hide") == "nothing to hide"
-    assert redact("topsecret and topsecret") == "*** and ***"
+    assert redact("topsecret and topsecret") == "[redacted] and [redacted]"
+
+
+def test_redact_also_replaces_the_callers_own_secrets_of_any_length() -> None:
+    register_secret("topsecret")
+    assert (
+        redact("key abc, abc, xyz and topsecret", ["abc", "", "xyz"])
+        == "key [redacted], [redacted], [redacted] and [redacted]"
+    )
 
 
 def test_a_real_lambda_context_reaches_the_logs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -152,7 +152,7 @@ def test_secret_values_are_registered_for_redaction(aws: Any) -> None:
     scrubbed = observability.redact(
         f"key={CANARY} pw=pa55-word user=integration url=https://a.siesa.com"
     )
-    assert scrubbed == "key=*** pw=*** user=integration url=https://a.siesa.com"
+    assert scrubbed == "key=[redacted] pw=[redacted] user=integration url=https://a.siesa.com"
 
 
 @pytest.mark.parametrize("client_id", ["../other", "cliente-a/../../x", "CLIENTE", ""])

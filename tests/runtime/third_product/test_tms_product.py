@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from runtime.adapters.registry import get_adapter_class, registered_product_types, unregister
+from runtime.adapters.registry import get_adapter_class, unregister
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductAuthError, UnknownProductType
+from runtime.product_types import registered_product_types
 
 HERE = Path(__file__).parent
 TMS_MAP = HERE / "tms.map"

@@ -22,9 +22,7 @@ from dsl.ast import (
     Step,
 )
 from dsl.diagnostics import Diagnostic
-
-TYPE_NAMES = ("string", "int", "decimal", "bool", "date", "datetime")
-
+from dsl.type_names import TYPE_NAMES
 
 # --- the parts of a field line -------------------------------------------------
 

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from runtime import aws as aws_clients
-from runtime.retry_state import (
+from runtime.carryover import (
     RetryEntry,
     RetryState,
     entry_for,

@@ -1,4 +1,4 @@
-"""A client's records to try again: what makes the watermark failure-aware.
+"""The records a run carries over to the next (the client's retry state): what makes the watermark failure-aware.
 
 The watermark moves to a finished run's extraction start, past every record
 that run handled, including those it failed. So each finished run also
