@@ -51,7 +51,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import ops  # noqa: E402
-from local.aws import LocalAws  # noqa: E402
+from local.embedded_aws import LocalAws  # noqa: E402
 from local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
 from local.provision import provision  # noqa: E402
 

@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from cli.common import fail
-from local.aws import LocalAwsError
 from local.demo import DEFAULT_CHANGES, DEFAULT_PRODUCTS, run_demo
+from local.embedded_aws import LocalAwsError
 from local.provision import ProvisionError
 from ops.deploy.infra import InfraError
 

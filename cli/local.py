@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from local.aws import LocalAws, LocalAwsError
+from local.embedded_aws import LocalAws, LocalAwsError
 from local.provision import ProvisionError, ProvisionResult, provision
 from mappings import MAPPINGS_DIR
 from ops.deploy.infra import InfraError

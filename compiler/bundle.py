@@ -1,7 +1,7 @@
 """Bundles: many `.map` files -> one directory of modules plus `manifest.json`.
 
 The runtime loads a bundle from S3 and refuses any module whose SHA-256 is not
-the one in the manifest (runtime/bundle.py). A bundle is built whole in a
+the one in the manifest (runtime/mapping_loader.py). A bundle is built whole in a
 temporary directory next to the output and then moved into place, so a
 failed compile never leaves a half-written bundle behind, and the same
 sources always give the same bytes.

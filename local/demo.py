@@ -39,7 +39,6 @@ from rich.table import Table
 
 import ops
 from contract.loaded import LoadedMapping
-from local.aws import LocalAws
 from local.demo_expect import (
     Expectation,
     compile_mappings,
@@ -56,11 +55,12 @@ from local.demo_world import (
     plant_product_refusals,
     running_world,
 )
+from local.embedded_aws import LocalAws
 from local.provision import provision
 from mappings import MAPPINGS_DIR
 from ops.progress import SyncBars
 from ops.render import styled_status
-from runtime import bundle, secrets
+from runtime import mapping_loader, secrets
 from runtime.runstore import RunStore, failed_records_key, validation_report_key
 from runtime.sync_state import RunHistory
 
@@ -187,7 +187,7 @@ class _Demo:
         say = self.console.print
         # a fresh embedded AWS is a fresh account: forget secrets and mappings read before
         secrets.clear_cache()
-        bundle.clear_cache()
+        mapping_loader.clear_cache()
         with LocalAws(0) as aws:
             provision(aws)
             deployment = ops.Deployment(aws.url)

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError, WaiterError
 from moto.cloudformation.parsing import get_model_map
 
 from contract.manifest import MANIFEST_NAME
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
 from ops.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle

@@ -30,9 +30,9 @@ from botocore.exceptions import (
 
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
-from runtime.bundle import BundleLoader
 from runtime.config import is_loopback_host
 from runtime.config_store import ConfigStore
+from runtime.mapping_loader import BundleLoader
 from runtime.runstore import RunStore
 from runtime.sync_state import RunHistory
 

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from runtime.adapters.registry import get_adapter_class
-from runtime.bundle import BundleLoader
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import ConfigStore, iso_utc, now_utc
+from runtime.mapping_loader import BundleLoader
 from runtime.observability import logger, record_run_failed
 from runtime.runstore import RunStore
 from runtime.sync_state import RunHistory, SyncState

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from ops.deploy.build import DEFAULT_WHEEL_CACHE, Build, build_bundles
 from ops.deploy.lambda_layout import link_provided_sdk, unpack
 

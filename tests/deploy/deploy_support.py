@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
 from ops.deploy.deploy import DeployReport, DeployRequest, deploy
 from ops.deploy.stack import StackEvent

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.app import app
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
 
 RUNNER = CliRunner()

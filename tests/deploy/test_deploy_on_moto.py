@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
 from ops.deploy.deploy import DeployReport
 from ops.deploy.infra import DEFINITION_PATH
 from ops.deploy.stack import StackEvent
-from runtime.bundle import BundleLoader
+from runtime.mapping_loader import BundleLoader
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
 from ops.deploy.deploy import DeployRequest, deploy
 from ops.deploy.reprozip import Artefact, Entry, write_zip

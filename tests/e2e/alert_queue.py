@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 
 
 def subscribe_queue(aws: LocalAws, topic_arn: str, name: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ops
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import provision
 
 if str(Path(__file__).parent) not in sys.path:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import ops
-from local.aws import LocalAws
 from local.demo_world import ClientWorld, DemoClient, running_world
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult
 from runtime import aws as aws_clients
-from runtime import bundle, secrets
+from runtime import mapping_loader, secrets
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -31,7 +31,7 @@ SYNC_DEADLINE_SECONDS = 120.0  # a guard against a hung execution, not a speed c
 def reset_runtime_caches() -> None:
     """Forget per-process caches (secrets, mapping modules, boto3 clients) between engines."""
     secrets.clear_cache()
-    bundle.clear_cache()
+    mapping_loader.clear_cache()
     aws_clients.reset_clients()
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult, provision
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult
 from ops.deploy import infra
 

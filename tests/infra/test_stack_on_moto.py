@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult
 from ops.deploy import infra
 

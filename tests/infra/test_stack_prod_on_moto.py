@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import provision
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import provision
 
 HERE = Path(__file__).parent

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult
 
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"

@@ -12,7 +12,7 @@ import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 
-from local.aws import LOOPBACK, LocalAws, LocalAwsError
+from local.embedded_aws import LOOPBACK, LocalAws, LocalAwsError
 from local.lambda_dispatch import DispatchError
 
 

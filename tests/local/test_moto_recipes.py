@@ -20,7 +20,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.lambda_dispatch import LambdaDispatcher, dispatching
 from runtime.errors import SiesaAuthError
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import (
     ARTIFACTS_BUCKET,
     MAPPINGS_DIR,
@@ -18,8 +18,8 @@ from local.provision import (
     ProvisionResult,
     provision,
 )
-from runtime.bundle import BundleLoader
 from runtime.config_store import CLIENTS_TABLE_SCHEMA
+from runtime.mapping_loader import BundleLoader
 from runtime.sync_state import RUNS_TABLE_SCHEMA
 
 

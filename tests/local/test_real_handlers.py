@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult, provision
 from local.sim import KongSim, SiesaSim, SimServer, generate_catalog
 from local.sim.faults import FaultInjector

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import ops
-from local.aws import LocalAws
+from local.embedded_aws import LocalAws
 from local.provision import provision
 
 HERE = Path(__file__).parent

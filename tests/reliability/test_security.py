@@ -38,7 +38,7 @@ import ops
 from cli.app import app
 from local.provision import MAPPINGS_PREFIX
 from local.sim import SimServer
-from runtime import bundle, secrets
+from runtime import mapping_loader, secrets
 from runtime.adapters.kong import KongAdapter
 from runtime.config import ClientConfig, ProductCredentials, validate_client_id
 from runtime.errors import InvalidClientConfig, InvalidEvent, InvalidSecret, ProductResponseError
@@ -376,12 +376,12 @@ def bundle_object_changed(engine: ReliabilityEngine, name: str, body: bytes) -> 
     key = MAPPINGS_PREFIX + name
     saved = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.put_object(Bucket=bucket, Key=key, Body=body)
-    bundle.clear_cache()
+    mapping_loader.clear_cache()
     try:
         yield
     finally:
         s3.put_object(Bucket=bucket, Key=key, Body=saved)
-        bundle.clear_cache()
+        mapping_loader.clear_cache()
 
 
 def _bundle_text(engine: ReliabilityEngine, name: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from runtime import aws as aws_clients
-from runtime import bundle, observability, secrets, settings
+from runtime import mapping_loader, observability, secrets, settings
 from runtime.config_store import CLIENTS_TABLE_SCHEMA
 from runtime.sync_state import RUNS_TABLE_SCHEMA
 
@@ -42,7 +42,7 @@ def reset_runtime_caches() -> None:
     and each mock_aws() starts with empty backends, so reusing them is safe and fast.
     """
     secrets.clear_cache()
-    bundle.clear_cache()
+    mapping_loader.clear_cache()
     observability.forget_secrets()
 
 

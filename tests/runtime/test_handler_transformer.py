@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from local.sim import generate_catalog
-from runtime import bundle
+from runtime import mapping_loader
 from runtime.errors import BundleIntegrityError, InvalidEvent
 from runtime.handlers.extractor import lambda_handler as extractor
 from runtime.handlers.transformer import lambda_handler as transformer
@@ -102,7 +102,7 @@ def test_a_tampered_mapping_is_refused_and_the_run_fails(platform: Any) -> None:
     platform.aws.s3.put_object(
         Bucket=platform.aws.bucket, Key="mappings/kong.py", Body=b"raise SystemExit('pwned')\n"
     )
-    bundle.clear_cache()
+    mapping_loader.clear_cache()
     with pytest.raises(BundleIntegrityError, match="refused"):
         transformer(extracted, None)
     run = RunHistory().get("cliente-m", extracted["run_id"])

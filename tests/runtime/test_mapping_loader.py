@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runtime import bundle
-from runtime.bundle import BundleLoader
+from runtime import mapping_loader
 from runtime.errors import BundleIntegrityError, MappingBundleError
+from runtime.mapping_loader import BundleLoader
 
 SIDE_EFFECT = "SIESA_TEST_BUNDLE_MODULE_RAN"
 
@@ -39,7 +39,7 @@ def test_modules_are_cached_by_hash(aws: Any, kong_mapping_source: str) -> None:
     manifest = aws.put_bundle({"kong": kong_mapping_source})
     first = BundleLoader().load("kong")
     assert BundleLoader().load("kong") is first
-    assert bundle.cached_hashes() == {manifest["mappings"]["kong"]["module_sha256"]}
+    assert mapping_loader.cached_hashes() == {manifest["mappings"]["kong"]["module_sha256"]}
     changed = kong_mapping_source + "\nEXTRA = 1\n"
     aws.put_bundle({"kong": changed})
     second = BundleLoader().load("kong")
@@ -55,7 +55,7 @@ def test_a_tampered_module_is_refused_and_never_run(aws: Any, kong_mapping_sourc
     ):
         BundleLoader().load("kong")
     assert SIDE_EFFECT not in os.environ
-    assert bundle.cached_hashes() == frozenset()
+    assert mapping_loader.cached_hashes() == frozenset()
 
 
 def test_a_changed_manifest_hash_is_refused(aws: Any, kong_mapping_source: str) -> None:
