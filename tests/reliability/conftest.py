@@ -25,7 +25,13 @@ for folder in (HERE, HERE.parent / "e2e"):
         sys.path.insert(0, str(folder))
 from alert_queue import subscribe_queue  # noqa: E402
 from e2e_support import reset_runtime_caches  # noqa: E402
-from harness import Injections, ReliabilityEngine, WaitLog, handlers  # noqa: E402
+from harness import (  # noqa: E402
+    Injections,
+    ReliabilityEngine,
+    WaitLog,
+    handlers,
+    workflow_waits_recorded,
+)
 from matrix import REPORT_ENV, ROWS_ENV, read_rows, totals, write_report  # noqa: E402
 
 
@@ -56,17 +62,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[ReliabilityEngine]:
-    """The embedded AWS provisioned from infra/, the handlers' waits recorded, alerts on SQS."""
+    """The embedded AWS provisioned from infra/, every retry wait recorded, alerts on SQS."""
     reset_runtime_caches()
     waits = WaitLog()
     injections = Injections()
-    with LocalAws(0, handlers=handlers(waits, injections)) as aws:
+    with (
+        workflow_waits_recorded([]) as workflow_waits,
+        LocalAws(0, handlers=handlers(waits, injections)) as aws,
+    ):
         provisioned = provision(aws)
         queue_url = subscribe_queue(
             aws, provisioned.outputs["AlertsTopicArn"], "siesa-integration-alerts-reliability"
         )
         engine = ReliabilityEngine(
-            aws, provisioned, ops.Deployment(aws.url), queue_url, waits, injections
+            aws, provisioned, ops.Deployment(aws.url), queue_url, waits, injections, workflow_waits
         )
         yield engine
     reset_runtime_caches()

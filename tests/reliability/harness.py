@@ -11,9 +11,10 @@ handlers' `Deps` differ from production, through their injection points:
 - the ERP is read in pages of PAGE_SIZE records and the product loaded in
   batches of BATCH_SIZE, so a run of a few hundred records has several of each;
 - the ERP read timeout is READ_TIMEOUT_SECONDS (30 s in production);
-- a loader can be made to crash between two batches (`Injections`).
-
-The workflow's own retries (Step Functions `Retry`) wait for real.
+- a loader can be made to crash between two batches (`Injections`);
+- the workflow's own retries (Step Functions `Retry`, interval times backoff,
+  with full jitter) are recorded by `workflow_waits_recorded`, not slept: what
+  a retry decides is the same, only the clock is not waited on.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from local.demo_world import ClientWorld, DemoClient
 from local.lambda_dispatch import Handler
@@ -80,6 +84,26 @@ class WaitLog:
         """The waits one client's handlers asked for, in order."""
         with self._lock:
             return list(self._waits[client_id])
+
+
+@contextmanager
+def workflow_waits_recorded(waits: list[float]) -> Iterator[list[float]]:
+    """While open, moto's Step Functions retriers append their wait to `waits` instead of sleeping.
+
+    moto's interpreter sleeps through `time.sleep` of its retrier module; that
+    module's `time` is swapped for one whose `sleep` records.
+    """
+    if not callable(getattr(getattr(retrier_decl, "time", None), "sleep", None)):
+        raise RuntimeError("moto's retrier no longer sleeps through its module's `time`")
+    lock = threading.Lock()
+
+    def record(seconds: float) -> None:
+        with lock:
+            waits.append(float(seconds))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retrier_decl, "time", SimpleNamespace(sleep=record))
+        yield waits
 
 
 @dataclass
@@ -198,6 +222,7 @@ class ReliabilityEngine(E2eEngine):
 
     waits: WaitLog = field(default_factory=WaitLog)
     injections: Injections = field(default_factory=Injections)
+    workflow_waits: list[float] = field(default_factory=list)
 
     def execution_arns(self) -> list[str]:
         """Every execution of the workflow so far."""

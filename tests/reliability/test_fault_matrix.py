@@ -184,6 +184,16 @@ def a_loader_attempt_failed(
     assert outcome.progress.attempts_failed == 1, outcome.progress
 
 
+def workflow_retried(count: int, cap: float) -> Check:
+    """The workflow's own Retry waited `count` times (recorded, not slept), none past its cap."""
+
+    def check(engine: ReliabilityEngine, world: ClientWorld, outcome: ops.SyncOutcome) -> None:
+        assert len(engine.workflow_waits) == count, engine.workflow_waits
+        assert all(0 <= wait <= cap for wait in engine.workflow_waits), engine.workflow_waits
+
+    return check
+
+
 def record_moved(engine: ReliabilityEngine, world: ClientWorld, outcome: ops.SyncOutcome) -> None:
     events = world.siesa.faults.snapshot()["events"]
     assert [event["fault"] for event in events] == ["move_record"]
@@ -278,6 +288,7 @@ CASES = [
         "every request 503 (handler and workflow retries spent)",
         erp(error_503_rate=1.0),
         "failed",
+        workflow_retried(3, 60.0),
         alert="SiesaUnavailable",
     ),
     Case(
@@ -463,6 +474,7 @@ def test_fault(
             assert {outcome.status for outcome in first.values()} <= {"success", "partial"}
             change_between_runs(engine, world, world.catalog.ids()[::CHANGED_EVERY])
         before = watermark(engine, client_id)
+        engine.workflow_waits.clear()
         case.arm(engine, world)
 
         outcomes = sync_together(engine, [client_id, bystander_id])
