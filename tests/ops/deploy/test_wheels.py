@@ -51,7 +51,7 @@ def test_a_non_python_runtime_is_refused() -> None:
 
 
 def test_the_roots_are_the_dependencies_pyproject_declares() -> None:
-    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    pyproject = Path(__file__).resolve().parents[3] / "pyproject.toml"
     with pyproject.open("rb") as handle:
         declared = tomllib.load(handle)["project"]["dependencies"]
     # read from the installed metadata: a pyproject.toml edited since `pip install` fails here

@@ -25,7 +25,7 @@ from local.sim.connekta import (
 from local.sim.connekta_rows import item_number
 from local.sim.server import SimServer
 
-SIM_TESTS = Path(__file__).resolve().parents[1] / "sim"
+SIM_TESTS = Path(__file__).resolve().parent
 if str(SIM_TESTS) not in sys.path:
     sys.path.insert(0, str(SIM_TESTS))
 from sim_process import running_sim  # noqa: E402
