@@ -30,7 +30,7 @@ typecheck: $(DEV)
 	$(BIN)/mypy
 
 maps: $(DEV)
-	$(BIN)/siesa map check mappings/
+	$(BIN)/siesa map check --strict mappings/
 	$(BIN)/siesa map fmt --check mappings/
 	$(BIN)/siesa map test mappings/
 

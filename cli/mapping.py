@@ -9,20 +9,24 @@ to stdout.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import sys
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
 from compiler.bundle import BundleWriteError, compile_paths
-from compiler.examples import run_examples
+from compiler.examples import issue_text, run_examples
 from compiler.pipeline import check_file, compile_file
 from compiler.sources import common_root, find_map_files
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 from contract.manifest import MANIFEST_NAME
-from dsl.diagnostics import MapError
+from dsl.ast import Span
+from dsl.diagnostic_formats import OutputFormat, as_github, as_json
+from dsl.diagnostics import Diagnostic, MapError, in_source_order, render_all
 
 map_app = typer.Typer(
     help="Check, compile, format, run and test .map mapping files.",
@@ -30,6 +34,7 @@ map_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+_FILE_START = Span(1, 1, 1, 1)
 PathsArg = Annotated[
     list[Path], typer.Argument(help=".map files, or directories searched recursively")
 ]
@@ -52,25 +57,91 @@ def _map_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+@dataclass
+class _CheckRun:
+    """What checking some files found: every diagnostic once, the files' text, who had errors."""
+
+    diagnostics: dict[tuple[str, Span, str, str], Diagnostic] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    files_with_errors: int = 0
+
+    def add(
+        self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]
+    ) -> list[Diagnostic]:
+        """Keep and return the new diagnostics (a base file's come once, however many extend it)."""
+        self.sources.update(sources)
+        new: list[Diagnostic] = []
+        for diagnostic in diagnostics:
+            key = (diagnostic.path, diagnostic.span, diagnostic.severity, diagnostic.message)
+            if key not in self.diagnostics:
+                self.diagnostics[key] = diagnostic
+                new.append(diagnostic)
+        return new
+
+    def count(self, severity: str) -> int:
+        return sum(1 for d in self.diagnostics.values() if d.severity == severity)
+
+
+def _check_one(
+    path: Path, root: Path, product_types: Collection[str]
+) -> tuple[tuple[Diagnostic, ...], Mapping[str, str], bool]:
+    """A file's diagnostics (errors, or warnings when there are none), their sources, any error."""
+    try:
+        mapping = check_file(path, root=root, display=str(path), product_types=product_types)
+    except MapError as exc:
+        return exc.diagnostics, exc.sources, True
+    except OSError as exc:
+        unread = Diagnostic(str(path), _FILE_START, f"cannot read the file: {exc.strerror}")
+        return (unread,), {}, True
+    return mapping.warnings.diagnostics, mapping.warnings.sources, False
+
+
 @map_app.command("check")
-def check_command(paths: PathsArg) -> None:
-    """Check .map files; every problem is printed as path:line:col with the line and a caret."""
+def check_command(
+    paths: PathsArg,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format",
+            help="text (people), json (one document on stdout) or github (Actions annotations)",
+        ),
+    ] = "text",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="warnings fail the check too (exit 1), as in CI")
+    ] = False,
+) -> None:
+    """Check .map files; every problem is printed as path:line:col with the line and a caret.
+
+    Exit 0 when clean (warnings allowed unless --strict), 1 on any error.
+    """
+    from runtime.product_types import registered_product_types
+
     files = _map_files(paths)
     root = common_root(paths)
-    failed = 0
+    product_types = registered_product_types()
+    run = _CheckRun()
+    text = output == "text"
     for path in files:
-        try:
-            check_file(path, root=root, display=str(path))
-        except MapError as exc:
-            failed += 1
-            _err(exc.render() + "\n")
-        except OSError as exc:
-            failed += 1
-            _err(f"{path}: error: cannot read the file: {exc.strerror}\n")
-    if failed:
-        _err(f"{failed} of {len(files)} file(s) have errors")
+        diagnostics, sources, has_error = _check_one(path, root, product_types)
+        run.files_with_errors += has_error or (strict and bool(diagnostics))
+        new = run.add(diagnostics, sources)
+        if text and new:
+            _err(render_all(new, run.sources) + "\n")
+    shown = in_source_order(run.diagnostics.values())
+    if output == "json":
+        typer.echo(as_json(shown))
+    elif output == "github" and shown:
+        typer.echo(as_github(shown))
+    warnings = run.count("warning")
+    if run.files_with_errors:
+        why = " (warnings count under --strict)" if strict and warnings else ""
+        _err(f"{run.files_with_errors} of {len(files)} file(s) have errors{why}")
         raise typer.Exit(1)
-    typer.echo(f"ok: {len(files)} file(s) checked")
+    summary = f"ok: {len(files)} file(s) checked" + (f", {warnings} warning(s)" if warnings else "")
+    if text:
+        typer.echo(summary)
+    else:
+        _err(summary)
 
 
 @map_app.command("compile")
@@ -129,23 +200,20 @@ def fmt_command(
         raise typer.Exit(1)
 
 
-def _records(path: Path) -> Iterator[tuple[int, object | None, str | None]]:
-    """(line number, record, error) for each non-blank line of a JSON-lines file."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line), None
-            except ValueError as exc:
-                yield number, None, f"not valid JSON: {exc}"
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, object | None, str | None]]:
+    """(line number, record, error) for each non-blank line of JSON-lines text."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except ValueError as exc:
+            yield number, None, f"not valid JSON: {exc}"
 
 
-def _issue_text(issue: dict[str, object]) -> str:
-    return (
-        f"{issue['severity']}: {issue['field']} (line {issue['line']}): {issue['reason']}"
-        f" (value {json.dumps(issue['value'], ensure_ascii=False)}, action {issue['action']})"
-    )
+def _record_name(record_id: object) -> str:
+    """`record 'P2'`, or `a record with no id` when its id could not be read."""
+    return "a record with no id" if record_id is None else f"record {record_id!r}"
 
 
 def _failure(exc: Exception, mapping: LoadedMapping, root: Path) -> str:
@@ -154,12 +222,62 @@ def _failure(exc: Exception, mapping: LoadedMapping, root: Path) -> str:
     return failure_reason(exc, where.under(str(root)) if where is not None else None)
 
 
+STDIN = "-"
+EXIT_REJECTS = 3
+"""`siesa map run`'s exit code when some record was rejected (as `siesa sync`'s partial)."""
+
+
+def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) -> tuple[int, int]:
+    """Map each line: results on stdout, rejects and warnings on stderr; (accepted, rejected)."""
+    accepted = rejected = 0
+    for number, record, problem in _records(lines):
+        where = f"{name}:{number}"
+        if problem is not None:
+            rejected += 1
+            _err(f"{where}: rejected: {problem}")
+            continue
+        try:
+            canonical, issues = mapping.to_canonical(record)
+            product = mapping.to_product(canonical) if canonical is not None else None
+        except Exception as exc:
+            rejected += 1
+            _err(f"{where}: rejected: {_failure(exc, mapping, file.parent)}")
+            continue
+        record_name = _record_name(issues[0]["record_id"] if issues else None)
+        for issue in issues:
+            if issue["severity"] == "warning":
+                _err(f"{where}: {record_name}: warning: {issue_text(issue, action=True)}")
+        if canonical is None:
+            rejected += 1
+            errors = [issue for issue in issues if issue["severity"] == "error"]
+            reasons = "; ".join(f"error: {issue_text(i, action=True)}" for i in errors)
+            _err(f"{where}: {record_name} rejected: {reasons or 'no reason given'}")
+            continue
+        accepted += 1
+        line = {"canonical": canonical, "product": product}
+        typer.echo(json.dumps(line, ensure_ascii=False))
+    return accepted, rejected
+
+
 @map_app.command("run")
 def run_command(
     file: Annotated[Path, typer.Argument(help="the .map file to apply")],
-    input: Annotated[Path, typer.Option("--input", help="newline-delimited Siesa records")],
+    input: Annotated[
+        Path,
+        typer.Option("--input", help="newline-delimited Siesa records; `-` reads standard input"),
+    ],
+    allow_rejects: Annotated[
+        bool,
+        typer.Option(
+            "--allow-rejects", help="exit 0 even when records are rejected (default: exit 3)"
+        ),
+    ] = False,
 ) -> None:
-    """Apply a mapping to Siesa records: canonical and product JSON lines on stdout, rejects on stderr."""
+    """Apply a mapping to Siesa records: canonical and product JSON lines on stdout, rejects on stderr.
+
+    Exit 0 when every record mapped, 3 when some were rejected (0 with
+    --allow-rejects), 1 when the mapping does not compile or the input cannot be read.
+    """
     try:
         compiled = compile_file(file, display=str(file))
     except MapError as exc:
@@ -169,37 +287,28 @@ def run_command(
         _err(f"error: {file}: {exc.strerror}")
         raise typer.Exit(1) from None
     mapping = compiled.load()
-    accepted = rejected = 0
+    from_stdin = str(input) == STDIN
+    name = "stdin" if from_stdin else str(input)
     try:
-        for number, record, problem in _records(input):
-            where = f"{input}:{number}"
-            if problem is not None:
-                rejected += 1
-                _err(f"{where}: rejected: {problem}")
-                continue
-            try:
-                canonical, issues = mapping.to_canonical(record)
-                product = mapping.to_product(canonical) if canonical is not None else None
-            except Exception as exc:
-                rejected += 1
-                _err(f"{where}: rejected: {_failure(exc, mapping, file.parent)}")
-                continue
-            record_id = issues[0]["record_id"] if issues else None
-            for issue in issues:
-                if issue["severity"] == "warning":
-                    _err(f"{where}: record {record_id!r}: {_issue_text(issue)}")
-            if canonical is None:
-                rejected += 1
-                reasons = "; ".join(_issue_text(i) for i in issues if i["severity"] == "error")
-                _err(f"{where}: record {record_id!r} rejected: {reasons}")
-                continue
-            accepted += 1
-            line = {"canonical": canonical, "product": product}
-            typer.echo(json.dumps(line, ensure_ascii=False))
+        if from_stdin:
+            accepted, rejected = _apply(mapping, file, _text_stdin(), name)
+        else:
+            with input.open(encoding="utf-8") as lines:
+                accepted, rejected = _apply(mapping, file, lines, name)
     except (OSError, UnicodeDecodeError) as exc:
-        _err(f"error: cannot read {input}: {exc}")
+        _err(f"error: cannot read {name}: {exc}")
         raise typer.Exit(1) from None
     _err(f"{accepted} record(s) mapped, {rejected} rejected")
+    if rejected and not allow_rejects:
+        raise typer.Exit(EXIT_REJECTS)
+
+
+def _text_stdin() -> TextIO:
+    """Standard input read as UTF-8, whatever the locale says."""
+    stream = sys.stdin
+    if hasattr(stream, "reconfigure"):
+        stream.reconfigure(encoding="utf-8")
+    return stream
 
 
 @map_app.command("test")

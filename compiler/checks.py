@@ -11,13 +11,14 @@ field, product targets, examples).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, available_timezones
 
-from compiler import ir
+from compiler import ir, lints
 from compiler.clauses import resolve_check, resolve_steps
 from compiler.names import (
     CANONICAL_FIELDS,
@@ -33,7 +34,7 @@ from compiler.problems import Problems
 from compiler.sources import LoadedFile
 from compiler.values import LiteralTypeError, canonical_literal, failed_check
 from dsl import ast
-from dsl.diagnostics import MapError
+from dsl.diagnostics import Diagnostic, Findings, MapError, in_source_order
 from dsl.formatter import literal_text
 from dsl.suggest import did_you_mean
 from dsl.type_names import TYPE_NAMES as TYPES
@@ -323,6 +324,7 @@ class _Settings:
     zone: tzinfo | None = None
     every: tuple[ast.EveryStringStmt, str] | None = None
     lookups: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    lookup_statements: list[tuple[ast.LookupStmt, str]] = field(default_factory=list)
     recorded_paths: dict[str, str] = field(default_factory=dict)  # shown path -> root-relative
 
 
@@ -337,6 +339,7 @@ def _merge(chain: list[_FileInfo], problems: Problems) -> tuple[_Settings, dict[
             settings.every = (info.every, info.path)
         for stmt, entries in info.lookups:
             settings.lookups[stmt.name.text] = entries
+            settings.lookup_statements.append((stmt, info.path))
         for item in info.fields:
             _merge_field(item, info, merged, problems)
     try:
@@ -667,12 +670,17 @@ def _example(
         ("in", example.input),
         ("expect canonical", example.expect_canonical),
         ("expect product", example.expect_product),
+        ("expect product contains", example.expect_product_contains),
     ):
         if value is not None and not isinstance(value.value, dict):
             problems.error(path, value.span, f"`{what}` must be a JSON object")
             ok = False
-    has_output = example.expect_canonical is not None or example.expect_product is not None
-    if example.expect_reject is None and not has_output:
+    has_output = (
+        example.expect_canonical is not None
+        or example.expect_product is not None
+        or example.expect_product_contains is not None
+    )
+    if example.expect_reject is None and example.expect_warning is None and not has_output:
         problems.error(
             path,
             example.name.span,
@@ -685,15 +693,19 @@ def _example(
             path, example.name.span, "an example expects either a rejection or an output, not both"
         )
         ok = False
-    for name in example.expect_reject or ():
-        if name.text not in fields:
-            problems.error(
-                path,
-                name.span,
-                f"`expect reject`: the mapping has no field `{name.text}`",
-                did_you_mean(name.text, fields),
-            )
-            ok = False
+    for what, names in (
+        ("expect reject", example.expect_reject),
+        ("expect warning", example.expect_warning),
+    ):
+        for name in names or ():
+            if name.text not in fields:
+                problems.error(
+                    path,
+                    name.span,
+                    f"`{what}`: the mapping has no field `{name.text}`",
+                    did_you_mean(name.text, fields),
+                )
+                ok = False
     if not isinstance(example.name.value, str):
         problems.error(path, example.name.span, "an example's name is a string")
         ok = False
@@ -703,14 +715,20 @@ def _example(
         name=str(example.name.value),
         line=example.span.line,
         input=example.input.value,
-        expect_canonical=None
-        if example.expect_canonical is None
-        else example.expect_canonical.value,
-        expect_product=None if example.expect_product is None else example.expect_product.value,
-        expect_reject=None
-        if example.expect_reject is None
-        else tuple(name.text for name in example.expect_reject),
+        expect_canonical=_json_of(example.expect_canonical),
+        expect_product=_json_of(example.expect_product),
+        expect_reject=_names_of(example.expect_reject),
+        expect_product_contains=_json_of(example.expect_product_contains),
+        expect_warning=_names_of(example.expect_warning),
     )
+
+
+def _json_of(value: ast.JsonValue | None) -> object | None:
+    return None if value is None else value.value
+
+
+def _names_of(names: tuple[ast.Name, ...] | None) -> tuple[str, ...] | None:
+    return None if names is None else tuple(name.text for name in names)
 
 
 def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) -> list[ir.Example]:
@@ -734,8 +752,70 @@ def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
     return examples
 
 
-def check_mapping(file: LoadedFile, load_base: BaseLoader) -> ir.Mapping:
-    """Check a file and what it extends; the resolved mapping, or MapError with every problem."""
+# --- warnings (once there is no error) ---------------------------------------------------
+
+
+def _field_warnings(
+    child: _FileInfo,
+    merged: dict[str, _Merged],
+    fields: dict[str, ir.Field],
+    settings: _Settings,
+    examples: list[ir.Example],
+) -> list[Diagnostic]:
+    """Per-field warnings whose cause is written in the checked file itself."""
+    found: list[Diagnostic] = []
+    lookups: dict[str, tuple[ast.LookupStmt, str]] = {}
+    for stmt, path in settings.lookup_statements:
+        lookups[stmt.name.text] = (stmt, path)
+    for name, item in merged.items():
+        field_ir = fields[name]
+        required, default = item.last("required"), item.last("default")
+        if field_ir.required and default is not None and required is not None:
+            if default[1] == child.path:
+                assert default[0].default is not None
+                found.append(lints.required_with_default(child.path, name, default[0].default.span))
+            elif required[1] == child.path:
+                found.append(lints.required_with_default(child.path, name, required[0].name.span))
+        sources = item.last("sources")
+        if sources is not None and sources[1] == child.path and not field_ir.is_constant:
+            found.extend(lints.columns_in_no_example(child.path, sources[0].sources, examples))
+        last_step = field_ir.steps[-1] if field_ir.steps else None
+        convert = lints.converter(field_ir.type, settings.zone)
+        if isinstance(last_step, ir.LookupStep) and convert is not None:
+            lookup, path = lookups[last_step.table]
+            found.extend(lints.lookup_values_of_wrong_type(path, lookup, field_ir, convert))
+    return found
+
+
+def _warnings(
+    chain: list[_FileInfo],
+    merged: dict[str, _Merged],
+    mapping: ir.Mapping,
+    settings: _Settings,
+    product_types: Collection[str] | None,
+    sources: dict[str, str],
+) -> Findings:
+    """Every warning of a mapping that has no error, in source order."""
+    child = chain[-1]
+    fields = {field.canonical: field for field in mapping.fields}
+    used = lints.used_lookups([mapping.every_string, *(f.steps for f in mapping.fields)])
+    found = lints.unused_lookups(child.path, (stmt for stmt, _ in child.lookups), used)
+    found += _field_warnings(child, merged, fields, settings, list(mapping.examples))
+    if product_types is not None and child.mapping is not None and child.mapping.product:
+        unknown = lints.unknown_product_type(child.path, child.mapping.product, product_types)
+        found += [unknown] if unknown is not None else []
+    unique = {(d.path, d.span, d.message): d for d in found}
+    return Findings(in_source_order(unique.values()), dict(sources))
+
+
+def check_mapping(
+    file: LoadedFile, load_base: BaseLoader, *, product_types: Collection[str] | None = None
+) -> ir.Mapping:
+    """Check a file and what it extends; the resolved mapping, or MapError with every problem.
+
+    The mapping carries its warnings; `product_types`, when given, are those a
+    sync can load (a mapping for another type is warned about).
+    """
     problems = Problems()
     problems.add_source(file.ast.path, file.ast.source)
     chain = [_check_file(loaded, problems) for loaded in _load_chain(file, load_base, problems)]
@@ -761,7 +841,7 @@ def check_mapping(file: LoadedFile, load_base: BaseLoader) -> ir.Mapping:
     assert (
         child.mapping is not None and base_mapping is not None and base_mapping.product is not None
     )
-    return ir.Mapping(
+    mapping = ir.Mapping(
         name=child.mapping.name.text,
         name_span=child.mapping.name.span,
         product_type=base_mapping.product.text,
@@ -773,3 +853,5 @@ def check_mapping(file: LoadedFile, load_base: BaseLoader) -> ir.Mapping:
         fields=tuple(field for field in fields if field is not None),
         examples=tuple(examples),
     )
+    warnings = _warnings(chain, merged, mapping, settings, product_types, problems.sources)
+    return dataclasses.replace(mapping, warnings=warnings)

@@ -2,8 +2,10 @@
 
 Each example feeds one Siesa record to `to_canonical` and compares what comes
 out with what the example expects: the canonical record, the product record
-(exactly, as JSON), or a rejection on exactly the named fields. A failure
-names the example, its line and shows a diff.
+(exactly, as JSON, or the part of it given by `expect product contains`), a
+rejection on exactly the named fields, and warnings on exactly the named
+fields (`expect warning`). A failure names the example, its line and shows a
+diff.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from compiler import ir
@@ -50,7 +53,7 @@ def _json(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
 
-def _diff(expected: object, actual: object, what: str) -> str | None:
+def _diff(expected: object, actual: object, what: str, title: str = "") -> str | None:
     """None when equal as JSON (types included: 100 is not 100.0 nor "100"), else a diff."""
     want, got = _json(expected), _json(actual)
     if want == got:
@@ -58,20 +61,56 @@ def _diff(expected: object, actual: object, what: str) -> str | None:
     lines = difflib.unified_diff(
         want.splitlines(), got.splitlines(), f"expected {what}", f"actual {what}", lineterm=""
     )
-    return f"the {what} record differs:\n" + "\n".join(lines)
+    return (title or f"the {what} record differs") + ":\n" + "\n".join(lines)
+
+
+def _part(expected: object, actual: object) -> object:
+    """`actual` cut down to the keys `expected` names, object by object (lists stay whole)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return {key: _part(value, actual[key]) for key, value in expected.items() if key in actual}
+    return actual
+
+
+def _warnings_differ(expected: tuple[str, ...], issues: list[dict[str, object]]) -> str | None:
+    """Why the fields that warned are not exactly `expected`, or None when they are."""
+    warnings = [issue for issue in issues if issue["severity"] == "warning"]
+    warned = sorted({str(issue["field"]) for issue in warnings})
+    if warned == sorted(expected):
+        return None
+    want = ", ".join(sorted(expected))
+    if not warned:
+        return f"expected a warning on {want}, but there was none"
+    return f"expected a warning on {want}, but the warnings were on {', '.join(warned)}: {_describe(warnings)}"
+
+
+def issue_text(issue: Mapping[str, object], *, action: bool = False) -> str:
+    """`field (line N): reason (value V)`; a part that is unknown (None) is left out."""
+    field = issue.get("field")
+    line = issue.get("line")
+    where = " ".join(
+        part
+        for part in ("" if field is None else str(field), "" if line is None else f"(line {line})")
+        if part
+    )
+    extra = f"value {json.dumps(issue.get('value'), ensure_ascii=False)}"
+    if action and issue.get("action") is not None:
+        extra += f", action {issue['action']}"
+    reason = f"{issue.get('reason') or 'no reason given'} ({extra})"
+    return f"{where}: {reason}" if where else reason
 
 
 def _describe(issues: list[dict[str, object]]) -> str:
-    return "; ".join(
-        f"{issue['field']} (line {issue['line']}): {issue['reason']} (value {json.dumps(issue['value'], ensure_ascii=False)})"
-        for issue in issues
-    )
+    return "; ".join(issue_text(issue) for issue in issues)
 
 
 def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
     """Why the example fails, or None when it holds."""
     canonical, issues = mapping.to_canonical(copy.deepcopy(example.input))
     errors = [issue for issue in issues if issue["severity"] == "error"]
+    if example.expect_warning is not None:
+        warned = _warnings_differ(example.expect_warning, issues)
+        if warned is not None:
+            return warned
     if example.expect_reject is not None:
         expected = sorted(example.expect_reject)
         if canonical is not None:
@@ -88,9 +127,14 @@ def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
     problems: list[str] = []
     if example.expect_canonical is not None:
         problems.append(_diff(example.expect_canonical, canonical, "canonical") or "")
-    if example.expect_product is not None:
+    if example.expect_product is not None or example.expect_product_contains is not None:
         product = mapping.to_product(canonical)
-        problems.append(_diff(example.expect_product, product, "product") or "")
+        if example.expect_product is not None:
+            problems.append(_diff(example.expect_product, product, "product") or "")
+        if example.expect_product_contains is not None:
+            part = example.expect_product_contains
+            title = "the product record does not contain what the example expects"
+            problems.append(_diff(part, _part(part, product), "product", title) or "")
     message = "\n".join(problem for problem in problems if problem)
     return message or None
 

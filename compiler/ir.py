@@ -8,11 +8,12 @@ the line map.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
 from dsl.ast import Span
+from dsl.diagnostics import Findings
 from dsl.type_names import TypeName
 
 Policy = Literal["reject", "drop", "warn"]
@@ -134,7 +135,11 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """An `example` block; expectations are JSON values, `None` when not written."""
+    """An `example` block; expectations are JSON values, `None` when not written.
+
+    `expect_product_contains` is a part of the product record (`expect product
+    contains`); `expect_warning` the fields that must warn (`expect warning`).
+    """
 
     name: str
     line: int
@@ -142,6 +147,8 @@ class Example:
     expect_canonical: object | None
     expect_product: object | None
     expect_reject: tuple[str, ...] | None
+    expect_product_contains: object | None = None
+    expect_warning: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +173,7 @@ class Mapping:
     every_string: tuple[Step, ...]
     fields: tuple[Field, ...]
     examples: tuple[Example, ...]
+    warnings: Findings = field(default_factory=Findings)
 
     @property
     def id_field(self) -> Field:

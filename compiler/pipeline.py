@@ -7,7 +7,7 @@ pure function of its input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,20 @@ def module_file_name(mapping_name: str) -> str:
     return f"m_{stem}.py" if stem[:1].isdigit() else f"{stem}.py"
 
 
-def check_file(path: Path, *, root: Path | None = None, display: str | None = None) -> ir.Mapping:
-    """Check one `.map` file on disk (and what it extends); MapError lists every problem."""
+def check_file(
+    path: Path,
+    *,
+    root: Path | None = None,
+    display: str | None = None,
+    product_types: Collection[str] | None = None,
+) -> ir.Mapping:
+    """Check one `.map` file on disk (and what it extends); MapError lists every problem.
+
+    Warnings ride on the result (`mapping.warnings`); `product_types` are the
+    types a sync can load, when the caller knows them.
+    """
     loader = Loader(root if root is not None else path.parent)
-    return check_mapping(loader.load(path, display), loader.load_base)
+    return check_mapping(loader.load(path, display), loader.load_base, product_types=product_types)
 
 
 def compile_file(
@@ -80,13 +90,17 @@ def compile_file(
 
 
 def check_source(
-    source: str, path: str = "mapping.map", *, files: Mapping[str, str] | None = None
+    source: str,
+    path: str = "mapping.map",
+    *,
+    files: Mapping[str, str] | None = None,
+    product_types: Collection[str] | None = None,
 ) -> ir.Mapping:
     """Check `.map` text held in memory; `files` holds other files it may extend, by path."""
     location = Path(path)
     overlay = {**(files or {}), path: source}
     loader = Loader(location.parent, overlay)
-    return check_mapping(loader.load(location, path), loader.load_base)
+    return check_mapping(loader.load(location, path), loader.load_base, product_types=product_types)
 
 
 def compile_source(

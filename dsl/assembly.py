@@ -85,17 +85,18 @@ FieldClause = (
 
 @dataclass(frozen=True, slots=True)
 class ExampleLine:
-    """`in JSON`, `expect canonical JSON` or `expect product JSON`."""
+    """`in JSON`, `expect canonical JSON`, `expect product JSON` or `expect product contains JSON`."""
 
-    kind: Lit["in", "canonical", "product"]
+    kind: Lit["in", "canonical", "product", "product contains"]
     value: JsonValue
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
-class RejectLine:
-    """`expect reject f, g`."""
+class FieldsLine:
+    """`expect reject f, g` or `expect warning f, g`."""
 
+    kind: Lit["reject", "warning"]
     fields: tuple[Name, ...]
     span: Span
 
@@ -228,7 +229,7 @@ def assemble_field(
 def assemble_example(
     path: str,
     name: Literal,
-    lines: Sequence[ExampleLine | RejectLine],
+    lines: Sequence[ExampleLine | FieldsLine],
     header: Span,
     span: Span,
 ) -> tuple[Example, list[Diagnostic]]:
@@ -236,9 +237,9 @@ def assemble_example(
     problems: list[Diagnostic] = []
     seen: dict[str, Span] = {}
     found: dict[str, JsonValue] = {}
-    reject: tuple[Name, ...] | None = None
+    named: dict[str, tuple[Name, ...]] = {}
     for line in lines:
-        slot = "reject" if isinstance(line, RejectLine) else line.kind
+        slot = line.kind
         words = "`in`" if slot == "in" else f"`expect {slot}`"
         if slot in seen:
             problems.append(
@@ -251,8 +252,8 @@ def assemble_example(
             )
             continue
         seen[slot] = line.span
-        if isinstance(line, RejectLine):
-            reject = line.fields
+        if isinstance(line, FieldsLine):
+            named[line.kind] = line.fields
         else:
             found[line.kind] = line.value
     title = name.value if isinstance(name.value, str) else ""
@@ -265,7 +266,7 @@ def assemble_example(
                 hint='add a line such as `in {"f_codigo": "P1"}`: the Siesa record the example feeds in',
             )
         )
-    if not {"canonical", "product", "reject"} & seen.keys():
+    if not seen.keys() - {"in"}:
         problems.append(
             Diagnostic(
                 path,
@@ -279,7 +280,9 @@ def assemble_example(
         input=found.get("in") or JsonValue({}, header),
         expect_canonical=found.get("canonical"),
         expect_product=found.get("product"),
-        expect_reject=reject,
+        expect_reject=named.get("reject"),
         span=span,
+        expect_product_contains=found.get("product contains"),
+        expect_warning=named.get("warning"),
     )
     return node, problems

@@ -205,7 +205,12 @@ class RemoveStmt:
 
 @dataclass(frozen=True, slots=True)
 class Example:
-    """`example "NAME" { in {...} expect canonical {...} expect product {...} expect reject f, g }`."""
+    """`example "NAME" { in {...} expect canonical {...} expect product {...} expect reject f, g }`.
+
+    `expect product contains {...}` (a part of the product record) and
+    `expect warning f, g` (the fields that warned) are the optional assertions
+    added later; they default to not written.
+    """
 
     name: Literal
     input: JsonValue
@@ -213,6 +218,8 @@ class Example:
     expect_product: JsonValue | None
     expect_reject: tuple[Name, ...] | None
     span: Span
+    expect_product_contains: JsonValue | None = None
+    expect_warning: tuple[Name, ...] | None = None
 
 
 Statement = (

@@ -22,8 +22,8 @@ from dsl.assembly import (
     DefaultClause,
     ExampleLine,
     FieldClause,
+    FieldsLine,
     PolicyClause,
-    RejectLine,
     SourceClause,
     TargetClause,
     assemble_example,
@@ -309,8 +309,14 @@ class AstBuilder(Transformer[Token, Any]):
     def expect_product(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
         return ExampleLine("product", children[0], meta_span(meta))
 
-    def expect_reject(self, meta: Meta, children: list[Name]) -> RejectLine:
-        return RejectLine(tuple(children), meta_span(meta))
+    def expect_product_contains(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
+        return ExampleLine("product contains", children[0], meta_span(meta))
+
+    def expect_reject(self, meta: Meta, children: list[Name]) -> FieldsLine:
+        return FieldsLine("reject", tuple(children), meta_span(meta))
+
+    def expect_warning(self, meta: Meta, children: list[Name]) -> FieldsLine:
+        return FieldsLine("warning", tuple(children), meta_span(meta))
 
     # --- JSON ---------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from dsl.ast import Span
@@ -41,16 +41,36 @@ class Diagnostic:
         return "\n".join(out)
 
 
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:
+    """Every diagnostic, rendered against its own file, separated by blank lines."""
+    return "\n\n".join(d.render(sources.get(d.path, "")) for d in diagnostics)
+
+
+def in_source_order(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """Diagnostics sorted by file, then position: the order every output shows them in."""
+    return tuple(sorted(diagnostics, key=lambda d: (d.path, d.span.line, d.span.column)))
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """Diagnostics that do not stop compiling (warnings), with the files' text to show them."""
+
+    diagnostics: tuple[Diagnostic, ...] = ()
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def render(self) -> str:
+        """Every diagnostic, rendered against its own file, separated by blank lines."""
+        return render_all(self.diagnostics, self.sources)
+
+
 class MapError(Exception):
     """Raised by any stage that found problems; carries all of them, in source order."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> None:
-        self.diagnostics = tuple(
-            sorted(diagnostics, key=lambda d: (d.path, d.span.line, d.span.column))
-        )
+        self.diagnostics = in_source_order(diagnostics)
         self.sources = dict(sources)
         super().__init__(f"{len(self.diagnostics)} error(s)")
 
     def render(self) -> str:
         """Every diagnostic, rendered against its own file, separated by blank lines."""
-        return "\n\n".join(d.render(self.sources.get(d.path, "")) for d in self.diagnostics)
+        return render_all(self.diagnostics, self.sources)

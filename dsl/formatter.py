@@ -2,7 +2,11 @@
 
 Statements stay in the order written; within a field the clauses take the
 order of docs/mapping-language.md; an example's lines become `in`, `expect
-canonical`, `expect product`, `expect reject`. Blank lines between statements
+canonical`, `expect product`, `expect product contains`, `expect reject`,
+`expect warning`. Strings keep a `\\uXXXX` escape for every character a reader
+could not see (controls, format characters such as U+200B or U+202E, spaces
+other than the plain one), so `fmt` never turns a visible escape into an
+invisible character. Blank lines between statements
 are kept (several become one); inside blocks there are none. A comment on its
 own line stays before what it preceded; a comment after code stays on that line.
 """
@@ -10,6 +14,7 @@ own line stays before what it preceded; a comment after code stays on that line.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -104,17 +109,21 @@ def _example_rows(example: Example) -> list[_Row]:
         ("in", example.input),
         ("expect canonical", example.expect_canonical),
         ("expect product", example.expect_product),
+        ("expect product contains", example.expect_product_contains),
     )
     for order, (words, value) in enumerate(values):
         if value is not None:
-            text = f"{words} {json.dumps(value.value, ensure_ascii=False)}"
+            text = f"{words} {json_text(value.value)}"
             rows.append(
                 _Row(text, value.span.line, value.span.end_line, INDENT, False, order=order)
             )
-    if example.expect_reject:
-        names = example.expect_reject
-        text = "expect reject " + ", ".join(name.text for name in names)
-        rows.append(_Row(text, names[0].span.line, names[-1].span.end_line, INDENT, False, order=3))
+    named = (("expect reject", example.expect_reject), ("expect warning", example.expect_warning))
+    for order, (words, names) in enumerate(named, start=len(values)):
+        if names:
+            text = f"{words} " + ", ".join(name.text for name in names)
+            rows.append(
+                _Row(text, names[0].span.line, names[-1].span.end_line, INDENT, False, order=order)
+            )
     return rows
 
 
@@ -200,7 +209,33 @@ def literal_text(value: LiteralValue) -> str:
         return f"{value:f}"
     if isinstance(value, int):
         return str(value)
-    return json.dumps(value, ensure_ascii=False)
+    return json_text(value)
+
+
+_PLAIN_CATEGORIES = frozenset({"L", "M", "N", "P", "S"})
+
+
+def _escaped(char: str) -> str:
+    """A character a reader cannot see as `\\uXXXX` (a surrogate pair above U+FFFF), else itself."""
+    if char == " " or unicodedata.category(char)[0] in _PLAIN_CATEGORIES:
+        return char
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_text(value: object) -> str:
+    """JSON as the language writes it: readable text, invisible and control characters escaped.
+
+    Outside strings JSON holds only ASCII, so escaping every such character of
+    the dumped text touches strings (keys and values) only.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_escaped(char) for char in text)
 
 
 # --- comments ------------------------------------------------------------------------------

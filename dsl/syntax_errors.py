@@ -200,7 +200,11 @@ def _expected_phrase(ctx: _Context) -> str:
         return _BLOCK_BODY[block[0]]
     if kind == "remove" and ctx.after("NAME", "CUSTOM_NAME", "canonical"):
         return "the end of the line after the field name"
-    if kind == "example" and ctx.holds("REJECT") and ctx.after("NAME", "CUSTOM_NAME", "canonical"):
+    if (
+        kind == "example"
+        and ctx.holds("REJECT", "WARNING")
+        and ctx.after("NAME", "CUSTOM_NAME", "canonical")
+    ):
         return "`,` and another canonical field name, or the end of the line"
     if {"NAME", "CUSTOM_NAME"} <= e:
         return "a canonical field name (such as `id`, `name`, `ean` or `custom:NAME`)"
@@ -217,7 +221,7 @@ def _expected_phrase(ctx: _Context) -> str:
     if "_STRING_TYPE" in e:
         return "`string` after `every` (`every string | STEP ...`)"
     if {"CANONICAL", "PRODUCT", "REJECT"} <= e:
-        return "`canonical`, `product` or `reject` after `expect`"
+        return "`canonical`, `product`, `reject` or `warning` after `expect`"
     if {"IN", "EXPECT", "RBRACE"} <= e:
         return _BLOCK_BODY["example"]
     if kind == "lookup" and {"STRING", "RBRACE"} <= e:
@@ -340,7 +344,7 @@ _BLOCK_BODY = {
     "lookup": 'a `"key" -> "value"` entry or `}` to close the lookup block',
     "example": (
         "`in {...}`, `expect canonical {...}`, `expect product {...}`, "
-        "`expect reject FIELD` or `}` to close the example"
+        "`expect reject FIELD`, `expect warning FIELD` or `}` to close the example"
     ),
 }
 

@@ -123,7 +123,7 @@ def test_run_maps_json_lines_and_reports_rejects_on_stderr(
         "\n".join(json.dumps(line) for line in lines) + "\n\nnot json\n", encoding="utf-8"
     )
     result = runner.invoke(map_app, ["run", str(MAPPINGS / "kong.map"), "--input", str(records)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     (line,) = [json.loads(text) for text in result.stdout.splitlines()]
     assert line["canonical"]["id"] == "P1" and line["canonical"]["stock_quantity"] == 100
     assert line["product"] == {
@@ -161,7 +161,7 @@ def test_run_names_the_map_line_where_generated_code_raised(
     records = tmp_path / "records.jsonl"
     records.write_text(json.dumps({"f_codigo": "P1", "f_nombre": "Camisa"}) + "\n", "utf-8")
     result = runner.invoke(map_app, ["run", "mappings/kong.map", "--input", str(records)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     assert result.stdout == ""
     assert (
         f"{records}:1: rejected: the mapping failed at mappings/kong.map:19: ZeroDivisionError: "

@@ -48,7 +48,10 @@ def docs_map_blocks() -> list[str]:
 
     `{...}` stands for "some JSON" in the docs; it becomes `{}` here.
     """
-    blocks = re.findall(r"```\n(.*?)```", LANGUAGE_DOC.read_text(encoding="utf-8"), re.S)
+    fences = re.findall(
+        r"^```(\w*)\n(.*?)^```$", LANGUAGE_DOC.read_text(encoding="utf-8"), re.S | re.M
+    )
+    blocks = [body for language, body in fences if not language]
     files = []
     for block in blocks:
         if "CANONICAL TYPE" in block:  # the field synopsis, not a file

@@ -143,3 +143,42 @@ def test_the_shipped_mappings_format_idempotently(
     assert format_source(once, case.name) == once
     assert comment_texts(once) == comment_texts(source)
     assert statements_meaning(parse(once, "t.map")) == statements_meaning(parse(source, "t.map"))
+
+
+INVISIBLE = (
+    "version 1\n"
+    "mapping x for kong\n"
+    'field id string required <- f_codigo -> product_id | replace("\\u00a0", " ")\n'
+    'field name string <- f_nombre -> name | replace("\\u200b\\u202e\\u0007\\u007f\\u0085\\u2028\\udb40\\udc67", "")\n'
+    'example "\\u00a0 é 🙂" {\n'
+    '  in {"f_codigo": "A\\u00a0B\\t", "f_nombre": "x\\u200by"}\n'
+    '  expect product contains {"product_id": "A B"}\n'
+    "  expect warning name\n"
+    "}\n"
+)
+
+
+def test_invisible_and_control_characters_keep_their_escapes() -> None:
+    assert format_source(INVISIBLE, "x.map") == INVISIBLE
+
+
+def test_raw_invisible_characters_are_written_as_escapes() -> None:
+    raw = INVISIBLE.replace("\\u00a0", "\u00a0").replace("\\u200b", "\u200b")
+    assert "\u00a0" in raw and "\u200b" in raw
+    assert format_source(raw, "x.map") == INVISIBLE
+
+
+def test_the_new_example_lines_take_their_place() -> None:
+    source = (
+        "version 1\nmapping x for kong\nfield id string required <- f_codigo -> product_id\n"
+        'example "e" {\n'
+        "  expect warning id\n"
+        '  expect product contains {"product_id": "P"}\n'
+        '  in {"f_codigo": "P"}\n'
+        "}\n"
+    )
+    assert format_source(source, "x.map").splitlines()[4:7] == [
+        '  in {"f_codigo": "P"}',
+        '  expect product contains {"product_id": "P"}',
+        "  expect warning id",
+    ]

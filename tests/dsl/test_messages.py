@@ -101,7 +101,7 @@ CASES = [
         'example "x" {\n  in {"a": 1}\n  expect\n}',
         3,
         9,
-        "expected `canonical`, `product` or `reject` after `expect`, found the end of the line",
+        "expected `canonical`, `product`, `reject` or `warning` after `expect`, found the end of the line",
     ),
     (
         'example "x" {\n  in 5 6\n  expect reject id\n}',
@@ -345,7 +345,7 @@ CASES = [
         'example "x" {\n  in {"a": 1}\n  bogus\n}',
         3,
         3,
-        "expected `in {...}`, `expect canonical {...}`, `expect product {...}`, `expect reject FIELD` or `}` to close the example, found `bogus`",
+        "expected `in {...}`, `expect canonical {...}`, `expect product {...}`, `expect reject FIELD`, `expect warning FIELD` or `}` to close the example, found `bogus`",
     ),
     (
         "field id string required <- f_codigo\n\n}",

@@ -1,0 +1,81 @@
+"""`siesa map run`: exit codes (3 on rejects, `--allow-rejects`), `--input -`, no Python `None` shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.mapping import EXIT_REJECTS, map_app
+
+KONG = Path(__file__).resolve().parents[2] / "mappings" / "kong.map"
+GOOD = {"f_codigo": "P1", "f_codigo_externo": "E1", "f_nombre": "Camisa", "f_cantidad": 1}
+NEGATIVE = {**GOOD, "f_codigo": "P2", "f_cantidad": -1}
+NO_ID = {"f_codigo_externo": "E3", "f_nombre": "Camisa", "f_cantidad": 1}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def _lines(*records: object) -> str:
+    return "".join(json.dumps(record) + "\n" for record in records)
+
+
+def test_every_record_mapped_exits_0(runner: CliRunner, tmp_path: Path) -> None:
+    records = tmp_path / "ok.jsonl"
+    records.write_text(_lines(GOOD), encoding="utf-8")
+    result = runner.invoke(map_app, ["run", str(KONG), "--input", str(records)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "1 record(s) mapped, 0 rejected\n"
+
+
+def test_a_rejected_record_exits_3_unless_rejects_are_allowed(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    records = tmp_path / "mixed.jsonl"
+    records.write_text(_lines(GOOD, NEGATIVE), encoding="utf-8")
+    result = runner.invoke(map_app, ["run", str(KONG), "--input", str(records)])
+    assert result.exit_code == EXIT_REJECTS == 3
+    assert len(result.stdout.splitlines()) == 1
+    allowed = runner.invoke(map_app, ["run", str(KONG), "--input", str(records), "--allow-rejects"])
+    assert allowed.exit_code == 0
+    assert allowed.stdout == result.stdout
+
+
+def test_input_dash_reads_standard_input(runner: CliRunner) -> None:
+    text = _lines(GOOD, NEGATIVE) + "not json\n"
+    result = runner.invoke(map_app, ["run", str(KONG), "--input", "-"], input=text)
+    assert result.exit_code == 3
+    (line,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert line["product"]["product_id"] == "P1"
+    assert "stdin:2: record 'P2' rejected: error: stock_quantity (line " in result.stderr
+    assert "stdin:3: rejected: not valid JSON" in result.stderr
+    assert result.stderr.endswith("1 record(s) mapped, 2 rejected\n")
+
+
+def test_non_ascii_on_standard_input_is_read_as_utf8(runner: CliRunner) -> None:
+    record = {**GOOD, "f_nombre": "Camiseta ñandú"}
+    result = runner.invoke(
+        map_app, ["run", str(KONG), "--input", "-"], input=_lines(record).encode("utf-8")
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["product"]["name"] == "Camiseta ñandú"
+
+
+def test_a_record_without_an_id_is_named_in_words_never_none(runner: CliRunner) -> None:
+    result = runner.invoke(map_app, ["run", str(KONG), "--input", "-"], input=_lines(NO_ID))
+    assert result.exit_code == 3
+    assert "stdin:1: a record with no id rejected: error: id (line " in result.stderr
+    assert "None" not in result.stderr
+
+
+def test_a_json_value_that_is_not_an_object_never_shows_none(runner: CliRunner) -> None:
+    result = runner.invoke(map_app, ["run", str(KONG), "--input", "-"], input="[1, 2]\n42\n")
+    assert result.exit_code == 3
+    assert "None" not in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stderr.endswith("0 record(s) mapped, 2 rejected\n")
