@@ -32,7 +32,7 @@ from compiler.names import (
 )
 from compiler.problems import Problems
 from compiler.sources import LoadedFile
-from compiler.values import LiteralTypeError, canonical_literal, failed_check
+from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Findings, MapError, in_source_order
 from dsl.formatter import literal_text
@@ -471,7 +471,7 @@ def _run_checks(
     what: str,
     problems: Problems,
 ) -> bool:
-    for check in checks:
+    for check in in_run_order(checks):
         reason = failed_check(check, value, type_name)
         if reason is not None:
             problems.error(

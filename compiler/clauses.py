@@ -6,7 +6,6 @@ problem with it in `Problems`.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import cast
 
@@ -19,6 +18,7 @@ from compiler.names import (
     known_list,
 )
 from compiler.problems import Problems
+from compiler.regexes import regex_error
 from compiler.shapes import ShapeError, parse_input, parse_output
 from dsl import ast
 from dsl.formatter import literal_text
@@ -264,14 +264,14 @@ def _matches(check: ast.MatchesCheck, path: str, problems: Problems) -> ir.Match
     if not isinstance(pattern, str):
         problems.error(path, check.pattern.span, "`check matches` takes a string: the regex")
         return None
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        position = exc.pos if exc.pos is not None else 0
-        problems.error_inside(path, check.pattern, position, None, f"invalid regex: {exc.msg}")
+    error = regex_error(pattern)
+    if error is not None and error.end is None:
+        problems.error(path, check.pattern.span, error.message, error.hint)
         return None
-    except (OverflowError, RecursionError, ValueError) as exc:
-        problems.error(path, check.pattern.span, f"invalid regex: {exc}")
+    if error is not None:
+        problems.error_inside(
+            path, check.pattern, error.start, error.end, error.message, error.hint
+        )
         return None
     return ir.MatchesCheck(pattern)
 

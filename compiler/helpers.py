@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -86,20 +87,31 @@ def helper_source(name: str) -> str:
     return _prelude().sources[name]
 
 
-def imports_for(helpers: Iterable[str], extra: Iterable[str] = ()) -> tuple[str, ...]:
-    """Import lines for what `helpers` (and `extra` imported names) use, sorted as isort sorts."""
-    prelude = _prelude()
-    needed = set(extra)
-    for name in helpers:
-        needed.update(use for use in prelude.uses[name] if use in prelude.imports)
-    plain = sorted(prelude.imports[name][0] for name in needed if prelude.imports[name][1] is None)
+def _import_lines(modules: Iterable[tuple[str, str | None]]) -> list[str]:
+    """`import m` lines, then `from m import a, B` lines, each sorted as isort sorts them."""
+    plain = sorted({module for module, member in modules if member is None})
     grouped: dict[str, list[str]] = {}
-    for name in needed:
-        module, member = prelude.imports[name]
+    for module, member in set(modules):
         if member is not None:
             grouped.setdefault(module, []).append(member)
     lines = [f"import {module}" for module in plain]
     for module in sorted(grouped):
         members = sorted(grouped[module], key=lambda member: (not member[:1].isupper(), member))
         lines.append(f"from {module} import {', '.join(members)}")
-    return tuple(lines)
+    return lines
+
+
+def imports_for(helpers: Iterable[str], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """Import lines for what `helpers` (and `extra` imported names) use, sorted as isort sorts:
+    the standard library's, then (after an empty line) the runtime dependencies' (`_re2`)."""
+    prelude = _prelude()
+    needed = set(extra)
+    for name in helpers:
+        needed.update(use for use in prelude.uses[name] if use in prelude.imports)
+    modules = [prelude.imports[name] for name in needed]
+    standard = [item for item in modules if item[0].split(".")[0] in sys.stdlib_module_names]
+    others = [item for item in modules if item not in standard]
+    lines = _import_lines(standard)
+    if standard and others:
+        lines.append("")
+    return (*lines, *_import_lines(others))

@@ -93,8 +93,11 @@ class RangeCheck:
 
 @dataclass(frozen=True, slots=True)
 class LengthCheck:
+    """`check length`; `default_cap` marks the cap a regex check gets when no maximum is stated."""
+
     low: int | None
     high: int | None
+    default_cap: bool = False
 
 
 @dataclass(frozen=True, slots=True)

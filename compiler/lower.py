@@ -17,7 +17,7 @@ from typing import Literal
 from compiler import ir
 from compiler.filters import Ident
 from compiler.helpers import closure, imports_for
-from compiler.values import check_reason
+from compiler.values import check_reason, in_run_order
 from compiler.version import COMPILER_VERSION
 
 _CONVERTERS = {
@@ -36,7 +36,7 @@ class Const:
     """A module-level constant: a compiled regex, a lookup table, a value set, the time zone."""
 
     name: Ident
-    kind: Literal["regex", "lookup", "set", "zone"]
+    kind: Literal["regex", "re2", "lookup", "set", "zone"]
     value: object
     line: int | None
 
@@ -126,12 +126,13 @@ class _Lowering:
         self.helpers: set[str] = {"_Invalid", "_issue", "_record_id"}
         self.imports: set[str] = set()
         self._regexes: dict[str, Ident] = {}
+        self._re2: dict[str, Ident] = {}
         self._lookups: dict[str, Ident] = {}
 
     def _const(
         self,
         prefix: str,
-        kind: Literal["regex", "lookup", "set", "zone"],
+        kind: Literal["regex", "re2", "lookup", "set", "zone"],
         value: object,
         line: int | None,
     ) -> Ident:
@@ -144,6 +145,13 @@ class _Lowering:
             self.imports.add("re")
             self._regexes[pattern] = self._const("RE", "regex", pattern, line)
         return self._regexes[pattern]
+
+    def re2(self, pattern: str, line: int) -> Ident:
+        """A `check matches` regex: compiled by RE2, so it runs in linear time."""
+        if pattern not in self._re2:
+            self.helpers.update(("_regex", "_full_match"))
+            self._re2[pattern] = self._const("RE", "re2", pattern, line)
+        return self._re2[pattern]
 
     def lookup(self, step: ir.LookupStep, line: int) -> Ident:
         if step.table not in self._lookups:
@@ -181,7 +189,7 @@ class _Lowering:
     def check(self, check: ir.Check, line: int) -> CheckPlan:
         reason = check_reason(check)
         if isinstance(check, ir.MatchesCheck):
-            return CheckPlan("matches", reason, const=self.regex(check.pattern, line))
+            return CheckPlan("matches", reason, const=self.re2(check.pattern, line))
         if isinstance(check, ir.ValidatorCheck):
             helper = f"_{check.name}"
             self.helpers.add(helper)
@@ -211,7 +219,7 @@ class _Lowering:
             self.helpers.add("_decimal_text")
             if field.policy == "warn":
                 self.imports.add("Decimal")
-        checks = tuple(self.check(check, field.line) for check in field.checks)
+        checks = tuple(self.check(check, field.line) for check in in_run_order(field.checks))
         missing: Literal["default", "required", "null"] = "null"
         if field.has_default:
             missing = "default"

@@ -8,12 +8,14 @@ default that a field would refuse is a compile error, not a surprise.
 from __future__ import annotations
 
 import json
-import re
 from datetime import tzinfo
 from decimal import Decimal
 
 from compiler import ir, prelude
 from compiler.names import VALIDATORS
+
+# The longest value a `check matches` regex reads when the field states no maximum length.
+DEFAULT_MAX_LENGTH = 4096
 
 
 class LiteralTypeError(ValueError):
@@ -92,6 +94,11 @@ def check_reason(check: ir.Check) -> str:
         return f"must be {check.op} {check.bound}"
     if isinstance(check, ir.RangeCheck):
         return f"must be between {check.low} and {check.high}"
+    if isinstance(check, ir.LengthCheck) and check.default_cap:
+        return (
+            f"is longer than {check.high} characters "
+            "(the limit when a field with `check matches` states no maximum length)"
+        )
     if isinstance(check, ir.LengthCheck):
         if check.low is not None and check.high is not None:
             return f"must be {check.low} to {check.high} characters long"
@@ -100,6 +107,19 @@ def check_reason(check: ir.Check) -> str:
         return f"must be at most {check.high} characters long"
     shown = ", ".join(_quoted(value) for value in check.values)
     return f"must be one of {shown}"
+
+
+def in_run_order(checks: tuple[ir.Check, ...]) -> tuple[ir.Check, ...]:
+    """The checks as they run: with a regex among them, length checks go first, and a
+    default cap comes first when none states a maximum, so no regex reads a value longer
+    than the field allows (it is rejected, never cut short)."""
+    if not any(isinstance(check, ir.MatchesCheck) for check in checks):
+        return checks
+    lengths = tuple(check for check in checks if isinstance(check, ir.LengthCheck))
+    others = tuple(check for check in checks if not isinstance(check, ir.LengthCheck))
+    if not any(check.high is not None for check in lengths):
+        lengths = (ir.LengthCheck(None, DEFAULT_MAX_LENGTH, default_cap=True), *lengths)
+    return lengths + others
 
 
 def failed_check(check: ir.Check, value: ir.CanonicalValue, type_name: ir.TypeName) -> str | None:
@@ -111,7 +131,9 @@ def failed_check(check: ir.Check, value: ir.CanonicalValue, type_name: ir.TypeNa
         number = value
     passed: bool
     if isinstance(check, ir.MatchesCheck):
-        passed = isinstance(value, str) and re.fullmatch(check.pattern, value) is not None
+        passed = isinstance(value, str) and prelude._full_match(
+            prelude._regex(check.pattern), value
+        )
     elif isinstance(check, ir.ValidatorCheck):
         validator = prelude._ean13 if check.name == "ean13" else prelude._gtin
         passed = isinstance(value, str) and validator(value)

@@ -19,6 +19,7 @@ from dataclasses import replace
 from types import ModuleType
 
 import pytest
+import re2
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -96,7 +97,7 @@ LOCALS = {
 
 def _prelude_and_builtin_names() -> set[str]:
     names = set(helper_names()) | set(dir(builtins))
-    names |= {"re", "math", "date", "datetime", "tzinfo", "Decimal", "ZoneInfo"}
+    names |= {"re", "_re2", "math", "date", "datetime", "tzinfo", "Decimal", "ZoneInfo"}
     # locals and parameters of the prelude's functions
     names |= {
         "value",
@@ -117,6 +118,11 @@ def _prelude_and_builtin_names() -> set[str]:
         "sources",
         "source",
         "name",
+        "pattern",
+        "options",
+        "compiled",
+        "regex",
+        "data",
     }
     return names
 
@@ -178,7 +184,7 @@ def test_text_in_string_literals_stays_data(
         "custom:p": default,
     }
     assert canonical == expected
-    matched = re.fullmatch(pattern, default) is not None
+    matched = re2.fullmatch(pattern, default) is not None
     assert [(i["field"], i["action"]) for i in issues] == (
         [] if matched else [("custom:p", "warn")]
     )
@@ -195,7 +201,7 @@ def test_text_in_string_literals_stays_data(
 
 @FAST
 @given(pattern=texts, value=texts)
-def test_any_regex_either_compiles_and_matches_like_python_or_is_a_diagnostic(
+def test_any_regex_either_compiles_and_matches_like_re2_or_is_a_diagnostic(
     pattern: str, value: str
 ) -> None:
     source = f"version 1\nmapping t for kong\nfield id string required <- f_codigo\nfield custom:x string optional <- f_x check matches {_lit(pattern)}\n"
@@ -209,7 +215,7 @@ def test_any_regex_either_compiles_and_matches_like_python_or_is_a_diagnostic(
     event("compiled")
     module = compiled.load()
     canonical, issues = module.to_canonical({"f_codigo": "P", "f_x": value})
-    matched = re.fullmatch(pattern, value) is not None
+    matched = re2.fullmatch(pattern, value) is not None
     assert (canonical is not None) == matched
     assert bool(issues) == (not matched)
 

@@ -50,7 +50,7 @@ def test_regex_error_after_escapes_points_at_the_character() -> None:
     (diagnostic,) = raised.value.diagnostics
     line = source.splitlines()[2]
     assert line[diagnostic.span.column - 1] == "("
-    assert "missing ), unterminated subpattern" in diagnostic.message
+    assert "this `(` is not closed" in diagnostic.message
 
 
 def test_a_file_that_is_not_utf8_is_a_diagnostic(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ not cover (format shapes, pad characters, `in` lists, the time zone, the
 `every string` steps, lookup names). Each mutation ends in a MapError that
 renders, or in a module that
 
-- imports only the standard modules the compiler emits,
+- imports only the standard modules the compiler emits and RE2,
 - names only what the compiler names: no identifier of the injected text
   that the compiler would not write anyway, no dangerous builtin,
 - loads through the runtime's own loader and runs on records without the
@@ -66,7 +66,8 @@ PAYLOADS = [
 SOURCES = {
     name: (MAPPINGS_DIR / name).read_text(encoding="utf-8") for name in ("kong.map", "wms.map")
 }
-ALLOWED_IMPORTS = {"__future__", "re", "math", "decimal", "datetime", "zoneinfo"}
+# The standard modules the compiler emits, and google-re2's extension (`check matches`).
+ALLOWED_IMPORTS = {"__future__", "re", "math", "decimal", "datetime", "zoneinfo", "_re2"}
 FORBIDDEN_NAMES = {
     "exec",
     "eval",

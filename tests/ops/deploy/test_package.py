@@ -223,3 +223,46 @@ def test_handlers_load_the_shipped_bytecode(lambda_dirs: tuple[Path, Path]) -> N
     expected = f"{task}/runtime/handlers/__pycache__/loader.cpython-311.pyc"
     assert any(expected in line for line in loaded)
     assert any("/pydantic/__pycache__/" in line and str(task) in line for line in loaded)
+
+
+def _wheel_tags(build: Build, distribution: str) -> list[str]:
+    """The `Tag:` lines of a distribution's WHEEL file in the package."""
+    with zipfile.ZipFile(build.package.path) as archive:
+        (wheel,) = [
+            name
+            for name in archive.namelist()
+            if name.startswith(f"{distribution}-") and name.endswith(".dist-info/WHEEL")
+        ]
+        text = archive.read(wheel).decode("utf-8")
+    return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Tag:")]
+
+
+def test_the_re2_wheel_is_one_a_python311_lambda_on_x86_64_accepts(built: Build) -> None:
+    # The Lambda python3.11 runtime has glibc 2.26: a manylinux_2_28 wheel would fail to load.
+    assert (TARGET.python, TARGET.architecture) == ((3, 11), "x86_64")
+    tags = _wheel_tags(built, "google_re2")
+    assert tags
+    for tag in tags:
+        interpreter, abi, platform = tag.split("-")
+        assert (interpreter, abi) == ("cp311", "cp311"), tag
+        if platform != "manylinux2014_x86_64":
+            assert platform.startswith("manylinux_2_") and platform.endswith("_x86_64"), tag
+            assert int(platform.split("_")[2]) <= 17, tag
+    assert "_re2.cpython-311-x86_64-linux-gnu.so" in _names(built)
+
+
+def test_the_shipped_re2_runs_a_regex_from_the_package(lambda_dirs: tuple[Path, Path]) -> None:
+    task, sdk = lambda_dirs
+    code = """
+import _re2
+regex = _re2.RE2(b"^(a+)+$", _re2.RE2.Options())
+whole = _re2.RE2.Anchor.ANCHOR_BOTH
+text = b"a" * 31 + b"!"
+print(regex.Match(whole, text, 0, len(text))[0][0])
+print(_re2.__file__)
+"""
+    result = isolated_python([task, sdk], code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found, origin = result.stdout.splitlines()[-2:]
+    assert found == "-1"  # no match, and an answer: RE2 does not backtrack
+    assert Path(origin).resolve().is_relative_to(task.resolve())

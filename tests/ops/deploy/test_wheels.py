@@ -120,3 +120,19 @@ def test_a_missing_wheel_without_network_fails_naming_it(
     assert "manylinux2014_x86_64" in message
     assert "fill the cache once" in message
     assert not list((tmp_path / "cache").glob("*.whl"))
+
+
+def test_the_re2_wheel_for_manylinux2014_is_taken_and_not_one_needing_glibc_2_28(
+    tmp_path: Path,
+) -> None:
+    re2 = Pin("google-re2", "1.1")
+    _touch(tmp_path, "google_re2-1.1-3-cp311-cp311-manylinux_2_28_x86_64.whl")
+    assert find_cached([re2], tmp_path, X86) == {}
+    _touch(tmp_path, "google_re2-1.1-3-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
+    assert "manylinux2014_x86_64" in find_cached([re2], tmp_path, X86)[re2].path.name
+
+
+def test_google_re2_is_a_runtime_pin_that_needs_nothing_else() -> None:
+    pins = {pin.name: pin.version for pin in runtime_pins(X86)}
+    assert pins["google-re2"] == "1.1"
+    assert not metadata.requires("google-re2")
