@@ -15,6 +15,7 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from dsl.ast import Comment, MapFile, Span, Statement
 from dsl.builder import AstBuilder, token_span
 from dsl.diagnostics import Diagnostic, MapError
+from dsl.lookup_lines import put_back, take_plain_entries
 from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
 from dsl.syntax import CommentCollector, lark_parser
 from dsl.syntax_errors import describe
@@ -23,12 +24,36 @@ _FIRST_CHAR = Span(1, 1, 1, 2)
 
 
 def parse(source: str, path: str) -> MapFile:
-    """Parse one `.map` file; `path` is only used to name the file in diagnostics."""
+    """Parse one `.map` file; `path` is only used to name the file in diagnostics.
+
+    Plain lookup entries are read apart from the parser (dsl/lookup_lines.py)
+    when the rest of the file parses; otherwise the original text is parsed,
+    so that every error is found and placed as the parser sees it.
+    """
+    shortened, entries = take_plain_entries(source)
+    if entries:
+        try:
+            parsed = _parse(shortened, path, recover=False)
+        except (MapError, UnexpectedInput):
+            parsed = None
+        statements = None if parsed is None else put_back(parsed.statements, entries)
+        if parsed is not None and statements is not None:
+            return MapFile(path, source, statements, parsed.comments)
+    return _parse(source, path, recover=True)
+
+
+def _parse(source: str, path: str, *, recover: bool) -> MapFile:
+    """Parse the text with Lark and build its AST; MapError with every problem.
+
+    Without `recover`, a syntax error leaves as Lark's UnexpectedInput, unexamined.
+    """
     text = source + "\n"  # the last statement may lack its newline
     try:
         with CommentCollector() as comment_tokens:
             tree = lark_parser().parse(text)
     except UnexpectedInput as error:
+        if not recover:
+            raise
         first = describe(error, text, path)
         raise MapError(_diagnose_statements(source, path) or [first], {path: source}) from None
     except LarkError as error:  # pragma: no cover - Lark raises only UnexpectedInput for input
