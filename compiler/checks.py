@@ -30,7 +30,7 @@ from compiler.names import (
     known_list,
 )
 from compiler.problems import Problems
-from compiler.sources import LoadedFile
+from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check
 from dsl import ast
 from dsl.diagnostics import MapError
@@ -41,6 +41,7 @@ from dsl.type_names import TYPE_NAMES as TYPES
 BaseLoader = Callable[[LoadedFile, str], LoadedFile]
 _MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _START = ast.Span(1, 1, 1, 2)
+_EMPTY = "this file has no statements: a mapping starts with `version 1`"
 
 
 # --- the files involved ------------------------------------------------------------
@@ -65,6 +66,9 @@ def _load_chain(file: LoadedFile, load_base: BaseLoader, problems: Problems) -> 
             break
         try:
             base = load_base(current, target)
+        except RefusedBase as exc:
+            problems.error(path, mapping.extends.span, exc.message, exc.hint)
+            break
         except MapError as exc:
             problems.extend(exc)
             break
@@ -207,6 +211,9 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
     info = _FileInfo(file)
     path = info.path
     statements = file.ast.statements
+    if not statements:
+        problems.error(path, _START, _EMPTY)
+        return info
     _check_version(statements, path, problems)
     _check_mapping(info, problems)
     lookup_names: dict[str, int] = {}
@@ -759,6 +766,8 @@ def check_mapping(file: LoadedFile, load_base: BaseLoader) -> ir.Mapping:
     child = chain[-1]
     if chain[0].mapping is not None and chain[0].mapping.extends is not None:
         problems.raise_if_any()  # the chain broke; what follows would only repeat it
+    if any(not info.file.ast.statements for info in chain):
+        problems.raise_if_any()  # an empty file: "no `id` field" and the like add nothing
     settings, merged = _merge(chain, problems)
     every: tuple[ir.Step, ...] | None = ()
     if settings.every is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from compiler import ir
 from compiler.checks import check_mapping
 from compiler.codegen import generate
-from compiler.sources import Loader
+from compiler.sources import Loader, common_root
 from compiler.version import COMPILER_VERSION
 from contract.loaded import LoadedMapping, load_mapping
 from contract.manifest import BaseFile, ManifestEntry
@@ -66,8 +66,12 @@ def module_file_name(mapping_name: str) -> str:
 
 
 def check_file(path: Path, *, root: Path | None = None, display: str | None = None) -> ir.Mapping:
-    """Check one `.map` file on disk (and what it extends); MapError lists every problem."""
-    loader = Loader(root if root is not None else path.parent)
+    """Check one `.map` file on disk (and what it extends); MapError lists every problem.
+
+    `root` is the mappings root (`extends` stays inside it; recorded paths
+    start there); by default the one `common_root` finds for the file.
+    """
+    loader = Loader(root if root is not None else common_root([path]))
     return check_mapping(loader.load(path, display), loader.load_base)
 
 
