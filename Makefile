@@ -41,6 +41,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/transform.py
 	$(BIN)/python benchmarks/sync.py
 	$(BIN)/python benchmarks/import_time.py
+	$(BIN)/python benchmarks/checking.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -9,9 +9,11 @@ to stdout.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -200,10 +202,29 @@ def fmt_command(
         raise typer.Exit(1)
 
 
+MAX_RECORD_DEPTH = 200
+"""Arrays and objects nested deeper than this are refused before parsing (Python's recursion
+limit would otherwise stop the parser, or the code that shows the value, with a traceback)."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _too_deep(line: str) -> bool:
+    """The JSON text nests arrays and objects more than MAX_RECORD_DEPTH deep."""
+    if line.count("[") + line.count("{") <= MAX_RECORD_DEPTH:
+        return False
+    brackets = (_BRACKET_STEP.get(char, 0) for char in _JSON_STRING.sub("", line))
+    return max(accumulate(brackets, initial=0)) > MAX_RECORD_DEPTH
+
+
 def _records(lines: Iterable[str]) -> Iterator[tuple[int, object | None, str | None]]:
     """(line number, record, error) for each non-blank line of JSON-lines text."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        if _too_deep(line):
+            yield number, None, f"the record is nested more than {MAX_RECORD_DEPTH} levels deep"
             continue
         try:
             yield number, json.loads(line), None
@@ -241,7 +262,7 @@ def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) 
             product = mapping.to_product(canonical) if canonical is not None else None
         except Exception as exc:
             rejected += 1
-            _err(f"{where}: rejected: {_failure(exc, mapping, file.parent)}")
+            _err(f"{where}: rejected: {_failure(exc, mapping, common_root([file]))}")
             continue
         record_name = _record_name(issues[0]["record_id"] if issues else None)
         for issue in issues:

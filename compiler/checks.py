@@ -31,7 +31,7 @@ from compiler.names import (
     known_list,
 )
 from compiler.problems import Problems
-from compiler.sources import LoadedFile
+from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order
 from dsl import ast
 from dsl.diagnostics import Diagnostic, Findings, MapError, in_source_order
@@ -42,6 +42,7 @@ from dsl.type_names import TYPE_NAMES as TYPES
 BaseLoader = Callable[[LoadedFile, str], LoadedFile]
 _MAPPING_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _START = ast.Span(1, 1, 1, 2)
+_EMPTY = "this file has no statements: a mapping starts with `version 1`"
 
 
 # --- the files involved ------------------------------------------------------------
@@ -66,6 +67,9 @@ def _load_chain(file: LoadedFile, load_base: BaseLoader, problems: Problems) -> 
             break
         try:
             base = load_base(current, target)
+        except RefusedBase as exc:
+            problems.error(path, mapping.extends.span, exc.message, exc.hint)
+            break
         except MapError as exc:
             problems.extend(exc)
             break
@@ -208,6 +212,9 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
     info = _FileInfo(file)
     path = info.path
     statements = file.ast.statements
+    if not statements:
+        problems.error(path, _START, _EMPTY)
+        return info
     _check_version(statements, path, problems)
     _check_mapping(info, problems)
     lookup_names: dict[str, int] = {}
@@ -610,9 +617,27 @@ def _resolve_field(
 # --- the mapping as a whole --------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A product target already claimed by a field, and its place in the mapping's order."""
+
+    order: int
+    parts: tuple[str, ...]
+    name: str
+    stmt: ast.FieldStmt
+    path: str
+
+
 def _check_targets(merged: dict[str, _Merged], problems: Problems) -> None:
-    """Each product target is written by one field, and none is inside another."""
-    targets: list[tuple[tuple[str, ...], str, ast.FieldStmt, str]] = []
+    """Each product target is written by one field, and none is inside another.
+
+    A target clashes with an earlier one that is the same path, a path above it
+    or a path below it; the earliest such target is named. Claimed targets are
+    indexed by their path and by each path above them, so a target costs a
+    few dictionary look-ups (one per dot), not a pass over every field before it.
+    """
+    claimed: dict[tuple[str, ...], _Target] = {}
+    first_below: dict[tuple[str, ...], _Target] = {}  # a path -> the first target under it
     for name, item in merged.items():
         found = item.last("target")
         if found is None or found[0].target is None:
@@ -620,24 +645,23 @@ def _check_targets(merged: dict[str, _Merged], problems: Problems) -> None:
         stmt, path = found
         assert stmt.target is not None
         parts = tuple(stmt.target.text.split("."))
-        for other_parts, other_name, other_stmt, other_path in targets:
-            shorter = min(len(parts), len(other_parts))
-            if parts[:shorter] != other_parts[:shorter]:
-                continue
-            where = f"{other_path}, line {other_stmt.span.line}"
-            if parts == other_parts:
-                message = f"product field `{stmt.target.text}` is already the target of `{other_name}` ({where})"
-            else:
-                message = f"product field `{stmt.target.text}` overlaps `{'.'.join(other_parts)}`, the target of `{other_name}` ({where})"
-            problems.error(
-                path,
-                stmt.target.span,
-                message,
-                "each product field is written by one canonical field",
-            )
-            break
+        clashes = [claimed.get(parts[:end]) for end in range(1, len(parts) + 1)]
+        clashes.append(first_below.get(parts))
+        other = min((t for t in clashes if t is not None), key=lambda t: t.order, default=None)
+        if other is None:
+            target = _Target(len(claimed), parts, name, stmt, path)
+            claimed[parts] = target
+            for end in range(1, len(parts)):
+                first_below.setdefault(parts[:end], target)
+            continue
+        where = f"{other.path}, line {other.stmt.span.line}"
+        if parts == other.parts:
+            message = f"product field `{stmt.target.text}` is already the target of `{other.name}` ({where})"
         else:
-            targets.append((parts, name, stmt, path))
+            message = f"product field `{stmt.target.text}` overlaps `{'.'.join(other.parts)}`, the target of `{other.name}` ({where})"
+        problems.error(
+            path, stmt.target.span, message, "each product field is written by one canonical field"
+        )
 
 
 def _check_id(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) -> None:
@@ -822,6 +846,8 @@ def check_mapping(
     child = chain[-1]
     if chain[0].mapping is not None and chain[0].mapping.extends is not None:
         problems.raise_if_any()  # the chain broke; what follows would only repeat it
+    if any(not info.file.ast.statements for info in chain):
+        problems.raise_if_any()  # an empty file: "no `id` field" and the like add nothing
     settings, merged = _merge(chain, problems)
     every: tuple[ir.Step, ...] | None = ()
     if settings.every is not None:

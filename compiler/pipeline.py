@@ -14,7 +14,7 @@ from pathlib import Path
 from compiler import ir
 from compiler.checks import check_mapping
 from compiler.codegen import generate
-from compiler.sources import Loader
+from compiler.sources import Loader, common_root
 from compiler.version import COMPILER_VERSION
 from contract.loaded import LoadedMapping, load_mapping
 from contract.manifest import BaseFile, ManifestEntry
@@ -74,10 +74,12 @@ def check_file(
 ) -> ir.Mapping:
     """Check one `.map` file on disk (and what it extends); MapError lists every problem.
 
+    `root` is the mappings root (`extends` stays inside it; recorded paths
+    start there); by default the one `common_root` finds for the file.
     Warnings ride on the result (`mapping.warnings`); `product_types` are the
     types a sync can load, when the caller knows them.
     """
-    loader = Loader(root if root is not None else path.parent)
+    loader = Loader(root if root is not None else common_root([path]))
     return check_mapping(loader.load(path, display), loader.load_base, product_types=product_types)
 
 

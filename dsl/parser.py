@@ -15,7 +15,9 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from dsl.ast import Comment, MapFile, Span, Statement
 from dsl.builder import AstBuilder, token_span
 from dsl.diagnostics import Diagnostic, MapError
+from dsl.lookup_lines import put_back, take_plain_entries
 from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
+from dsl.source_text import decode_map_bytes
 from dsl.syntax import CommentCollector, lark_parser
 from dsl.syntax_errors import describe
 
@@ -23,12 +25,38 @@ _FIRST_CHAR = Span(1, 1, 1, 2)
 
 
 def parse(source: str, path: str) -> MapFile:
-    """Parse one `.map` file; `path` is only used to name the file in diagnostics."""
+    """Parse one `.map` file; `path` is only used to name the file in diagnostics.
+
+    Plain lookup entries are read apart from the parser (dsl/lookup_lines.py)
+    when the rest of the file parses; otherwise the original text is parsed,
+    so that every error is found and placed as the parser sees it. A byte
+    order mark at the start is not part of the text.
+    """
+    source = source.removeprefix("\ufeff")
+    shortened, entries = take_plain_entries(source)
+    if entries:
+        try:
+            parsed = _parse(shortened, path, recover=False)
+        except (MapError, UnexpectedInput):
+            parsed = None
+        statements = None if parsed is None else put_back(parsed.statements, entries)
+        if parsed is not None and statements is not None:
+            return MapFile(path, source, statements, parsed.comments)
+    return _parse(source, path, recover=True)
+
+
+def _parse(source: str, path: str, *, recover: bool) -> MapFile:
+    """Parse the text with Lark and build its AST; MapError with every problem.
+
+    Without `recover`, a syntax error leaves as Lark's UnexpectedInput, unexamined.
+    """
     text = source + "\n"  # the last statement may lack its newline
     try:
         with CommentCollector() as comment_tokens:
             tree = lark_parser().parse(text)
     except UnexpectedInput as error:
+        if not recover:
+            raise
         first = describe(error, text, path)
         raise MapError(_diagnose_statements(source, path) or [first], {path: source}) from None
     except LarkError as error:  # pragma: no cover - Lark raises only UnexpectedInput for input
@@ -51,19 +79,7 @@ def parse_file(path: Path) -> MapFile:
         raise MapError(
             [Diagnostic(name, _FIRST_CHAR, f"cannot read the file: {reason}")], {}
         ) from None
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        diagnostic = Diagnostic(
-            name,
-            _FIRST_CHAR,
-            f"the file is not UTF-8 text: byte {error.start + 1} (line {line}) is not valid UTF-8",
-            hint="save the file with UTF-8 encoding",
-        )
-        shown = data.decode("utf-8", errors="replace")
-        raise MapError([diagnostic], {name: shown}) from None
-    return parse(source.removeprefix("\ufeff"), name)
+    return parse(decode_map_bytes(data, name), name)
 
 
 def _build(tree: Tree[Token], path: str) -> tuple[tuple[Statement, ...], list[Diagnostic]]:

@@ -419,7 +419,7 @@ def test_parse_file_reads_utf8_and_drops_a_byte_order_mark(tmp_path: Path) -> No
     assert stmt.default.value == "Sin categoría"
 
 
-def test_parse_file_reports_a_file_that_is_not_utf8_at_its_start(tmp_path: Path) -> None:
+def test_parse_file_reports_a_file_that_is_not_utf8_at_its_first_bad_byte(tmp_path: Path) -> None:
     path = tmp_path / "latin1.map"
     path.write_bytes(
         'version 1\nfield name string <- f default "Sin categoría"\n'.encode("latin-1")
@@ -427,9 +427,10 @@ def test_parse_file_reports_a_file_that_is_not_utf8_at_its_start(tmp_path: Path)
     with pytest.raises(MapError) as caught:
         parse_file(path)
     (problem,) = caught.value.diagnostics
-    assert (problem.span.line, problem.span.column) == (1, 1)
-    assert "not UTF-8" in problem.message and "line 2" in problem.message
-    assert caught.value.render().startswith(f"{path}:1:1: error: the file is not UTF-8 text")
+    assert (problem.span.line, problem.span.column) == (2, 44)
+    assert caught.value.render().startswith(
+        f"{path}:2:44: error: this file is not UTF-8 text: byte 0xED is not valid here"
+    )
 
 
 def test_parse_file_reports_a_missing_file(tmp_path: Path) -> None:
