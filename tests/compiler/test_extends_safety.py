@@ -114,7 +114,8 @@ def test_a_named_file_that_is_not_map_is_refused_unread(runner: CliRunner, tmp_p
         code, stderr = _check(runner, path)
         assert code == 1
         assert (
-            stderr.splitlines()[0] == f"{path}:1:1: error: cannot read the file: it is not a .map file"
+            stderr.splitlines()[0]
+            == f"{path}:1:1: error: cannot read the file: it is not a .map file"
         )
         assert "root:x" not in stderr
 
