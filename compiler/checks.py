@@ -26,10 +26,10 @@ from compiler.names import (
     DEFAULT_TIMEZONE,
     ID_FIELD,
     POLICIES,
-    SUPPORTED_VERSIONS,
     TYPE_ALIASES,
     known_list,
 )
+from compiler.language_version import SUPPORTED_VERSIONS, file_version
 from compiler.problems import Problems
 from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order
@@ -871,7 +871,7 @@ def check_mapping(
         name=child.mapping.name.text,
         name_span=child.mapping.name.span,
         product_type=base_mapping.product.text,
-        version=SUPPORTED_VERSIONS[0],
+        version=file_version(file.ast.statements),
         source=ir.SourceFile(file.rel_path, file.sha256),
         bases=tuple(ir.SourceFile(info.file.rel_path, info.file.sha256) for info in chain[:-1]),
         timezone=settings.zone_name,

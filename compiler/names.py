@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from dsl.type_names import TypeName
 
-SUPPORTED_VERSIONS = (1,)
 DEFAULT_TIMEZONE = "America/Bogota"
 
 NUMERIC_TYPES: frozenset[TypeName] = frozenset({"int", "decimal"})
