@@ -22,11 +22,11 @@ client syncs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from runtime import jsontext
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore
@@ -149,7 +149,7 @@ def write_state(store: RunStore, state: RetryState) -> bool:
         return False
     store.put_bytes(
         state_key(state.client_id),
-        json.dumps(state.to_json(), ensure_ascii=False).encode("utf-8"),
+        jsontext.dumps(state.to_json()).encode("utf-8"),
         content_type="application/json",
     )
     return True

@@ -10,7 +10,6 @@ stays flat however large the catalog grows.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import tempfile
@@ -21,7 +20,7 @@ from typing import IO, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from runtime import aws, settings
+from runtime import aws, jsontext, settings
 from runtime.config import validate_client_id
 from runtime.errors import InvalidEvent, RunDataError
 
@@ -128,8 +127,8 @@ def check_run_key(key: object, client_id: str, run_id: str) -> str:
 
 
 def encode_line(record: Any) -> bytes:
-    """One NDJSON line (UTF-8, compact, newline-terminated)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    """One NDJSON line (UTF-8, compact, newline-terminated); a Decimal is a number with its digits."""
+    return jsontext.dumps(record).encode("utf-8") + b"\n"
 
 
 # --- the store ------------------------------------------------------------------------
@@ -159,7 +158,7 @@ class RunStore:
 
     def put_json(self, key: str, document: Any) -> None:
         """Write one JSON document (the summary)."""
-        body = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+        body = jsontext.dumps(document, indent=1).encode("utf-8")
         self.put_bytes(key, body, content_type="application/json")
 
     def delete(self, key: str) -> None:
@@ -195,7 +194,7 @@ class RunStore:
                 if not line.strip():
                     continue
                 try:
-                    yield json.loads(line)
+                    yield jsontext.loads(line)
                 except ValueError:
                     raise RunDataError(
                         f"s3://{self.bucket}/{key} line {number} is not valid JSON"
@@ -239,7 +238,7 @@ class RunStore:
         """One JSON document."""
         body = self._body(key)
         try:
-            return json.loads(body.read())
+            return jsontext.loads(body.read())
         except ValueError:
             raise RunDataError(f"s3://{self.bucket}/{key} is not valid JSON") from None
         finally:

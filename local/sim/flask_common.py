@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -13,6 +14,7 @@ from local.sim.faults import FaultInjector
 from local.sim.keys import KeyRing
 from local.sim.ratelimit import SlidingWindowLimiter
 from local.sim.requestlog import RequestLog
+from runtime import jsontext
 
 MAX_BULK_ITEMS = 100
 
@@ -126,11 +128,32 @@ def install_guard(
         return response
 
 
+class ExactJsonProvider(DefaultJSONProvider):
+    """Bodies read and written as the runtime does (runtime.jsontext): a decimal keeps its digits.
+
+    Flask's own provider reads a JSON float as a float and writes a Decimal as
+    a string; a simulated ERP or product must serve and check numbers exactly.
+    """
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """`jsontext.dumps`; Flask's own encoding only for what it cannot write (dates, ...)."""
+        try:
+            return jsontext.dumps(obj)
+        except TypeError:
+            return super().dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """`jsontext.loads`: a JSON float becomes the Decimal it was written as."""
+        return jsontext.loads(s)
+
+
 def create_app(name: str) -> Flask:
     """A Flask app whose errors (404, 405, bad bodies, crashes) answer the contracts' JSON shape."""
     app = Flask(name)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = ExactJsonProvider(app)
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(exc: BadRequestBody) -> Response:

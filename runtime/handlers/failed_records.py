@@ -13,11 +13,11 @@ The summary shows the same lines capped (it travels in the workflow state).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from contract.loaded import LoadedMapping
+from runtime import jsontext
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import NdjsonWriter, RunStore
@@ -77,7 +77,7 @@ class FailedRecords:
         if len(error) > SUMMARY_MAX_ERROR_CHARS:
             error = error[: SUMMARY_MAX_ERROR_CHARS - 3] + "..."
         entry = {"id": line.get("id"), "stage": line.get("stage"), "error": error}
-        size = len(json.dumps(entry, ensure_ascii=False))
+        size = len(jsontext.dumps(entry))
         if (
             len(self.shown) >= SUMMARY_MAX_FAILED
             or self._shown_bytes + size > SUMMARY_MAX_FAILED_BYTES

@@ -13,12 +13,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import count
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
 
+from runtime import jsontext
 from runtime.errors import IntegrationError
 from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
@@ -144,7 +146,7 @@ class JsonApi(ABC):
         status: int | None = None
         try:
             response = self._http.request(
-                method, url, params=params, json=json_body, auth=self._auth
+                method, url, params=params, auth=self._auth, **_json_content(json_body)
             )
             status = response.status_code
             if not response.is_success:
@@ -187,8 +189,8 @@ class JsonApi(ABC):
         if not response.content:
             return None
         try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return response.json(parse_float=Decimal, parse_constant=jsontext.refuse_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
             raise _Malformed(f"not valid JSON ({type(exc).__name__})") from None
 
     def clean_text(self, text: str) -> str:
@@ -208,6 +210,16 @@ class JsonApi(ABC):
             attempt=attempt,
         )
         report_call(call, self._on_latency)
+
+
+def _json_content(body: Any) -> dict[str, Any]:
+    """httpx arguments for a JSON request body written by `jsontext` (a Decimal as a number)."""
+    if body is None:
+        return {}
+    return {
+        "content": jsontext.dumps(body).encode("utf-8"),
+        "headers": {"Content-Type": "application/json"},
+    }
 
 
 class _Malformed(Exception):

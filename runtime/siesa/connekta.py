@@ -16,10 +16,12 @@ of the same per-client budget as the REST dialect, under the same retry policy.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Generator, Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,13 +58,15 @@ logger = logging.getLogger(__name__)
 
 
 def key_text(value: object) -> str | None:
-    """An id as the mappings write it: 123 and 123.0 -> "123", " A1 " -> "A1"; None if absent."""
+    """An id as the mappings write it: 123 and 123.0 (a float or Decimal) -> "123", " A1 " -> "A1"; None if absent."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, float | Decimal):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if value == int(value) else str(value)
     if isinstance(value, str):
         return value.strip() or None
     return None
@@ -89,7 +93,7 @@ def company_number(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float | Decimal) and math.isfinite(value) and value == int(value):
         return int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())

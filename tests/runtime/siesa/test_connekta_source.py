@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -415,6 +416,8 @@ def test_malformed_rows_are_retried_as_a_malformed_page() -> None:
         (123.0, "123"),
         (" 0123  ", "0123"),
         (12.5, "12.5"),
+        (Decimal("123.0"), "123"),
+        (Decimal("12.50"), "12.50"),
         ("", None),
         (None, None),
         (True, None),
@@ -441,7 +444,10 @@ def test_timestamps_become_one_fixed_width_form_that_sorts_in_time_order(
 
 
 def test_company_numbers() -> None:
-    assert [company_number(v) for v in (1, 1.0, " 001 ", "1.5", True, None, "١")] == [
+    assert [
+        company_number(v) for v in (1, 1.0, Decimal("1.0"), " 001 ", "1.5", True, None, "١")
+    ] == [
+        1,
         1,
         1,
         1,
