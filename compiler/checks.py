@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from compiler import ir, lints
 from compiler.clauses import resolve_check, resolve_steps
+from compiler.language_version import SUPPORTED_VERSIONS, file_version
 from compiler.names import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
@@ -29,7 +30,6 @@ from compiler.names import (
     TYPE_ALIASES,
     known_list,
 )
-from compiler.language_version import SUPPORTED_VERSIONS, file_version
 from compiler.problems import Problems
 from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from runtime import jsontext
+from contract import jsontext
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore

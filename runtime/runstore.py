@@ -20,7 +20,8 @@ from typing import IO, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from runtime import aws, jsontext, settings
+from contract import jsontext
+from runtime import aws, settings
 from runtime.config import validate_client_id
 from runtime.errors import InvalidEvent, RunDataError
 

@@ -10,11 +10,11 @@ from flask.json.provider import DefaultJSONProvider
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from contract import jsontext
 from local.sim.faults import FaultInjector
 from local.sim.keys import KeyRing
 from local.sim.ratelimit import SlidingWindowLimiter
 from local.sim.requestlog import RequestLog
-from runtime import jsontext
 
 MAX_BULK_ITEMS = 100
 
@@ -129,7 +129,7 @@ def install_guard(
 
 
 class ExactJsonProvider(DefaultJSONProvider):
-    """Bodies read and written as the runtime does (runtime.jsontext): a decimal keeps its digits.
+    """Bodies read and written as the runtime does (contract.jsontext): a decimal keeps its digits.
 
     Flask's own provider reads a JSON float as a float and writes a Decimal as
     a string; a simulated ERP or product must serve and check numbers exactly.

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from contract import jsontext
 from contract.loaded import LoadedMapping
-from runtime import jsontext
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import NdjsonWriter, RunStore

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from runtime import jsontext
+from contract import jsontext
 from runtime.errors import IntegrationError
 from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call

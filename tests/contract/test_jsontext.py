@@ -1,4 +1,4 @@
-"""runtime.jsontext: JSON floats read as Decimals and written back with the same digits."""
+"""contract.jsontext: JSON floats read as Decimals and written back with the same digits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.jsontext import dumps, loads
+from contract.jsontext import dumps, loads
 
 BIG = "12345678901234567890.125"
 
