@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from zoneinfo import ZoneInfo, available_timezones
 
-from compiler import ir, lints
+from compiler import field_output, ir, lints
 from compiler.clauses import resolve_check, resolve_steps
 from compiler.language_version import SUPPORTED_VERSIONS, file_version
 from compiler.names import (
@@ -279,6 +279,8 @@ def _check_field_stmt(
 ) -> None:
     path = info.path
     name = stmt.name
+    if isinstance(stmt, ast.FieldStmt):
+        field_output.check_statement(stmt, file_version(info.file.ast.statements), path, problems)
     if isinstance(stmt, ast.RemoveStmt) or stmt.kind == "override":
         if not info.extends:
             word = "remove" if isinstance(stmt, ast.RemoveStmt) else "override"
@@ -565,8 +567,13 @@ def _resolve_field(
     _check_sources(name, source_stmt, source_path, problems)
     target_found = merged.last("target")
     target = None
+    number_out = None
     if target_found is not None and target_found[0].target is not None:
-        target = tuple(target_found[0].target.text.split("."))
+        target = field_output.target_keys(target_found[0].target)
+        number_out = field_output.number_out(
+            target_found[0], type_name or "", target_found[1], problems
+        )
+    missing_found = merged.last("on_missing")
     steps: tuple[ir.Step, ...] | None = ()
     steps_found = merged.last("steps")
     if steps_found is not None and steps_found[0].steps:
@@ -601,6 +608,7 @@ def _resolve_field(
         type=type_name,
         required=required,
         sources=() if is_constant else tuple(source.text for source in source_stmt.sources),
+        source_paths=() if is_constant else field_output.source_keys(source_stmt.sources),
         is_constant=is_constant,
         constant=constant,
         target=target,
@@ -611,6 +619,8 @@ def _resolve_field(
         policy=policy,
         file=settings.recorded_paths.get(last_path, last_path),
         line=last.span.line,
+        number_out=number_out,
+        on_missing=field_output.on_missing(missing_found[0] if missing_found else None),
     )
 
 
@@ -644,7 +654,7 @@ def _check_targets(merged: dict[str, _Merged], problems: Problems) -> None:
             continue
         stmt, path = found
         assert stmt.target is not None
-        parts = tuple(stmt.target.text.split("."))
+        parts = field_output.target_keys(stmt.target)
         clashes = [claimed.get(parts[:end]) for end in range(1, len(parts) + 1)]
         clashes.append(first_below.get(parts))
         other = min((t for t in clashes if t is not None), key=lambda t: t.order, default=None)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from compiler import ir
 from compiler.pipeline import CompiledMapping
+from contract import jsontext
 from contract.linemap import MapLocation, failure_reason, locate
 from contract.loaded import LoadedMapping
 
@@ -50,7 +51,8 @@ class ExampleReport:
 
 
 def _json(value: object) -> str:
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    """JSON as the product gets it: a Decimal (`as number`) with its digits, 12.50 not 12.5."""
+    return jsontext.dumps(value, indent=2, sort_keys=True)
 
 
 def _diff(expected: object, actual: object, what: str, title: str = "") -> str | None:
@@ -92,7 +94,7 @@ def issue_text(issue: Mapping[str, object], *, action: bool = False) -> str:
         for part in ("" if field is None else str(field), "" if line is None else f"(line {line})")
         if part
     )
-    extra = f"value {json.dumps(issue.get('value'), ensure_ascii=False)}"
+    extra = f"value {jsontext.dumps(issue.get('value'))}"
     if action and issue.get("action") is not None:
         extra += f", action {issue['action']}"
     reason = f"{issue.get('reason') or 'no reason given'} ({extra})"

@@ -118,6 +118,10 @@ class Field:
     `constant` holds the canonical value when `is_constant`; `default` the
     canonical value used when the value is missing, when `has_default`.
     `file` and `line` are where the field was last defined or overridden.
+    `sources` are the sources as written (`f_a`, `"F A"`, `cab.codigo`),
+    `source_paths` the keys each follows from the record; `number_out` says how
+    a number is written to the product (`as`), `on_missing` whether a missing
+    value writes null or leaves the key out (None: top-level null, nested out).
     """
 
     canonical: str
@@ -134,6 +138,9 @@ class Field:
     policy: Policy
     file: str
     line: int
+    source_paths: tuple[tuple[str, ...], ...] = ()
+    number_out: Literal["number", "string"] | None = None
+    on_missing: Literal["omit", "null"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from compiler import ir, prelude
 from dsl import ast
 from dsl.diagnostics import Diagnostic
 from dsl.formatter import literal_text
+from dsl.paths import split_path
 from dsl.suggest import did_you_mean
 
 Converter = Callable[[str], object]
@@ -99,7 +100,12 @@ def lookup_values_of_wrong_type(
 
 
 def _has_column(record: object, column: str) -> bool:
-    return isinstance(record, dict) and column in record
+    """Whether the record holds the source written `column` (a key, `"F A"` or `cab.codigo`)."""
+    for key in split_path(column) or (column,):
+        if not isinstance(record, dict) or key not in record:
+            return False
+        record = record[key]
+    return True
 
 
 def columns_in_no_example(

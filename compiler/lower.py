@@ -74,6 +74,9 @@ class CheckPlan:
 
 @dataclass(frozen=True, slots=True)
 class FieldPlan:
+    """One read field. `reads` are its sources in turn: a key (`get`), or a path (`_get_path`);
+    `guarded` puts the reads inside the field's `try`, since a path can meet a non-object."""
+
     var: Ident
     field: ir.Field
     steps: Block | None
@@ -81,6 +84,8 @@ class FieldPlan:
     converter: Ident
     checks: tuple[CheckPlan, ...]
     missing: Literal["default", "required", "null"]
+    reads: tuple[str | tuple[str, ...], ...] = ()
+    guarded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +99,14 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """A product key a canonical field writes; `out` converts the value (`as number`),
+    `always` writes it even when missing (null) instead of leaving it out."""
+
     canonical: str
     path: tuple[str, ...]
     line: int
+    out: Ident | None = None
+    always: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +122,7 @@ class ModulePlan:
     fields: tuple[FieldPlan, ...]
     entries: tuple[Entry, ...]
     id_sources: tuple[str, ...]
+    id_paths: tuple[tuple[str, ...], ...] | None
     top_targets: tuple[Target, ...]
     nested_targets: tuple[Target, ...]
     zone: Ident | None
@@ -225,9 +236,43 @@ class _Lowering:
             missing = "default"
         elif field.required:
             missing = "required"
+        reads = reads_of(field)
+        guarded = any(isinstance(read, tuple) for read in reads)
+        if guarded:
+            self.helpers.add("_get_path")
         return FieldPlan(
-            Ident(f"c_{index}"), field, steps, field.type, Ident(converter), checks, missing
+            Ident(f"c_{index}"),
+            field,
+            steps,
+            field.type,
+            Ident(converter),
+            checks,
+            missing,
+            reads,
+            guarded,
         )
+
+    def target(self, field: ir.Field) -> Target:
+        """Where a field goes in the product record, and how its value is written there."""
+        assert field.target is not None
+        out = None
+        if field.type == "decimal" and field.number_out == "number":
+            self.helpers.add("_number_out")
+            out = Ident("_number_out")
+        always = field.on_missing == "null" if len(field.target) > 1 else field.on_missing != "omit"
+        return Target(field.canonical, field.target, field.line, out, always)
+
+
+def reads_of(field: ir.Field) -> tuple[str | tuple[str, ...], ...]:
+    """Each source as a key to `get`, or a path of several keys for `_get_path`."""
+    paths = field.source_paths or tuple((source,) for source in field.sources)
+    return tuple(path[0] if len(path) == 1 else path for path in paths)
+
+
+def _id_paths(mapping: ir.Mapping) -> tuple[tuple[str, ...], ...] | None:
+    """The id's source paths when one of them is a dotted path (else `id_sources` serve)."""
+    paths = mapping.id_field.source_paths
+    return paths if any(len(path) > 1 for path in paths) else None
 
 
 def _fields_meta(mapping: ir.Mapping) -> tuple[dict[str, object], ...]:
@@ -262,10 +307,11 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
             plan = lowering.field(index, field)
             fields.append(plan)
             entries.append(Entry(field.canonical, plan.var, None))
+    targets = [lowering.target(f) for f in mapping.fields if f.target is not None]
+    id_paths = _id_paths(mapping)
+    if id_paths is not None:
+        lowering.helpers.add("_record_id_at")
     helpers = closure(lowering.helpers)
-    targets = [
-        Target(f.canonical, f.target, f.line) for f in mapping.fields if f.target is not None
-    ]
     meta: dict[str, object] = {
         "name": mapping.name,
         "product_type": mapping.product_type,
@@ -286,8 +332,9 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         every=every,
         fields=tuple(fields),
         entries=tuple(entries),
-        id_sources=mapping.id_field.sources,
-        top_targets=tuple(t for t in targets if len(t.path) == 1),
-        nested_targets=tuple(t for t in targets if len(t.path) > 1),
+        id_sources=tuple(r for r in reads_of(mapping.id_field) if isinstance(r, str)),
+        id_paths=id_paths,
+        top_targets=tuple(t for t in targets if len(t.path) == 1 and t.always),
+        nested_targets=tuple(t for t in targets if len(t.path) > 1 or not t.always),
         zone=zone,
     )

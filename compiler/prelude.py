@@ -253,3 +253,33 @@ def _record_id(record: dict[str, object], sources: tuple[str, ...]) -> str | Non
             except _Invalid:
                 return None
     return None
+
+
+def _get_path(record: dict[str, object], path: tuple[str, ...]) -> object:
+    """The value at a path of nested objects (`cabecera.codigo`); None when a part is missing."""
+    value: object = record
+    for part in path:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _Invalid(f"{part!r} is looked up inside {_kind(value)}, not an object")
+        value = value.get(part)
+    return value
+
+
+def _record_id_at(record: dict[str, object], paths: tuple[tuple[str, ...], ...]) -> str | None:
+    """The record's id when an id source is a dotted path: `_record_id` over the values found."""
+    values: dict[str, object] = {}
+    for number, path in enumerate(paths):
+        try:
+            values[str(number)] = _get_path(record, path)
+        except _Invalid:
+            values[str(number)] = None
+    return _record_id(values, tuple(values))
+
+
+def _number_out(value: object) -> object:
+    """A canonical decimal (its plain text) as a Decimal: the product gets a number, same digits."""
+    if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
+        return Decimal(value)
+    return value

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
@@ -26,7 +27,7 @@ def loads(text: str | bytes | bytearray) -> Any:
     return json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
 
 
-def dumps(obj: Any, *, indent: int | None = None) -> str:
+def dumps(obj: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
     """JSON text of `obj`: compact (`{"a":1}`), or pretty with `indent`; non-ASCII kept as is.
 
     Output is what `json.dumps(obj, ensure_ascii=False)` with those separators
@@ -39,12 +40,19 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
             allow_nan=False,
             indent=indent,
             separators=(",", ":") if indent is None else (",", ": "),
+            sort_keys=sort_keys,
         )
     except TypeError:
         pass
     parts: list[str] = []
-    _encode(obj, parts, indent, 0)
+    _encode(obj, parts, _Layout(indent, sort_keys), 0)
     return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    indent: int | None
+    sort_keys: bool
 
 
 def refuse_constant(name: str) -> Any:
@@ -52,7 +60,7 @@ def refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _encode(obj: Any, parts: list[str], indent: int | None, level: int) -> None:
+def _encode(obj: Any, parts: list[str], layout: _Layout, level: int) -> None:
     """Append the JSON text of `obj` to `parts` (the slow path, for values holding a Decimal)."""
     if isinstance(obj, str):
         parts.append(encode_basestring(obj))
@@ -73,11 +81,12 @@ def _encode(obj: Any, parts: list[str], indent: int | None, level: int) -> None:
             raise ValueError(f"float {obj!r} is not a finite number; JSON cannot write it")
         parts.append(float.__repr__(obj))
     elif isinstance(obj, dict):
-        _encode_items(
-            [(_key(key), value) for key, value in obj.items()], "{", "}", parts, indent, level
-        )
+        members: list[tuple[str | None, Any]] = [(_key(key), value) for key, value in obj.items()]
+        if layout.sort_keys:
+            members.sort(key=lambda member: str(member[0]))
+        _encode_items(members, "{", "}", parts, layout, level)
     elif isinstance(obj, list | tuple):
-        _encode_items([(None, value) for value in obj], "[", "]", parts, indent, level)
+        _encode_items([(None, value) for value in obj], "[", "]", parts, layout, level)
     else:
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
@@ -87,13 +96,14 @@ def _encode_items(
     opening: str,
     closing: str,
     parts: list[str],
-    indent: int | None,
+    layout: _Layout,
     level: int,
 ) -> None:
     """An object's members or an array's elements, laid out as `json.dumps` lays them out."""
     if not items:
         parts.append(opening + closing)
         return
+    indent = layout.indent
     inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
     outer = "" if indent is None else "\n" + " " * (indent * level)
     colon = ":" if indent is None else ": "
@@ -102,7 +112,7 @@ def _encode_items(
         parts.append(inner if number == 0 else "," + inner)
         if key is not None:
             parts.append(encode_basestring(key) + colon)
-        _encode(value, parts, indent, level + 1)
+        _encode(value, parts, layout, level + 1)
     parts.append(outer + closing)
 
 

@@ -45,9 +45,18 @@ class ConstantClause:
 
 @dataclass(frozen=True, slots=True)
 class TargetClause:
-    """`-> path.to.target`."""
+    """`-> path.to.target`, optionally `as number` / `as string`."""
 
     path: Name
+    span: Span
+    as_: Name | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MissingClause:
+    """`on missing omit` / `on missing null`."""
+
+    choice: Name
     span: Span
 
 
@@ -76,7 +85,14 @@ class PolicyClause:
 
 
 FieldClause = (
-    SourceClause | ConstantClause | TargetClause | Step | DefaultClause | CheckClause | PolicyClause
+    SourceClause
+    | ConstantClause
+    | TargetClause
+    | Step
+    | DefaultClause
+    | CheckClause
+    | PolicyClause
+    | MissingClause
 )
 
 
@@ -127,6 +143,8 @@ def assemble_field(
     sources: tuple[Name, ...] = ()
     constant: Literal | None = None
     target: Name | None = None
+    target_as: Name | None = None
+    on_missing: Name | None = None
     default: Literal | None = None
     policy: Name | None = None
     steps: list[Step] | None = None
@@ -141,6 +159,10 @@ def assemble_field(
         "policy": (
             "already has an `on invalid` policy at {where}",
             "a field has one policy: `reject`, `drop` or `warn`",
+        ),
+        "missing": (
+            "already has an `on missing` choice at {where}",
+            "a missing value is either left out (`omit`) or written as `null`",
         ),
     }
 
@@ -169,7 +191,10 @@ def assemble_field(
                 constant = clause.value
         elif isinstance(clause, TargetClause):
             if claim("target", clause.span):
-                target = clause.path
+                target, target_as = clause.path, clause.as_
+        elif isinstance(clause, MissingClause):
+            if claim("missing", clause.span):
+                on_missing = clause.choice
         elif isinstance(clause, DefaultClause):
             if claim("default", clause.span):
                 default = clause.value
@@ -222,6 +247,8 @@ def assemble_field(
         checks=None if checks is None else tuple(checks),
         policy=policy,
         span=span,
+        target_as=target_as,
+        on_missing=on_missing,
     )
     return node, problems
 

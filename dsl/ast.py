@@ -41,6 +41,22 @@ class Literal:
     span: Span
 
 
+class JsonNumber(Decimal):
+    """A JSON number of an example that is not a plain integer, with its text as written.
+
+    It is a Decimal (12.50 stays 12.50, 12345678901234567890.125 keeps every
+    digit) and remembers its text, so the formatter writes `1e3` or `12.50`
+    back as it was written.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+
 @dataclass(frozen=True, slots=True)
 class JsonValue:
     """A JSON value inside an example block (dicts, lists and scalars as Python values)."""
@@ -180,7 +196,10 @@ class FieldStmt:
     In a `field` line `type` is always set; in an `override` line every clause
     is optional and `None` / empty means "as in the base". `steps` and `checks`
     are `None` when the clause kind was not written at all, and a tuple
-    (possibly empty) when it was.
+    (possibly empty) when it was. A source or target `Name` holds its text as
+    written: a quoted key or a dotted path (dsl/paths.py splits it).
+    `target_as` is the word after `-> TARGET as` (`number`, `string`);
+    `on_missing` the word of `on missing` (`omit`, `null`); both version 2.
     """
 
     kind: Lit["field", "override"]
@@ -195,6 +214,8 @@ class FieldStmt:
     checks: tuple[Check, ...] | None
     policy: Name | None
     span: Span
+    target_as: Name | None = None
+    on_missing: Name | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ raised, so that one pass reports all of them.
 from __future__ import annotations
 
 import json
-import math
+import re
 from decimal import Decimal
 from typing import Any
 from typing import Literal as Lit
@@ -23,6 +23,7 @@ from dsl.assembly import (
     ExampleLine,
     FieldClause,
     FieldsLine,
+    MissingClause,
     PolicyClause,
     SourceClause,
     TargetClause,
@@ -33,6 +34,7 @@ from dsl.ast import (
     CompareCheck,
     EveryStringStmt,
     InCheck,
+    JsonNumber,
     JsonValue,
     LengthCheck,
     Literal,
@@ -52,8 +54,13 @@ from dsl.ast import (
     VersionStmt,
 )
 from dsl.diagnostics import Diagnostic
+from dsl.paths import split_path
 
 _COMPARE_OPS: dict[str, Lit[">=", ">", "<=", "<"]] = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
+_JSON_INT = re.compile(r"0|-?[1-9][0-9]*")
+"""A JSON number read as an int; any other (`-0`, `12.50`, `1e3`) is a JsonNumber, as written."""
+_MAX_EXPONENT = 308
+"""A number beyond a double's range is refused, as it was when examples were read as floats."""
 ESCAPES_HINT = 'strings use JSON escapes: `\\"`, `\\\\`, `\\n`, `\\t`, `\\uXXXX`'
 
 
@@ -124,12 +131,15 @@ class AstBuilder(Transformer[Token, Any]):
         if kind == "STRING":
             return self._string(token)
         if kind == "JSON_NUMBER":
-            try:
-                number = json.loads(str(token))
-            except ValueError:  # longer than Python's int conversion limit
-                self._report(token_span(token), "this number has too many digits")
-                return 0
-            if isinstance(number, float) and not math.isfinite(number):
+            text = str(token)
+            if _JSON_INT.fullmatch(text):
+                try:
+                    return int(text)
+                except ValueError:  # longer than Python's int conversion limit
+                    self._report(token_span(token), "this number has too many digits")
+                    return 0
+            number = JsonNumber(text)
+            if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
                 self._report(token_span(token), f"the number `{token}` is too large")
                 return 0
             return number
@@ -204,16 +214,29 @@ class AstBuilder(Transformer[Token, Any]):
         (token,) = children
         return self._name(token)
 
+    def _path(self, token: Token, what: str) -> Name:
+        """A source or target as written; a quoted key with a bad escape is reported."""
+        if token.type != "NAME" and split_path(str(token)) is None:
+            self._report(token_span(token), f"invalid escape in a quoted {what}", hint=ESCAPES_HINT)
+        return self._name(token)
+
     def source_clause(self, meta: Meta, children: list[Token]) -> SourceClause:
-        return SourceClause(tuple(self._name(token) for token in children), meta_span(meta))
+        names = tuple(self._path(token, "source") for token in children)
+        return SourceClause(names, meta_span(meta))
 
     def constant_clause(self, meta: Meta, children: list[Literal]) -> ConstantClause:
         (value,) = children
         return ConstantClause(value, meta_span(meta))
 
-    def target_clause(self, meta: Meta, children: list[Token]) -> TargetClause:
-        (path,) = children
-        return TargetClause(self._name(path), meta_span(meta))
+    def target_clause(self, meta: Meta, children: list[Token | None]) -> TargetClause:
+        path, as_word = children
+        assert path is not None
+        as_ = None if as_word is None else self._name(as_word)
+        return TargetClause(self._path(path, "target"), meta_span(meta), as_)
+
+    def missing_clause(self, meta: Meta, children: list[Token]) -> MissingClause:
+        (choice,) = children
+        return MissingClause(self._name(choice), meta_span(meta))
 
     def default_clause(self, meta: Meta, children: list[Literal]) -> DefaultClause:
         (value,) = children

@@ -26,6 +26,7 @@ from dsl.ast import (
     Example,
     FieldStmt,
     InCheck,
+    JsonNumber,
     LengthCheck,
     Literal,
     LiteralValue,
@@ -159,12 +160,16 @@ def _field(stmt: FieldStmt) -> str:
         parts.append(f"= {_literal(stmt.constant)}")
     if stmt.target is not None:
         parts.append(f"-> {stmt.target.text}")
+        if stmt.target_as is not None:
+            parts.append(f"as {stmt.target_as.text}")
     parts.extend(f"| {_step(step)}" for step in stmt.steps or ())
     if stmt.default is not None:
         parts.append(f"default {_literal(stmt.default)}")
     parts.extend(f"check {_check(check)}" for check in stmt.checks or ())
     if stmt.policy is not None:
         parts.append(f"on invalid {stmt.policy.text}")
+    if stmt.on_missing is not None:
+        parts.append(f"on missing {stmt.on_missing.text}")
     return " ".join(parts)
 
 
@@ -232,10 +237,22 @@ def json_text(value: object) -> str:
     Outside strings JSON holds only ASCII, so escaping every such character of
     the dumped text touches strings (keys and values) only.
     """
-    text = json.dumps(value, ensure_ascii=False)
+    text = _json_dumps(value)
     if text.isascii() and text.isprintable():
         return text
     return "".join(_escaped(char) for char in text)
+
+
+def _json_dumps(value: object) -> str:
+    """`json.dumps(value)`, except that an example's JsonNumber is written as it was written."""
+    if isinstance(value, JsonNumber):
+        return value.text
+    if isinstance(value, dict):
+        items = (f"{_json_dumps(key)}: {_json_dumps(item)}" for key, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_json_dumps(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 # --- comments ------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ _DISPLAY = {
     "NUMBER": "a number",
     "JSON_NUMBER": "a number",
     "TARGET": "a product field",
+    "SOURCE_PATH": "an ERP field name",
     "MAPPING_NAME": "a mapping name",
     "COMPARE_OP": "`>=`, `>`, `<=` or `<`",
     "_NL": "the end of the line",
@@ -217,7 +218,10 @@ def _expected_phrase(ctx: _Context) -> str:
     if "MATCHES" in e:
         return A_CHECK
     if "INVALID" in e:
-        return "`invalid` after `on` (`on invalid reject`, `drop` or `warn`)"
+        return (
+            "`invalid` or `missing` after `on` (`on invalid reject`, `drop` or `warn`; "
+            "`on missing omit` or `null`)"
+        )
     if "_STRING_TYPE" in e:
         return "`string` after `every` (`every string | STEP ...`)"
     if {"CANONICAL", "PRODUCT", "REJECT"} <= e:
@@ -288,8 +292,15 @@ def _expected_phrase(ctx: _Context) -> str:
         return "`..` in the range `N..M`"
     if "REQUIRED" in e or e & CLAUSE_STARTS:
         return _clause_phrase(ctx)
+    if e == {"NAME", "SOURCE_PATH"}:
+        return {
+            "_LARROW": "an ERP field name after `<-`, such as `f_codigo`",
+            "COMMA": "another ERP field name after `,`",
+        }.get(ctx.previous, "an ERP field name")
     if e == {"NAME"}:
         return {
+            "AS": "`number` or `string` after `as`",
+            "MISSING": "`omit` or `null` after `on missing`",
             "VBAR": "a step name after `|`, such as `trim` or `lookup(TABLE)`",
             "_LARROW": "an ERP field name after `<-`, such as `f_codigo`",
             "COMMA": "another ERP field name after `,`",

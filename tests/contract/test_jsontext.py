@@ -98,3 +98,10 @@ def test_every_value_reads_back_equal_and_as_valid_json(value: Any) -> None:
         written = dumps(value, indent=indent)
         assert loads(written) == value
         json.loads(written)  # strict JSON a plain reader accepts too
+
+
+def test_keys_can_be_sorted_as_json_dumps_sorts_them() -> None:
+    document = {"b": Decimal("2.50"), "a": {"d": 1, "c": [Decimal("1")]}}
+    assert dumps(document, indent=2, sort_keys=True) == json.dumps(
+        {"a": {"c": [1], "d": 1}, "b": 2.5}, indent=2, sort_keys=True
+    ).replace("2.5", "2.50")

@@ -105,7 +105,7 @@ def test_json_becomes_one_compact_line_and_keeps_the_comments_inside_it() -> Non
         "}\n"
     )
     assert format_source(source, "t.map") == (
-        'example "e" {\n  # own\n  in {"a": 1, "b": [1, 2.5]}  # first\n  expect reject a\n}\n'
+        'example "e" {\n  # own\n  in {"a": 1, "b": [1, 2.50]}  # first\n  expect reject a\n}\n'
     )
 
 

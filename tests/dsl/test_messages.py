@@ -155,7 +155,8 @@ CASES = [
         "field id string <- x on",
         1,
         24,
-        "expected `invalid` after `on` (`on invalid reject`, `drop` or `warn`), found the end of the line",
+        "expected `invalid` or `missing` after `on` (`on invalid reject`, `drop` or `warn`; "
+        "`on missing omit` or `null`), found the end of the line",
     ),
     (
         "every strng | trim",
