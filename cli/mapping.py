@@ -8,7 +8,6 @@ to stdout.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -23,6 +22,7 @@ from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import issue_text, run_examples
 from compiler.pipeline import check_file, compile_file
 from compiler.sources import common_root, find_map_files
+from contract import jsontext
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 from contract.manifest import MANIFEST_NAME
@@ -227,7 +227,7 @@ def _records(lines: Iterable[str]) -> Iterator[tuple[int, object | None, str | N
             yield number, None, f"the record is nested more than {MAX_RECORD_DEPTH} levels deep"
             continue
         try:
-            yield number, json.loads(line), None
+            yield number, jsontext.loads(line), None
         except ValueError as exc:
             yield number, None, f"not valid JSON: {exc}"
 
@@ -276,7 +276,7 @@ def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) 
             continue
         accepted += 1
         line = {"canonical": canonical, "product": product}
-        typer.echo(json.dumps(line, ensure_ascii=False))
+        typer.echo(jsontext.dumps(line))
     return accepted, rejected
 
 

@@ -79,3 +79,27 @@ def test_a_json_value_that_is_not_an_object_never_shows_none(runner: CliRunner) 
     assert "None" not in result.stderr
     assert "Traceback" not in result.output
     assert result.stderr.endswith("0 record(s) mapped, 2 rejected\n")
+
+
+EXACT_MAP = """version 2
+mapping exact for kong
+field id string required <- f_codigo -> product_id
+field name string required <- f_nombre -> name
+field stock_quantity int required <- f_cantidad -> quantity
+field custom:precio decimal optional <- f_precio -> attributes.price as number
+field custom:costo decimal optional <- f_costo -> attributes.cost
+"""
+
+
+def test_numbers_are_read_and_printed_with_every_digit(runner: CliRunner, tmp_path: Path) -> None:
+    mapping = tmp_path / "exact.map"
+    mapping.write_text(EXACT_MAP, encoding="utf-8")
+    line = (
+        '{"f_codigo": "P1", "f_nombre": "Camisa", "f_cantidad": 2, '
+        '"f_precio": 12345678901234567890.125, "f_costo": 0.10}\n'
+    )
+    result = runner.invoke(map_app, ["run", str(mapping), "--input", "-"], input=line)
+    assert result.exit_code == 0, result.output
+    assert '"price":12345678901234567890.125' in result.stdout
+    assert '"cost":"0.10"' in result.stdout
+    assert '"custom:precio":"12345678901234567890.125"' in result.stdout
