@@ -105,6 +105,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "records_processed": counts.processed,
         "records_success": counts.success,
         "records_failed": counts.failed,
+        "records_skipped": event.skipped_count,
         "failed_records": failed.shown,
         "failed_records_truncated": failed.truncated,
         "failed_records_key": failed_key,
@@ -124,6 +125,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         records_processed=counts.processed,
         records_failed=counts.failed,
         mapping_rejected=counts.mapping_rejected,
+        records_skipped=event.skipped_count,
     )
     record_run_outcome(
         records_processed=counts.processed,
@@ -140,6 +142,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 "records_success": counts.success,
                 "records_failed": counts.failed,
                 "mapping_rejected": counts.mapping_rejected,
+                "records_skipped": event.skipped_count,
                 "duration_seconds": duration,
             }
         },

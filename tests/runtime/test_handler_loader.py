@@ -36,6 +36,7 @@ SUMMARY_KEYS = {
     "records_processed",
     "records_success",
     "records_failed",
+    "records_skipped",
     "failed_records",
     "failed_records_truncated",
     "failed_records_key",

@@ -43,13 +43,18 @@ def _to_canonical(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[d
     return {"id": code, "name": record["f_nombre"]}, issues
 
 
-MAPPING = SimpleNamespace(to_canonical=_to_canonical)
+def _map_record(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    canonical, issues = _to_canonical(record)
+    return ([] if canonical is None else [canonical]), issues
+
+
+MAPPING = SimpleNamespace(map_record=_map_record)
 
 
 def test_a_mapped_record_gives_its_canonical_record_and_report_lines() -> None:
     outcome = map_record(MAPPING, {"f_codigo": "A1", "f_nombre": "n", "f_ean": "x"}, "p#1")
-    assert outcome.canonical == {"id": "A1", "name": "n"}
-    assert outcome.rejection is None
+    assert outcome.canonical == [{"id": "A1", "name": "n"}]
+    assert outcome.rejections == []
     assert outcome.record_id == "A1"
     assert outcome.report == [
         {
@@ -60,6 +65,8 @@ def test_a_mapped_record_gives_its_canonical_record_and_report_lines() -> None:
             "reason": "must be 13 digits",
             "severity": "warning",
             "action": "drop",
+            "file": None,
+            "part": None,
             "position": "p#1",
         }
     ]
@@ -69,25 +76,27 @@ def test_a_mapped_record_gives_its_canonical_record_and_report_lines() -> None:
 def test_a_rejected_record_carries_its_error_reasons_and_the_raw_record() -> None:
     raw = {"f_codigo": "B2", "f_nombre": ""}
     outcome = map_record(MAPPING, raw, "p#2")
-    assert outcome.canonical is None
+    assert outcome.canonical == []
     assert outcome.record_id == "B2"
-    assert outcome.rejection == {
-        "id": "B2",
-        "stage": "mapping",
-        "reason": "name: required value is missing",
-        "retryable": False,
-        "position": "p#2",
-        "record": raw,
-    }
+    assert outcome.rejections == [
+        {
+            "id": "B2",
+            "stage": "mapping",
+            "reason": "name: required value is missing",
+            "retryable": False,
+            "position": "p#2",
+            "record": raw,
+        }
+    ]
     assert [line["severity"] for line in outcome.report] == ["error", "warning"]
 
 
 def test_a_mapping_that_raises_rejects_the_record_with_the_failure_described() -> None:
     outcome = map_record(MAPPING, {"f_codigo": " BOOM "}, "p#3")
-    assert outcome.canonical is None
+    assert outcome.canonical == []
     reason = "the mapping failed: KeyError: 'f_nombre'"
     assert describe_mapping_failure(MAPPING, KeyError("f_nombre")) == (reason, None)
-    assert outcome.rejection is not None and outcome.rejection["reason"] == reason
+    assert [line["reason"] for line in outcome.rejections] == [reason]
     assert outcome.record_id == "BOOM"  # from the raw record, the mapping gave none
     assert outcome.report[0]["reason"] == reason and outcome.report[0]["line"] is None
 
@@ -100,14 +109,14 @@ def test_the_failure_reason_and_line_come_from_describe_mapping_failure(
     )
     outcome = map_record(MAPPING, {"f_codigo": "BOOM"}, "p#4")
     assert outcome.report[0]["line"] == 12
-    assert outcome.rejection is not None and outcome.rejection["reason"] == "kong.map:12: boom"
+    assert [line["reason"] for line in outcome.rejections] == ["kong.map:12: boom"]
 
 
 def test_a_line_that_is_not_an_object_is_rejected_without_calling_the_mapping() -> None:
-    outcome = map_record(SimpleNamespace(to_canonical=None), [1, 2], "p#5")
-    assert outcome.rejection is not None
-    assert outcome.rejection["reason"] == "the extracted line is not a JSON object"
-    assert outcome.rejection["id"] is None and outcome.record_id == ""
+    outcome = map_record(SimpleNamespace(map_record=None), [1, 2], "p#5")
+    (rejection,) = outcome.rejections
+    assert rejection["reason"] == "the extracted line is not a JSON object"
+    assert rejection["id"] is None and outcome.record_id == ""
 
 
 def test_records_are_mapped_in_order_and_the_tally_counts_errors_by_field() -> None:
