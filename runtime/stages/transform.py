@@ -108,7 +108,10 @@ def map_record(mapping: RecordMapping, record: Any, position: str) -> RecordOutc
         for issue in issues
         if issue.get("action") != SKIP
     ]
-    named = next((i["record_id"] for i in issues if i.get("record_id") is not None), None)
+    named = next(
+        (i["record_id"] for i in issues if i.get("record_id") is not None and not i.get("part")),
+        None,
+    )
     errors = [issue for issue in report if _rejects(issue)]
     parts = [issue for issue in errors if issue.get("part") is not None]
     skip = next((issue for issue in issues if issue.get("action") == SKIP), None)
@@ -116,7 +119,7 @@ def map_record(mapping: RecordMapping, record: Any, position: str) -> RecordOutc
         reason = "the mapping made no product record of it"
         return _skipped(record, skip or {"record_id": named, "reason": reason}, position)
     if canonical and len(errors) == len(parts):
-        own = canonical[0].get("id") if len(canonical) == 1 else None
+        own = canonical[0].get("id") if len(canonical) == 1 and not parts else None
         own = own if own is not None else named if named is not None else _raw_id(record)
         rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
         return RecordOutcome("" if own is None else str(own), canonical, rejections, report)

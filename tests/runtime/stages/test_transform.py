@@ -134,3 +134,66 @@ def test_records_are_mapped_in_order_and_the_tally_counts_errors_by_field() -> N
         tally.add(outcome)
     assert (tally.errors, tally.warnings) == (3, 2)
     assert dict(tally.by_field) == {"name": 1, "record": 2}
+
+
+def _shaped(records: list[dict[str, Any]], issues: list[dict[str, Any]]) -> SimpleNamespace:
+    """A stand-in returning contract.md's shapes for every record."""
+    return SimpleNamespace(map_record=lambda record: (records, issues))
+
+
+def test_a_skipped_record_is_a_skip_line_not_a_rejection_and_the_tally_counts_it() -> None:
+    skip = {
+        **_issue("C3", None, 'skip when f_activo == "N"', "info"),
+        "action": "skip",
+        "file": "clients/x.map",
+    }
+    outcome = map_record(_shaped([], [skip]), {"f_codigo": "C3"}, "p#6")
+    assert (outcome.canonical, outcome.rejections, outcome.report) == ([], [], [])
+    assert outcome.skip == {
+        "id": "C3",
+        "reason": 'skip when f_activo == "N"',
+        "file": "clients/x.map",
+        "line": 7,
+        "position": "p#6",
+    }
+    tally = Tally()
+    tally.add(outcome)
+    assert (tally.skipped, tally.errors, tally.warnings) == (1, 0, 0)
+    assert outcome.ids == ["C3"]
+
+
+def test_each_rejected_line_of_a_one_to_many_record_is_its_own_rejection_naming_the_line() -> None:
+    raw = {"f_codigo": "D4", "f_bodegas": [1, 2, 3]}
+    bad = [
+        {**_issue("D4-02", "stock_quantity", "must be >= 0"), "part": 2},
+        {**_issue("D4-03", "name", "is required but missing"), "part": 3},
+        {**_issue("D4-03", "ean", "must be 13 digits", "warning"), "part": 3},
+    ]
+    good = [{"id": "D4-01", "name": "n"}]
+    outcome = map_record(_shaped(good, bad), raw, "p#7")
+    assert outcome.canonical == good
+    assert [(r["id"], r["part"], r["reason"]) for r in outcome.rejections] == [
+        ("D4-02", 2, "line 2 (D4-02): stock_quantity: must be >= 0"),
+        ("D4-03", 3, "line 3 (D4-03): name: is required but missing"),
+    ]
+    assert all(r["record"] is raw and r["stage"] == "mapping" for r in outcome.rejections)
+    assert outcome.ids == ["D4-01", "D4-02", "D4-03", "D4"]
+    assert [line["part"] for line in outcome.report] == [2, 3, 3]
+
+
+def test_a_one_to_many_record_with_every_line_rejected_gives_no_record_only_line_rejections() -> (
+    None
+):
+    bad = [{**_issue(None, "stock_quantity", "must be >= 0"), "part": 1}]
+    outcome = map_record(_shaped([], bad), {"f_codigo": "E5"}, "p#8")
+    assert outcome.canonical == [] and outcome.skip is None
+    assert [(r["id"], r["reason"]) for r in outcome.rejections] == [
+        ("E5#1", "line 1 (E5#1): stock_quantity: must be >= 0")
+    ]
+
+
+def test_a_record_with_no_lines_and_no_error_is_skipped_not_rejected() -> None:
+    outcome = map_record(_shaped([], []), {"f_codigo": "F6"}, "p#9")
+    assert outcome.rejections == [] and outcome.skip is not None
+    assert outcome.skip["id"] == "F6"
+    assert outcome.skip["reason"] == "the mapping made no product record of it"
