@@ -37,6 +37,8 @@ SUMMARY_KEYS = {
     "records_success",
     "records_failed",
     "records_skipped",
+    "records_left_scope",
+    "left_scope",
     "failed_records",
     "failed_records_truncated",
     "failed_records_key",
