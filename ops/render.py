@@ -101,6 +101,12 @@ def outcome_table(outcome: SyncOutcome) -> Table:
     table.add_row("records loaded", _text(summary.get("records_success")))
     table.add_row("records failed", _text(summary.get("records_failed")))
     table.add_row("records skipped", _text(summary.get("records_skipped", 0)))
+    left = summary.get("left_scope") or {}
+    failed = f", {left['failed']} failed" if left.get("failed") else ""
+    table.add_row(
+        "left scope",
+        f"{_text(summary.get('records_left_scope', 0))} ({_text(left.get('choice'))}{failed})",
+    )
     seconds = outcome.duration_seconds
     table.add_row("duration", f"{seconds:.1f} s" if seconds is not None else "-")
     if outcome.error:
