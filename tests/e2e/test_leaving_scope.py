@@ -8,12 +8,17 @@ or only reported. The summary counts it and lists it either way.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from e2e_support import E2eEngine, kong_client, wms_client, worlds
 
 from local.demo_world import ClientWorld
+
+sys.path.append(str(Path(__file__).parents[1] / "runtime"))
+from v2_shapes import add_shaped_mapping
 
 QUANTITY = {"kong": "quantity", "wms": "available_quantity"}
 
@@ -73,3 +78,33 @@ def test_a_deleted_record_ends_as_the_client_chose_after_the_next_full_sync(
 
         third = engine.sync(world.client_id, "initial")
         assert third.summary is not None and third.summary["records_left_scope"] == 0
+
+
+def test_a_record_deactivated_in_the_erp_is_skipped_and_its_stock_zeroed_by_the_next_sync(
+    engine: E2eEngine,
+) -> None:
+    s3 = engine.deployment.client("s3")
+    mapping = add_shaped_mapping(s3, engine.deployment.bucket)  # skip when f_activo == "N"
+    spec = kong_client("ls-deactivated", seed=29)
+    with worlds(spec, products=30) as running:
+        world = running[spec.client_id]
+        engine.add(world, left_scope="zero_stock", field_mappings_key=mapping)
+        engine.sync(world.client_id, "initial")
+        loaded = sorted(r for r, record in world.held().items() if record.get("quantity"))
+        deactivated = loaded[0]
+        before = _held(world, deactivated)
+        world.catalog.modify([deactivated], changes={"f_activo": "N"})
+
+        outcome = engine.sync(world.client_id, "incremental")
+
+        summary = outcome.summary
+        assert summary is not None, outcome.error
+        assert summary["records_skipped"] == 1 and summary["records_failed"] == 0
+        assert summary["records_left_scope"] == 1
+        (line,) = summary["left_scope"]["records"]
+        assert (line["id"], line["why"], line["outcome"]) == (
+            deactivated,
+            "skipped by the mapping",
+            "zeroed",
+        )
+        assert _held(world, deactivated) == {**before, "quantity": 0}

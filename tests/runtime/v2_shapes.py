@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 V2_MAP_RECORD = """
 
@@ -60,3 +61,19 @@ def shaped_bundle(bundle_dir: Path, out: Path, name: str = "kong") -> Path:
     entry["module_sha256"] = hashlib.sha256(source).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return out
+
+
+def add_shaped_mapping(s3: Any, bucket: str, *, base: str = "kong", name: str = "kong-v2") -> str:
+    """Add to a deployed bundle mapping `name`: mapping `base` with V2_MAP_RECORD; returns `name`."""
+    prefix = "mappings/"
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    entry = dict(manifest["mappings"][base])
+    source = s3.get_object(Bucket=bucket, Key=prefix + entry["module"])["Body"].read().decode()
+    shaped = with_v2_shapes(source.replace(f"'name': {base!r},", f"'name': {name!r},", 1))
+    data = shaped.encode("utf-8")
+    module = name.replace("-", "_") + ".py"
+    s3.put_object(Bucket=bucket, Key=prefix + module, Body=data)
+    entry.update(name=name, module=module, module_sha256=hashlib.sha256(data).hexdigest())
+    manifest["mappings"][name] = entry
+    s3.put_object(Bucket=bucket, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
+    return name
