@@ -33,7 +33,8 @@ def _escaped(text: object) -> str:
 def reconcile_table(report: ReconcileReport) -> Table:
     """The counts of a reconciliation."""
     table = Table(title=f"Reconciliation of {report.client_id}", title_justify="left")
-    for column in ("in scope", "loaded", "reported", "lost", "duplicates", "pending"):
+    columns = ("in scope", "loaded", "reported", "lost", "duplicates", "pending", "skipped")
+    for column in (*columns, "left scope"):
         table.add_column(column, justify="right")
     table.add_row(
         *(
@@ -45,9 +46,29 @@ def reconcile_table(report: ReconcileReport) -> Table:
                 report.lost,
                 report.duplicates,
                 report.pending,
+                report.skipped,
+                len(report.left_scope),
             )
         )
     )
+    return table
+
+
+def left_scope_table(report: ReconcileReport, limit: int = SHOWN_DIFFERENCES) -> Table | None:
+    """The records that left the client's scope and what became of them; None when none did."""
+    if not report.left_scope:
+        return None
+    table = Table(title="Left the client's scope (not differences)", title_justify="left")
+    for column in ("record", "why", "outcome", "run"):
+        table.add_column(column)
+    for line in report.left_scope[:limit]:
+        outcome = str(line.get("outcome", "-")) + (" (pending)" if line.get("pending") else "")
+        table.add_row(
+            _escaped(line.get("id")),
+            _escaped(line.get("why", "-")),
+            _escaped(outcome),
+            str(line.get("run_id", "-")),
+        )
     return table
 
 
@@ -81,6 +102,9 @@ def reconcile_command(
     else:
         console = out()
         console.print(reconcile_table(report))
+        left = left_scope_table(report)
+        if left is not None:
+            console.print(left)
         table = differences_table(report)
         if table is None:
             console.print(

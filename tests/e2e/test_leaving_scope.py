@@ -16,6 +16,7 @@ import pytest
 from e2e_support import E2eEngine, kong_client, wms_client, worlds
 
 from local.demo_world import ClientWorld
+from ops.reconcile import reconcile
 
 sys.path.append(str(Path(__file__).parents[1] / "runtime"))
 from v2_shapes import add_shaped_mapping
@@ -75,6 +76,12 @@ def test_a_deleted_record_ends_as_the_client_chose_after_the_next_full_sync(
         else:
             assert line["outcome"] == "reported" and after == before
         assert _held(world, kept)[QUANTITY[product]] > 0  # the records still in the ERP stay
+
+        report = reconcile(
+            world.client_id, deployment=engine.deployment, product_listing=world.held
+        )
+        assert [(r["id"], r["outcome"]) for r in report.left_scope] == [(gone, line["outcome"])]
+        assert report.ok, report.differences  # held but left scope: not `unexpected`
 
         third = engine.sync(world.client_id, "initial")
         assert third.summary is not None and third.summary["records_left_scope"] == 0
