@@ -10,6 +10,7 @@ fail). Both print one JSON object on stdout with --json.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -33,7 +34,8 @@ def _escaped(text: object) -> str:
 def reconcile_table(report: ReconcileReport) -> Table:
     """The counts of a reconciliation."""
     table = Table(title=f"Reconciliation of {report.client_id}", title_justify="left")
-    for column in ("in scope", "loaded", "reported", "lost", "duplicates", "pending"):
+    columns = ("in scope", "loaded", "reported", "lost", "duplicates", "pending", "skipped")
+    for column in (*columns, "left scope"):
         table.add_column(column, justify="right")
     table.add_row(
         *(
@@ -45,27 +47,53 @@ def reconcile_table(report: ReconcileReport) -> Table:
                 report.lost,
                 report.duplicates,
                 report.pending,
+                report.skipped,
+                len(report.left_scope),
             )
         )
     )
     return table
 
 
+def _listing(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table | None:
+    """A titled table of rows; None when there are none."""
+    if not rows:
+        return None
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def left_scope_table(report: ReconcileReport, limit: int = SHOWN_DIFFERENCES) -> Table | None:
+    """The records that left the client's scope and what became of them; None when none did."""
+    rows = [
+        (
+            _escaped(line.get("id")),
+            _escaped(line.get("why", "-")),
+            _escaped(line.get("outcome", "-")) + (" (pending)" if line.get("pending") else ""),
+            str(line.get("run_id", "-")),
+        )
+        for line in report.left_scope[:limit]
+    ]
+    title = "Left the client's scope (not differences)"
+    return _listing(title, ("record", "why", "outcome", "run"), rows)
+
+
 def differences_table(report: ReconcileReport, limit: int = SHOWN_DIFFERENCES) -> Table | None:
     """The differences, most telling first; None when there are none."""
-    if not report.differences:
-        return None
-    table = Table(title="Differences", title_justify="left")
-    for column in ("kind", "record", "what", "run"):
-        table.add_column(column)
-    for difference in report.differences[:limit]:
-        table.add_row(
+    rows = [
+        (
             difference.kind,
             _escaped(difference.record_id),
             _escaped(difference.detail),
             difference.run_id or "-",
         )
-    return table
+        for difference in report.differences[:limit]
+    ]
+    return _listing("Differences", ("kind", "record", "what", "run"), rows)
 
 
 def reconcile_command(
@@ -81,6 +109,9 @@ def reconcile_command(
     else:
         console = out()
         console.print(reconcile_table(report))
+        left = left_scope_table(report)
+        if left is not None:
+            console.print(left)
         table = differences_table(report)
         if table is None:
             console.print(

@@ -2,8 +2,8 @@
 
 `load_mapping` is the only way from bytes to a `LoadedMapping`: the bytes'
 SHA-256 is compared with the entry BEFORE anything is compiled or run, the
-module must offer the mapping interface (`to_canonical`, `to_product`,
-`MAPPING`), and what the module declares in `MAPPING` must agree with the
+module must offer the mapping interface (`to_canonical`, `map_record`,
+`to_product`, `MAPPING`), and what the module declares in `MAPPING` must agree with the
 entry (so an entry edited to point at another valid module is caught).
 Callers use the typed accessors, never the module's attributes.
 """
@@ -20,7 +20,7 @@ from contract.codeloader import load_module
 from contract.errors import BundleContractError, BundleTamperedError
 from contract.manifest import ManifestEntry
 
-REQUIRED_CALLABLES = ("to_canonical", "to_product")
+REQUIRED_CALLABLES = ("to_canonical", "map_record", "to_product")
 AGREEING_FIELDS = ("product_type", "version", "source", "source_sha256", "compiler_version")
 """Fields a manifest entry and its module's MAPPING both carry; they must agree."""
 
@@ -75,6 +75,16 @@ class LoadedMapping:
         """
         canonical, issues = self.module.to_canonical(record)
         return canonical, issues
+
+    def map_record(self, record: object) -> tuple[list[Record], list[Issue]]:
+        """A Siesa record -> (the canonical records it becomes, the issues found).
+
+        One-to-one mappings give one record or none; a one-to-many mapping one
+        per good line. No record and a `skip` issue: the record is skipped (not
+        a failure); no record otherwise: rejected (docs/architecture.md).
+        """
+        records, issues = self.module.map_record(record)
+        return list(records), list(issues)
 
     def to_product(self, canonical: Record) -> Record:
         """A canonical record -> the product's record."""

@@ -104,6 +104,11 @@ class RunReport:
         """Records that reached the product."""
         return int(self.summary.get("records_success") or 0)
 
+    @property
+    def skipped(self) -> int:
+        """Records a `skip when` rule left out (not failures)."""
+        return int(self.summary.get("records_skipped") or 0)
+
 
 @dataclass
 class DemoResult:
@@ -403,17 +408,18 @@ def read_report(
 
 
 def initial_table(reports: Iterable[RunReport]) -> Table:
-    """Per client: extracted, rejected by the mapping, loaded, refused by the product, duration."""
+    """Per client: extracted, rejected or skipped by the mapping, loaded, refused, duration."""
     table = Table(
         title="Initial syncs",
         title_justify="left",
-        caption="rejected: by the mapping; refused: by the product (reported as failed records)",
+        caption="rejected: by the mapping; refused: by the product (reported as failed records); "
+        "skipped: left out by a skip rule (not failures)",
         caption_justify="left",
     )
     table.add_column("client", no_wrap=True)
     table.add_column("Siesa API")
     table.add_column("product")
-    for column in ("extracted", "rejected", "loaded", "refused", "duration"):
+    for column in ("extracted", "rejected", "skipped", "loaded", "refused", "duration"):
         table.add_column(column, justify="right")
     table.add_column("status")
     for report in reports:
@@ -424,6 +430,7 @@ def initial_table(reports: Iterable[RunReport]) -> Table:
             report.world.product_type,
             _count(report.extracted),
             _count(report.rejected),
+            _count(report.skipped),
             _count(report.loaded),
             _count(len(report.product_failures)),
             f"{seconds:.1f} s" if seconds is not None else "-",

@@ -18,6 +18,11 @@ Differences (`KINDS`): `missing` (neither loaded nor reported),
 one record twice, or a run counted one record twice) and `unexpected` (the
 product holds a record no ERP record of the client maps to; only checked
 when a full listing of the product is at hand).
+
+Not differences: a record the mapping skips (`skip when`) is counted as
+`skipped`; a record that left the client's scope (runtime/scope.py) is
+listed in `left_scope` with what became of it, and a product record that
+left scope is not `unexpected`.
 """
 
 from __future__ import annotations
@@ -87,6 +92,9 @@ class ReconcileReport:
     loaded: int = 0
     reported: int = 0
     pending: int = 0
+    skipped: int = 0
+    left_scope: list[dict[str, Any]] = field(default_factory=list)
+    """Records that left the client's scope: id, why, choice, outcome (newest run's word)."""
     runs_read: list[str] = field(default_factory=list)
     listing_checked: bool = False
     differences: list[Difference] = field(default_factory=list)
@@ -125,6 +133,8 @@ class ReconcileReport:
             "loaded": self.loaded,
             "reported": self.reported,
             "pending": self.pending,
+            "skipped": self.skipped,
+            "left_scope": list(self.left_scope),
             "lost": self.lost,
             "duplicates": self.duplicates,
             "listing_checked": self.listing_checked,
@@ -143,6 +153,7 @@ class _Mapped:
     product_id: str | None
     product: dict[str, Any] | None
     reasons: str
+    skipped: bool = False
 
 
 def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> _Mapped:
@@ -152,6 +163,8 @@ def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> _Mapped
         product = mapping.to_product(canonical) if canonical is not None else None
     except Exception as exc:  # a mapping that raises rejects the record, as in the transformer
         return _Mapped(erp, None, None, None, failure_reason(exc, locate(exc, mapping)))
+    if canonical is None and any(issue.get("action") == "skip" for issue in issues):
+        return _Mapped(erp, None, None, None, "skipped by the mapping", skipped=True)
     if canonical is None or product is None:
         reasons = "; ".join(
             f"{issue.get('field')}: {issue.get('reason')}" if issue.get("field") else str(issue)
@@ -251,6 +264,9 @@ def _judge(
     is loaded, whatever a newer run that stopped before re-sending it reported.
     """
     key = item.erp.key
+    if item.skipped:
+        report.skipped += 1
+        return
     held = read(item.product_id) if item.product is not None and item.product_id else None
     differing = differing_fields(held, item.product) if held is not None and item.product else []
     if held is not None and not differing:
@@ -297,6 +313,7 @@ def _check_listing(
     """Records held twice, and records no ERP record of the client maps to."""
     known = {item.product_id for item in mapped if item.product_id is not None}
     known |= {item.erp.key for item in mapped}
+    known |= {str(line.get("id")) for line in report.left_scope}
     by_plain: dict[str, list[str]] = defaultdict(list)
     for held_id in listing:
         by_plain[str(held_id).strip()].append(str(held_id))

@@ -7,7 +7,9 @@ client reported (run_evidence.py); applies the current compiled mapping
 from the bundle, and lists each difference (catalog_differences.py). A full
 listing of the product (`product_listing`, e.g. a simulator's read-back)
 also finds records the product holds twice or that no ERP record maps to;
-the product APIs offer no listing, so the command cannot.
+the product APIs offer no listing, so the command cannot. The records that
+left the client's scope (each run's `left-scope.ndjson`, newest word per
+record, and the actions still pending) are listed apart.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from ops.credentials import product_credentials, siesa_credentials
 from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.run_evidence import RunEvidence, read_runs
 from runtime.adapters.registry import get_adapter_class
+from runtime.errors import RunDataError
+from runtime.runstore import RunStore
+from runtime.scope import left_scope_key, read_live
 from runtime.siesa import SiesaSource, make_source
 
 ERP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -104,6 +109,7 @@ def reconcile(
         mapping=config.field_mappings_key,
         mapping_sha256=mapping.sha256,
         watermark=config.last_sync_watermark,
+        left_scope=left_scope(target.run_store(), config.client_id, runs),
     )
     credentials = product_credentials(target, config)
     with adapter_class(config.product_type)(credentials, config, mapping) as adapter:
@@ -128,6 +134,23 @@ def reconcile(
         )
     _notes(report, runs)
     return report
+
+
+def left_scope(
+    store: RunStore, client_id: str, runs: Iterable[RunEvidence]
+) -> list[dict[str, Any]]:
+    """Records that left the client's scope, by id: the newest run's line; pending ones say so."""
+    newest: dict[str, dict[str, Any]] = {}
+    for evidence in runs:
+        try:
+            for line in store.iter_lines(left_scope_key(client_id, evidence.run_id)):
+                if isinstance(line, dict) and line.get("id") is not None:
+                    newest[str(line["id"])] = {**line, "run_id": evidence.run_id}
+        except RunDataError:
+            continue  # a run from before records could leave scope, or one that stopped
+    for record_id in read_live(store, client_id).pending:
+        newest.setdefault(record_id, {"id": record_id, "outcome": "failed"})["pending"] = True
+    return [newest[record_id] for record_id in sorted(newest)]
 
 
 def _product_ids(erp: Iterable[ErpRecord], mapping: Any, id_field: str) -> list[str]:

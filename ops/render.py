@@ -100,6 +100,13 @@ def outcome_table(outcome: SyncOutcome) -> Table:
     table.add_row("records processed", _text(summary.get("records_processed")))
     table.add_row("records loaded", _text(summary.get("records_success")))
     table.add_row("records failed", _text(summary.get("records_failed")))
+    table.add_row("records skipped", _text(summary.get("records_skipped", 0)))
+    left = summary.get("left_scope") or {}
+    failed = f", {left['failed']} failed" if left.get("failed") else ""
+    table.add_row(
+        "left scope",
+        f"{_text(summary.get('records_left_scope', 0))} ({_text(left.get('choice'))}{failed})",
+    )
     seconds = outcome.duration_seconds
     table.add_row("duration", f"{seconds:.1f} s" if seconds is not None else "-")
     if outcome.error:
@@ -147,7 +154,8 @@ def status_table(report: StatusReport) -> Table:
 def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
     """Recent runs, newest first, at most `per_client` per client."""
     table = Table(title="Run history", title_justify="left")
-    for column in ("client", "run", "type", "status", "started", "processed", "failed", "error"):
+    columns = ("client", "run", "type", "status", "started", "processed", "failed", "skipped")
+    for column in (*columns, "error"):
         table.add_column(column, no_wrap=column in ("client", "run"))
     for entry in entries:
         for run in entry.runs[:per_client]:
@@ -159,6 +167,7 @@ def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
                 _text(run.get("started_at")),
                 _text(run.get("records_processed")),
                 _text(run.get("records_failed")),
+                _text(run.get("records_skipped", run.get("skipped_count"))),
                 _text(run.get("error") or run.get("last_error")),
             )
     return table

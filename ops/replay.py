@@ -127,22 +127,32 @@ def _current_copy(
     return fetch(source.record_key(stored)), "erp"
 
 
-def _map(mapping: LoadedMapping, raw: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
-    """The canonical record by the current mapping, or why it rejects the record."""
+def _map(
+    mapping: LoadedMapping, raw: dict[str, Any], record_id: str
+) -> tuple[dict[str, Any] | None, str]:
+    """The canonical record `record_id` by the current mapping, or why the mapping gives none.
+
+    Through `map_record`: a one-to-many record gives several, and the failed
+    record is the line with this id (its issues name it); a skip says so.
+    """
     try:
-        canonical, issues = mapping.to_canonical(dict(raw))
+        records, issues = mapping.map_record(dict(raw))
     except Exception as exc:
         return None, failure_reason(exc, locate(exc, mapping))
-    if canonical is None:
-        reasons = [
-            f"{issue.get('field')}: {issue.get('reason')}"
-            if issue.get("field")
-            else issue["reason"]
-            for issue in issues
-            if issue.get("severity") != "warning"
-        ]
-        return None, "; ".join(reasons) or "rejected by the mapping"
-    return canonical, ""
+    if len(records) == 1 and not any(issue.get("part") for issue in issues):
+        return records[0], ""
+    found = [record for record in records if str(record.get("id")) == record_id]
+    if found:
+        return found[0], ""
+    if any(issue.get("action") == "skip" for issue in issues):
+        return None, "skipped by the mapping"
+    own = [issue for issue in issues if str(issue.get("record_id")) == record_id] or issues
+    reasons = [
+        f"{issue.get('field')}: {issue.get('reason')}" if issue.get("field") else issue["reason"]
+        for issue in own
+        if issue.get("severity") not in ("warning", "info")
+    ]
+    return None, "; ".join(reasons) or "rejected by the mapping"
 
 
 @translate_aws_errors
@@ -224,7 +234,7 @@ def _prepare(
             ReplayedRecord(record_id, was, "gone", "the ERP no longer has it", copy)
         )
         return
-    canonical, reasons = _map(mapping, raw)
+    canonical, reasons = _map(mapping, raw, record_id)
     if canonical is None:
         report.records.append(ReplayedRecord(record_id, was, "rejected", reasons, copy))
         return

@@ -26,6 +26,7 @@ RUN_FIELDS = (
     "records_processed",
     "records_failed",
     "mapping_rejected",
+    "records_skipped",
     "error",
     "last_error",
 )

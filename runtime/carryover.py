@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from contract import jsontext
+from runtime.client_state import store_unless_newer
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore
@@ -145,11 +145,10 @@ def read_state(store: RunStore, client_id: str) -> RetryState:
 def write_state(store: RunStore, state: RetryState) -> bool:
     """Store the state unless a newer run's state is there already; False when it was."""
     current = read_state(store, state.client_id)
-    if current.run_id is not None and state.run_id is not None and current.run_id > state.run_id:
-        return False
-    store.put_bytes(
+    return store_unless_newer(
+        store,
         state_key(state.client_id),
-        jsontext.dumps(state.to_json()).encode("utf-8"),
-        content_type="application/json",
+        stored_run_id=current.run_id,
+        run_id=state.run_id,
+        document=state.to_json(),
     )
-    return True

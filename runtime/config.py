@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from runtime.product_types import registered_product_types
+from runtime.product_types import leaving_scope_field, registered_product_types
 
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 SYNC_TYPES = ("initial", "incremental")
 SyncType = Literal["initial", "incremental"]
 SyncStatus = Literal["success", "partial", "failed", "running"]
+LeftScope = Literal["zero_stock", "mark_inactive", "report"]
+"""What a record the product holds becomes when it leaves the client's scope (docs/operations.md)."""
 
 
 def is_loopback_host(host: str) -> bool:
@@ -120,6 +122,7 @@ class ClientConfig(BaseModel):
     siesa_timezone: str = "America/Bogota"
     siesa_dialect: Literal["rest", "connekta"] = "rest"
     connekta: ConnektaSettings | None = None
+    left_scope: LeftScope = "report"
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
@@ -169,6 +172,18 @@ class ClientConfig(BaseModel):
             raise ValueError(
                 f"a connekta block is given but siesa_dialect is {self.siesa_dialect!r}; "
                 "set siesa_dialect to 'connekta' or remove the block"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _left_scope(self) -> ClientConfig:
+        """The product must have the field the client's leaving-scope choice changes."""
+        if self.left_scope != "report" and not leaving_scope_field(
+            self.product_type, self.left_scope
+        ):
+            raise ValueError(
+                f"left_scope {self.left_scope!r} is not possible for product type "
+                f"{self.product_type!r}: its API has no field for it; choose 'report'"
             )
         return self
 

@@ -39,3 +39,20 @@ def _available_builtins() -> frozenset[str]:
 def registered_product_types() -> frozenset[str]:
     """Every product type an adapter is registered for, or a built-in module will register."""
     return frozenset(_registered) | _available_builtins()
+
+
+LEAVING_SCOPE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "kong": {"zero_stock": ("quantity",), "mark_inactive": ("attributes", "active")},
+    "wms": {"zero_stock": ("available_quantity",), "mark_inactive": ("attributes", "active")},
+}
+"""Per product, the stored field each leaving-scope choice changes (GET, change, PUT).
+
+From the contracts: Kong's `quantity` and WMS's `available_quantity`; neither
+has a status field, both keep custom fields in `attributes` (additionalProperties),
+so inactive is `attributes.active: false`. A product not listed offers only `report`.
+"""
+
+
+def leaving_scope_field(product_type: str, choice: str) -> tuple[str, ...] | None:
+    """The stored field `choice` changes for `product_type`; None when the product offers none."""
+    return LEAVING_SCOPE_FIELDS.get(product_type, {}).get(choice)

@@ -23,6 +23,7 @@ from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
 from runtime.http.retry import Sleeper
+from runtime.product_types import leaving_scope_field
 from runtime.settings import MAX_ITEMS_PER_REQUEST
 
 PRODUCT_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -143,6 +144,28 @@ class ProductAdapter(ABC):
             raise
         return dict(body)
 
+    def leave_scope(self, product_id: str, choice: str) -> str:
+        """Make a stored record that left the client's scope what the client chose.
+
+        `zero_stock` and `mark_inactive` read the stored record (GET), change
+        the one field the product has for it (runtime/product_types.py) and
+        write it back (PUT), through the same retries as every call. Returns
+        "zeroed", "marked inactive", "unchanged" (already so) or "not held"
+        (the product holds no such record); errors propagate as from any call.
+        """
+        path = leaving_scope_field(self.product_type, choice)
+        url = self.product_url(product_id)
+        if path is None or url is None:
+            raise ProductResponseError(f"{self.display_name} offers no {choice} for a record")
+        stored = self.fetch_product(product_id)
+        if stored is None:
+            return "not held"
+        changed = _with_value(stored, path, 0 if choice == "zero_stock" else False)
+        if changed == stored:
+            return "unchanged"
+        self.api_client.call("PUT", url, json_body=changed, check=_one_object)
+        return "zeroed" if choice == "zero_stock" else "marked inactive"
+
     def close(self) -> None:
         """Release the product's HTTP connections."""
         self.api_client.close()
@@ -169,6 +192,18 @@ class ProductAdapter(ABC):
         """Put a refused item in `result` with the product's message."""
         reason = outcome.error or f"{self.display_name} refused the record"
         result.fail(outcome.id, f"{context}{reason}", retryable=outcome.retryable)
+
+
+def _with_value(record: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:
+    """A copy of `record` with `value` at the nested `path` (objects on the way created)."""
+    copy = dict(record)
+    inner = copy
+    for part in path[:-1]:
+        nested = inner.get(part)
+        inner[part] = dict(nested) if isinstance(nested, dict) else {}
+        inner = inner[part]
+    inner[path[-1]] = value
+    return copy
 
 
 def _one_object(body: Any) -> str | None:

@@ -82,6 +82,7 @@ class ValidationSummary(BaseModel):
 
     count: int = Field(ge=0)
     warnings: int = Field(ge=0)
+    skipped: int = Field(default=0, ge=0)
     by_field: dict[str, int]
     report_key: str
 
@@ -90,8 +91,9 @@ class Transformed(Extracted):
     """Transformer output = loader input: the extractor's fields plus the canonical pages.
 
     `retried_key` names the raw copies of records retried from the client's
-    retry state (runtime/carryover.py), `mapping_sha256` the mapping module
-    the records went through.
+    retry state (runtime/carryover.py), `skipped_key` the records a `skip when`
+    rule left out (not failures), `mapping_sha256` the mapping module the
+    records went through.
     """
 
     canonical_pages: list[str]
@@ -101,6 +103,8 @@ class Transformed(Extracted):
     validation_errors: ValidationSummary
     retried_key: str | None = None
     retried_count: int = Field(default=0, ge=0)
+    skipped_count: int = Field(default=0, ge=0)
+    skipped_key: str | None = None
     mapping_sha256: str | None = None
 
 

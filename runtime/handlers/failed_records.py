@@ -117,25 +117,29 @@ class FailedRecords:
 def raw_copies(
     store: RunStore, pages: Iterable[str], mapping: LoadedMapping | None, wanted: set[str]
 ) -> dict[str, dict[str, Any]]:
-    """The raw ERP records, from the run's extracted pages, whose canonical id is wanted."""
+    """The raw ERP records, from the run's extracted pages, whose canonical id is wanted.
+
+    A one-to-many record is the raw copy of each of its lines.
+    """
     found: dict[str, dict[str, Any]] = {}
     if not wanted or mapping is None:
         return found
-    to_canonical = mapping.to_canonical
+    map_record = mapping.map_record
     try:
         for page in pages:
             for record in store.iter_lines(page):
                 if not isinstance(record, dict):
                     continue
                 try:
-                    canonical, _ = to_canonical(record)
+                    canonical, _ = map_record(record)
                 except Exception:
                     continue
-                record_id = _plain_id(canonical.get("id")) if canonical else None
-                if record_id in wanted and record_id is not None:
-                    found[record_id] = record
-                    if len(found) == len(wanted):
-                        return found
+                for line in canonical:
+                    record_id = _plain_id(line.get("id"))
+                    if record_id in wanted and record_id is not None:
+                        found[record_id] = record
+                if len(found) == len(wanted):
+                    return found
     except RunDataError:
         logger.warning(
             "the run's extracted pages could not be read: failed records lack raw copies"

@@ -30,6 +30,7 @@ from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
+from runtime.handlers.leaving import leave_scope
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger, record_run_outcome
 from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
@@ -82,6 +83,19 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 take_rejects(store.iter_lines(rejected), failed, progress)
                 with adapter_class(credentials, config, mapping, on_latency=latency) as adapter:
                     load_records(adapter, store.iter_records(pages), batch_size, failed, progress)
+                    skipped = _skipped_ids(store, run, event)
+                    left = leave_scope(
+                        store,
+                        adapter,
+                        client_id=client_id,
+                        run_id=run_id,
+                        choice=config.left_scope,
+                        full_sync=sync_type == "initial",
+                        seen=progress.handled,
+                        skipped=skipped,
+                        loaded=progress.loaded,
+                    )
+                    progress.handled.update(skipped)
                 failed_key = failed.finish(store, raw_pages, mapping)
                 mapping_sha256 = event.mapping_sha256 or (
                     mapping.sha256 if mapping is not None else None
@@ -96,6 +110,8 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
 
     counts = totals(progress, failed.count)
     status = counts.status
+    if status == "success" and left.failed:
+        status = "partial"  # a record that left scope is still live in the product
     finished_at = deps.now_iso()
     duration = round(time.monotonic() - began, 3)
     summary: dict[str, Any] = {
@@ -105,6 +121,9 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "records_processed": counts.processed,
         "records_success": counts.success,
         "records_failed": counts.failed,
+        "records_skipped": event.skipped_count,
+        "records_left_scope": left.count,
+        "left_scope": left.to_json(),
         "failed_records": failed.shown,
         "failed_records_truncated": failed.truncated,
         "failed_records_key": failed_key,
@@ -124,6 +143,9 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         records_processed=counts.processed,
         records_failed=counts.failed,
         mapping_rejected=counts.mapping_rejected,
+        records_skipped=event.skipped_count,
+        records_left_scope=left.count,
+        left_scope_failed=left.failed,
     )
     record_run_outcome(
         records_processed=counts.processed,
@@ -140,11 +162,24 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 "records_success": counts.success,
                 "records_failed": counts.failed,
                 "mapping_rejected": counts.mapping_rejected,
+                "records_skipped": event.skipped_count,
+                "records_left_scope": left.count,
                 "duration_seconds": duration,
             }
         },
     )
     return summary
+
+
+def _skipped_ids(store: RunStore, run: StageRun, event: Transformed) -> list[str]:
+    """The ids of the records the transformer skipped (its `skipped.ndjson`)."""
+    if not event.skipped_key or not event.skipped_count:
+        return []
+    return [
+        str(line["id"])
+        for line in store.iter_lines(run.key(event.skipped_key))
+        if isinstance(line, dict) and line.get("id") is not None
+    ]
 
 
 def _keep_for_retry(

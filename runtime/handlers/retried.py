@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from contract import jsontext
 from runtime.carryover import RetryEntry, read_state
 from runtime.errors import RunDataError
 from runtime.observability import logger
@@ -23,7 +24,7 @@ from runtime.runstore import RunStore, failed_records_key
 def due_copies(
     store: RunStore, client_id: str, mapping_sha256: str | None, seen: Collection[str]
 ) -> Iterator[dict[str, Any]]:
-    """Raw ERP copies of the records to retry, one per record id."""
+    """Raw ERP copies of the records to retry, one per record (several line ids may share one)."""
     due = {
         record_id: entry
         for record_id, entry in read_state(store, client_id).due(mapping_sha256).items()
@@ -35,6 +36,7 @@ def due_copies(
     for record_id, entry in due.items():
         by_run[entry.run_id][record_id] = entry
     found: set[str] = set()
+    given: set[str] = set()
     for run_id, wanted in sorted(by_run.items()):
         try:
             for line in store.iter_lines(failed_records_key(client_id, run_id)):
@@ -43,7 +45,10 @@ def due_copies(
                 line_id, record = str(line.get("id")), line.get("record")
                 if line_id in wanted and line_id not in found and isinstance(record, dict):
                     found.add(line_id)
-                    yield record
+                    copy = jsontext.dumps(record, sort_keys=True)
+                    if copy not in given:  # two failed lines of one ERP record: one copy
+                        given.add(copy)
+                        yield record
         except RunDataError:
             logger.warning(f"the failed-records report of run {run_id} is gone; its retries wait")
     lacking = sorted(set(due) - found)

@@ -1,8 +1,12 @@
 """One transform run: the run's extracted pages through the transform core, into the run store.
 
-Out go the canonical pages, the validation report (one line per issue) and
-`rejected.ndjson` (one line per rejected record, with its reasons and the
-raw record for replay), which the loader folds into failed_records. After
+Out go the canonical pages (every record an ERP record becomes: several
+for a one-to-many mapping), the validation report (one line per issue),
+`rejected.ndjson` (one line per rejected record, or per rejected line of a
+one-to-many record, with its reasons and the raw record for replay), which
+the loader folds into failed_records, and `skipped.ndjson` (one line per
+record a `skip when` rule left out: not a failure; the loader sees which
+records left the client's scope from it). After
 the extracted pages come the records the client's retry state holds for
 this run (retried.py): their raw copies go to `retried.ndjson` and through
 the mapping like any other record.
@@ -25,6 +29,7 @@ from runtime.runstore import (
     retried_key,
     validation_report_key,
 )
+from runtime.scope import skipped_key
 from runtime.stages.transform import RecordOutcome, Tally, map_records, positioned
 
 
@@ -53,28 +58,32 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
             store.ndjson_writer(validation_report_key(client_id, run_id)) as report,
             store.ndjson_writer(rejected_key(client_id, run_id)) as rejected,
             store.ndjson_writer(retried_key(client_id, run_id)) as retried,
+            store.ndjson_writer(skipped_key(client_id, run_id)) as skipped,
         ):
+            writers = _Writers(canonical, report, rejected, skipped)
             seen: set[str] = set()
             for page_key in pages:
                 for outcome in map_records(
                     mapping, positioned(page_key, store.iter_lines(page_key))
                 ):
-                    seen.add(_write(outcome, canonical, report, rejected, tally))
+                    seen.update(writers.write(outcome, tally))
             copies = due_copies(store, client_id, mapping_sha256, seen)
             for outcome in map_records(mapping, positioned(retried.key, _kept(copies, retried))):
-                _write(outcome, canonical, report, rejected, tally)
+                writers.write(outcome, tally)
     deps.history.update(
         client_id,
         run_id,
         canonical_count=canonical.count,
         rejected_count=rejected.count,
         retried_count=retried.count,
+        skipped_count=skipped.count,
         mapping_sha256=mapping_sha256,
         transformed_at=deps.now_iso(),
     )
     summary = ValidationSummary(
         count=tally.errors,
         warnings=tally.warnings,
+        skipped=tally.skipped,
         by_field=dict(sorted(tally.by_field.items())),
         report_key=report.key,
     )
@@ -85,6 +94,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
                 "canonical": canonical.count,
                 "rejected": rejected.count,
                 "retried": retried.count,
+                "skipped": skipped.count,
                 "errors": tally.errors,
                 "warnings": tally.warnings,
                 "by_field": summary.by_field,
@@ -106,6 +116,8 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         validation_errors=summary,
         retried_key=retried.key if retried.count else None,
         retried_count=retried.count,
+        skipped_count=skipped.count,
+        skipped_key=skipped.key,
         mapping_sha256=mapping_sha256,
     )
 
@@ -117,19 +129,32 @@ def _kept(records: Iterable[dict[str, Any]], copies: NdjsonWriter) -> Iterator[d
         yield record
 
 
-def _write(
-    outcome: RecordOutcome,
-    canonical: PageWriter,
-    report: NdjsonWriter,
-    rejected: NdjsonWriter,
-    tally: Tally,
-) -> str:
-    """Write what one record became; returns the id it is known by."""
-    for line in outcome.report:
-        report.write(line)
-    if outcome.canonical is not None:
-        canonical.write(outcome.canonical)
-    elif outcome.rejection is not None:
-        rejected.write(outcome.rejection)
-    tally.add(outcome)
-    return outcome.record_id
+class _Writers:
+    """Where what one record became goes: canonical pages, report, rejects, skips."""
+
+    def __init__(
+        self,
+        canonical: PageWriter,
+        report: NdjsonWriter,
+        rejected: NdjsonWriter,
+        skipped: NdjsonWriter,
+    ) -> None:
+        self.canonical, self.report, self.rejected, self.skipped = (
+            canonical,
+            report,
+            rejected,
+            skipped,
+        )
+
+    def write(self, outcome: RecordOutcome, tally: Tally) -> list[str]:
+        """Write what one record became; returns every id it accounts for."""
+        for line in outcome.report:
+            self.report.write(line)
+        for record in outcome.canonical:
+            self.canonical.write(record)
+        for rejection in outcome.rejections:
+            self.rejected.write(rejection)
+        if outcome.skip is not None:
+            self.skipped.write(outcome.skip)
+        tally.add(outcome)
+        return outcome.ids

@@ -51,6 +51,8 @@ class LoadProgress:
     canonical_count: int = 0
     success: int = 0
     handled: set[str] = field(default_factory=set)
+    loaded: set[str] = field(default_factory=set)
+    """Ids of the records that reached the product (the client's live ids grow by these)."""
     records: Iterator[list[Record]] | None = None
     current: list[Record] = field(default_factory=list)
 
@@ -100,7 +102,9 @@ def load_records(
         progress.handled.update(
             str(record["id"]) for record in batch if record.get("id") is not None
         )
-        progress.success += load_batch(adapter, batch, failed)
+        succeeded = load_batch(adapter, batch, failed)
+        progress.success += len(succeeded)
+        progress.loaded.update(succeeded)
         progress.current = []
     return progress
 
@@ -115,11 +119,11 @@ def totals(progress: LoadProgress, failed_count: int) -> LoadTotals:
     )
 
 
-def load_batch(adapter: Any, batch: list[Record], failed: FailureSink) -> int:
-    """One batch through the adapter; returns how many records reached the product."""
+def load_batch(adapter: Any, batch: list[Record], failed: FailureSink) -> list[str]:
+    """One batch through the adapter; returns the ids of the records that reached the product."""
     products, pairs = to_products(adapter, batch, failed)
     if not products:
-        return 0
+        return []
     result = adapter.load_batch(products)
     succeeded = set(result.succeeded)
     by_id = {adapter.id_of(product): canonical for product, canonical in pairs}
@@ -140,7 +144,7 @@ def load_batch(adapter: Any, batch: list[Record], failed: FailureSink) -> int:
                     "record": canonical,
                 }
             )
-    return len(result.succeeded)
+    return [str(record_id) for record_id in result.succeeded]
 
 
 def to_products(

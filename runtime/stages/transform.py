@@ -1,11 +1,14 @@
 """The transform stage's core: raw ERP records through the client's mapping.
 
-Per record, the mapping's `to_canonical` gives the canonical record or a
-rejection, plus issues. The outcome of each record holds what the run
-writes for it: the canonical record, its validation-report lines (record
-id, canonical field, `.map` line, value, reason, severity, where the record
-was) or its `rejected.ndjson` line (its reasons and the raw record, for
-replay). A mapping that raises rejects the record, not the run.
+Per record, the mapping's `map_record` gives the canonical records it
+becomes (one, several for a one-to-many mapping, or none) and its issues.
+The outcome of each record holds what the run writes for it: the canonical
+records, its validation-report lines (record id, canonical field, `.map`
+file and line, value, reason, severity, where the record was), its
+`rejected.ndjson` lines (the whole record, or each rejected line of a
+one-to-many record, with the reasons and the raw record, for replay), or,
+when a `skip when` rule held, its `skipped.ndjson` line: a skipped record
+is not a failure. A mapping that raises rejects the record, not the run.
 """
 
 from __future__ import annotations
@@ -18,41 +21,55 @@ from typing import Any, Protocol
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 
-ISSUE_KEYS = ("record_id", "field", "line", "value", "reason", "severity", "action")
+ISSUE_KEYS = ("record_id", "field", "line", "value", "reason", "severity", "action", "file", "part")
+SKIP = "skip"
 
 Line = dict[str, Any]
 
 
 class RecordMapping(Protocol):
-    """A loaded mapping: anything with `to_canonical(record) -> (canonical or None, issues)`."""
+    """A loaded mapping: anything with `map_record(record) -> (canonical records, issues)`."""
 
-    def to_canonical(self, record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Line]]: ...
+    def map_record(self, record: object) -> tuple[list[dict[str, Any]], list[Line]]: ...
 
 
 @dataclass(frozen=True)
 class RecordOutcome:
-    """What one record became: a canonical record or a rejection, and its report lines."""
+    """What one ERP record became: canonical records, rejections or a skip, and its report lines."""
 
     record_id: str
-    """The id the record is known by ("" when it has none)."""
-    canonical: dict[str, Any] | None
-    rejection: Line | None
+    """The id the ERP record is known by ("" when it has none)."""
+    canonical: list[dict[str, Any]]
+    rejections: list[Line]
     report: list[Line]
+    skip: Line | None = None
+    """The `skipped.ndjson` line when a `skip when` rule held (then nothing else is written)."""
+
+    @property
+    def ids(self) -> list[str]:
+        """Every id this record accounts for: its canonical records', rejected lines', its own."""
+        found = [str(record["id"]) for record in self.canonical if record.get("id") is not None]
+        found += [str(line["id"]) for line in self.rejections if line.get("id") is not None]
+        if self.record_id and self.record_id not in found:
+            found.append(self.record_id)
+        return found
 
 
 @dataclass
 class Tally:
-    """Counts of the issues seen (errors by canonical field, "record" when none)."""
+    """Counts of the issues seen (errors by canonical field, "record" when none), and skips."""
 
     errors: int = 0
     warnings: int = 0
+    skipped: int = 0
     by_field: Counter[str] = field(default_factory=Counter)
 
     def add(self, outcome: RecordOutcome) -> None:
-        """Count a record's issues."""
+        """Count a record's issues, and the record when it was skipped."""
+        self.skipped += outcome.skip is not None
         for line in outcome.report:
-            if line.get("severity") == "warning":
-                self.warnings += 1
+            if not _rejects(line):
+                self.warnings += line.get("severity") == "warning"
                 continue
             self.errors += 1
             name = line.get("field")
@@ -70,40 +87,96 @@ def describe_mapping_failure(mapping: RecordMapping, exc: Exception) -> tuple[st
 
 
 def map_record(mapping: RecordMapping, record: Any, position: str) -> RecordOutcome:
-    """One record through `mapping.to_canonical`; `position` says where the record was read."""
-    canonical: dict[str, Any] | None = None
+    """One record through `mapping.map_record`; `position` says where the record was read.
+
+    Rejections: the whole record when it gave no canonical record (or an
+    issue rejects it whole), else one per rejected line (`part`). No record
+    and no error is a skip (a `skip when` rule, or a record with no lines).
+    """
+    canonical: list[dict[str, Any]] = []
     if not isinstance(record, dict):
         issues = [_issue(None, None, None, "the extracted line is not a JSON object")]
     else:
         try:
-            canonical, issues = mapping.to_canonical(record)
+            canonical, issues = mapping.map_record(record)
         except Exception as exc:
-            canonical = None
+            canonical = []
             reason, line = describe_mapping_failure(mapping, exc)
             issues = [_issue(_raw_id(record), None, line, reason)]
-    record_id: Any = None
-    reasons = []
-    report = []
+    report = [
+        {**{key: issue.get(key) for key in ISSUE_KEYS}, "position": position}
+        for issue in issues
+        if issue.get("action") != SKIP
+    ]
+    named = next(
+        (i["record_id"] for i in issues if i.get("record_id") is not None and not i.get("part")),
+        None,
+    )
+    errors = [issue for issue in report if _rejects(issue)]
+    parts = [issue for issue in errors if issue.get("part") is not None]
+    skip = next((issue for issue in issues if issue.get("action") == SKIP), None)
+    if not canonical and (skip is not None or not errors):
+        reason = "the mapping made no product record of it"
+        return _skipped(record, skip or {"record_id": named, "reason": reason}, position)
+    if canonical and len(errors) == len(parts):
+        own = canonical[0].get("id") if len(canonical) == 1 and not parts else None
+        own = own if own is not None else named if named is not None else _raw_id(record)
+        rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
+        return RecordOutcome("" if own is None else str(own), canonical, rejections, report)
+    own = named if named is not None else _raw_id(record)
+    if len(errors) == len(parts):
+        rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
+    else:
+        rejections = [_rejection(own, None, errors, record, position)]
+    return RecordOutcome("" if own is None else str(own), [], rejections, report)
+
+
+def _rejects(issue: Line) -> bool:
+    return issue.get("severity") not in ("warning", "info")
+
+
+def _by_part(issues: list[Line]) -> Iterator[tuple[Any, int, list[Line]]]:
+    """The rejected lines of a one-to-many record: (line id, line number, its issues)."""
+    groups: dict[int, list[Line]] = {}
     for issue in issues:
-        report.append({**{key: issue.get(key) for key in ISSUE_KEYS}, "position": position})
-        record_id = record_id if record_id is not None else issue.get("record_id")
-        if issue.get("severity") == "warning":
-            continue
-        name = issue.get("field")
-        reasons.append(f"{name}: {issue.get('reason')}" if name else str(issue.get("reason")))
-    if canonical is not None:
-        known = "" if canonical.get("id") is None else str(canonical["id"])
-        return RecordOutcome(known, canonical, None, report)
-    reported_id = record_id if record_id is not None else _raw_id(record)
-    rejection = {
-        "id": reported_id,
-        "stage": "mapping",
-        "reason": "; ".join(reasons) or "rejected by the mapping",
-        "retryable": False,
+        groups.setdefault(int(issue["part"]), []).append(issue)
+    for part, group in sorted(groups.items()):
+        line_id = next((i["record_id"] for i in group if i.get("record_id") is not None), None)
+        yield line_id, part, group
+
+
+def _rejection(
+    record_id: Any, part: int | None, issues: list[Line], record: Any, position: str
+) -> Line:
+    """A `rejected.ndjson` line: the whole record's, or one line's (`part`) of a one-to-many record."""
+    reasons = [
+        f"{issue['field']}: {issue.get('reason')}"
+        if issue.get("field")
+        else str(issue.get("reason"))
+        for issue in issues
+    ]
+    reason = "; ".join(reasons) or "rejected by the mapping"
+    line: Line = {"id": record_id, "stage": "mapping"}
+    if part is not None:
+        line["id"] = record_id if record_id is not None else f"{_raw_id(record)}#{part}"
+        line["part"] = part
+        reason = f"line {part} ({line['id']}): {reason}"
+    return {**line, "reason": reason, "retryable": False, "position": position, "record": record}
+
+
+def _skipped(record: Any, issue: Line, position: str) -> RecordOutcome:
+    """A record a `skip when` rule left out: its `skipped.ndjson` line, no failure."""
+    record_id = issue.get("record_id")
+    if record_id is None:
+        record_id = _raw_id(record)
+    skip = {
+        "id": record_id,
+        "reason": issue.get("reason"),
+        "file": issue.get("file"),
+        "line": issue.get("line"),
         "position": position,
-        "record": record,
     }
-    return RecordOutcome("" if reported_id is None else str(reported_id), None, rejection, report)
+    return RecordOutcome("" if record_id is None else str(record_id), [], [], [], skip)
 
 
 def map_records(

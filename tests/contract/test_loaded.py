@@ -62,7 +62,9 @@ def test_a_module_without_the_interface_is_refused() -> None:
         module_sha256=sha256_hex(source),
         compiler_version="t",
     )
-    with pytest.raises(BundleContractError, match=r"^mapping module b/kong\.py lacks to_product$"):
+    with pytest.raises(
+        BundleContractError, match=r"^mapping module b/kong\.py lacks map_record, to_product$"
+    ):
         _load(source, entry)
 
 

@@ -215,6 +215,11 @@ def to_product(canonical):
     return {"product_id": canonical["id"], "external_reference": canonical["id"],
             "name": canonical["name"], "barcode": canonical["ean"],
             "quantity": canonical["stock_quantity"], "rfid_tag_id": canonical["rfid_tag_id"]}
+
+
+def map_record(record):
+    canonical, issues = to_canonical(record)
+    return ([] if canonical is None else [canonical]), issues
 '''
 
 

@@ -26,6 +26,8 @@ ADDED_KEYS = {
     "validation_errors",
     "retried_key",
     "retried_count",
+    "skipped_count",
+    "skipped_key",
     "mapping_sha256",
 }
 
@@ -158,6 +160,7 @@ def test_the_event_fixture_runs_against_stored_pages(aws: Any, kong_mapping_sour
     assert out["validation_errors"] == {
         "count": 0,
         "warnings": 6,
+        "skipped": 0,
         "by_field": {},
         "report_key": f"runs/cliente-a/{event['run_id']}/validation-report.ndjson",
     }

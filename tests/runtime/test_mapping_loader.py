@@ -154,7 +154,7 @@ def test_a_module_without_the_interface_is_refused(aws: Any) -> None:
             "kong": "MAPPING = {'product_type': 'kong'}\ndef to_canonical(record):\n    return record, []\n"
         }
     )
-    with pytest.raises(MappingBundleError, match="lacks to_product"):
+    with pytest.raises(MappingBundleError, match="lacks map_record, to_product"):
         BundleLoader().load("kong")
 
 

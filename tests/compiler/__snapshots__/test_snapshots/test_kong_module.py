@@ -500,6 +500,12 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
     return product
 
 
+def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The canonical records one ERP record becomes (none when rejected or skipped), and its issues."""
+    canonical, issues = to_canonical(record)  # type: ignore[arg-type]
+    return ([] if canonical is None else [canonical]), issues
+
+
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 203: 16, 204: 16, 206: 22, 207: 22, 209: 28, 210: 28, 223: 16, 224: 16,

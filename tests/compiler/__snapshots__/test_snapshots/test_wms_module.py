@@ -530,6 +530,12 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
     return product
 
 
+def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The canonical records one ERP record becomes (none when rejected or skipped), and its issues."""
+    canonical, issues = to_canonical(record)  # type: ignore[arg-type]
+    return ([] if canonical is None else [canonical]), issues
+
+
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 204: 17, 205: 17, 207: 23, 208: 23, 210: 30, 211: 30, 213: 30, 214: 30,
