@@ -34,6 +34,8 @@ class Expectation:
 
     products: dict[str, dict[str, Any]]
     rejected: dict[str, list[str]]
+    skipped: frozenset[str] = frozenset()
+    """Ids of the records the mapping skips: never loaded, so the product must not hold them."""
 
     def accepted(self, record_id: str) -> bool:
         """The mapping accepts the record."""
@@ -52,22 +54,28 @@ def expect(
 ) -> Expectation:
     """Apply a compiled mapping to ERP records: product records, and the rejects with reasons.
 
-    `record_id` names a record the mapping rejects (an accepted one is named
-    by the canonical id the mapping builds).
+    Each record goes through `map_record`, as in the transform stage: it may
+    become several product records (one per line), none (skipped: the product
+    must not gain it), or be rejected whole or line by line. `record_id` names
+    a record rejected whole; a rejected line is named by its own id, and an
+    accepted record by the canonical id the mapping builds.
     """
     products: dict[str, dict[str, Any]] = {}
     rejected: dict[str, list[str]] = {}
+    skipped: set[str] = set()
     for record in records:
-        canonical, issues = mapping.to_canonical(dict(record))
-        if canonical is None:
-            rejected[record_id(record)] = [
-                f"{issue.get('field')}: {issue.get('reason')}"
-                for issue in issues
-                if issue.get("severity") == "error"
-            ]
+        canonicals, issues = mapping.map_record(dict(record))
+        for canonical in canonicals:
+            products[str(canonical["id"])] = mapping.to_product(canonical)
+        if not canonicals and any(issue.get("action") == "skip" for issue in issues):
+            skipped.add(record_id(record))
             continue
-        products[str(canonical["id"])] = mapping.to_product(canonical)
-    return Expectation(products=products, rejected=rejected)
+        for issue in issues:
+            if issue.get("severity") != "error":
+                continue
+            name = record_id(record) if issue.get("part") is None else str(issue.get("record_id"))
+            rejected.setdefault(name, []).append(f"{issue.get('field')}: {issue.get('reason')}")
+    return Expectation(products=products, rejected=rejected, skipped=frozenset(skipped))
 
 
 def _same(field_name: str, held: Any, wanted: Any) -> bool:
@@ -126,7 +134,9 @@ def verify(
         else:
             result.matching += 1
     for record_id in sorted(set(store) - set(expectation.products)):
-        if record_id in expectation.rejected:
+        if record_id in expectation.skipped:
+            result.problems.append(f"{record_id}: the mapping skips it, but the product holds it")
+        elif record_id in expectation.rejected:
             reasons = "; ".join(expectation.rejected[record_id])
             result.problems.append(
                 f"{record_id}: the mapping rejects it ({reasons}), but the product holds it"
