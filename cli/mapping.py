@@ -248,9 +248,16 @@ EXIT_REJECTS = 3
 """`siesa map run`'s exit code when some record was rejected (as `siesa sync`'s partial)."""
 
 
-def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) -> tuple[int, int]:
-    """Map each line: results on stdout, rejects and warnings on stderr; (accepted, rejected)."""
-    accepted = rejected = 0
+def _apply(
+    mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str
+) -> tuple[int, int, int]:
+    """Map each line: results on stdout, rejects, skips and warnings on stderr.
+
+    Returns (product records made, records or lines rejected, records skipped).
+    One ERP record may make several product records (a one-to-many mapping),
+    each printed on its own line; a rejected line is named by its own id.
+    """
+    accepted = rejected = skipped = 0
     for number, record, problem in _records(lines):
         where = f"{name}:{number}"
         if problem is not None:
@@ -258,8 +265,8 @@ def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) 
             _err(f"{where}: rejected: {problem}")
             continue
         try:
-            canonical, issues = mapping.to_canonical(record)
-            product = mapping.to_product(canonical) if canonical is not None else None
+            canonicals, issues = mapping.map_record(record)
+            products = [mapping.to_product(canonical) for canonical in canonicals]
         except Exception as exc:
             rejected += 1
             _err(f"{where}: rejected: {_failure(exc, mapping, common_root([file]))}")
@@ -268,16 +275,25 @@ def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) 
         for issue in issues:
             if issue["severity"] == "warning":
                 _err(f"{where}: {record_name}: warning: {issue_text(issue, action=True)}")
-        if canonical is None:
+        skips = [issue for issue in issues if issue.get("action") == "skip"]
+        if not canonicals and skips:
+            skipped += 1
+            _err(f"{where}: {record_name} skipped: {skips[0].get('reason')}")
+            continue
+        errors = [issue for issue in issues if issue["severity"] == "error"]
+        if not canonicals:
             rejected += 1
-            errors = [issue for issue in issues if issue["severity"] == "error"]
             reasons = "; ".join(f"error: {issue_text(i, action=True)}" for i in errors)
             _err(f"{where}: {record_name} rejected: {reasons or 'no reason given'}")
             continue
-        accepted += 1
-        line = {"canonical": canonical, "product": product}
-        typer.echo(jsontext.dumps(line))
-    return accepted, rejected
+        for issue in errors:  # a line of a one-to-many record, rejected on its own
+            rejected += 1
+            line_name = _record_name(issue.get("record_id"))
+            _err(f"{where}: {line_name} rejected: error: {issue_text(issue, action=True)}")
+        for canonical, product in zip(canonicals, products, strict=True):
+            accepted += 1
+            typer.echo(jsontext.dumps({"canonical": canonical, "product": product}))
+    return accepted, rejected, skipped
 
 
 @map_app.command("run")
@@ -312,14 +328,14 @@ def run_command(
     name = "stdin" if from_stdin else str(input)
     try:
         if from_stdin:
-            accepted, rejected = _apply(mapping, file, _text_stdin(), name)
+            accepted, rejected, skipped = _apply(mapping, file, _text_stdin(), name)
         else:
             with input.open(encoding="utf-8") as lines:
-                accepted, rejected = _apply(mapping, file, lines, name)
+                accepted, rejected, skipped = _apply(mapping, file, lines, name)
     except (OSError, UnicodeDecodeError) as exc:
         _err(f"error: cannot read {name}: {exc}")
         raise typer.Exit(1) from None
-    _err(f"{accepted} record(s) mapped, {rejected} rejected")
+    _err(f"{accepted} record(s) mapped, {rejected} rejected, {skipped} skipped")
     if rejected and not allow_rejects:
         raise typer.Exit(EXIT_REJECTS)
 

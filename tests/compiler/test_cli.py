@@ -138,7 +138,7 @@ def test_run_maps_json_lines_and_reports_rejects_on_stderr(
     assert f"{records}:2: record 'P2' rejected: error: stock_quantity (line " in result.stderr
     assert "must be >= 0 (value -1, action reject)" in result.stderr
     assert f"{records}:4: rejected: not valid JSON" in result.stderr
-    assert "1 record(s) mapped, 2 rejected" in result.stderr
+    assert "1 record(s) mapped, 2 rejected, 0 skipped" in result.stderr
 
 
 def test_run_names_the_map_line_where_generated_code_raised(
@@ -168,7 +168,7 @@ def test_run_names_the_map_line_where_generated_code_raised(
         in (result.stderr)
     )
     assert "Traceback" not in result.output
-    assert "0 record(s) mapped, 1 rejected" in result.stderr
+    assert "0 record(s) mapped, 1 rejected, 0 skipped" in result.stderr
 
 
 def test_run_with_a_missing_input_is_a_message(runner: CliRunner, tmp_path: Path) -> None:

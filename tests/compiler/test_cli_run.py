@@ -30,7 +30,7 @@ def test_every_record_mapped_exits_0(runner: CliRunner, tmp_path: Path) -> None:
     records.write_text(_lines(GOOD), encoding="utf-8")
     result = runner.invoke(map_app, ["run", str(KONG), "--input", str(records)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "1 record(s) mapped, 0 rejected\n"
+    assert result.stderr == "1 record(s) mapped, 0 rejected, 0 skipped\n"
 
 
 def test_a_rejected_record_exits_3_unless_rejects_are_allowed(
@@ -54,7 +54,7 @@ def test_input_dash_reads_standard_input(runner: CliRunner) -> None:
     assert line["product"]["product_id"] == "P1"
     assert "stdin:2: record 'P2' rejected: error: stock_quantity (line " in result.stderr
     assert "stdin:3: rejected: not valid JSON" in result.stderr
-    assert result.stderr.endswith("1 record(s) mapped, 2 rejected\n")
+    assert result.stderr.endswith("1 record(s) mapped, 2 rejected, 0 skipped\n")
 
 
 def test_non_ascii_on_standard_input_is_read_as_utf8(runner: CliRunner) -> None:
@@ -78,7 +78,7 @@ def test_a_json_value_that_is_not_an_object_never_shows_none(runner: CliRunner) 
     assert result.exit_code == 3
     assert "None" not in result.stderr
     assert "Traceback" not in result.output
-    assert result.stderr.endswith("0 record(s) mapped, 2 rejected\n")
+    assert result.stderr.endswith("0 record(s) mapped, 2 rejected, 0 skipped\n")
 
 
 EXACT_MAP = """version 2
