@@ -156,30 +156,40 @@ class _Mapped:
     skipped: bool = False
 
 
-def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> _Mapped:
-    """The record's product record by the current mapping, or why the mapping rejects it."""
+def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> list[_Mapped]:
+    """What the current mapping makes of the record: a product record per line, or why not.
+
+    A one-to-one record gives one item; a one-to-many record one item per
+    line (a rejected line carries the line's id as its canonical id, so the
+    run's report of that line is found); a skipped or wholly rejected record
+    one item without a product record.
+    """
     try:
-        canonical, issues = mapping.to_canonical(dict(erp.record))
-        product = mapping.to_product(canonical) if canonical is not None else None
+        canonicals, issues = mapping.map_record(dict(erp.record))
+        products = [mapping.to_product(canonical) for canonical in canonicals]
     except Exception as exc:  # a mapping that raises rejects the record, as in the transformer
-        return _Mapped(erp, None, None, None, failure_reason(exc, locate(exc, mapping)))
-    if canonical is None and any(issue.get("action") == "skip" for issue in issues):
-        return _Mapped(erp, None, None, None, "skipped by the mapping", skipped=True)
-    if canonical is None or product is None:
-        reasons = "; ".join(
-            f"{issue.get('field')}: {issue.get('reason')}" if issue.get("field") else str(issue)
-            for issue in issues
-            if issue.get("severity") != "warning"
-        )
-        return _Mapped(erp, None, None, None, reasons or "rejected by the mapping")
-    product_id = product.get(id_field)
-    return _Mapped(
-        erp,
-        _plain_id(canonical.get("id")),
-        _plain_id(product_id),
-        product,
-        "",
+        return [_Mapped(erp, None, None, None, failure_reason(exc, locate(exc, mapping)))]
+    if not canonicals and any(issue.get("action") == "skip" for issue in issues):
+        return [_Mapped(erp, None, None, None, "skipped by the mapping", skipped=True)]
+    errors = [issue for issue in issues if issue.get("severity") == "error"]
+    if not canonicals:
+        reasons = "; ".join(_reason(issue) for issue in errors)
+        return [_Mapped(erp, None, None, None, reasons or "rejected by the mapping")]
+    items = [
+        _Mapped(erp, _plain_id(canonical.get("id")), _plain_id(product.get(id_field)), product, "")
+        for canonical, product in zip(canonicals, products, strict=True)
+    ]
+    items.extend(
+        _Mapped(erp, _plain_id(issue.get("record_id")), None, None, _reason(issue))
+        for issue in errors
     )
+    return items
+
+
+def _reason(issue: Mapping[str, Any]) -> str:
+    """An issue as a reject reason: `field: reason`, or the reason alone."""
+    name = issue.get("field")
+    return f"{name}: {issue.get('reason')}" if name else str(issue.get("reason"))
 
 
 def _plain_id(value: Any) -> str | None:
@@ -218,7 +228,7 @@ def compare(
     """Fill `report` with counts and differences; `scope_before` is the watermark in ERP local time."""
     report.erp_records = len(erp)
     report.runs_read = [evidence.run_id for evidence in runs]
-    mapped = [map_record(mapping, id_field, record) for record in erp]
+    mapped = [item for record in erp for item in map_record(mapping, id_field, record)]
     by_product_id: dict[str, list[str]] = defaultdict(list)
     for item in mapped:
         if item.product_id is not None:

@@ -155,7 +155,7 @@ def left_scope(
 
 def _product_ids(erp: Iterable[ErpRecord], mapping: Any, id_field: str) -> list[str]:
     """The product ids the mapping gives the ERP's records (read ahead, concurrently)."""
-    mapped = (map_record(mapping, id_field, record) for record in erp)
+    mapped = (item for record in erp for item in map_record(mapping, id_field, record))
     return [item.product_id for item in mapped if item.product_id is not None]
 
 
