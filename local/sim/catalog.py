@@ -160,8 +160,10 @@ class Catalog:
         invalid: Mapping[str, str] | None = None,
         quirks: Mapping[str, Iterable[str]] | None = None,
         extra_stock: Mapping[str, Iterable[Mapping[str, Any]]] | None = None,
+        stock_lines: bool = False,
     ) -> None:
         self.client = client
+        self.stock_lines = stock_lines  # serve stock per warehouse and a nested weight (_served)
         self.seed = seed
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, Any]] = {}
@@ -184,14 +186,14 @@ class Catalog:
         return [record_key(r) for r in self._ordered()]
 
     def records(self) -> list[dict[str, Any]]:
-        """Copies of every record, in contract order."""
-        return [dict(r) for r in self._ordered()]
+        """Copies of every record, in contract order, as the ERP serves them."""
+        return [self._served(r) for r in self._ordered()]
 
     def get(self, code: str) -> dict[str, Any] | None:
         """A copy of one record by code (padding ignored), or None."""
         with self._lock:
             record = self._records.get(code.strip())
-            return dict(record) if record is not None else None
+            return self._served(record) if record is not None else None
 
     @property
     def invalid(self) -> dict[str, str]:
@@ -212,7 +214,10 @@ class Catalog:
         ordered = self._ordered()
         if modified_since is not None:
             ordered = ordered[self._first_at_or_after(ordered, modified_since) :]
-        return _paginate(ordered, page, limit)
+        served = _paginate(ordered, page, limit)
+        if self.stock_lines:
+            served.data[:] = [self._served(record) for record in served.data]
+        return served
 
     def stock_page(
         self,
@@ -301,6 +306,27 @@ class Catalog:
             self._order = None
 
     # --- internals -------------------------------------------------------------
+
+    def _served(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of the record as the ERP serves it: with stock lines when the catalog has them.
+
+        Such an ERP nests an item's stock per warehouse in `f_existencias` and
+        its weight in `f_dimensiones`, as some Siesa installations' item
+        queries do; the lines are the same rows `/inventory/stock` serves.
+        """
+        served = dict(record)
+        if not self.stock_lines:
+            return served
+        with self._lock:
+            rows = (
+                self._stock_rows(record_key(record)) if record_key(record) in self._records else []
+            )
+        served["f_existencias"] = [
+            {key: row.get(key) for key in ("f_bodega", "f_ubicacion", "f_cantidad")} for row in rows
+        ]
+        grams = 150 + sum(map(ord, record_key(record))) * 37 % 1850
+        served["f_dimensiones"] = {"peso_g": str(grams), "unidad": "g"}
+        return served
 
     def _ordered(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -447,6 +473,7 @@ def generate_catalog(
     invalid_share: float = 0.02,
     quirk_share: float = 0.25,
     start: datetime = CATALOG_START,
+    stock_lines: bool = False,
 ) -> Catalog:
     """A catalog of `n` items, the same for the same (n, seed, client, shares).
 
@@ -454,6 +481,8 @@ def generate_catalog(
     `round(n * invalid_share)` records are invalid, cycling through INVALID_KINDS.
     Timestamps start at `start` (ERP local time) and advance; some records share
     a timestamp, as an ERP batch update does, so the f_codigo tie-break matters.
+    `stock_lines` serves each item with its stock per warehouse and a nested
+    weight (`Catalog._served`), the layout a one-to-many mapping reads.
     """
     if n < 0:
         raise ValueError("n must be >= 0")
@@ -489,5 +518,11 @@ def generate_catalog(
         _make_invalid(rng, records[index], kind)
         invalid[record_key(records[index])] = kind
     return Catalog(
-        records, client=client, seed=seed, invalid=invalid, quirks=quirks, extra_stock=extra_stock
+        records,
+        client=client,
+        seed=seed,
+        invalid=invalid,
+        quirks=quirks,
+        extra_stock=extra_stock,
+        stock_lines=stock_lines,
     )
