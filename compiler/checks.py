@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from compiler import ir, lints
 from compiler.clauses import resolve_check, resolve_steps
+from compiler.expr_ir import columns_of
+from compiler.expressions import Typer, accepts
+from compiler.language_version import SUPPORTED_VERSIONS, file_version, require_version_2
 from compiler.names import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
@@ -29,8 +32,8 @@ from compiler.names import (
     TYPE_ALIASES,
     known_list,
 )
-from compiler.language_version import SUPPORTED_VERSIONS, file_version
 from compiler.problems import Problems
+from compiler.scope import Scope, resolve_rules, resolve_scope
 from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order
 from dsl import ast
@@ -103,6 +106,9 @@ class _FileInfo:
     lookups: list[tuple[ast.LookupStmt, tuple[tuple[str, str], ...]]] = field(default_factory=list)
     fields: list[ast.FieldStmt | ast.RemoveStmt] = field(default_factory=list)
     examples: list[ast.Example] = field(default_factory=list)
+    columns: list[ast.ColumnStmt] = field(default_factory=list)
+    rules: list[ast.RuleStmt] = field(default_factory=list)
+    eaches: list[ast.EachStmt] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -219,8 +225,16 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
     _check_mapping(info, problems)
     lookup_names: dict[str, int] = {}
     field_lines: dict[str, int] = {}
+    version = file_version(statements)
     for stmt in statements:
-        if isinstance(stmt, ast.TimezoneStmt):
+        _check_version_2(stmt, version, path, problems)
+        if isinstance(stmt, ast.ColumnStmt):
+            info.columns.append(stmt)
+        elif isinstance(stmt, ast.RuleStmt):
+            info.rules.append(stmt)
+        elif isinstance(stmt, ast.EachStmt):
+            info.eaches.append(stmt)
+        elif isinstance(stmt, ast.TimezoneStmt):
             if info.timezone is not None:
                 problems.error(path, stmt.span, "`timezone` is given more than once")
             else:
@@ -253,6 +267,24 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
         elif isinstance(stmt, ast.Example):
             info.examples.append(stmt)
     return info
+
+
+def _check_version_2(stmt: ast.Statement, version: int, path: str, problems: Problems) -> None:
+    """Version 2 constructs in a `version 1` file are errors, each at its own place."""
+    if isinstance(stmt, ast.ColumnStmt):
+        require_version_2("`column`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.RuleStmt):
+        require_version_2(f"`{stmt.kind} when`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.EachStmt):
+        require_version_2("`each`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.FieldStmt) and stmt.expression is not None:
+        require_version_2("an expression", version, path, stmt.expression.span, problems)
+    elif isinstance(stmt, ast.Example):
+        if stmt.expect_skip is not None:
+            require_version_2("`expect skip`", version, path, stmt.expect_skip, problems)
+        if stmt.expect_products is not None:
+            span = stmt.expect_products.span
+            require_version_2("`expect products`", version, path, span, problems)
 
 
 def _check_canonical(name: ast.Name, path: str, problems: Problems) -> bool:
@@ -318,7 +350,7 @@ class _Merged:
         for stmt, path in reversed(self.statements):
             value = getattr(stmt, attribute)
             if attribute == "sources":
-                if value or stmt.constant is not None:
+                if value or stmt.constant is not None or stmt.expression is not None:
                     return stmt, path
             elif value is not None:
                 return stmt, path
@@ -502,7 +534,7 @@ def _resolve_checks(
 
 
 def _check_sources(name: str, stmt: ast.FieldStmt, path: str, problems: Problems) -> None:
-    if not stmt.sources and stmt.constant is None:
+    if not stmt.sources and stmt.constant is None and stmt.expression is None:
         problems.error(
             path,
             stmt.name.span,
@@ -551,8 +583,43 @@ def _resolve_constant(
     return ok, constant
 
 
+def _resolve_expression(
+    name: str,
+    merged: _Merged,
+    stmt: ast.FieldStmt,
+    path: str,
+    type_name: ir.TypeName,
+    scope: Scope,
+    problems: Problems,
+) -> tuple[bool, ir.Expr | None]:
+    """A field's `= EXPRESSION`, typed against the columns; the field's type must take it."""
+    assert stmt.expression is not None
+    steps = merged.last("steps")
+    if steps is not None and steps[0].steps:
+        problems.error(
+            steps[1],
+            steps[0].steps[0].span,
+            "a field computed by an expression takes no steps",
+            "use the functions inside the expression, e.g. `= upper(trim(f_nombre))`",
+        )
+        return False, None
+    typed = Typer(scope.field_types, path, problems).check(stmt.expression)
+    if typed is None:
+        return False, None
+    if not accepts(type_name, typed.type):
+        hint = "convert it with text(...)" if type_name == "string" else None
+        problems.error(
+            path,
+            stmt.expression.span,
+            f"field `{name}` is {type_name}, but its value is {typed.type}",
+            hint,
+        )
+        return False, None
+    return True, typed
+
+
 def _resolve_field(
-    name: str, merged: _Merged, settings: _Settings, problems: Problems
+    name: str, merged: _Merged, settings: _Settings, scope: Scope, problems: Problems
 ) -> ir.Field | None:
     """One merged field as IR, or None when any clause is wrong (all reported)."""
     last, last_path = merged.statements[-1]
@@ -576,6 +643,13 @@ def _resolve_field(
     checks = _resolve_checks(merged, type_name, problems)
     if type_name is None or policy is None or steps is None or len(problems.found) > errors_before:
         return None
+    expression: ir.Expr | None = None
+    if source_stmt.expression is not None:
+        ok, expression = _resolve_expression(
+            name, merged, source_stmt, source_path, type_name, scope, problems
+        )
+        if not ok:
+            return None
     is_constant = source_stmt.constant is not None and not source_stmt.sources
     constant: ir.CanonicalValue = None
     if is_constant:
@@ -611,6 +685,7 @@ def _resolve_field(
         policy=policy,
         file=settings.recorded_paths.get(last_path, last_path),
         line=last.span.line,
+        expression=expression,
     )
 
 
@@ -686,8 +761,32 @@ def _check_id(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
         )
 
 
+def _check_each_id(
+    scope: Scope, merged: dict[str, _Merged], fields: list[ir.Field | None], problems: Problems
+) -> None:
+    """With `each`, the id must read the line: otherwise every line would get the same id."""
+    if scope.each is None or ID_FIELD not in merged:
+        return
+    id_field = next((f for f in fields if f is not None and f.canonical == ID_FIELD), None)
+    if id_field is None:
+        return
+    prefix = scope.each.var + "."
+    if id_field.expression is not None and any(
+        name.startswith(prefix) for name in columns_of(id_field.expression)
+    ):
+        return
+    stmt, path = merged[ID_FIELD].last("sources") or merged[ID_FIELD].statements[0]
+    problems.error(
+        path,
+        stmt.name.span,
+        f"with `each {scope.each.var} in ...`, the `id` must depend on the line:"
+        " otherwise all lines would share one id",
+        f'e.g. `field id string required = f_codigo + "-" + {prefix}KEY`',
+    )
+
+
 def _example(
-    example: ast.Example, path: str, fields: dict[str, _Merged], problems: Problems
+    example: ast.Example, path: str, fields: dict[str, _Merged], version: int, problems: Problems
 ) -> ir.Example | None:
     ok = True
     for what, value in (
@@ -699,10 +798,27 @@ def _example(
         if value is not None and not isinstance(value.value, dict):
             problems.error(path, value.span, f"`{what}` must be a JSON object")
             ok = False
+    products = example.expect_products
+    if products is not None and not (
+        isinstance(products.value, list) and all(isinstance(p, dict) for p in products.value)
+    ):
+        problems.error(path, products.span, "`expect products` must be a JSON array of objects")
+        ok = False
+    bare_reject = example.expect_reject == () and example.expect_reject_span is not None
+    if bare_reject and not require_version_2(
+        "a bare `expect reject` (a record rule's rejection)",
+        version,
+        path,
+        example.expect_reject_span or example.span,
+        problems,
+    ):
+        ok = False
     has_output = (
         example.expect_canonical is not None
         or example.expect_product is not None
         or example.expect_product_contains is not None
+        or products is not None
+        or example.expect_skip is not None
     )
     if example.expect_reject is None and example.expect_warning is None and not has_output:
         problems.error(
@@ -744,6 +860,8 @@ def _example(
         expect_reject=_names_of(example.expect_reject),
         expect_product_contains=_json_of(example.expect_product_contains),
         expect_warning=_names_of(example.expect_warning),
+        expect_skip=example.expect_skip is not None,
+        expect_products=_json_of(example.expect_products),
     )
 
 
@@ -770,7 +888,8 @@ def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
             continue
         if isinstance(name, str):
             names[name] = example.span.line
-        resolved = _example(example, child.path, merged, problems)
+        version = file_version(child.file.ast.statements)
+        resolved = _example(example, child.path, merged, version, problems)
         if resolved is not None:
             examples.append(resolved)
     return examples
@@ -858,8 +977,21 @@ def check_mapping(
             problems,
             every_string=True,
         )
-    fields = [_resolve_field(name, item, settings, problems) for name, item in merged.items()]
+    scope = resolve_scope(
+        [(stmt, info.path) for info in chain for stmt in info.columns],
+        [(stmt, info.path) for info in chain for stmt in info.eaches],
+        problems,
+    )
+    rules = resolve_rules(
+        [(stmt, info.path, info.file.rel_path) for info in chain for stmt in info.rules],
+        scope,
+        problems,
+    )
+    fields = [
+        _resolve_field(name, item, settings, scope, problems) for name, item in merged.items()
+    ]
     _check_id(child, merged, problems)
+    _check_each_id(scope, merged, fields, problems)
     _check_targets(merged, problems)
     examples = _examples(child, merged, problems)
     problems.raise_if_any()
@@ -878,6 +1010,9 @@ def check_mapping(
         every_string=every or (),
         fields=tuple(field for field in fields if field is not None),
         examples=tuple(examples),
+        columns=tuple(scope.columns.values()),
+        rules=rules,
+        each=scope.each,
     )
     warnings = _warnings(chain, merged, mapping, settings, product_types, problems.sources)
     return dataclasses.replace(mapping, warnings=warnings)

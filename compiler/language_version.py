@@ -20,7 +20,11 @@ def file_version(statements: tuple[ast.Statement, ...]) -> int:
     for statement in statements:
         if isinstance(statement, ast.VersionStmt):
             value = statement.version.value
-            if isinstance(value, int) and not isinstance(value, bool) and value in SUPPORTED_VERSIONS:
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and value in SUPPORTED_VERSIONS
+            ):
                 return value
             return 1
     return 1

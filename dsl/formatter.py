@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dsl.ast import (
+    Binary,
+    Call,
     Check,
+    ColumnRef,
+    ColumnStmt,
     Comment,
     CompareCheck,
+    EachStmt,
     EveryStringStmt,
     Example,
+    Expr,
     FieldStmt,
+    Group,
     InCheck,
     LengthCheck,
     Literal,
@@ -37,10 +44,13 @@ from dsl.ast import (
     NamedCheck,
     RangeCheck,
     RemoveStmt,
+    RuleStmt,
     Statement,
     Step,
     TimezoneStmt,
+    Unary,
     VersionStmt,
+    When,
 )
 from dsl.parser import parse
 
@@ -110,6 +120,7 @@ def _example_rows(example: Example) -> list[_Row]:
         ("expect canonical", example.expect_canonical),
         ("expect product", example.expect_product),
         ("expect product contains", example.expect_product_contains),
+        ("expect products", example.expect_products),
     )
     for order, (words, value) in enumerate(values):
         if value is not None:
@@ -124,6 +135,12 @@ def _example_rows(example: Example) -> list[_Row]:
             rows.append(
                 _Row(text, names[0].span.line, names[-1].span.end_line, INDENT, False, order=order)
             )
+        elif names is not None and example.expect_reject_span is not None:  # by a record rule
+            line = example.expect_reject_span.line
+            rows.append(_Row(words, line, line, INDENT, False, order=order))
+    if example.expect_skip is not None:
+        line = example.expect_skip.line
+        rows.append(_Row("expect skip", line, line, INDENT, False, order=len(values) + len(named)))
     return rows
 
 
@@ -143,6 +160,22 @@ def _single_line(statement: Statement) -> str:
         return f"remove {statement.name.text}"
     if isinstance(statement, FieldStmt):
         return _field(statement)
+    if isinstance(statement, ColumnStmt):
+        text = f"column {statement.name.text} {statement.type.text}"
+        source = statement.source
+        if isinstance(source, Literal):
+            return f"{text} <- {_literal(source)}"
+        return text if source is None else f"{text} <- {source.text}"
+    if isinstance(statement, RuleStmt):
+        return rule_text(statement)
+    if isinstance(statement, EachStmt):
+        if statement.array is not None:
+            return f"each {statement.var.text} in {statement.array.text}"
+        objects = (
+            "{" + ", ".join(f"{key.text}: {expr_text(value)}" for key, value in item.pairs) + "}"
+            for item in statement.objects
+        )
+        return f"each {statement.var.text} in " + ", ".join(objects)
     raise TypeError(f"no layout for {type(statement).__name__}")  # pragma: no cover
 
 
@@ -157,6 +190,8 @@ def _field(stmt: FieldStmt) -> str:
         parts.append("<- " + ", ".join(name.text for name in stmt.sources))
     if stmt.constant is not None:
         parts.append(f"= {_literal(stmt.constant)}")
+    if stmt.expression is not None:
+        parts.append(f"= {expr_text(stmt.expression)}")
     if stmt.target is not None:
         parts.append(f"-> {stmt.target.text}")
     parts.extend(f"| {_step(step)}" for step in stmt.steps or ())
@@ -165,6 +200,36 @@ def _field(stmt: FieldStmt) -> str:
     parts.extend(f"check {_check(check)}" for check in stmt.checks or ())
     if stmt.policy is not None:
         parts.append(f"on invalid {stmt.policy.text}")
+    return " ".join(parts)
+
+
+def rule_text(rule: RuleStmt) -> str:
+    """`skip when COND` / `reject when COND because "MESSAGE"`, as `fmt` writes it."""
+    text = f"{rule.kind} when {expr_text(rule.condition)}"
+    return text if rule.message is None else f"{text} because {_literal(rule.message)}"
+
+
+def expr_text(expr: Expr) -> str:
+    """An expression as `fmt` writes it: one space around binary operators, parentheses as written."""
+    if isinstance(expr, Literal):
+        return _literal(expr)
+    if isinstance(expr, ColumnRef):
+        return expr.name.text
+    if isinstance(expr, Binary):
+        return f"{expr_text(expr.left)} {expr.op} {expr_text(expr.right)}"
+    if isinstance(expr, Unary):
+        operand = expr_text(expr.operand)
+        return f"not {operand}" if expr.op == "not" else f"-{operand}"
+    if isinstance(expr, Call):
+        args = [expr_text(arg) for arg in expr.args]
+        args += [f"{option.name.text}={option.value.text}" for option in expr.options]
+        return f"{expr.function.text}({', '.join(args)})"
+    if isinstance(expr, Group):
+        return f"({expr_text(expr.inner)})"
+    assert isinstance(expr, When)
+    parts = [f"when {expr_text(b.condition)} then {expr_text(b.value)}" for b in expr.branches]
+    if expr.otherwise is not None:
+        parts.append(f"else {expr_text(expr.otherwise)}")
     return " ".join(parts)
 
 
