@@ -3,8 +3,9 @@
 Each example feeds one Siesa record to `to_canonical` and compares what comes
 out with what the example expects: the canonical record, the product record
 (exactly, as JSON, or the part of it given by `expect product contains`), a
-rejection on exactly the named fields, and warnings on exactly the named
-fields (`expect warning`). A failure names the example, its line and shows a
+rejection on exactly the named fields (bare `expect reject`: by a `reject
+when` rule), a skip by a `skip when` rule (`expect skip`), and warnings on
+exactly the named fields (`expect warning`). A failure names the example, its line and shows a
 diff.
 """
 
@@ -107,6 +108,22 @@ def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
     """Why the example fails, or None when it holds."""
     canonical, issues = mapping.to_canonical(copy.deepcopy(example.input))
     errors = [issue for issue in issues if issue["severity"] == "error"]
+    skipped = [issue for issue in issues if issue.get("action") == "skip"]
+    if example.expect_skip:
+        if skipped:
+            return None
+        if canonical is None:
+            return f"expected the record to be skipped, but it was rejected: {_describe(errors)}"
+        return "expected the record to be skipped, but it was mapped"
+    if skipped:
+        return f"the record was skipped ({skipped[0]['reason']}, line {skipped[0]['line']})"
+    if example.expect_reject == ():
+        by_rule = [issue for issue in errors if issue["field"] is None]
+        if by_rule:
+            return None
+        if canonical is not None:
+            return "expected a rejection by a `reject when` rule, but the record was accepted"
+        return f"expected a rejection by a `reject when` rule, but: {_describe(errors)}"
     if example.expect_warning is not None:
         warned = _warnings_differ(example.expect_warning, issues)
         if warned is not None:

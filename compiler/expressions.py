@@ -520,6 +520,8 @@ def _a(type_name: str) -> str:
 
 
 def _convert(a: str, b: str) -> str | None:
+    """A hint when text meets another type: `text(...)` turns any value into text."""
     if "string" in (a, b) and {a, b} != {"string"}:
-        return "convert the other value with text(...), e.g. `text(f_talla)`"
+        other = b if a == "string" else a
+        return f"convert the {other} to text first with text(...)"
     return None

@@ -157,6 +157,7 @@ class ModulePlan:
     zone: Ident | None
     columns: tuple[ColumnPlan, ...] = ()
     rules: tuple[RulePlan, ...] = ()
+    reads_keys: bool = True  # some field or column reads a top-level key with `get`
 
 
 class _Lowering:
@@ -212,7 +213,12 @@ class _Lowering:
         reason = rule.text if rule.kind == "skip" else (rule.message or "")
         failed = f"cannot decide `{rule.text}`: "
         return RulePlan(
-            self.expressions.emit(rule.condition), columns, rule.line, reason, rule.kind, failed
+            self.expressions.emit_condition(rule.condition),
+            columns,
+            rule.line,
+            reason,
+            rule.kind,
+            failed,
         )
 
     def _const(
@@ -426,4 +432,6 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         zone=lowering.zone,
         columns=columns,
         rules=rules,
+        reads_keys=any(plan.field.sources for plan in fields)
+        or any(column.path is None for column in columns),
     )

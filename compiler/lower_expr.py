@@ -67,7 +67,18 @@ class ExprLowering:
 
     def emit(self, expr: x.Expr) -> Code:
         """The code of `expr`, a Python expression."""
+        return Code(self._bare(expr))
+
+    def emit_condition(self, expr: x.Expr) -> Code:
+        """The code of a condition, to be followed by `is True` (its parentheses kept)."""
         return Code(self._emit(expr))
+
+    def _bare(self, expr: x.Expr) -> str:
+        """`expr` where a whole expression stands (a call's argument): no parentheses of its own."""
+        code = self._emit(expr)
+        if isinstance(expr, x.Bin | x.Not | x.When) and code.startswith("("):
+            return code[1:-1]
+        return code
 
     def _helper(self, name: str) -> str:
         self.helpers.add(name)
@@ -95,7 +106,7 @@ class ExprLowering:
         if isinstance(expr, x.Not):
             return f"({self._emit(expr.operand)} is not True)"
         if isinstance(expr, x.Neg):
-            return self._call("_neg", self._emit(expr.operand))
+            return self._call("_neg", self._bare(expr.operand))
         if isinstance(expr, x.Bin):
             return self._binary(expr)
         if isinstance(expr, x.When):
@@ -106,21 +117,40 @@ class ExprLowering:
         left, right = self._emit(expr.left), self._emit(expr.right)
         if expr.op in ("and", "or"):
             return f"({left} is True {expr.op} {right} is True)"
+        if expr.op not in ("eq", "ne") or expr.operands == "datetime":
+            # the operands become arguments of a helper call: no parentheses of their own
+            left, right = self._bare(expr.left), self._bare(expr.right)
         left = self._moment(left, expr.operands)
         right = self._moment(right, expr.operands)
         if expr.op in ("eq", "ne"):
+            # true, false and null compare by identity (what linters ask of generated code too)
+            singleton = any(
+                isinstance(side, x.Lit) and side.type in ("bool", "null")
+                for side in (expr.left, expr.right)
+            )
+            if singleton:
+                return f"({left} {'is' if expr.op == 'eq' else 'is not'} {right})"
             return f"({left} {'==' if expr.op == 'eq' else '!='} {right})"
         return self._call(_HELPER[expr.op], left, right)
 
     def _when(self, expr: x.When) -> str:
         code = "None" if expr.otherwise is None else self._emit(expr.otherwise)
         for condition, value in reversed(expr.branches):
-            code = f"({self._emit(value)} if {self._emit(condition)} is True else {code})"
+            then = self._emit(value)
+            test = self._emit(condition)
+            if then == code:  # `when c then a else a` is `a`
+                continue
+            if (then, code) == ("True", "False"):
+                code = f"({test} is True)"
+            elif (then, code) == ("False", "True"):
+                code = f"({test} is not True)"
+            else:
+                code = f"({then} if {test} is True else {code})"
         return code
 
     def _function(self, expr: x.Call) -> str:
         name = expr.function
-        args = [self._emit(arg) for arg in expr.args]
+        args = [self._bare(arg) for arg in expr.args]
         helper = f"_fn_{name}"
         if name == "join":
             parts = args[1:]

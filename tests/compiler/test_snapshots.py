@@ -35,3 +35,9 @@ def test_kong_module(module_snapshot: SnapshotAssertion) -> None:
 
 def test_wms_module(module_snapshot: SnapshotAssertion) -> None:
     assert compile_file(MAPPINGS / "wms.map", root=MAPPINGS).code == module_snapshot
+
+
+def test_expressions_module(module_snapshot: SnapshotAssertion) -> None:
+    """Version 2: columns, expressions, conditionals, functions and record rules."""
+    valid = Path(__file__).parent / "golden_valid"
+    assert compile_file(valid / "expressions.map", root=valid).code == module_snapshot
