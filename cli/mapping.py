@@ -125,7 +125,8 @@ def check_command(
     text = output == "text"
     for path in files:
         diagnostics, sources, has_error = _check_one(path, root, product_types)
-        run.files_with_errors += has_error or (strict and bool(diagnostics))
+        warned = any(d.severity == "warning" for d in diagnostics)
+        run.files_with_errors += has_error or (strict and warned)
         new = run.add(diagnostics, sources)
         if text and new:
             _err(render_all(new, run.sources) + "\n")

@@ -930,6 +930,20 @@ def _field_warnings(
     return found
 
 
+def _override_notes(child: _FileInfo, merged: dict[str, _Merged]) -> list[Diagnostic]:
+    """A note for each `override X check ...` of the checked file that replaces inherited checks."""
+    found: list[Diagnostic] = []
+    for name, item in merged.items():
+        for index, (stmt, path) in enumerate(item.statements):
+            if path != child.path or stmt.kind != "override" or not stmt.checks:
+                continue
+            earlier = [(s, p) for s, p in item.statements[:index] if s.checks is not None]
+            if earlier and earlier[-1][0].checks:
+                base, base_path = earlier[-1]
+                found.append(lints.replaced_checks(path, name, stmt, base, base_path))
+    return found
+
+
 def _warnings(
     chain: list[_FileInfo],
     merged: dict[str, _Merged],
@@ -944,6 +958,7 @@ def _warnings(
     used = lints.used_lookups([mapping.every_string, *(f.steps for f in mapping.fields)])
     found = lints.unused_lookups(child.path, (stmt for stmt, _ in child.lookups), used)
     found += _field_warnings(child, merged, fields, settings, list(mapping.examples))
+    found += _override_notes(child, merged)
     if product_types is not None and child.mapping is not None and child.mapping.product:
         unknown = lints.unknown_product_type(child.path, child.mapping.product, product_types)
         found += [unknown] if unknown is not None else []

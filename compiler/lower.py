@@ -117,6 +117,7 @@ class RulePlan:
 
     code: Code
     columns: tuple[Ident, ...]
+    file: str
     line: int
     reason: str
     action: Literal["skip", "reject"]
@@ -215,6 +216,7 @@ class _Lowering:
         return RulePlan(
             self.expressions.emit_condition(rule.condition),
             columns,
+            rule.file,
             rule.line,
             reason,
             rule.kind,

@@ -241,12 +241,14 @@ def _gtin(value: str) -> bool:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -508,10 +510,15 @@ def _fn_to_utc(value: datetime | None, zone: tzinfo, gap: str, overlap: str) -> 
 
 
 def _rule_issue(
-    record: dict[str, object], sources: tuple[str, ...], line: int, reason: str, action: str
+    record: dict[str, object],
+    sources: tuple[str, ...],
+    file: str,
+    line: int,
+    reason: str,
+    action: str,
 ) -> dict[str, object]:
     """The one issue of a record a rule skips (information, not a failure) or rejects."""
-    issue = _issue(None, line, None, reason, action)
+    issue = _issue(None, file, line, None, reason, action)
     issue["record_id"] = _record_id(record, sources)
     if action == "skip":
         issue["severity"] = "info"

@@ -197,7 +197,7 @@ def _field(stmt: FieldStmt) -> str:
     parts.extend(f"| {_step(step)}" for step in stmt.steps or ())
     if stmt.default is not None:
         parts.append(f"default {_literal(stmt.default)}")
-    parts.extend(f"check {_check(check)}" for check in stmt.checks or ())
+    parts.extend(f"check {check_text(check)}" for check in stmt.checks or ())
     if stmt.policy is not None:
         parts.append(f"on invalid {stmt.policy.text}")
     return " ".join(parts)
@@ -240,7 +240,8 @@ def _step(step: Step) -> str:
     return f"{step.name.text}({args})"
 
 
-def _check(check: Check) -> str:
+def check_text(check: Check) -> str:
+    """A check as written after `check`."""
     if isinstance(check, MatchesCheck):
         return f"matches {_literal(check.pattern)}"
     if isinstance(check, NamedCheck):

@@ -221,6 +221,7 @@ def test_record_rules_run_before_the_fields_in_order() -> None:
             {
                 "record_id": "P1",
                 "field": None,
+                "file": "t.map",
                 "line": 5,
                 "value": None,
                 "reason": 'skip when a == "N"',

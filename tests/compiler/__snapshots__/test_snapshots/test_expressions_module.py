@@ -176,12 +176,14 @@ def _regex_groups(pattern: str) -> _re2.RE2:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -372,10 +374,15 @@ def _fn_to_utc(value: datetime | None, zone: tzinfo, gap: str, overlap: str) -> 
 
 
 def _rule_issue(
-    record: dict[str, object], sources: tuple[str, ...], line: int, reason: str, action: str
+    record: dict[str, object],
+    sources: tuple[str, ...],
+    file: str,
+    line: int,
+    reason: str,
+    action: str,
 ) -> dict[str, object]:
     """The one issue of a record a rule skips (information, not a failure) or rejects."""
-    issue = _issue(None, line, None, reason, action)
+    issue = _issue(None, file, line, None, reason, action)
     issue["record_id"] = _record_id(record, sources)
     if action == "skip":
         issue["severity"] = "info"
@@ -394,7 +401,7 @@ def to_canonical(
 ) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
-        return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+        return None, [_issue(None, 'expressions.map', None, record, "the record is not a JSON object", "reject")]
     get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
@@ -523,17 +530,17 @@ def to_canonical(
     try:
         _bad_column(k_7)
         if (k_7 == 'N') is True:
-            return None, [_rule_issue(record, ('f_codigo',), 19, 'skip when f_activo == "N"', 'skip')]
+            return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 19, 'skip when f_activo == "N"', 'skip')]
     except _Invalid as exc:
-        return None, [_rule_issue(record, ('f_codigo',), 19, 'cannot decide `skip when f_activo == "N"`: ' + exc.args[0], "reject")]
+        return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 19, 'cannot decide `skip when f_activo == "N"`: ' + exc.args[0], "reject")]
 
     # map:20
     try:
         _bad_column(k_5)
         if _lt(k_5, 0) is True:
-            return None, [_rule_issue(record, ('f_codigo',), 20, 'a price is never negative', 'reject')]
+            return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 20, 'a price is never negative', 'reject')]
     except _Invalid as exc:
-        return None, [_rule_issue(record, ('f_codigo',), 20, 'cannot decide `reject when f_precio < 0`: ' + exc.args[0], "reject")]
+        return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 20, 'cannot decide `reject when f_precio < 0`: ' + exc.args[0], "reject")]
 
     # map:22
     v = r = get('f_codigo')
@@ -544,7 +551,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('id', 22, r, "is required but missing", 'reject'))
+            issues.append(_issue('id', 'expressions.map', 22, r, "is required but missing", 'reject'))
             c_1 = None
         else:
             if not isinstance(v, str):
@@ -552,7 +559,7 @@ def to_canonical(
             c_1 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('id', 22, r, exc.args[0], 'reject'))
+        issues.append(_issue('id', 'expressions.map', 22, r, exc.args[0], 'reject'))
         c_1 = None
 
     # map:23
@@ -562,7 +569,7 @@ def to_canonical(
         v = _add(_add(k_2, ' '), k_3)
         if v is None:
             rejected = True
-            issues.append(_issue('name', 23, r, "is required but missing", 'reject'))
+            issues.append(_issue('name', 'expressions.map', 23, r, "is required but missing", 'reject'))
             c_2 = None
         else:
             if not isinstance(v, str):
@@ -571,7 +578,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('name', 23, r, exc.args[0], 'reject'))
+        issues.append(_issue('name', 'expressions.map', 23, r, exc.args[0], 'reject'))
         c_2 = None
 
     # map:24
@@ -588,7 +595,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('display_name', 24, r, exc.args[0], 'reject'))
+        issues.append(_issue('display_name', 'expressions.map', 24, r, exc.args[0], 'reject'))
         c_3 = None
 
     # map:25
@@ -604,7 +611,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:peso_kg', 25, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:peso_kg', 'expressions.map', 25, r, exc.args[0], 'reject'))
         c_4 = None
 
     # map:26
@@ -620,7 +627,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:precio_iva', 26, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:precio_iva', 'expressions.map', 26, r, exc.args[0], 'reject'))
         c_5 = None
 
     # map:27
@@ -630,7 +637,7 @@ def to_canonical(
         v = 'servicio' if (k_6 == 'S') is True else ('producto' if (k_6 == 'P') is True else 'otro')
         if v is None:
             rejected = True
-            issues.append(_issue('custom:tipo', 27, r, "is required but missing", 'reject'))
+            issues.append(_issue('custom:tipo', 'expressions.map', 27, r, "is required but missing", 'reject'))
             c_6 = None
         else:
             if not isinstance(v, str):
@@ -639,7 +646,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:tipo', 27, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:tipo', 'expressions.map', 27, r, exc.args[0], 'reject'))
         c_6 = None
 
     # map:28
@@ -649,7 +656,7 @@ def to_canonical(
         v = _fn_coalesce(k_8, 0)
         if v is None:
             rejected = True
-            issues.append(_issue('stock_quantity', 28, r, "is required but missing", 'reject'))
+            issues.append(_issue('stock_quantity', 'expressions.map', 28, r, "is required but missing", 'reject'))
             c_7 = None
         else:
             if v.__class__ is not int:
@@ -658,7 +665,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('stock_quantity', 28, r, exc.args[0], 'reject'))
+        issues.append(_issue('stock_quantity', 'expressions.map', 28, r, exc.args[0], 'reject'))
         c_7 = None
 
     # map:29
@@ -675,7 +682,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:codigo_corto', 29, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:codigo_corto', 'expressions.map', 29, r, exc.args[0], 'reject'))
         c_8 = None
 
     # map:30
@@ -692,7 +699,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:slug', 30, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:slug', 'expressions.map', 30, r, exc.args[0], 'reject'))
         c_9 = None
 
     # map:31
@@ -708,7 +715,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:creado_utc', 31, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:creado_utc', 'expressions.map', 31, r, exc.args[0], 'reject'))
         c_10 = None
 
     # map:32
@@ -725,7 +732,7 @@ def to_canonical(
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
         rejected = True
-        issues.append(_issue('custom:anio', 32, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:anio', 'expressions.map', 32, r, exc.args[0], 'reject'))
         c_11 = None
 
     if issues:
@@ -771,44 +778,44 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-402: 8, 403: 8, 404: 8, 405: 8, 406: 8, 407: 8, 408: 8, 409: 8,
-410: 8, 411: 8, 412: 8, 414: 9, 415: 9, 416: 9, 417: 9, 418: 9,
-419: 9, 420: 9, 421: 9, 422: 9, 423: 9, 424: 9, 426: 10, 427: 10,
-428: 10, 429: 10, 430: 10, 431: 10, 432: 10, 433: 10, 434: 10, 435: 10,
-436: 10, 438: 11, 439: 11, 440: 11, 441: 11, 442: 11, 443: 11, 444: 11,
-445: 11, 446: 11, 447: 11, 448: 11, 450: 12, 451: 12, 452: 12, 453: 12,
-454: 12, 455: 12, 456: 12, 457: 12, 458: 12, 459: 12, 460: 12, 462: 13,
-463: 13, 464: 13, 465: 13, 466: 13, 467: 13, 468: 13, 469: 13, 470: 13,
-471: 13, 472: 13, 474: 14, 475: 14, 476: 14, 477: 14, 478: 14, 479: 14,
-480: 14, 481: 14, 482: 14, 483: 14, 484: 14, 486: 15, 487: 15, 488: 15,
-489: 15, 490: 15, 491: 15, 492: 15, 493: 15, 494: 15, 495: 15, 496: 15,
-498: 16, 499: 16, 500: 16, 501: 16, 502: 16, 503: 16, 504: 16, 505: 16,
-506: 16, 507: 16, 508: 16, 510: 17, 511: 17, 512: 17, 513: 17, 514: 17,
-515: 17, 516: 17, 517: 17, 518: 17, 519: 17, 520: 17, 522: 19, 523: 19,
-524: 19, 525: 19, 526: 19, 527: 19, 528: 19, 530: 20, 531: 20, 532: 20,
-533: 20, 534: 20, 535: 20, 536: 20, 538: 22, 539: 22, 540: 22, 541: 22,
-542: 22, 543: 22, 544: 22, 545: 22, 546: 22, 547: 22, 548: 22, 549: 22,
-550: 22, 551: 22, 552: 22, 553: 22, 554: 22, 555: 22, 556: 22, 558: 23,
-559: 23, 560: 23, 561: 23, 562: 23, 563: 23, 564: 23, 565: 23, 566: 23,
-567: 23, 568: 23, 569: 23, 570: 23, 571: 23, 572: 23, 573: 23, 574: 23,
-575: 23, 577: 24, 578: 24, 579: 24, 580: 24, 581: 24, 582: 24, 583: 24,
-584: 24, 585: 24, 586: 24, 587: 24, 588: 24, 589: 24, 590: 24, 591: 24,
-592: 24, 594: 25, 595: 25, 596: 25, 597: 25, 598: 25, 599: 25, 600: 25,
-601: 25, 602: 25, 603: 25, 604: 25, 605: 25, 606: 25, 607: 25, 608: 25,
-610: 26, 611: 26, 612: 26, 613: 26, 614: 26, 615: 26, 616: 26, 617: 26,
-618: 26, 619: 26, 620: 26, 621: 26, 622: 26, 623: 26, 624: 26, 626: 27,
-627: 27, 628: 27, 629: 27, 630: 27, 631: 27, 632: 27, 633: 27, 634: 27,
-635: 27, 636: 27, 637: 27, 638: 27, 639: 27, 640: 27, 641: 27, 642: 27,
-643: 27, 645: 28, 646: 28, 647: 28, 648: 28, 649: 28, 650: 28, 651: 28,
-652: 28, 653: 28, 654: 28, 655: 28, 656: 28, 657: 28, 658: 28, 659: 28,
-660: 28, 661: 28, 662: 28, 664: 29, 665: 29, 666: 29, 667: 29, 668: 29,
-669: 29, 670: 29, 671: 29, 672: 29, 673: 29, 674: 29, 675: 29, 676: 29,
-677: 29, 678: 29, 679: 29, 681: 30, 682: 30, 683: 30, 684: 30, 685: 30,
-686: 30, 687: 30, 688: 30, 689: 30, 690: 30, 691: 30, 692: 30, 693: 30,
-694: 30, 695: 30, 696: 30, 698: 31, 699: 31, 700: 31, 701: 31, 702: 31,
-703: 31, 704: 31, 705: 31, 706: 31, 707: 31, 708: 31, 709: 31, 710: 31,
-711: 31, 712: 31, 714: 32, 715: 32, 716: 32, 717: 32, 718: 32, 719: 32,
-720: 32, 721: 32, 722: 32, 723: 32, 724: 32, 725: 32, 726: 32, 727: 32,
-728: 32, 729: 32, 757: 22, 758: 23, 759: 24, 760: 25, 761: 26, 762: 27,
-763: 28, 764: 29, 765: 30, 766: 31, 767: 32,
+409: 8, 410: 8, 411: 8, 412: 8, 413: 8, 414: 8, 415: 8, 416: 8,
+417: 8, 418: 8, 419: 8, 421: 9, 422: 9, 423: 9, 424: 9, 425: 9,
+426: 9, 427: 9, 428: 9, 429: 9, 430: 9, 431: 9, 433: 10, 434: 10,
+435: 10, 436: 10, 437: 10, 438: 10, 439: 10, 440: 10, 441: 10, 442: 10,
+443: 10, 445: 11, 446: 11, 447: 11, 448: 11, 449: 11, 450: 11, 451: 11,
+452: 11, 453: 11, 454: 11, 455: 11, 457: 12, 458: 12, 459: 12, 460: 12,
+461: 12, 462: 12, 463: 12, 464: 12, 465: 12, 466: 12, 467: 12, 469: 13,
+470: 13, 471: 13, 472: 13, 473: 13, 474: 13, 475: 13, 476: 13, 477: 13,
+478: 13, 479: 13, 481: 14, 482: 14, 483: 14, 484: 14, 485: 14, 486: 14,
+487: 14, 488: 14, 489: 14, 490: 14, 491: 14, 493: 15, 494: 15, 495: 15,
+496: 15, 497: 15, 498: 15, 499: 15, 500: 15, 501: 15, 502: 15, 503: 15,
+505: 16, 506: 16, 507: 16, 508: 16, 509: 16, 510: 16, 511: 16, 512: 16,
+513: 16, 514: 16, 515: 16, 517: 17, 518: 17, 519: 17, 520: 17, 521: 17,
+522: 17, 523: 17, 524: 17, 525: 17, 526: 17, 527: 17, 529: 19, 530: 19,
+531: 19, 532: 19, 533: 19, 534: 19, 535: 19, 537: 20, 538: 20, 539: 20,
+540: 20, 541: 20, 542: 20, 543: 20, 545: 22, 546: 22, 547: 22, 548: 22,
+549: 22, 550: 22, 551: 22, 552: 22, 553: 22, 554: 22, 555: 22, 556: 22,
+557: 22, 558: 22, 559: 22, 560: 22, 561: 22, 562: 22, 563: 22, 565: 23,
+566: 23, 567: 23, 568: 23, 569: 23, 570: 23, 571: 23, 572: 23, 573: 23,
+574: 23, 575: 23, 576: 23, 577: 23, 578: 23, 579: 23, 580: 23, 581: 23,
+582: 23, 584: 24, 585: 24, 586: 24, 587: 24, 588: 24, 589: 24, 590: 24,
+591: 24, 592: 24, 593: 24, 594: 24, 595: 24, 596: 24, 597: 24, 598: 24,
+599: 24, 601: 25, 602: 25, 603: 25, 604: 25, 605: 25, 606: 25, 607: 25,
+608: 25, 609: 25, 610: 25, 611: 25, 612: 25, 613: 25, 614: 25, 615: 25,
+617: 26, 618: 26, 619: 26, 620: 26, 621: 26, 622: 26, 623: 26, 624: 26,
+625: 26, 626: 26, 627: 26, 628: 26, 629: 26, 630: 26, 631: 26, 633: 27,
+634: 27, 635: 27, 636: 27, 637: 27, 638: 27, 639: 27, 640: 27, 641: 27,
+642: 27, 643: 27, 644: 27, 645: 27, 646: 27, 647: 27, 648: 27, 649: 27,
+650: 27, 652: 28, 653: 28, 654: 28, 655: 28, 656: 28, 657: 28, 658: 28,
+659: 28, 660: 28, 661: 28, 662: 28, 663: 28, 664: 28, 665: 28, 666: 28,
+667: 28, 668: 28, 669: 28, 671: 29, 672: 29, 673: 29, 674: 29, 675: 29,
+676: 29, 677: 29, 678: 29, 679: 29, 680: 29, 681: 29, 682: 29, 683: 29,
+684: 29, 685: 29, 686: 29, 688: 30, 689: 30, 690: 30, 691: 30, 692: 30,
+693: 30, 694: 30, 695: 30, 696: 30, 697: 30, 698: 30, 699: 30, 700: 30,
+701: 30, 702: 30, 703: 30, 705: 31, 706: 31, 707: 31, 708: 31, 709: 31,
+710: 31, 711: 31, 712: 31, 713: 31, 714: 31, 715: 31, 716: 31, 717: 31,
+718: 31, 719: 31, 721: 32, 722: 32, 723: 32, 724: 32, 725: 32, 726: 32,
+727: 32, 728: 32, 729: 32, 730: 32, 731: 32, 732: 32, 733: 32, 734: 32,
+735: 32, 736: 32, 764: 22, 765: 23, 766: 24, 767: 25, 768: 26, 769: 27,
+770: 28, 771: 29, 772: 30, 773: 31, 774: 32,
 }
