@@ -174,6 +174,12 @@ def fmt_command(
     check: Annotated[
         bool, typer.Option("--check", help="change nothing; exit 1 if a file would change")
     ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade", help="also rewrite `version 1` to `version 2` (a superset: nothing else)"
+        ),
+    ] = False,
 ) -> None:
     """Rewrite .map files in the one canonical layout (idempotent)."""
     from dsl.formatter import format_source
@@ -183,7 +189,7 @@ def fmt_command(
     for path in _map_files(paths):
         try:
             source = path.read_text(encoding="utf-8")
-            formatted = format_source(source, str(path))
+            formatted = format_source(source, str(path), upgrade=upgrade)
         except MapError as exc:
             failed = True
             _err(exc.render() + "\n")

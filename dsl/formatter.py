@@ -57,17 +57,35 @@ from dsl.parser import parse
 INDENT = "  "
 
 
-def format_source(source: str, path: str) -> str:
-    """The canonical text of a `.map` file; raises MapError when it does not parse."""
-    return format_map(parse(source, path))
+LATEST_VERSION = 2
 
 
-def format_map(mapfile: MapFile) -> str:
+def format_source(source: str, path: str, *, upgrade: bool = False) -> str:
+    """The canonical text of a `.map` file; raises MapError when it does not parse.
+
+    `upgrade` also rewrites `version 1` to `version 2`: the only migration
+    there is, since version 2 is a superset of version 1.
+    """
+    return format_map(parse(source, path), upgrade=upgrade)
+
+
+def format_map(mapfile: MapFile, *, upgrade: bool = False) -> str:
     """The canonical text of a parsed file (its comments come from `mapfile.comments`)."""
-    rows = [row for statement in mapfile.statements for row in _statement_rows(statement)]
+    statements = mapfile.statements
+    if upgrade:
+        statements = tuple(_upgraded(statement) for statement in statements)
+    rows = [row for statement in statements for row in _statement_rows(statement)]
     tail = _attach_comments(rows, mapfile.comments, mapfile.source.split("\n"))
     lines = _layout(rows, tail)
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _upgraded(statement: Statement) -> Statement:
+    """`version 1` as `version 2`; any other statement as it is."""
+    if isinstance(statement, VersionStmt) and statement.version.value == 1:
+        version = Literal(LATEST_VERSION, statement.version.span)
+        return VersionStmt(version, statement.span)
+    return statement
 
 
 # --- rows: one output line each, remembering the source lines it came from ----------------
