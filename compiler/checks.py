@@ -873,6 +873,26 @@ def _names_of(names: tuple[ast.Name, ...] | None) -> tuple[str, ...] | None:
     return None if names is None else tuple(name.text for name in names)
 
 
+def _check_each_examples(child: _FileInfo, has_each: bool, problems: Problems) -> None:
+    """A one-to-many mapping's examples say `expect products [...]`; only such a mapping's do."""
+    for stmt in child.examples:
+        one = stmt.expect_canonical or stmt.expect_product or stmt.expect_product_contains
+        if has_each and one is not None:
+            problems.error(
+                child.path,
+                one.span,
+                "a mapping with `each` makes one record per line: expect them all with"
+                " `expect products [...]`",
+            )
+        if not has_each and stmt.expect_products is not None:
+            problems.error(
+                child.path,
+                stmt.expect_products.span,
+                "`expect products` is for a mapping with `each` (one record per line)",
+                "expect this mapping's one record with `expect product {...}`",
+            )
+
+
 def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) -> list[ir.Example]:
     names: dict[str, int] = {}
     examples: list[ir.Example] = []
@@ -1009,6 +1029,7 @@ def check_mapping(
     _check_each_id(scope, merged, fields, problems)
     _check_targets(merged, problems)
     examples = _examples(child, merged, problems)
+    _check_each_examples(child, any(info.eaches for info in chain), problems)
     problems.raise_if_any()
     base_mapping = chain[0].mapping
     assert (

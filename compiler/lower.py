@@ -125,6 +125,34 @@ class RulePlan:
 
 
 @dataclass(frozen=True, slots=True)
+class LineObject:
+    """One `{key: expr, ...}` of `each VAR in {...}, {...}`: each key's code, the columns read."""
+
+    values: tuple[tuple[str, Code], ...]
+    columns: tuple[Ident, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EachPlan:
+    """One-to-many: where the lines come from and how a line's issues name it.
+
+    `array` is the path of an array of objects (`each VAR in ARRAY`), `objects`
+    the lines written out (`each VAR in {...}, ...`); `line_keys` the variables
+    the line function fills from a written line; `id_var` holds a line's id once
+    computed; `record_id_sources` name the record when a line has no id.
+    """
+
+    line: int
+    array: tuple[str, ...] | None
+    objects: tuple[LineObject, ...]
+    line_keys: tuple[tuple[Ident, str], ...]
+    rules: tuple[RulePlan, ...]
+    id_var: Ident
+    record_id_sources: tuple[str, ...]
+    columns: tuple[ColumnPlan, ...]  # the record's columns `map_record` reads (rules, lines)
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One key of the canonical record: a generated variable, or a constant's value."""
 
@@ -159,6 +187,8 @@ class ModulePlan:
     columns: tuple[ColumnPlan, ...] = ()
     rules: tuple[RulePlan, ...] = ()
     reads_keys: bool = True  # some field or column reads a top-level key with `get`
+    each: EachPlan | None = None
+    line_columns: tuple[ColumnPlan, ...] = ()
 
 
 class _Lowering:
@@ -385,12 +415,29 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         )
         for name in expr_ir.columns_of(expr)
     }
+    each = mapping.each
+    if each is not None:
+        used |= {
+            name for line in each.objects for _, expr in line for name in expr_ir.columns_of(expr)
+        }
     columns = tuple(
+        lowering.column(mapping.columns.index(column) + 1, column)
+        for column in _record_columns(mapping, used)
+    )
+    line_columns = tuple(
         lowering.column(index, column)
         for index, column in enumerate(mapping.columns, start=1)
-        if column.name in used and not column.element
+        if column.name in used and column.element
     )
     rules = tuple(lowering.rule(rule, mapping.id_field.sources) for rule in mapping.rules)
+    line_keys: tuple[tuple[Ident, str], ...] = ()
+    if each is not None and each.objects:
+        line_keys = tuple(
+            (Ident(f"k_{len(mapping.columns) + number}"), key)
+            for number, (key, _) in enumerate(each.objects[0], start=1)
+        )
+        for var, key in line_keys:
+            lowering.column_vars[f"{each.var}.{key}"] = var
     fields: list[FieldPlan] = []
     entries: list[Entry] = []
     for index, field in enumerate(mapping.fields, start=1):
@@ -404,6 +451,23 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
             plan = lowering.field(index, field)
             fields.append(plan)
             entries.append(Entry(field.canonical, plan.var, None))
+    each_plan = None if each is None else _each_plan(lowering, each, rules, line_keys, columns)
+    if each_plan is not None:
+        in_fields = {
+            name
+            for field in mapping.fields
+            if field.expression is not None
+            for name in expr_ir.columns_of(field.expression)
+        }
+        columns = tuple(
+            plan
+            for plan, column in zip(columns, _record_columns(mapping, used), strict=True)
+            if column.name in in_fields
+        )
+        lowering.helpers.update(("_rule_issue", "_line_id", "_kind"))
+        if each_plan.array is not None:
+            lowering.helpers.update(("_get_path", "_lines"))
+        rules = ()
     helpers = closure(lowering.helpers)
     targets = [
         Target(f.canonical, f.target, f.line) for f in mapping.fields if f.target is not None
@@ -436,4 +500,55 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         rules=rules,
         reads_keys=any(plan.field.sources for plan in fields)
         or any(column.path is None for column in columns),
+        each=each_plan,
+        line_columns=line_columns,
+    )
+
+
+def _record_columns(mapping: ir.Mapping, used: set[str]) -> list[expr_ir.Column]:
+    """The record's own columns (not an `each` element's) that some expression reads."""
+    return [c for c in mapping.columns if c.name in used and not c.element]
+
+
+def _each_plan(
+    lowering: _Lowering,
+    each: ir.Each,
+    rules: tuple[RulePlan, ...],
+    line_keys: tuple[tuple[Ident, str], ...],
+    columns: tuple[ColumnPlan, ...],
+) -> EachPlan:
+    """How `map_record` makes the lines; the record's rules move there (they run once)."""
+    mapping = lowering.mapping
+    needed = {var for rule in rules for var in rule.columns}
+    objects = tuple(
+        LineObject(
+            tuple((key, lowering.expressions.emit(expr)) for key, expr in line),
+            tuple(
+                lowering.column_vars[name]
+                for name in dict.fromkeys(n for _, e in line for n in expr_ir.columns_of(e))
+            ),
+        )
+        for line in each.objects
+    )
+    if any(line.columns for line in objects):
+        lowering.helpers.add("_bad_column")
+    needed |= {var for line in objects for var in line.columns}
+    id_field = mapping.id_field
+    index = mapping.fields.index(id_field) + 1
+    names = expr_ir.columns_of(id_field.expression) if id_field.expression is not None else ()
+    by_name = {column.name: column for column in mapping.columns}
+    record_sources = tuple(
+        by_name[name].key
+        for name in names
+        if name in by_name and not by_name[name].element and by_name[name].path is None
+    )
+    return EachPlan(
+        each.line,
+        each.array,
+        objects,
+        line_keys,
+        rules,
+        Ident(f"c_{index}"),
+        record_sources,
+        tuple(plan for plan in columns if plan.var in needed),
     )

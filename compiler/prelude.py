@@ -523,3 +523,22 @@ def _rule_issue(
     if action == "skip":
         issue["severity"] = "info"
     return issue
+
+
+def _lines(value: object) -> list[object]:
+    """The elements of an `each` array: a list of objects; missing is no line at all."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Invalid(f"is {_kind(value)}, not a list of objects")
+    return value
+
+
+def _line_id(
+    line_id: object, record: dict[str, object], sources: tuple[str, ...], part: int
+) -> object:
+    """How a line's issues name it: its own id when computed, else `<record id>#<part>`."""
+    if line_id is not None:
+        return line_id
+    record_id = _record_id(record, sources)
+    return f"{'' if record_id is None else record_id}#{part}"

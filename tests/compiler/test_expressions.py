@@ -263,3 +263,58 @@ def test_examples_notice_a_skip_they_did_not_expect() -> None:
         'the record was skipped (skip when a == "N", line 4)',
         "expected the record to be skipped, but it was mapped",
     ]
+
+
+@pytest.mark.parametrize("name", ["each_array", "each_columns"])
+def test_each_golden_files_pass_their_examples(name: str) -> None:
+    path = VALID / f"{name}.map"
+    report = run_examples(compile_file(path, root=VALID), str(path))
+    assert report.total >= 2
+    assert report.ok, [failure.render() for failure in report.failures]
+
+
+def test_each_makes_one_record_per_line_and_names_a_rejected_line() -> None:
+    module = compile_file(VALID / "each_array.map", root=VALID).load().module
+    record = {
+        "f_codigo": "P1",
+        "f_bodegas": [
+            {"f_bodega": "B1", "cantidad": 3},
+            {"f_bodega": "B2", "cantidad": -5},
+            "not an object",
+            {"f_bodega": "B4", "cantidad": "x"},
+        ],
+    }
+    records, issues = module.map_record(record)
+    assert records == [{"id": "P1-B1", "custom:bodega": "B1", "stock_quantity": 3}]
+    assert [(i["record_id"], i["part"], i["field"], i["reason"]) for i in issues] == [
+        ("P1-B2", 2, "stock_quantity", "must be >= 0"),
+        ("P1#3", 3, None, "line 3: is a text, not an object"),
+        ("P1-B4", 4, "stock_quantity", "column line.f_cantidad is not a number"),
+    ]
+    assert module.map_record({"f_codigo": "P1", "f_bodegas": 7})[1][0]["reason"] == (
+        "f_bodegas is a number, not a list of objects"
+    )
+    assert module.map_record({"f_codigo": "P1"}) == ([], [])
+    assert module.to_canonical(
+        {"f_codigo": "P1", "f_bodegas": [{"f_bodega": "B", "cantidad": 1}]}
+    ) == (
+        {"id": "P1-B", "custom:bodega": "B", "stock_quantity": 1},
+        [],
+    )
+    canonical, issues = module.to_canonical(record | {"f_bodegas": record["f_bodegas"][:1] * 2})
+    assert canonical is None and issues[-1]["reason"].startswith("makes 2 records")
+
+
+def test_each_over_objects_rejects_a_line_whose_values_cannot_be_computed() -> None:
+    source = (
+        "version 2\nmapping t for wms\ncolumn f_codigo string\ncolumn a decimal\n"
+        'each line in {b: "1", q: a}, {b: "2", q: a / 0}\n'
+        'field id string required = f_codigo + "-" + line.b\n'
+        "field custom:q decimal required = line.q\n"
+    )
+    module = compile_source(source, "t.map").load().module
+    records, issues = module.map_record({"f_codigo": "P", "a": 2})
+    assert records == [{"id": "P-1", "custom:q": "2"}]
+    assert [(i["record_id"], i["part"], i["reason"]) for i in issues] == [
+        ("P#2", 2, "line 2: division by zero")
+    ]

@@ -41,3 +41,10 @@ def test_expressions_module(module_snapshot: SnapshotAssertion) -> None:
     """Version 2: columns, expressions, conditionals, functions and record rules."""
     valid = Path(__file__).parent / "golden_valid"
     assert compile_file(valid / "expressions.map", root=valid).code == module_snapshot
+
+
+@pytest.mark.parametrize("name", ["each_array", "each_columns"])
+def test_each_module(name: str, module_snapshot: SnapshotAssertion) -> None:
+    """Version 2 one-to-many: lines from an array field, and lines written out as objects."""
+    valid = Path(__file__).parent / "golden_valid"
+    assert compile_file(valid / f"{name}.map", root=valid).code == module_snapshot
