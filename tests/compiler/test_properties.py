@@ -87,6 +87,7 @@ LOCALS = {
     "value",
     "to_canonical",
     "to_product",
+    "map_record",
     "MAPPING",
     "FIELDS",
     "ID_FIELD",

@@ -776,6 +776,12 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
     return product
 
 
+def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The canonical records one ERP record becomes (none when rejected or skipped), and its issues."""
+    canonical, issues = to_canonical(record)  # type: ignore[arg-type]
+    return ([] if canonical is None else [canonical]), issues
+
+
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 409: 8, 410: 8, 411: 8, 412: 8, 413: 8, 414: 8, 415: 8, 416: 8,

@@ -502,6 +502,12 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
     return product
 
 
+def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The canonical records one ERP record becomes (none when rejected or skipped), and its issues."""
+    canonical, issues = to_canonical(record)  # type: ignore[arg-type]
+    return ([] if canonical is None else [canonical]), issues
+
+
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 205: 16, 206: 16, 208: 22, 209: 22, 211: 28, 212: 28, 225: 16, 226: 16,

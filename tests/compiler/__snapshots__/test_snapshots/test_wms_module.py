@@ -532,6 +532,12 @@ def to_product(canonical: dict[str, object]) -> dict[str, object]:
     return product
 
 
+def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The canonical records one ERP record becomes (none when rejected or skipped), and its issues."""
+    canonical, issues = to_canonical(record)  # type: ignore[arg-type]
+    return ([] if canonical is None else [canonical]), issues
+
+
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
 206: 17, 207: 17, 209: 23, 210: 23, 212: 30, 213: 30, 215: 30, 216: 30,
