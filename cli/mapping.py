@@ -125,7 +125,8 @@ def check_command(
     text = output == "text"
     for path in files:
         diagnostics, sources, has_error = _check_one(path, root, product_types)
-        run.files_with_errors += has_error or (strict and bool(diagnostics))
+        warned = any(d.severity == "warning" for d in diagnostics)
+        run.files_with_errors += has_error or (strict and warned)
         new = run.add(diagnostics, sources)
         if text and new:
             _err(render_all(new, run.sources) + "\n")
@@ -173,6 +174,12 @@ def fmt_command(
     check: Annotated[
         bool, typer.Option("--check", help="change nothing; exit 1 if a file would change")
     ] = False,
+    upgrade: Annotated[
+        bool,
+        typer.Option(
+            "--upgrade", help="also rewrite `version 1` to `version 2` (a superset: nothing else)"
+        ),
+    ] = False,
 ) -> None:
     """Rewrite .map files in the one canonical layout (idempotent)."""
     from dsl.formatter import format_source
@@ -182,7 +189,7 @@ def fmt_command(
     for path in _map_files(paths):
         try:
             source = path.read_text(encoding="utf-8")
-            formatted = format_source(source, str(path))
+            formatted = format_source(source, str(path), upgrade=upgrade)
         except MapError as exc:
             failed = True
             _err(exc.render() + "\n")

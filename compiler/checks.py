@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from compiler import field_output, ir, lints
 from compiler.clauses import resolve_check, resolve_steps
-from compiler.language_version import SUPPORTED_VERSIONS, file_version
+from compiler.expr_ir import columns_of
+from compiler.expressions import Typer, accepts
+from compiler.language_version import SUPPORTED_VERSIONS, file_version, require_version_2
 from compiler.names import (
     CANONICAL_FIELDS,
     CUSTOM_PREFIX,
@@ -31,6 +33,7 @@ from compiler.names import (
     known_list,
 )
 from compiler.problems import Problems
+from compiler.scope import Scope, resolve_rules, resolve_scope
 from compiler.sources import LoadedFile, RefusedBase
 from compiler.values import LiteralTypeError, canonical_literal, failed_check, in_run_order
 from dsl import ast
@@ -103,6 +106,9 @@ class _FileInfo:
     lookups: list[tuple[ast.LookupStmt, tuple[tuple[str, str], ...]]] = field(default_factory=list)
     fields: list[ast.FieldStmt | ast.RemoveStmt] = field(default_factory=list)
     examples: list[ast.Example] = field(default_factory=list)
+    columns: list[ast.ColumnStmt] = field(default_factory=list)
+    rules: list[ast.RuleStmt] = field(default_factory=list)
+    eaches: list[ast.EachStmt] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -219,8 +225,16 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
     _check_mapping(info, problems)
     lookup_names: dict[str, int] = {}
     field_lines: dict[str, int] = {}
+    version = file_version(statements)
     for stmt in statements:
-        if isinstance(stmt, ast.TimezoneStmt):
+        _check_version_2(stmt, version, path, problems)
+        if isinstance(stmt, ast.ColumnStmt):
+            info.columns.append(stmt)
+        elif isinstance(stmt, ast.RuleStmt):
+            info.rules.append(stmt)
+        elif isinstance(stmt, ast.EachStmt):
+            info.eaches.append(stmt)
+        elif isinstance(stmt, ast.TimezoneStmt):
             if info.timezone is not None:
                 problems.error(path, stmt.span, "`timezone` is given more than once")
             else:
@@ -253,6 +267,24 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
         elif isinstance(stmt, ast.Example):
             info.examples.append(stmt)
     return info
+
+
+def _check_version_2(stmt: ast.Statement, version: int, path: str, problems: Problems) -> None:
+    """Version 2 constructs in a `version 1` file are errors, each at its own place."""
+    if isinstance(stmt, ast.ColumnStmt):
+        require_version_2("`column`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.RuleStmt):
+        require_version_2(f"`{stmt.kind} when`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.EachStmt):
+        require_version_2("`each`", version, path, stmt.span, problems)
+    elif isinstance(stmt, ast.FieldStmt) and stmt.expression is not None:
+        require_version_2("an expression", version, path, stmt.expression.span, problems)
+    elif isinstance(stmt, ast.Example):
+        if stmt.expect_skip is not None:
+            require_version_2("`expect skip`", version, path, stmt.expect_skip, problems)
+        if stmt.expect_products is not None:
+            span = stmt.expect_products.span
+            require_version_2("`expect products`", version, path, span, problems)
 
 
 def _check_canonical(name: ast.Name, path: str, problems: Problems) -> bool:
@@ -320,7 +352,7 @@ class _Merged:
         for stmt, path in reversed(self.statements):
             value = getattr(stmt, attribute)
             if attribute == "sources":
-                if value or stmt.constant is not None:
+                if value or stmt.constant is not None or stmt.expression is not None:
                     return stmt, path
             elif value is not None:
                 return stmt, path
@@ -504,7 +536,7 @@ def _resolve_checks(
 
 
 def _check_sources(name: str, stmt: ast.FieldStmt, path: str, problems: Problems) -> None:
-    if not stmt.sources and stmt.constant is None:
+    if not stmt.sources and stmt.constant is None and stmt.expression is None:
         problems.error(
             path,
             stmt.name.span,
@@ -553,8 +585,43 @@ def _resolve_constant(
     return ok, constant
 
 
+def _resolve_expression(
+    name: str,
+    merged: _Merged,
+    stmt: ast.FieldStmt,
+    path: str,
+    type_name: ir.TypeName,
+    scope: Scope,
+    problems: Problems,
+) -> tuple[bool, ir.Expr | None]:
+    """A field's `= EXPRESSION`, typed against the columns; the field's type must take it."""
+    assert stmt.expression is not None
+    steps = merged.last("steps")
+    if steps is not None and steps[0].steps:
+        problems.error(
+            steps[1],
+            steps[0].steps[0].span,
+            "a field computed by an expression takes no steps",
+            "use the functions inside the expression, e.g. `= upper(trim(f_nombre))`",
+        )
+        return False, None
+    typed = Typer(scope.field_types, path, problems).check(stmt.expression)
+    if typed is None:
+        return False, None
+    if not accepts(type_name, typed.type):
+        hint = "convert it with text(...)" if type_name == "string" else None
+        problems.error(
+            path,
+            stmt.expression.span,
+            f"field `{name}` is {type_name}, but its value is {typed.type}",
+            hint,
+        )
+        return False, None
+    return True, typed
+
+
 def _resolve_field(
-    name: str, merged: _Merged, settings: _Settings, problems: Problems
+    name: str, merged: _Merged, settings: _Settings, scope: Scope, problems: Problems
 ) -> ir.Field | None:
     """One merged field as IR, or None when any clause is wrong (all reported)."""
     last, last_path = merged.statements[-1]
@@ -583,6 +650,13 @@ def _resolve_field(
     checks = _resolve_checks(merged, type_name, problems)
     if type_name is None or policy is None or steps is None or len(problems.found) > errors_before:
         return None
+    expression: ir.Expr | None = None
+    if source_stmt.expression is not None:
+        ok, expression = _resolve_expression(
+            name, merged, source_stmt, source_path, type_name, scope, problems
+        )
+        if not ok:
+            return None
     is_constant = source_stmt.constant is not None and not source_stmt.sources
     constant: ir.CanonicalValue = None
     if is_constant:
@@ -621,6 +695,7 @@ def _resolve_field(
         line=last.span.line,
         number_out=number_out,
         on_missing=field_output.on_missing(missing_found[0] if missing_found else None),
+        expression=expression,
     )
 
 
@@ -696,8 +771,32 @@ def _check_id(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
         )
 
 
+def _check_each_id(
+    scope: Scope, merged: dict[str, _Merged], fields: list[ir.Field | None], problems: Problems
+) -> None:
+    """With `each`, the id must read the line: otherwise every line would get the same id."""
+    if scope.each is None or ID_FIELD not in merged:
+        return
+    id_field = next((f for f in fields if f is not None and f.canonical == ID_FIELD), None)
+    if id_field is None:
+        return
+    prefix = scope.each.var + "."
+    if id_field.expression is not None and any(
+        name.startswith(prefix) for name in columns_of(id_field.expression)
+    ):
+        return
+    stmt, path = merged[ID_FIELD].last("sources") or merged[ID_FIELD].statements[0]
+    problems.error(
+        path,
+        stmt.name.span,
+        f"with `each {scope.each.var} in ...`, the `id` must depend on the line:"
+        " otherwise all lines would share one id",
+        f'e.g. `field id string required = f_codigo + "-" + {prefix}KEY`',
+    )
+
+
 def _example(
-    example: ast.Example, path: str, fields: dict[str, _Merged], problems: Problems
+    example: ast.Example, path: str, fields: dict[str, _Merged], version: int, problems: Problems
 ) -> ir.Example | None:
     ok = True
     for what, value in (
@@ -709,10 +808,27 @@ def _example(
         if value is not None and not isinstance(value.value, dict):
             problems.error(path, value.span, f"`{what}` must be a JSON object")
             ok = False
+    products = example.expect_products
+    if products is not None and not (
+        isinstance(products.value, list) and all(isinstance(p, dict) for p in products.value)
+    ):
+        problems.error(path, products.span, "`expect products` must be a JSON array of objects")
+        ok = False
+    bare_reject = example.expect_reject == () and example.expect_reject_span is not None
+    if bare_reject and not require_version_2(
+        "a bare `expect reject` (a record rule's rejection)",
+        version,
+        path,
+        example.expect_reject_span or example.span,
+        problems,
+    ):
+        ok = False
     has_output = (
         example.expect_canonical is not None
         or example.expect_product is not None
         or example.expect_product_contains is not None
+        or products is not None
+        or example.expect_skip is not None
     )
     if example.expect_reject is None and example.expect_warning is None and not has_output:
         problems.error(
@@ -754,6 +870,8 @@ def _example(
         expect_reject=_names_of(example.expect_reject),
         expect_product_contains=_json_of(example.expect_product_contains),
         expect_warning=_names_of(example.expect_warning),
+        expect_skip=example.expect_skip is not None,
+        expect_products=_json_of(example.expect_products),
     )
 
 
@@ -763,6 +881,26 @@ def _json_of(value: ast.JsonValue | None) -> object | None:
 
 def _names_of(names: tuple[ast.Name, ...] | None) -> tuple[str, ...] | None:
     return None if names is None else tuple(name.text for name in names)
+
+
+def _check_each_examples(child: _FileInfo, has_each: bool, problems: Problems) -> None:
+    """A one-to-many mapping's examples say `expect products [...]`; only such a mapping's do."""
+    for stmt in child.examples:
+        one = stmt.expect_canonical or stmt.expect_product or stmt.expect_product_contains
+        if has_each and one is not None:
+            problems.error(
+                child.path,
+                one.span,
+                "a mapping with `each` makes one record per line: expect them all with"
+                " `expect products [...]`",
+            )
+        if not has_each and stmt.expect_products is not None:
+            problems.error(
+                child.path,
+                stmt.expect_products.span,
+                "`expect products` is for a mapping with `each` (one record per line)",
+                "expect this mapping's one record with `expect product {...}`",
+            )
 
 
 def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) -> list[ir.Example]:
@@ -780,7 +918,8 @@ def _examples(child: _FileInfo, merged: dict[str, _Merged], problems: Problems) 
             continue
         if isinstance(name, str):
             names[name] = example.span.line
-        resolved = _example(example, child.path, merged, problems)
+        version = file_version(child.file.ast.statements)
+        resolved = _example(example, child.path, merged, version, problems)
         if resolved is not None:
             examples.append(resolved)
     return examples
@@ -821,6 +960,20 @@ def _field_warnings(
     return found
 
 
+def _override_notes(child: _FileInfo, merged: dict[str, _Merged]) -> list[Diagnostic]:
+    """A note for each `override X check ...` of the checked file that replaces inherited checks."""
+    found: list[Diagnostic] = []
+    for name, item in merged.items():
+        for index, (stmt, path) in enumerate(item.statements):
+            if path != child.path or stmt.kind != "override" or not stmt.checks:
+                continue
+            earlier = [(s, p) for s, p in item.statements[:index] if s.checks is not None]
+            if earlier and earlier[-1][0].checks:
+                base, base_path = earlier[-1]
+                found.append(lints.replaced_checks(path, name, stmt, base, base_path))
+    return found
+
+
 def _warnings(
     chain: list[_FileInfo],
     merged: dict[str, _Merged],
@@ -835,6 +988,7 @@ def _warnings(
     used = lints.used_lookups([mapping.every_string, *(f.steps for f in mapping.fields)])
     found = lints.unused_lookups(child.path, (stmt for stmt, _ in child.lookups), used)
     found += _field_warnings(child, merged, fields, settings, list(mapping.examples))
+    found += _override_notes(child, merged)
     if product_types is not None and child.mapping is not None and child.mapping.product:
         unknown = lints.unknown_product_type(child.path, child.mapping.product, product_types)
         found += [unknown] if unknown is not None else []
@@ -868,10 +1022,24 @@ def check_mapping(
             problems,
             every_string=True,
         )
-    fields = [_resolve_field(name, item, settings, problems) for name, item in merged.items()]
+    scope = resolve_scope(
+        [(stmt, info.path) for info in chain for stmt in info.columns],
+        [(stmt, info.path) for info in chain for stmt in info.eaches],
+        problems,
+    )
+    rules = resolve_rules(
+        [(stmt, info.path, info.file.rel_path) for info in chain for stmt in info.rules],
+        scope,
+        problems,
+    )
+    fields = [
+        _resolve_field(name, item, settings, scope, problems) for name, item in merged.items()
+    ]
     _check_id(child, merged, problems)
+    _check_each_id(scope, merged, fields, problems)
     _check_targets(merged, problems)
     examples = _examples(child, merged, problems)
+    _check_each_examples(child, any(info.eaches for info in chain), problems)
     problems.raise_if_any()
     base_mapping = chain[0].mapping
     assert (
@@ -888,6 +1056,9 @@ def check_mapping(
         every_string=every or (),
         fields=tuple(field for field in fields if field is not None),
         examples=tuple(examples),
+        columns=tuple(scope.columns.values()),
+        rules=rules,
+        each=scope.each,
     )
     warnings = _warnings(chain, merged, mapping, settings, product_types, problems.sources)
     return dataclasses.replace(mapping, warnings=warnings)

@@ -19,6 +19,7 @@ from compiler import ir
 from compiler.filters import ident, py
 from compiler.helpers import helper_source
 from compiler.lower import lower
+from compiler.lower_expr import code
 
 _MARKER = re.compile(r"#\s*map:(\d+)\s*$")
 
@@ -35,6 +36,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["py"] = py
     env.filters["ident"] = ident
+    env.filters["code"] = code
     env.globals["helper_source"] = helper_source
     return env
 

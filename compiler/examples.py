@@ -3,8 +3,9 @@
 Each example feeds one Siesa record to `to_canonical` and compares what comes
 out with what the example expects: the canonical record, the product record
 (exactly, as JSON, or the part of it given by `expect product contains`), a
-rejection on exactly the named fields, and warnings on exactly the named
-fields (`expect warning`). A failure names the example, its line and shows a
+rejection on exactly the named fields (bare `expect reject`: by a `reject
+when` rule), a skip by a `skip when` rule (`expect skip`), and warnings on
+exactly the named fields (`expect warning`). A failure names the example, its line and shows a
 diff.
 """
 
@@ -105,10 +106,62 @@ def _describe(issues: list[dict[str, object]]) -> str:
     return "; ".join(issue_text(issue) for issue in issues)
 
 
-def _check(mapping: LoadedMapping, example: ir.Example) -> str | None:
-    """Why the example fails, or None when it holds."""
+def _check_lines(mapping: LoadedMapping, example: ir.Example) -> str | None:
+    """A one-to-many mapping's example: every line's product record, rejects and skips."""
+    records, issues = mapping.module.map_record(copy.deepcopy(example.input))
+    errors = [issue for issue in issues if issue["severity"] == "error"]
+    skipped = [issue for issue in issues if issue.get("action") == "skip"]
+    if example.expect_warning is not None:
+        warned = _warnings_differ(example.expect_warning, issues)
+        if warned is not None:
+            return warned
+    if example.expect_skip:
+        return None if skipped else "expected the record to be skipped, but it was not"
+    if skipped:
+        return f"the record was skipped ({skipped[0]['reason']}, line {skipped[0]['line']})"
+    if example.expect_reject is not None:
+        expected = sorted(example.expect_reject)
+        rejected_on = sorted({str(issue["field"]) for issue in errors if issue["field"]})
+        if not errors:
+            return "expected a rejection, but every line was accepted"
+        if expected and rejected_on != expected:
+            return (
+                f"expected a rejection on {', '.join(expected)}, "
+                f"but it was rejected on {', '.join(rejected_on)}: {_describe(errors)}"
+            )
+        return None
+    problems: list[str] = []
+    if errors:
+        problems.append(f"some lines were rejected: {_describe(errors)}")
+    if example.expect_products is not None:
+        products = [mapping.to_product(record) for record in records]
+        problems.append(_diff(example.expect_products, products, "products") or "")
+    message = "\n".join(problem for problem in problems if problem)
+    return message or None
+
+
+def _check(mapping: LoadedMapping, example: ir.Example, *, lines: bool = False) -> str | None:
+    """Why the example fails, or None when it holds; `lines`: a one-to-many mapping."""
+    if lines:
+        return _check_lines(mapping, example)
     canonical, issues = mapping.to_canonical(copy.deepcopy(example.input))
     errors = [issue for issue in issues if issue["severity"] == "error"]
+    skipped = [issue for issue in issues if issue.get("action") == "skip"]
+    if example.expect_skip:
+        if skipped:
+            return None
+        if canonical is None:
+            return f"expected the record to be skipped, but it was rejected: {_describe(errors)}"
+        return "expected the record to be skipped, but it was mapped"
+    if skipped:
+        return f"the record was skipped ({skipped[0]['reason']}, line {skipped[0]['line']})"
+    if example.expect_reject == ():
+        by_rule = [issue for issue in errors if issue["field"] is None]
+        if by_rule:
+            return None
+        if canonical is not None:
+            return "expected a rejection by a `reject when` rule, but the record was accepted"
+        return f"expected a rejection by a `reject when` rule, but: {_describe(errors)}"
     if example.expect_warning is not None:
         warned = _warnings_differ(example.expect_warning, issues)
         if warned is not None:
@@ -158,7 +211,7 @@ def run_examples(compiled: CompiledMapping, path: str) -> ExampleReport:
     failures: list[ExampleFailure] = []
     for example in compiled.mapping.examples:
         try:
-            message = _check(mapping, example)
+            message = _check(mapping, example, lines=compiled.mapping.each is not None)
         except Exception as exc:  # a bug in generated code must be reported, not crash the run
             message = failure_reason(exc, _shown_location(exc, mapping, compiled, path))
         if message is not None:

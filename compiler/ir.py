@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from compiler.expr_ir import Column, Expr
 from dsl.ast import Span
 from dsl.diagnostics import Findings
 from dsl.type_names import TypeName
@@ -141,6 +142,31 @@ class Field:
     source_paths: tuple[tuple[str, ...], ...] = ()
     number_out: Literal["number", "string"] | None = None
     on_missing: Literal["omit", "null"] | None = None
+    expression: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """`skip when COND` or `reject when COND because "MESSAGE"`; `text` is `KIND when COND` as
+    `fmt` writes it (a skip issue's reason), `file` and `line` where the rule is written."""
+
+    kind: Literal["skip", "reject"]
+    condition: Expr
+    message: str | None
+    text: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Each:
+    """`each VAR in ARRAY` (`array`: the array's path in the record, one part for a plain key)
+    or `each VAR in {...}, {...}` (`objects`: per line, each key's expression, same key order)."""
+
+    var: str
+    array: tuple[str, ...] | None
+    objects: tuple[tuple[tuple[str, Expr], ...], ...]
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +185,8 @@ class Example:
     expect_reject: tuple[str, ...] | None
     expect_product_contains: object | None = None
     expect_warning: tuple[str, ...] | None = None
+    expect_skip: bool = False
+    expect_products: object | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +212,9 @@ class Mapping:
     fields: tuple[Field, ...]
     examples: tuple[Example, ...]
     warnings: Findings = field(default_factory=Findings)
+    columns: tuple[Column, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    each: Each | None = None
 
     @property
     def id_field(self) -> Field:

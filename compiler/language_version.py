@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from compiler.problems import Problems
 from dsl import ast
+from dsl.formatter import LATEST_VERSION
 
-SUPPORTED_VERSIONS = (1, 2)
-LATEST_VERSION = SUPPORTED_VERSIONS[-1]
+SUPPORTED_VERSIONS = (1, LATEST_VERSION)
 
 
 def file_version(statements: tuple[ast.Statement, ...]) -> int:

@@ -1,7 +1,8 @@
 """Warnings: what compiles but is most likely a mistake (errors under `siesa map check --strict`).
 
 Each rule is a small pure function of checked parts of a mapping that returns
-diagnostics of severity "warning". They run only on a mapping without errors,
+diagnostics of severity "warning" (or "note", which only informs and never
+fails a check, `--strict` included). They run only on a mapping without errors,
 so they may rely on what the checks guarantee (known types, resolved lookups).
 """
 
@@ -14,7 +15,7 @@ from decimal import InvalidOperation
 from compiler import ir, prelude
 from dsl import ast
 from dsl.diagnostics import Diagnostic
-from dsl.formatter import literal_text
+from dsl.formatter import check_text, literal_text
 from dsl.paths import split_path
 from dsl.suggest import did_you_mean
 
@@ -140,4 +141,20 @@ def unknown_product_type(path: str, product: ast.Name, known: Collection[str]) -
         product.span,
         f"no adapter for product type `{product.text}`: the known product types are {listed}",
         hint or "a mapping for it compiles, but no sync can load its records",
+    )
+
+
+def replaced_checks(
+    path: str, name: str, override: ast.FieldStmt, base: ast.FieldStmt, base_path: str
+) -> Diagnostic:
+    """A note: `override X check ...` replaces the checks X inherited; it does not add to them."""
+    assert override.checks and base.checks
+    shown = " ".join(f"`check {check_text(check)}`" for check in base.checks)
+    return Diagnostic(
+        path,
+        override.checks[0].span,
+        f"this replaces the checks `{name}` inherits from {base_path}:{base.span.line} ({shown});"
+        " they no longer run",
+        "note",
+        "repeat in this override the inherited checks that must still run",
     )

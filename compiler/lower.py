@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from compiler import ir
+from compiler import expr_ir, ir
 from compiler.filters import Ident
 from compiler.helpers import closure, imports_for
+from compiler.lower_expr import Code, ExprLowering
 from compiler.values import check_reason, in_run_order
 from compiler.version import COMPILER_VERSION
 
@@ -29,6 +30,16 @@ _CONVERTERS = {
     "datetime": "_to_datetime",
 }
 _FAILING_OP = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+# A column's type -> the prelude helper that reads it for expressions.
+_COLUMN_READERS = {
+    "string": "_text",
+    "int": "_to_int",
+    "decimal": "_to_decimal",
+    "bool": "_to_bool",
+    "date": "_date_value",
+    "datetime": "_datetime_value",
+}
+ConstKind = Literal["regex", "re2", "re2_groups", "lookup", "set", "zone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +47,7 @@ class Const:
     """A module-level constant: a compiled regex, a lookup table, a value set, the time zone."""
 
     name: Ident
-    kind: Literal["regex", "re2", "lookup", "set", "zone"]
+    kind: ConstKind
     value: object
     line: int | None
 
@@ -86,6 +97,64 @@ class FieldPlan:
     missing: Literal["default", "required", "null"]
     reads: tuple[str | tuple[str, ...], ...] = ()
     guarded: bool = False
+    expr: Code | None = None
+    columns: tuple[Ident, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """A column read once per record into `var`: its key or path, its reader, its line.
+
+    A value that cannot be read is kept as an `_Invalid` whose reason starts with
+    `prefix` (the column's name), raised where a field or rule uses it."""
+
+    var: Ident
+    key: str
+    path: tuple[str, ...] | None
+    reader: Ident
+    prefix: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class RulePlan:
+    """A record rule: its condition's code, the columns it reads, what its issue says."""
+
+    code: Code
+    columns: tuple[Ident, ...]
+    file: str
+    line: int
+    reason: str
+    action: Literal["skip", "reject"]
+    failed: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineObject:
+    """One `{key: expr, ...}` of `each VAR in {...}, {...}`: each key's code, the columns read."""
+
+    values: tuple[tuple[str, Code], ...]
+    columns: tuple[Ident, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EachPlan:
+    """One-to-many: where the lines come from and how a line's issues name it.
+
+    `array` is the path of an array of objects (`each VAR in ARRAY`), `objects`
+    the lines written out (`each VAR in {...}, ...`); `line_keys` the variables
+    the line function fills from a written line; `id_var` holds a line's id once
+    computed; `record_id_sources` name the record when a line has no id.
+    """
+
+    line: int
+    array: tuple[str, ...] | None
+    objects: tuple[LineObject, ...]
+    line_keys: tuple[tuple[Ident, str], ...]
+    rules: tuple[RulePlan, ...]
+    id_var: Ident
+    record_id_sources: tuple[str, ...]
+    columns: tuple[ColumnPlan, ...]  # the record's columns `map_record` reads (rules, lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +195,11 @@ class ModulePlan:
     top_targets: tuple[Target, ...]
     nested_targets: tuple[Target, ...]
     zone: Ident | None
+    columns: tuple[ColumnPlan, ...] = ()
+    rules: tuple[RulePlan, ...] = ()
+    reads_keys: bool = True  # some field or column reads a top-level key with `get`
+    each: EachPlan | None = None
+    line_columns: tuple[ColumnPlan, ...] = ()
 
 
 class _Lowering:
@@ -139,11 +213,61 @@ class _Lowering:
         self._regexes: dict[str, Ident] = {}
         self._re2: dict[str, Ident] = {}
         self._lookups: dict[str, Ident] = {}
+        self._expr_consts: dict[tuple[str, object], Ident] = {}
+        self.zone: Ident | None = None
+        self.column_vars: dict[str, Ident] = {}
+        self.expressions = ExprLowering(
+            self.column_vars, self.helpers, self.imports, self.expr_const, self.mapping_zone
+        )
+
+    def mapping_zone(self) -> Ident:
+        """The constant holding the mapping's `timezone`, made when first needed."""
+        if self.zone is None:
+            self.helpers.add("_zone")
+            self.zone = self._const("ZONE", "zone", self.mapping.timezone, None)
+        return self.zone
+
+    def expr_const(self, kind: str, value: object) -> Ident:
+        """A constant an expression needs (a `replace_regex` regex, a `to_utc` zone), made once."""
+        if (kind, value) not in self._expr_consts:
+            helper = "_regex_groups" if kind == "re2_groups" else "_zone"
+            self.helpers.add(helper)
+            prefix = "RE" if kind == "re2_groups" else "ZONE"
+            made = self._const(prefix, kind, value, None)  # type: ignore[arg-type]
+            self._expr_consts[(kind, value)] = made
+        return self._expr_consts[(kind, value)]
+
+    def column(self, index: int, column: expr_ir.Column) -> ColumnPlan:
+        """A record column read for expressions, into `k_INDEX`."""
+        var = Ident(f"k_{index}")
+        self.column_vars[column.name] = var
+        reader = _COLUMN_READERS[column.type]
+        self.helpers.update(("_text", reader))
+        if column.path is not None:
+            self.helpers.add("_get_path")
+        return ColumnPlan(
+            var, column.key, column.path, Ident(reader), f"column {column.name} ", column.line
+        )
+
+    def rule(self, rule: ir.Rule, id_sources: tuple[str, ...]) -> RulePlan:
+        self.helpers.update(("_rule_issue", "_bad_column"))
+        columns = tuple(self.column_vars[name] for name in expr_ir.columns_of(rule.condition))
+        reason = rule.text if rule.kind == "skip" else (rule.message or "")
+        failed = f"cannot decide `{rule.text}`: "
+        return RulePlan(
+            self.expressions.emit_condition(rule.condition),
+            columns,
+            rule.file,
+            rule.line,
+            reason,
+            rule.kind,
+            failed,
+        )
 
     def _const(
         self,
         prefix: str,
-        kind: Literal["regex", "re2", "lookup", "set", "zone"],
+        kind: ConstKind,
         value: object,
         line: int | None,
     ) -> Ident:
@@ -221,11 +345,40 @@ class _Lowering:
         if isinstance(value, Decimal):
             self.imports.add("Decimal")
 
-    def field(self, index: int, field: ir.Field) -> FieldPlan:
+    def expression_field(self, index: int, field: ir.Field) -> FieldPlan:
+        """A field computed by an expression: its code and the columns it reads."""
+        assert field.expression is not None
+        code = self.expressions.emit(field.expression)
+        used = expr_ir.columns_of(field.expression)
+        columns = tuple(self.column_vars[name] for name in used if name in self.column_vars)
+        if columns:
+            self.helpers.add("_bad_column")
+        convert: str = field.type
+        if field.type == "date":
+            convert = "date_value"
+        elif field.type == "datetime":
+            convert = "datetime_value"
+            self.helpers.add("_moment")
+            self.mapping_zone()
+        plan = self.field(index, field, reads=False)
+        return FieldPlan(
+            plan.var,
+            field,
+            None,
+            convert,
+            plan.converter,
+            plan.checks,
+            plan.missing,
+            expr=code,
+            columns=columns,
+        )
+
+    def field(self, index: int, field: ir.Field, *, reads: bool = True) -> FieldPlan:
         steps = self.block(field.steps, field.line) if field.steps else None
         self.helpers.add("_text")
         converter = _CONVERTERS[field.type]
-        self.helpers.add(converter)
+        if reads or field.type not in ("date", "datetime"):
+            self.helpers.add(converter)
         if field.type == "decimal":
             self.helpers.add("_decimal_text")
             if field.policy == "warn":
@@ -236,8 +389,8 @@ class _Lowering:
             missing = "default"
         elif field.required:
             missing = "required"
-        reads = reads_of(field)
-        guarded = any(isinstance(read, tuple) for read in reads)
+        read_order = reads_of(field)
+        guarded = any(isinstance(read, tuple) for read in read_order)
         if guarded:
             self.helpers.add("_get_path")
         return FieldPlan(
@@ -248,8 +401,8 @@ class _Lowering:
             Ident(converter),
             checks,
             missing,
-            reads,
-            guarded,
+            reads=read_order,
+            guarded=guarded,
         )
 
     def target(self, field: ir.Field) -> Target:
@@ -293,16 +446,52 @@ def _fields_meta(mapping: ir.Mapping) -> tuple[dict[str, object], ...]:
 def lower(mapping: ir.Mapping) -> ModulePlan:
     """The render plan of one mapping."""
     lowering = _Lowering(mapping)
-    zone: Ident | None = None
-    if any(field.type == "datetime" and not field.is_constant for field in mapping.fields):
-        lowering.helpers.add("_zone")
-        zone = lowering._const("ZONE", "zone", mapping.timezone, None)
+    if any(
+        field.type == "datetime" and not field.is_constant and field.expression is None
+        for field in mapping.fields
+    ):
+        lowering.mapping_zone()
     every = lowering.block(mapping.every_string, 0) if mapping.every_string else None
+    used = {
+        name
+        for expr in (
+            *(rule.condition for rule in mapping.rules),
+            *(field.expression for field in mapping.fields if field.expression is not None),
+        )
+        for name in expr_ir.columns_of(expr)
+    }
+    each = mapping.each
+    if each is not None:
+        used |= {
+            name for line in each.objects for _, expr in line for name in expr_ir.columns_of(expr)
+        }
+    columns = tuple(
+        lowering.column(mapping.columns.index(column) + 1, column)
+        for column in _record_columns(mapping, used)
+    )
+    line_columns = tuple(
+        lowering.column(index, column)
+        for index, column in enumerate(mapping.columns, start=1)
+        if column.name in used and column.element
+    )
+    rules = tuple(lowering.rule(rule, mapping.id_field.sources) for rule in mapping.rules)
+    line_keys: tuple[tuple[Ident, str], ...] = ()
+    if each is not None and each.objects:
+        line_keys = tuple(
+            (Ident(f"k_{len(mapping.columns) + number}"), key)
+            for number, (key, _) in enumerate(each.objects[0], start=1)
+        )
+        for var, key in line_keys:
+            lowering.column_vars[f"{each.var}.{key}"] = var
     fields: list[FieldPlan] = []
     entries: list[Entry] = []
     for index, field in enumerate(mapping.fields, start=1):
         if field.is_constant:
             entries.append(Entry(field.canonical, None, field.constant))
+        elif field.expression is not None:
+            plan = lowering.expression_field(index, field)
+            fields.append(plan)
+            entries.append(Entry(field.canonical, plan.var, None))
         else:
             plan = lowering.field(index, field)
             fields.append(plan)
@@ -311,6 +500,23 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
     id_paths = _id_paths(mapping)
     if id_paths is not None:
         lowering.helpers.add("_record_id_at")
+    each_plan = None if each is None else _each_plan(lowering, each, rules, line_keys, columns)
+    if each_plan is not None:
+        in_fields = {
+            name
+            for field in mapping.fields
+            if field.expression is not None
+            for name in expr_ir.columns_of(field.expression)
+        }
+        columns = tuple(
+            plan
+            for plan, column in zip(columns, _record_columns(mapping, used), strict=True)
+            if column.name in in_fields
+        )
+        lowering.helpers.update(("_rule_issue", "_line_id", "_kind"))
+        if each_plan.array is not None:
+            lowering.helpers.update(("_get_path", "_lines"))
+        rules = ()
     helpers = closure(lowering.helpers)
     meta: dict[str, object] = {
         "name": mapping.name,
@@ -336,5 +542,60 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         id_paths=id_paths,
         top_targets=tuple(t for t in targets if len(t.path) == 1 and t.always),
         nested_targets=tuple(t for t in targets if len(t.path) > 1 or not t.always),
-        zone=zone,
+        zone=lowering.zone,
+        columns=columns,
+        rules=rules,
+        reads_keys=any(plan.field.sources for plan in fields)
+        or any(column.path is None for column in columns),
+        each=each_plan,
+        line_columns=line_columns,
+    )
+
+
+def _record_columns(mapping: ir.Mapping, used: set[str]) -> list[expr_ir.Column]:
+    """The record's own columns (not an `each` element's) that some expression reads."""
+    return [c for c in mapping.columns if c.name in used and not c.element]
+
+
+def _each_plan(
+    lowering: _Lowering,
+    each: ir.Each,
+    rules: tuple[RulePlan, ...],
+    line_keys: tuple[tuple[Ident, str], ...],
+    columns: tuple[ColumnPlan, ...],
+) -> EachPlan:
+    """How `map_record` makes the lines; the record's rules move there (they run once)."""
+    mapping = lowering.mapping
+    needed = {var for rule in rules for var in rule.columns}
+    objects = tuple(
+        LineObject(
+            tuple((key, lowering.expressions.emit(expr)) for key, expr in line),
+            tuple(
+                lowering.column_vars[name]
+                for name in dict.fromkeys(n for _, e in line for n in expr_ir.columns_of(e))
+            ),
+        )
+        for line in each.objects
+    )
+    if any(line.columns for line in objects):
+        lowering.helpers.add("_bad_column")
+    needed |= {var for line in objects for var in line.columns}
+    id_field = mapping.id_field
+    index = mapping.fields.index(id_field) + 1
+    names = expr_ir.columns_of(id_field.expression) if id_field.expression is not None else ()
+    by_name = {column.name: column for column in mapping.columns}
+    record_sources = tuple(
+        by_name[name].key
+        for name in names
+        if name in by_name and not by_name[name].element and by_name[name].path is None
+    )
+    return EachPlan(
+        each.line,
+        each.array,
+        objects,
+        line_keys,
+        rules,
+        Ident(f"c_{index}"),
+        record_sources,
+        tuple(plan for plan in columns if plan.var in needed),
     )

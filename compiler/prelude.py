@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,7 @@ _DATETIME = re.compile(
     r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _RE2_WHOLE = _re2.RE2.Anchor.ANCHOR_BOTH
+_RE2_ANYWHERE = _re2.RE2.Anchor.UNANCHORED
 _TRUE_WORDS = frozenset({"s", "si", "sí", "true", "1"})
 _FALSE_WORDS = frozenset({"n", "no", "false", "0"})
 
@@ -163,20 +164,35 @@ def _zone(name: str) -> tzinfo:
     return ZoneInfo(name)
 
 
-def _to_datetime(value: object, zone: tzinfo) -> str:
-    """A local ERP timestamp (or one with an offset) in ISO 8601 with its offset."""
+def _datetime_value(value: object) -> datetime:
+    """An ERP timestamp as a datetime: local (no zone) unless written with an offset."""
     if not isinstance(value, str):
         raise _Invalid(f"is {_kind(value)}, not a date-time")
     text = value.strip()
     if _DATETIME.fullmatch(text) is None:
         raise _Invalid("is not a date-time (YYYY-MM-DD HH:MM:SS)")
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime.fromisoformat(text)
     except ValueError:
         raise _Invalid("is not a date-time of the calendar") from None
+
+
+def _to_datetime(value: object, zone: tzinfo) -> str:
+    """A local ERP timestamp (or one with an offset) in ISO 8601 with its offset."""
+    moment = _datetime_value(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.isoformat()
+
+
+def _regex_groups(pattern: str) -> _re2.RE2:
+    """A `replace_regex` regex compiled by RE2 with its groups (the replacement may use them)."""
+    options = _re2.RE2.Options()
+    options.log_errors = False
+    compiled = _re2.RE2(pattern.encode("utf-8"), options)
+    if not compiled.ok():
+        raise ValueError(compiled.error().decode("utf-8", "replace"))
+    return compiled
 
 
 def _regex(pattern: str) -> _re2.RE2:
@@ -225,12 +241,14 @@ def _gtin(value: str) -> bool:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -283,3 +301,262 @@ def _number_out(value: object) -> object:
     if isinstance(value, str) and _PLAIN_NUMBER.fullmatch(value):
         return Decimal(value)
     return value
+
+
+# --- version 2 expressions: a missing operand (None) makes the result missing ---------------
+
+
+def _bad_column(*values: object) -> None:
+    """Raise the first column that could not be read (its _Invalid stands in its place)."""
+    for value in values:
+        if value.__class__ is _Invalid:
+            raise value  # an _Invalid kept in the column's place
+
+
+def _date_value(value: object) -> date:
+    """An ERP "YYYY-MM-DD" date as a date."""
+    return date.fromisoformat(_to_date(value))
+
+
+def _moment(value: datetime | None, zone: tzinfo) -> datetime | None:
+    """A datetime with its zone: a local one is taken to be in the mapping's `timezone`."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=zone)
+
+
+def _add(a: object, b: object) -> object:
+    """`a + b`: numbers add (Decimal, never float), strings join."""
+    if a is None or b is None:
+        return None
+    return a + b  # type: ignore[operator]
+
+
+def _sub(a: object, b: object) -> object:
+    """`a - b`."""
+    if a is None or b is None:
+        return None
+    return a - b  # type: ignore[operator]
+
+
+def _mul(a: object, b: object) -> object:
+    """`a * b`."""
+    if a is None or b is None:
+        return None
+    return a * b  # type: ignore[operator]
+
+
+def _div(a: object, b: object) -> Decimal | None:
+    """`a / b` as a Decimal (also for two ints); dividing by zero makes the value invalid."""
+    if a is None or b is None:
+        return None
+    if b == 0:
+        raise _Invalid("division by zero")
+    return Decimal(a) / Decimal(b)  # type: ignore[arg-type]
+
+
+def _neg(a: object) -> object:
+    """`-a`."""
+    return None if a is None else -a  # type: ignore[operator]
+
+
+def _lt(a: object, b: object) -> bool:
+    """`a < b`; false when either is missing."""
+    return a is not None and b is not None and a < b  # type: ignore[operator]
+
+
+def _le(a: object, b: object) -> bool:
+    """`a <= b`; false when either is missing."""
+    return a is not None and b is not None and a <= b  # type: ignore[operator]
+
+
+def _gt(a: object, b: object) -> bool:
+    """`a > b`; false when either is missing."""
+    return a is not None and b is not None and a > b  # type: ignore[operator]
+
+
+def _ge(a: object, b: object) -> bool:
+    """`a >= b`; false when either is missing."""
+    return a is not None and b is not None and a >= b  # type: ignore[operator]
+
+
+def _fn_coalesce(*values: object) -> object:
+    """The first value that is not missing."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def _fn_text(value: object) -> str | None:
+    """Any value as text: numbers in plain notation, true/false, ISO 8601 dates."""
+    if value is None or isinstance(value, str):
+        return value
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return _text(value)
+
+
+def _fn_upper(value: str | None) -> str | None:
+    """upper(s)."""
+    return None if value is None else value.upper()
+
+
+def _fn_lower(value: str | None) -> str | None:
+    """lower(s)."""
+    return None if value is None else value.lower()
+
+
+def _fn_trim(value: str | None) -> str | None:
+    """trim(s): spaces and other white space at both ends."""
+    return None if value is None else value.strip()
+
+
+def _fn_length(value: str | None) -> int | None:
+    """length(s), in characters."""
+    return None if value is None else len(value)
+
+
+def _fn_substring(value: str | None, start: int | None, length: int | None) -> str | None:
+    """SQL's SUBSTRING: `length` characters from the 1-based `start`; positions before 1 count."""
+    if value is None or start is None or length is None:
+        return None
+    if length < 0:
+        raise _Invalid("substring: the length is negative")
+    end = start + length
+    return value[max(start, 1) - 1 : max(end - 1, 0)]
+
+
+def _fn_replace_regex(
+    value: str | None, regex: _re2.RE2, replacement: tuple[str | int, ...]
+) -> str | None:
+    """Every match of the regex (on RE2: linear time) replaced; group numbers in `replacement`."""
+    if value is None:
+        return None
+    try:
+        data = value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid("holds half of a surrogate pair, which is not text") from None
+    out: list[bytes] = []
+    position = 0
+    search = 0
+    while search <= len(data):
+        spans = regex.Match(_RE2_ANYWHERE, data, search, len(data))
+        start, end = spans[0]
+        if start < 0:
+            break
+        out.append(data[position:start])
+        for part in replacement:
+            if isinstance(part, str):
+                out.append(part.encode("utf-8"))
+            elif spans[part][0] >= 0:
+                out.append(data[spans[part][0] : spans[part][1]])
+        position = end
+        if end == start:  # an empty match: step over one character
+            step = 1
+            while end + step < len(data) and (data[end + step] & 0xC0) == 0x80:
+                step += 1
+            out.append(data[end : end + step])
+            position = end + step
+            search = end + step
+        else:
+            search = end
+    out.append(data[position:])
+    return b"".join(out).decode("utf-8")
+
+
+def _fn_join(separator: str | None, parts: tuple[str | None, ...]) -> str | None:
+    """The parts that are not missing, joined by the separator."""
+    if separator is None:
+        return None
+    return separator.join(part for part in parts if part is not None)
+
+
+def _fn_round(value: object, scale: int, mode: str) -> Decimal | None:
+    """The number rounded to `scale` digits after the point, by the stated mode."""
+    if value is None:
+        return None
+    return Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=mode)  # type: ignore[arg-type]
+
+
+def _fn_year(value: date | None) -> int | None:
+    """year(d)."""
+    return None if value is None else value.year
+
+
+def _fn_month(value: date | None) -> int | None:
+    """month(d)."""
+    return None if value is None else value.month
+
+
+def _fn_day(value: date | None) -> int | None:
+    """day(d)."""
+    return None if value is None else value.day
+
+
+def _fn_add_days(value: date | None, days: int | None) -> date | None:
+    """A date or datetime `days` days later (earlier when negative)."""
+    if value is None or days is None:
+        return None
+    try:
+        return value + timedelta(days=days)
+    except OverflowError:
+        raise _Invalid("add_days: the date leaves the calendar") from None
+
+
+def _fn_to_utc(value: datetime | None, zone: tzinfo, gap: str, overlap: str) -> datetime | None:
+    """A local time in `zone` as UTC; a time the clocks skipped (gap) or lived twice (overlap)
+    becomes what the mapping says: `shift_forward`, `earlier`, `later`, or invalid (`reject`)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    first = value.replace(tzinfo=zone, fold=0)
+    second = value.replace(tzinfo=zone, fold=1)
+    exists = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == value
+    if not exists:
+        if gap == "reject":
+            raise _Invalid(f"{value.isoformat()} does not exist in {zone}: the clocks skip it")
+        return first.astimezone(UTC)
+    if first.utcoffset() != second.utcoffset():
+        if overlap == "reject":
+            raise _Invalid(f"{value.isoformat()} happens twice in {zone}: the clocks go back")
+        return (first if overlap == "earlier" else second).astimezone(UTC)
+    return first.astimezone(UTC)
+
+
+def _rule_issue(
+    record: dict[str, object],
+    sources: tuple[str, ...],
+    file: str,
+    line: int,
+    reason: str,
+    action: str,
+) -> dict[str, object]:
+    """The one issue of a record a rule skips (information, not a failure) or rejects."""
+    issue = _issue(None, file, line, None, reason, action)
+    issue["record_id"] = _record_id(record, sources)
+    if action == "skip":
+        issue["severity"] = "info"
+    return issue
+
+
+def _lines(value: object) -> list[object]:
+    """The elements of an `each` array: a list of objects; missing is no line at all."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Invalid(f"is {_kind(value)}, not a list of objects")
+    return value
+
+
+def _line_id(
+    line_id: object, record: dict[str, object], sources: tuple[str, ...], part: int
+) -> object:
+    """How a line's issues name it: its own id when computed, else `<record id>#<part>`."""
+    if line_id is not None:
+        return line_id
+    record_id = _record_id(record, sources)
+    return f"{'' if record_id is None else record_id}#{part}"

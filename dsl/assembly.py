@@ -14,6 +14,7 @@ from typing import Literal as Lit
 from dsl.ast import (
     Check,
     Example,
+    Expr,
     FieldStmt,
     JsonValue,
     Literal,
@@ -40,6 +41,14 @@ class ConstantClause:
     """`= LITERAL`."""
 
     value: Literal
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionClause:
+    """`= EXPRESSION` (version 2): a value computed from columns; a bare literal is a constant."""
+
+    value: Expr
     span: Span
 
 
@@ -87,6 +96,7 @@ class PolicyClause:
 FieldClause = (
     SourceClause
     | ConstantClause
+    | ExpressionClause
     | TargetClause
     | Step
     | DefaultClause
@@ -103,16 +113,16 @@ FieldClause = (
 class ExampleLine:
     """`in JSON`, `expect canonical JSON`, `expect product JSON` or `expect product contains JSON`."""
 
-    kind: Lit["in", "canonical", "product", "product contains"]
+    kind: Lit["in", "canonical", "product", "product contains", "products"]
     value: JsonValue
     span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class FieldsLine:
-    """`expect reject f, g` or `expect warning f, g`."""
+    """`expect reject f, g`, `expect warning f, g` or `expect skip` (no fields)."""
 
-    kind: Lit["reject", "warning"]
+    kind: Lit["reject", "warning", "skip"]
     fields: tuple[Name, ...]
     span: Span
 
@@ -142,6 +152,7 @@ def assemble_field(
     first: dict[str, Span] = {}
     sources: tuple[Name, ...] = ()
     constant: Literal | None = None
+    expression: Expr | None = None
     target: Name | None = None
     target_as: Name | None = None
     on_missing: Name | None = None
@@ -189,6 +200,9 @@ def assemble_field(
         elif isinstance(clause, ConstantClause):
             if claim("source", clause.span):
                 constant = clause.value
+        elif isinstance(clause, ExpressionClause):
+            if claim("source", clause.span):
+                expression = clause.value
         elif isinstance(clause, TargetClause):
             if claim("target", clause.span):
                 target, target_as = clause.path, clause.as_
@@ -249,6 +263,7 @@ def assemble_field(
         span=span,
         target_as=target_as,
         on_missing=on_missing,
+        expression=expression,
     )
     return node, problems
 
@@ -265,6 +280,8 @@ def assemble_example(
     seen: dict[str, Span] = {}
     found: dict[str, JsonValue] = {}
     named: dict[str, tuple[Name, ...]] = {}
+    skip: Span | None = None
+    reject_span: Span | None = None
     for line in lines:
         slot = line.kind
         words = "`in`" if slot == "in" else f"`expect {slot}`"
@@ -279,8 +296,12 @@ def assemble_example(
             )
             continue
         seen[slot] = line.span
-        if isinstance(line, FieldsLine):
+        if isinstance(line, FieldsLine) and line.kind == "skip":
+            skip = line.span
+        elif isinstance(line, FieldsLine):
             named[line.kind] = line.fields
+            if line.kind == "reject":
+                reject_span = line.span
         else:
             found[line.kind] = line.value
     title = name.value if isinstance(name.value, str) else ""
@@ -311,5 +332,8 @@ def assemble_example(
         span=span,
         expect_product_contains=found.get("product contains"),
         expect_warning=named.get("warning"),
+        expect_skip=skip,
+        expect_products=found.get("products"),
+        expect_reject_span=reject_span,
     )
     return node, problems

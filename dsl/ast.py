@@ -186,6 +186,126 @@ class InCheck:
 Check = MatchesCheck | NamedCheck | CompareCheck | RangeCheck | LengthCheck | InCheck
 
 
+# --- expressions (version 2) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnRef:
+    """A declared column used in an expression: `f_peso`, or `line.f_bodega` inside `each`."""
+
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    """`left OP right`; `op` is the operator as written (`+`, `==`, `and`, ...)."""
+
+    op: str
+    op_span: Span
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    """`not x` or `-x`."""
+
+    op: str
+    op_span: Span
+    operand: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A named option of a call, `gap=shift_forward`: both sides are words, never values."""
+
+    name: Name
+    value: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """`NAME(arg, ...)`: one of the language's functions; options come after the arguments."""
+
+    function: Name
+    args: tuple[Expr, ...]
+    options: tuple[Option, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """`(expr)`, kept so that the formatter writes the parentheses the author wrote."""
+
+    inner: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class WhenBranch:
+    condition: Expr
+    value: Expr
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """`when C then A [when C2 then B ...] [else D]`; no `else` means missing."""
+
+    branches: tuple[WhenBranch, ...]
+    otherwise: Expr | None
+    span: Span
+
+
+Expr = Literal | ColumnRef | Binary | Unary | Call | Group | When
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnStmt:
+    """`column NAME TYPE [<- "RAW KEY" | <- dotted.path]`: a typed source column.
+
+    `source` is a string Literal (a raw key), a Name whose text is a dotted path,
+    or None (the column's own name is the key).
+    """
+
+    name: Name
+    type: Name
+    source: Literal | Name | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStmt:
+    """`skip when COND` or `reject when COND because "MESSAGE"`."""
+
+    kind: Lit["skip", "reject"]
+    condition: Expr
+    message: Literal | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EachObject:
+    """One `{key: expr, ...}` of `each line in {...}, {...}`."""
+
+    pairs: tuple[tuple[Name, Expr], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EachStmt:
+    """`each VAR in COLUMN` (an array of objects) or `each VAR in {...}, {...}`."""
+
+    var: Name
+    array: Name | None
+    objects: tuple[EachObject, ...]
+    span: Span
+
+
 # --- fields -------------------------------------------------------------------
 
 
@@ -216,6 +336,7 @@ class FieldStmt:
     span: Span
     target_as: Name | None = None
     on_missing: Name | None = None
+    expression: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +351,10 @@ class Example:
 
     `expect product contains {...}` (a part of the product record) and
     `expect warning f, g` (the fields that warned) are the optional assertions
-    added later; they default to not written.
+    added later; they default to not written. `expect skip` (its span) and
+    `expect products [...]` (one-to-many) belong to version 2, and so does a
+    bare `expect reject` (rejected by a `reject when` rule; `expect_reject` is
+    then empty and `expect_reject_span` says where the line is).
     """
 
     name: Literal
@@ -241,6 +365,9 @@ class Example:
     span: Span
     expect_product_contains: JsonValue | None = None
     expect_warning: tuple[Name, ...] | None = None
+    expect_skip: Span | None = None
+    expect_products: JsonValue | None = None
+    expect_reject_span: Span | None = None
 
 
 Statement = (
@@ -252,6 +379,9 @@ Statement = (
     | FieldStmt
     | RemoveStmt
     | Example
+    | ColumnStmt
+    | RuleStmt
+    | EachStmt
 )
 
 

@@ -21,6 +21,7 @@ from dsl.assembly import (
     ConstantClause,
     DefaultClause,
     ExampleLine,
+    ExpressionClause,
     FieldClause,
     FieldsLine,
     MissingClause,
@@ -31,8 +32,16 @@ from dsl.assembly import (
     assemble_field,
 )
 from dsl.ast import (
+    Binary,
+    Call,
+    ColumnRef,
+    ColumnStmt,
     CompareCheck,
+    EachObject,
+    EachStmt,
     EveryStringStmt,
+    Expr,
+    Group,
     InCheck,
     JsonNumber,
     JsonValue,
@@ -45,13 +54,18 @@ from dsl.ast import (
     MatchesCheck,
     Name,
     NamedCheck,
+    Option,
     RangeCheck,
     RemoveStmt,
+    RuleStmt,
     Span,
     Statement,
     Step,
     TimezoneStmt,
+    Unary,
     VersionStmt,
+    When,
+    WhenBranch,
 )
 from dsl.diagnostics import Diagnostic
 from dsl.paths import split_path
@@ -224,9 +238,13 @@ class AstBuilder(Transformer[Token, Any]):
         names = tuple(self._path(token, "source") for token in children)
         return SourceClause(names, meta_span(meta))
 
-    def constant_clause(self, meta: Meta, children: list[Literal]) -> ConstantClause:
+    def constant_clause(
+        self, meta: Meta, children: list[Expr]
+    ) -> ConstantClause | ExpressionClause:
         (value,) = children
-        return ConstantClause(value, meta_span(meta))
+        if isinstance(value, Literal):
+            return ConstantClause(value, meta_span(meta))
+        return ExpressionClause(value, meta_span(meta))
 
     def target_clause(self, meta: Meta, children: list[Token | None]) -> TargetClause:
         path, as_word = children
@@ -264,6 +282,75 @@ class AstBuilder(Transformer[Token, Any]):
     def literal(self, meta: Meta, children: list[Token]) -> Literal:
         (token,) = children
         return Literal(self._literal_value(token), token_span(token))
+
+    # --- version 2: columns, rules, each, expressions -----------------------
+
+    def dotted_name(self, meta: Meta, children: list[Token]) -> Name:
+        return Name(".".join(str(token) for token in children), meta_span(meta))
+
+    def column_stmt(self, meta: Meta, children: list[Any]) -> ColumnStmt:
+        name, type_token, source = children
+        if isinstance(source, Token):
+            source = Literal(self._string(source), token_span(source))
+        return ColumnStmt(name, self._name(type_token), source, meta_span(meta))
+
+    def skip_stmt(self, meta: Meta, children: list[Expr]) -> RuleStmt:
+        (condition,) = children
+        return RuleStmt("skip", condition, None, meta_span(meta))
+
+    def reject_stmt(self, meta: Meta, children: list[Any]) -> RuleStmt:
+        condition, message = children
+        literal = Literal(self._string(message), token_span(message))
+        return RuleStmt("reject", condition, literal, meta_span(meta))
+
+    def each_stmt(self, meta: Meta, children: list[Any]) -> EachStmt:
+        var, *rest = children
+        if len(rest) == 1 and isinstance(rest[0], Name):
+            return EachStmt(self._name(var), rest[0], (), meta_span(meta))
+        return EachStmt(self._name(var), None, tuple(rest), meta_span(meta))
+
+    def each_object(self, meta: Meta, children: list[Any]) -> EachObject:
+        pairs = tuple(child for child in children if child is not None)
+        return EachObject(pairs, meta_span(meta))
+
+    def each_pair(self, meta: Meta, children: list[Any]) -> tuple[Name, Expr]:
+        key, value = children
+        return self._name(key), value
+
+    def when_expr(self, meta: Meta, children: list[Any]) -> When:
+        *branches, otherwise = children
+        return When(tuple(branches), otherwise, meta_span(meta))
+
+    def when_branch(self, meta: Meta, children: list[Expr]) -> WhenBranch:
+        condition, value = children
+        return WhenBranch(condition, value, meta_span(meta))
+
+    def binary(self, meta: Meta, children: list[Any]) -> Binary:
+        left, op, right = children
+        return Binary(str(op), token_span(op), left, right, meta_span(meta))
+
+    def unary(self, meta: Meta, children: list[Any]) -> Unary:
+        op, operand = children
+        return Unary(str(op), token_span(op), operand, meta_span(meta))
+
+    def column_ref(self, meta: Meta, children: list[Name]) -> ColumnRef:
+        (name,) = children
+        return ColumnRef(name, meta_span(meta))
+
+    def call(self, meta: Meta, children: list[Any]) -> Call:
+        function, *args = children
+        present = [arg for arg in args if arg is not None]
+        options = tuple(arg for arg in present if isinstance(arg, Option))
+        values = tuple(arg for arg in present if not isinstance(arg, Option))
+        return Call(self._name(function), values, options, meta_span(meta))
+
+    def option(self, meta: Meta, children: list[Token]) -> Option:
+        name, value = children
+        return Option(self._name(name), self._name(value), meta_span(meta))
+
+    def group(self, meta: Meta, children: list[Expr]) -> Group:
+        (inner,) = children
+        return Group(inner, meta_span(meta))
 
     # --- checks -------------------------------------------------------------
 
@@ -335,11 +422,18 @@ class AstBuilder(Transformer[Token, Any]):
     def expect_product_contains(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
         return ExampleLine("product contains", children[0], meta_span(meta))
 
-    def expect_reject(self, meta: Meta, children: list[Name]) -> FieldsLine:
-        return FieldsLine("reject", tuple(children), meta_span(meta))
+    def expect_reject(self, meta: Meta, children: list[Name | None]) -> FieldsLine:
+        names = tuple(child for child in children if child is not None)
+        return FieldsLine("reject", names, meta_span(meta))
 
     def expect_warning(self, meta: Meta, children: list[Name]) -> FieldsLine:
         return FieldsLine("warning", tuple(children), meta_span(meta))
+
+    def expect_skip(self, meta: Meta, children: list[Any]) -> FieldsLine:
+        return FieldsLine("skip", (), meta_span(meta))
+
+    def expect_products(self, meta: Meta, children: list[JsonValue]) -> ExampleLine:
+        return ExampleLine("products", children[0], meta_span(meta))
 
     # --- JSON ---------------------------------------------------------------
 

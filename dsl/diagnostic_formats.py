@@ -66,7 +66,8 @@ def github_annotation(diagnostic: Diagnostic) -> str:
     message = diagnostic.message
     if diagnostic.hint is not None:
         message += f"\nhint: {diagnostic.hint}"
-    return f"::{diagnostic.severity} {shown}::{_escape_data(message)}"
+    command = "notice" if diagnostic.severity == "note" else diagnostic.severity
+    return f"::{command} {shown}::{_escape_data(message)}"
 
 
 def as_github(diagnostics: Iterable[Diagnostic]) -> str:

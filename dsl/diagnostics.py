@@ -8,7 +8,7 @@ from typing import Literal
 
 from dsl.ast import Span
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,8 @@ def in_source_order(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]
 
 @dataclass(frozen=True, slots=True)
 class Findings:
-    """Diagnostics that do not stop compiling (warnings), with the files' text to show them."""
+    """Diagnostics that do not stop compiling (warnings, and notes that only inform), with the
+    files' text to show them."""
 
     diagnostics: tuple[Diagnostic, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dsl.ast import (
+    Binary,
+    Call,
     Check,
+    ColumnRef,
+    ColumnStmt,
     Comment,
     CompareCheck,
+    EachStmt,
     EveryStringStmt,
     Example,
+    Expr,
     FieldStmt,
+    Group,
     InCheck,
     JsonNumber,
     LengthCheck,
@@ -38,27 +45,48 @@ from dsl.ast import (
     NamedCheck,
     RangeCheck,
     RemoveStmt,
+    RuleStmt,
     Statement,
     Step,
     TimezoneStmt,
+    Unary,
     VersionStmt,
+    When,
 )
 from dsl.parser import parse
 
 INDENT = "  "
 
 
-def format_source(source: str, path: str) -> str:
-    """The canonical text of a `.map` file; raises MapError when it does not parse."""
-    return format_map(parse(source, path))
+LATEST_VERSION = 2
 
 
-def format_map(mapfile: MapFile) -> str:
+def format_source(source: str, path: str, *, upgrade: bool = False) -> str:
+    """The canonical text of a `.map` file; raises MapError when it does not parse.
+
+    `upgrade` also rewrites `version 1` to `version 2`: the only migration
+    there is, since version 2 is a superset of version 1.
+    """
+    return format_map(parse(source, path), upgrade=upgrade)
+
+
+def format_map(mapfile: MapFile, *, upgrade: bool = False) -> str:
     """The canonical text of a parsed file (its comments come from `mapfile.comments`)."""
-    rows = [row for statement in mapfile.statements for row in _statement_rows(statement)]
+    statements = mapfile.statements
+    if upgrade:
+        statements = tuple(_upgraded(statement) for statement in statements)
+    rows = [row for statement in statements for row in _statement_rows(statement)]
     tail = _attach_comments(rows, mapfile.comments, mapfile.source.split("\n"))
     lines = _layout(rows, tail)
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _upgraded(statement: Statement) -> Statement:
+    """`version 1` as `version 2`; any other statement as it is."""
+    if isinstance(statement, VersionStmt) and statement.version.value == 1:
+        version = Literal(LATEST_VERSION, statement.version.span)
+        return VersionStmt(version, statement.span)
+    return statement
 
 
 # --- rows: one output line each, remembering the source lines it came from ----------------
@@ -111,6 +139,7 @@ def _example_rows(example: Example) -> list[_Row]:
         ("expect canonical", example.expect_canonical),
         ("expect product", example.expect_product),
         ("expect product contains", example.expect_product_contains),
+        ("expect products", example.expect_products),
     )
     for order, (words, value) in enumerate(values):
         if value is not None:
@@ -125,6 +154,12 @@ def _example_rows(example: Example) -> list[_Row]:
             rows.append(
                 _Row(text, names[0].span.line, names[-1].span.end_line, INDENT, False, order=order)
             )
+        elif names is not None and example.expect_reject_span is not None:  # by a record rule
+            line = example.expect_reject_span.line
+            rows.append(_Row(words, line, line, INDENT, False, order=order))
+    if example.expect_skip is not None:
+        line = example.expect_skip.line
+        rows.append(_Row("expect skip", line, line, INDENT, False, order=len(values) + len(named)))
     return rows
 
 
@@ -144,6 +179,22 @@ def _single_line(statement: Statement) -> str:
         return f"remove {statement.name.text}"
     if isinstance(statement, FieldStmt):
         return _field(statement)
+    if isinstance(statement, ColumnStmt):
+        text = f"column {statement.name.text} {statement.type.text}"
+        source = statement.source
+        if isinstance(source, Literal):
+            return f"{text} <- {_literal(source)}"
+        return text if source is None else f"{text} <- {source.text}"
+    if isinstance(statement, RuleStmt):
+        return rule_text(statement)
+    if isinstance(statement, EachStmt):
+        if statement.array is not None:
+            return f"each {statement.var.text} in {statement.array.text}"
+        objects = (
+            "{" + ", ".join(f"{key.text}: {expr_text(value)}" for key, value in item.pairs) + "}"
+            for item in statement.objects
+        )
+        return f"each {statement.var.text} in " + ", ".join(objects)
     raise TypeError(f"no layout for {type(statement).__name__}")  # pragma: no cover
 
 
@@ -158,6 +209,8 @@ def _field(stmt: FieldStmt) -> str:
         parts.append("<- " + ", ".join(name.text for name in stmt.sources))
     if stmt.constant is not None:
         parts.append(f"= {_literal(stmt.constant)}")
+    if stmt.expression is not None:
+        parts.append(f"= {expr_text(stmt.expression)}")
     if stmt.target is not None:
         parts.append(f"-> {stmt.target.text}")
         if stmt.target_as is not None:
@@ -165,11 +218,41 @@ def _field(stmt: FieldStmt) -> str:
     parts.extend(f"| {_step(step)}" for step in stmt.steps or ())
     if stmt.default is not None:
         parts.append(f"default {_literal(stmt.default)}")
-    parts.extend(f"check {_check(check)}" for check in stmt.checks or ())
+    parts.extend(f"check {check_text(check)}" for check in stmt.checks or ())
     if stmt.policy is not None:
         parts.append(f"on invalid {stmt.policy.text}")
     if stmt.on_missing is not None:
         parts.append(f"on missing {stmt.on_missing.text}")
+    return " ".join(parts)
+
+
+def rule_text(rule: RuleStmt) -> str:
+    """`skip when COND` / `reject when COND because "MESSAGE"`, as `fmt` writes it."""
+    text = f"{rule.kind} when {expr_text(rule.condition)}"
+    return text if rule.message is None else f"{text} because {_literal(rule.message)}"
+
+
+def expr_text(expr: Expr) -> str:
+    """An expression as `fmt` writes it: one space around binary operators, parentheses as written."""
+    if isinstance(expr, Literal):
+        return _literal(expr)
+    if isinstance(expr, ColumnRef):
+        return expr.name.text
+    if isinstance(expr, Binary):
+        return f"{expr_text(expr.left)} {expr.op} {expr_text(expr.right)}"
+    if isinstance(expr, Unary):
+        operand = expr_text(expr.operand)
+        return f"not {operand}" if expr.op == "not" else f"-{operand}"
+    if isinstance(expr, Call):
+        args = [expr_text(arg) for arg in expr.args]
+        args += [f"{option.name.text}={option.value.text}" for option in expr.options]
+        return f"{expr.function.text}({', '.join(args)})"
+    if isinstance(expr, Group):
+        return f"({expr_text(expr.inner)})"
+    assert isinstance(expr, When)
+    parts = [f"when {expr_text(b.condition)} then {expr_text(b.value)}" for b in expr.branches]
+    if expr.otherwise is not None:
+        parts.append(f"else {expr_text(expr.otherwise)}")
     return " ".join(parts)
 
 
@@ -180,7 +263,8 @@ def _step(step: Step) -> str:
     return f"{step.name.text}({args})"
 
 
-def _check(check: Check) -> str:
+def check_text(check: Check) -> str:
+    """A check as written after `check`."""
     if isinstance(check, MatchesCheck):
         return f"matches {_literal(check.pattern)}"
     if isinstance(check, NamedCheck):

@@ -14,7 +14,21 @@ from __future__ import annotations
 import re
 
 STATEMENT_WORDS = frozenset(
-    {"version", "mapping", "timezone", "every", "lookup", "field", "override", "remove", "example"}
+    {
+        "version",
+        "mapping",
+        "timezone",
+        "every",
+        "lookup",
+        "field",
+        "override",
+        "remove",
+        "example",
+        "column",
+        "skip",
+        "reject",
+        "each",
+    }
 )
 # A string (closed or running to the end of the line) or a comment: text that holds no brackets.
 _STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#.*')

@@ -19,7 +19,7 @@ from lark.lexer import PatternStr
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
 # Token types after which a `{` or `[` opens a JSON value rather than a block.
-_JSON_AFTER = frozenset({"CANONICAL", "PRODUCT", "CONTAINS"})
+_JSON_AFTER = frozenset({"CANONICAL", "PRODUCT", "CONTAINS", "PRODUCTS"})
 _OPEN = frozenset({"LBRACE", "LSQB"})
 _CLOSE = frozenset({"RBRACE", "RSQB"})
 

@@ -31,6 +31,10 @@ STATEMENT_KEYWORDS = {
     "OVERRIDE": "override",
     "REMOVE": "remove",
     "EXAMPLE": "example",
+    "COLUMN": "column",
+    "SKIP": "skip",
+    "REJECT": "reject",
+    "EACH": "each",
 }
 CLAUSE_STARTS = frozenset({"_LARROW", "EQUAL", "_RARROW", "VBAR", "DEFAULT", "CHECK", "ON"})
 LITERAL_STARTS = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NULL"})
@@ -120,7 +124,9 @@ def _context(error: UnexpectedInput) -> _Context:
         (
             index
             for index in range(len(flat) - 1, -1, -1)
-            if isinstance(flat[index], Token) and _kind(flat[index]) in STATEMENT_KEYWORDS
+            if isinstance(flat[index], Token)
+            and _kind(flat[index]) in STATEMENT_KEYWORDS
+            and (index == 0 or _kind(flat[index - 1]) != "EXPECT")  # `expect reject`
         ),
         None,
     )
@@ -256,6 +262,10 @@ def _expected_phrase(ctx: _Context) -> str:
         return f"the field's type ({A_TYPE})"
     if "REQUIRED" in e and "NAME" in e:
         return "a type, `required`, `optional` or a clause after the field name"
+    if e >= LITERAL_STARTS and ctx.after("EQUAL"):
+        return 'a constant value (a "string", a number, `true`, `false` or `null`) after `=`'
+    if e >= LITERAL_STARTS and {"MINUS", "LPAR", "NAME"} <= e:
+        return "a value, a column, a function call or `(`"
     if "LPAR" in e or ("VBAR" in e and "_NL" in e):
         if kind == "every":
             return "another `| STEP` or the end of the line"

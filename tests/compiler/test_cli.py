@@ -204,3 +204,21 @@ def test_test_exits_1_and_shows_the_failing_example(runner: CliRunner, workdir: 
         '-  "location_code": "A-01-05"' in result.stderr
         and '+  "location_code": "A0105"' in result.stderr
     )
+
+
+def test_fmt_upgrade_rewrites_version_1_to_2_and_the_file_still_compiles_the_same(
+    runner: CliRunner, workdir: Path
+) -> None:
+    from compiler.pipeline import compile_file
+
+    kong = workdir / "mappings" / "kong.map"
+    original = kong.read_text(encoding="utf-8")
+    before = compile_file(kong, root=kong.parent).load().module
+    result = runner.invoke(map_app, ["fmt", "--upgrade", str(kong)])
+    assert result.exit_code == 0
+    upgraded = kong.read_text(encoding="utf-8")
+    assert upgraded == original.replace("\nversion 1\n", "\nversion 2\n", 1)
+    after = compile_file(kong, root=kong.parent).load().module
+    record = {"f_codigo": " P1 ", "f_nombre": "Camisa", "f_cantidad": "3"}
+    assert after.to_canonical(record) == before.to_canonical(record)
+    assert runner.invoke(map_app, ["fmt", "--check", str(kong)]).exit_code == 0

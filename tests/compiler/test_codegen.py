@@ -239,7 +239,29 @@ def test_issues_carry_the_map_line_of_their_field(product_modules: dict[str, Mod
     (issue,) = issues
     field = next(f for f in kong.FIELDS if f["canonical"] == "stock_quantity")
     assert issue["line"] == field["line"]
-    assert set(issue) == {"record_id", "field", "line", "value", "reason", "severity", "action"}
+    assert issue["file"] == field["file"] == "kong.map"
+    assert set(issue) == {
+        "record_id",
+        "field",
+        "file",
+        "line",
+        "value",
+        "reason",
+        "severity",
+        "action",
+    }
+
+
+def test_issues_of_an_extends_mapping_name_the_file_of_their_field(compile_text: Compile) -> None:
+    base = "version 1\nmapping base for kong\nfield id string required <- f_codigo\nfield name string required <- f_nombre\nfield ean string optional <- f_ean check ean13\n"
+    child = 'version 1\nmapping child extends "base.map"\noverride ean check length 13..13\n'
+    compiled = compile_text(child, head=False, path="child.map", files={"base.map": base})
+    module = compiled.load().module
+    _, issues = module.to_canonical({"f_codigo": "P", "f_ean": "1"})
+    assert [(i["field"], i["file"], i["line"]) for i in issues] == [
+        ("name", "base.map", 4),
+        ("ean", "child.map", 3),
+    ]
 
 
 def test_module_interface(product_modules: dict[str, ModuleType]) -> None:

@@ -112,6 +112,7 @@ def _prelude_and_builtin_names() -> set[str]:
         "weight",
         "char",
         "field",
+        "file",
         "line",
         "reason",
         "action",

@@ -35,3 +35,16 @@ def test_kong_module(module_snapshot: SnapshotAssertion) -> None:
 
 def test_wms_module(module_snapshot: SnapshotAssertion) -> None:
     assert compile_file(MAPPINGS / "wms.map", root=MAPPINGS).code == module_snapshot
+
+
+def test_expressions_module(module_snapshot: SnapshotAssertion) -> None:
+    """Version 2: columns, expressions, conditionals, functions and record rules."""
+    valid = Path(__file__).parent / "golden_valid"
+    assert compile_file(valid / "expressions.map", root=valid).code == module_snapshot
+
+
+@pytest.mark.parametrize("name", ["each_array", "each_columns"])
+def test_each_module(name: str, module_snapshot: SnapshotAssertion) -> None:
+    """Version 2 one-to-many: lines from an array field, and lines written out as objects."""
+    valid = Path(__file__).parent / "golden_valid"
+    assert compile_file(valid / f"{name}.map", root=valid).code == module_snapshot

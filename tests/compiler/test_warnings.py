@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.pipeline import check_file, check_source, compile_file
+from compiler.pipeline import check_file, check_source, compile_file, compile_source
 from dsl.diagnostics import MapError
 
 WARNINGS = Path(__file__).parent / "golden" / "warnings"
@@ -93,3 +93,24 @@ def test_a_lookup_read_before_other_steps_is_not_judged_by_the_fields_type() -> 
     messages = [d.message for d in mapping.warnings.diagnostics]
     assert not any("int field `stock_quantity`" in message for message in messages)
     assert any("bool field `custom:active`" in message for message in messages)
+
+
+def test_an_override_that_replaces_inherited_checks_gets_a_note_naming_the_base_line() -> None:
+    base = "version 1\nmapping base for kong\nfield id string required <- f_codigo\nfield ean string optional <- f_ean check ean13\n"
+    child = 'version 1\nmapping child extends "base.map"\noverride ean check length 13..13\n'
+    mapping = check_source(child, "child.map", files={"base.map": base})
+    (note,) = mapping.warnings.diagnostics
+    assert note.severity == "note"
+    assert (note.path, note.span.line, note.span.column) == ("child.map", 3, 20)
+    assert note.message == (
+        "this replaces the checks `ean` inherits from base.map:4 (`check ean13`); they no longer run"
+    )
+    module = compile_source(child, "child.map", files={"base.map": base}).load().module
+    canonical, issues = module.to_canonical({"f_codigo": "P", "f_ean": "1234567890123"})
+    assert canonical is not None and issues == []  # ean13's check digit rule no longer runs
+
+
+def test_an_override_that_writes_no_check_keeps_the_inherited_ones_without_a_note() -> None:
+    base = "version 1\nmapping base for kong\nfield id string required <- f_codigo\nfield ean string optional <- f_ean check ean13\n"
+    child = 'version 1\nmapping child extends "base.map"\noverride ean -> barcode\n'
+    assert check_source(child, "child.map", files={"base.map": base}).warnings.diagnostics == ()

@@ -182,3 +182,80 @@ def test_the_new_example_lines_take_their_place() -> None:
         '  expect product contains {"product_id": "P"}',
         "  expect warning id",
     ]
+
+
+VERSION_2_CONSTRUCTS = """\
+version 2
+mapping t for kong
+column f_x   decimal <- "F X"
+column line.b string
+column c string <- cab.cod
+skip when f_a=="N" and not (x > 1)
+reject when f_p < 0 because "neg \\"quoted\\" \\u200b"
+each line in f_b
+field x decimal = when a == 1 then 2 when b then - x else round( x , 2, half_up ) -> y
+field t datetime = to_utc(f, "America/Santiago", gap = shift_forward, overlap=earlier)
+field s string = join("-",  upper(a), substring(b, 1, 2)) + replace_regex(c, "\\\\d+", "#")
+example "e" {
+  in {"a": 1}
+  expect skip
+}
+example "f" {
+  in {"a": 1}
+  expect reject
+}
+example "g" {
+  in {"a": 1}
+  expect products [{"a": 1},
+     {"b": 2}]
+}
+"""
+VERSION_2_CANONICAL = """\
+version 2
+mapping t for kong
+column f_x decimal <- "F X"
+column line.b string
+column c string <- cab.cod
+skip when f_a == "N" and not (x > 1)
+reject when f_p < 0 because "neg \\"quoted\\" \\u200b"
+each line in f_b
+field x decimal = when a == 1 then 2 when b then -x else round(x, 2, half_up) -> y
+field t datetime = to_utc(f, "America/Santiago", gap=shift_forward, overlap=earlier)
+field s string = join("-", upper(a), substring(b, 1, 2)) + replace_regex(c, "\\\\d+", "#")
+example "e" {
+  in {"a": 1}
+  expect skip
+}
+example "f" {
+  in {"a": 1}
+  expect reject
+}
+example "g" {
+  in {"a": 1}
+  expect products [{"a": 1}, {"b": 2}]
+}
+"""
+
+
+def test_version_2_constructs_format_canonically_and_round_trip(
+    statements_meaning: Callable[[MapFile], object],
+) -> None:
+    once = format_source(VERSION_2_CONSTRUCTS, "t.map")
+    assert once == VERSION_2_CANONICAL
+    assert format_source(once, "t.map") == once
+    assert statements_meaning(parse(once, "t.map")) == statements_meaning(
+        parse(VERSION_2_CONSTRUCTS, "t.map")
+    )
+
+
+def test_each_over_objects_formats_on_one_line() -> None:
+    source = 'each line in { bodega: "01", cantidad: f_c1 },{bodega: "02", cantidad: f_c2 * 2}\n'
+    assert format_source(source, "t.map") == (
+        'each line in {bodega: "01", cantidad: f_c1}, {bodega: "02", cantidad: f_c2 * 2}\n'
+    )
+
+
+def test_upgrade_rewrites_only_the_version_line() -> None:
+    source = "# head\nversion 1\nmapping t for kong\nfield id string required <- f_codigo\n"
+    assert format_source(source, "t.map", upgrade=True) == source.replace("version 1", "version 2")
+    assert format_source(source, "t.map") == source

@@ -243,7 +243,7 @@ CASES = [
         23,
         "expected the end of the line, found `extends`",
     ),
-    ("version 1.5.2", 1, 12, "unexpected character `.`: expected the end of the line"),
+    ("version 1.5.2", 1, 12, "expected the end of the line, found `.`"),
     (
         "field id string optional required <- x",
         1,

@@ -132,12 +132,14 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -198,7 +200,7 @@ def to_canonical(
 ) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
-        return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+        return None, [_issue(None, 'exact_fields.map', None, record, "the record is not a JSON object", "reject")]
     get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
@@ -211,7 +213,7 @@ def to_canonical(
             v = r = _get_path(record, ('cabecera', 'codigo'))
         if v is None:
             rejected = True
-            issues.append(_issue('id', 6, r, "is required but missing", 'reject'))
+            issues.append(_issue('id', 'exact_fields.map', 6, r, "is required but missing", 'reject'))
             c_1 = None
         else:
             if not isinstance(v, str):
@@ -219,7 +221,7 @@ def to_canonical(
             c_1 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('id', 6, r, exc.args[0], 'reject'))
+        issues.append(_issue('id', 'exact_fields.map', 6, r, exc.args[0], 'reject'))
         c_1 = None
 
     # map:7
@@ -228,7 +230,7 @@ def to_canonical(
         v = r = _get_path(record, ('cabecera', 'código externo'))
         if v is None:
             rejected = True
-            issues.append(_issue('external_id', 7, r, "is required but missing", 'reject'))
+            issues.append(_issue('external_id', 'exact_fields.map', 7, r, "is required but missing", 'reject'))
             c_2 = None
         else:
             if not isinstance(v, str):
@@ -236,7 +238,7 @@ def to_canonical(
             c_2 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('external_id', 7, r, exc.args[0], 'reject'))
+        issues.append(_issue('external_id', 'exact_fields.map', 7, r, exc.args[0], 'reject'))
         c_2 = None
 
     # map:8
@@ -244,7 +246,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('name', 8, r, "is required but missing", 'reject'))
+            issues.append(_issue('name', 'exact_fields.map', 8, r, "is required but missing", 'reject'))
             c_3 = None
         else:
             if not isinstance(v, str):
@@ -252,7 +254,7 @@ def to_canonical(
             c_3 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('name', 8, r, exc.args[0], 'reject'))
+        issues.append(_issue('name', 'exact_fields.map', 8, r, exc.args[0], 'reject'))
         c_3 = None
 
     # map:9
@@ -260,7 +262,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('stock_quantity', 9, r, "is required but missing", 'reject'))
+            issues.append(_issue('stock_quantity', 'exact_fields.map', 9, r, "is required but missing", 'reject'))
             c_4 = None
         else:
             if v.__class__ is not int:
@@ -268,7 +270,7 @@ def to_canonical(
             c_4 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('stock_quantity', 9, r, exc.args[0], 'reject'))
+        issues.append(_issue('stock_quantity', 'exact_fields.map', 9, r, exc.args[0], 'reject'))
         c_4 = None
 
     # map:10
@@ -281,7 +283,7 @@ def to_canonical(
             c_5 = _decimal_text(v)
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:precio', 10, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:precio', 'exact_fields.map', 10, r, exc.args[0], 'reject'))
         c_5 = None
 
     # map:11
@@ -294,7 +296,7 @@ def to_canonical(
             c_6 = _decimal_text(v)
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:costo', 11, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:costo', 'exact_fields.map', 11, r, exc.args[0], 'reject'))
         c_6 = None
 
     # map:12
@@ -307,7 +309,7 @@ def to_canonical(
             c_7 = _decimal_text(v)
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:peso', 12, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:peso', 'exact_fields.map', 12, r, exc.args[0], 'reject'))
         c_7 = None
 
     # map:13
@@ -321,7 +323,7 @@ def to_canonical(
             c_8 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:color', 13, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:color', 'exact_fields.map', 13, r, exc.args[0], 'reject'))
         c_8 = None
 
     if issues:
@@ -382,21 +384,21 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-206: 6, 207: 6, 208: 6, 209: 6, 210: 6, 211: 6, 212: 6, 213: 6,
-214: 6, 215: 6, 216: 6, 217: 6, 218: 6, 219: 6, 220: 6, 221: 6,
-222: 6, 223: 6, 225: 7, 226: 7, 227: 7, 228: 7, 229: 7, 230: 7,
-231: 7, 232: 7, 233: 7, 234: 7, 235: 7, 236: 7, 237: 7, 238: 7,
-239: 7, 240: 7, 242: 8, 243: 8, 244: 8, 245: 8, 246: 8, 247: 8,
-248: 8, 249: 8, 250: 8, 251: 8, 252: 8, 253: 8, 254: 8, 255: 8,
-256: 8, 258: 9, 259: 9, 260: 9, 261: 9, 262: 9, 263: 9, 264: 9,
-265: 9, 266: 9, 267: 9, 268: 9, 269: 9, 270: 9, 271: 9, 272: 9,
-274: 10, 275: 10, 276: 10, 277: 10, 278: 10, 279: 10, 280: 10, 281: 10,
-282: 10, 283: 10, 284: 10, 285: 10, 287: 11, 288: 11, 289: 11, 290: 11,
-291: 11, 292: 11, 293: 11, 294: 11, 295: 11, 296: 11, 297: 11, 298: 11,
-300: 12, 301: 12, 302: 12, 303: 12, 304: 12, 305: 12, 306: 12, 307: 12,
-308: 12, 309: 12, 310: 12, 311: 12, 313: 13, 314: 13, 315: 13, 316: 13,
-317: 13, 318: 13, 319: 13, 320: 13, 321: 13, 322: 13, 323: 13, 324: 13,
-325: 13, 350: 6, 351: 7, 352: 8, 353: 9, 356: 10, 357: 10, 358: 10,
-360: 11, 361: 11, 362: 11, 363: 11, 365: 12, 366: 12, 367: 12, 368: 12,
-370: 13, 371: 13, 372: 13, 373: 13, 374: 13,
+208: 6, 209: 6, 210: 6, 211: 6, 212: 6, 213: 6, 214: 6, 215: 6,
+216: 6, 217: 6, 218: 6, 219: 6, 220: 6, 221: 6, 222: 6, 223: 6,
+224: 6, 225: 6, 227: 7, 228: 7, 229: 7, 230: 7, 231: 7, 232: 7,
+233: 7, 234: 7, 235: 7, 236: 7, 237: 7, 238: 7, 239: 7, 240: 7,
+241: 7, 242: 7, 244: 8, 245: 8, 246: 8, 247: 8, 248: 8, 249: 8,
+250: 8, 251: 8, 252: 8, 253: 8, 254: 8, 255: 8, 256: 8, 257: 8,
+258: 8, 260: 9, 261: 9, 262: 9, 263: 9, 264: 9, 265: 9, 266: 9,
+267: 9, 268: 9, 269: 9, 270: 9, 271: 9, 272: 9, 273: 9, 274: 9,
+276: 10, 277: 10, 278: 10, 279: 10, 280: 10, 281: 10, 282: 10, 283: 10,
+284: 10, 285: 10, 286: 10, 287: 10, 289: 11, 290: 11, 291: 11, 292: 11,
+293: 11, 294: 11, 295: 11, 296: 11, 297: 11, 298: 11, 299: 11, 300: 11,
+302: 12, 303: 12, 304: 12, 305: 12, 306: 12, 307: 12, 308: 12, 309: 12,
+310: 12, 311: 12, 312: 12, 313: 12, 315: 13, 316: 13, 317: 13, 318: 13,
+319: 13, 320: 13, 321: 13, 322: 13, 323: 13, 324: 13, 325: 13, 326: 13,
+327: 13, 352: 6, 353: 7, 354: 8, 355: 9, 358: 10, 359: 10, 360: 10,
+362: 11, 363: 11, 364: 11, 365: 11, 367: 12, 368: 12, 369: 12, 370: 12,
+372: 13, 373: 13, 374: 13, 375: 13, 376: 13,
 }

@@ -170,12 +170,14 @@ def _ean13(value: str) -> bool:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -215,7 +217,7 @@ def to_canonical(
 ) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
-        return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+        return None, [_issue(None, 'kong.map', None, record, "the record is not a JSON object", "reject")]
     get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
@@ -229,7 +231,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('id', 16, r, "is required but missing", 'reject'))
+            issues.append(_issue('id', 'kong.map', 16, r, "is required but missing", 'reject'))
             c_1 = None
         else:
             if not isinstance(v, str):
@@ -241,7 +243,7 @@ def to_canonical(
             c_1 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('id', 16, r, exc.args[0], 'reject'))
+        issues.append(_issue('id', 'kong.map', 16, r, exc.args[0], 'reject'))
         c_1 = None
 
     # map:17
@@ -253,7 +255,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('external_id', 17, r, "is required but missing", 'reject'))
+            issues.append(_issue('external_id', 'kong.map', 17, r, "is required but missing", 'reject'))
             c_2 = None
         else:
             if not isinstance(v, str):
@@ -261,7 +263,7 @@ def to_canonical(
             c_2 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('external_id', 17, r, exc.args[0], 'reject'))
+        issues.append(_issue('external_id', 'kong.map', 17, r, exc.args[0], 'reject'))
         c_2 = None
 
     # map:19
@@ -273,7 +275,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('name', 19, r, "is required but missing", 'reject'))
+            issues.append(_issue('name', 'kong.map', 19, r, "is required but missing", 'reject'))
             c_3 = None
         else:
             if not isinstance(v, str):
@@ -283,7 +285,7 @@ def to_canonical(
             c_3 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('name', 19, r, exc.args[0], 'reject'))
+        issues.append(_issue('name', 'kong.map', 19, r, exc.args[0], 'reject'))
         c_3 = None
 
     # map:20
@@ -307,7 +309,7 @@ def to_canonical(
             c_4 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('display_name', 20, r, exc.args[0], 'reject'))
+        issues.append(_issue('display_name', 'kong.map', 20, r, exc.args[0], 'reject'))
         c_4 = None
 
     # map:22
@@ -331,7 +333,7 @@ def to_canonical(
             c_5 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('ean', 22, r, exc.args[0], 'reject'))
+        issues.append(_issue('ean', 'kong.map', 22, r, exc.args[0], 'reject'))
         c_5 = None
 
     # map:23
@@ -349,7 +351,7 @@ def to_canonical(
             c_6 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('sku', 23, r, exc.args[0], 'reject'))
+        issues.append(_issue('sku', 'kong.map', 23, r, exc.args[0], 'reject'))
         c_6 = None
 
     # map:24
@@ -367,7 +369,7 @@ def to_canonical(
             c_7 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('category', 24, r, exc.args[0], 'reject'))
+        issues.append(_issue('category', 'kong.map', 24, r, exc.args[0], 'reject'))
         c_7 = None
 
     # map:26
@@ -379,7 +381,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('stock_quantity', 26, r, "is required but missing", 'reject'))
+            issues.append(_issue('stock_quantity', 'kong.map', 26, r, "is required but missing", 'reject'))
             c_8 = None
         else:
             if v.__class__ is not int:
@@ -389,7 +391,7 @@ def to_canonical(
             c_8 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('stock_quantity', 26, r, exc.args[0], 'reject'))
+        issues.append(_issue('stock_quantity', 'kong.map', 26, r, exc.args[0], 'reject'))
         c_8 = None
 
     # map:28
@@ -415,7 +417,7 @@ def to_canonical(
             c_9 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('rfid_tag_id', 28, r, exc.args[0], 'reject'))
+        issues.append(_issue('rfid_tag_id', 'kong.map', 28, r, exc.args[0], 'reject'))
         c_9 = None
 
     # map:29
@@ -433,7 +435,7 @@ def to_canonical(
             c_10 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:color', 29, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:color', 'kong.map', 29, r, exc.args[0], 'reject'))
         c_10 = None
 
     # map:30
@@ -451,7 +453,7 @@ def to_canonical(
             c_11 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:size', 30, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:size', 'kong.map', 30, r, exc.args[0], 'reject'))
         c_11 = None
 
     if issues:
@@ -508,35 +510,35 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-203: 16, 204: 16, 206: 22, 207: 22, 209: 28, 210: 28, 223: 16, 224: 16,
-225: 16, 226: 16, 227: 16, 228: 16, 229: 16, 230: 16, 231: 16, 232: 16,
-233: 16, 234: 16, 235: 16, 236: 16, 237: 16, 238: 16, 239: 16, 240: 16,
-241: 16, 242: 16, 243: 16, 244: 16, 245: 16, 247: 17, 248: 17, 249: 17,
-250: 17, 251: 17, 252: 17, 253: 17, 254: 17, 255: 17, 256: 17, 257: 17,
-258: 17, 259: 17, 260: 17, 261: 17, 262: 17, 263: 17, 264: 17, 265: 17,
-267: 19, 268: 19, 269: 19, 270: 19, 271: 19, 272: 19, 273: 19, 274: 19,
-275: 19, 276: 19, 277: 19, 278: 19, 279: 19, 280: 19, 281: 19, 282: 19,
-283: 19, 284: 19, 285: 19, 286: 19, 287: 19, 289: 20, 290: 20, 291: 20,
-292: 20, 293: 20, 294: 20, 295: 20, 296: 20, 297: 20, 298: 20, 299: 20,
-300: 20, 301: 20, 302: 20, 303: 20, 304: 20, 305: 20, 306: 20, 307: 20,
-308: 20, 309: 20, 310: 20, 311: 20, 313: 22, 314: 22, 315: 22, 316: 22,
-317: 22, 318: 22, 319: 22, 320: 22, 321: 22, 322: 22, 323: 22, 324: 22,
-325: 22, 326: 22, 327: 22, 328: 22, 329: 22, 330: 22, 331: 22, 332: 22,
-333: 22, 334: 22, 335: 22, 337: 23, 338: 23, 339: 23, 340: 23, 341: 23,
-342: 23, 343: 23, 344: 23, 345: 23, 346: 23, 347: 23, 348: 23, 349: 23,
-350: 23, 351: 23, 352: 23, 353: 23, 355: 24, 356: 24, 357: 24, 358: 24,
-359: 24, 360: 24, 361: 24, 362: 24, 363: 24, 364: 24, 365: 24, 366: 24,
-367: 24, 368: 24, 369: 24, 370: 24, 371: 24, 373: 26, 374: 26, 375: 26,
-376: 26, 377: 26, 378: 26, 379: 26, 380: 26, 381: 26, 382: 26, 383: 26,
-384: 26, 385: 26, 386: 26, 387: 26, 388: 26, 389: 26, 390: 26, 391: 26,
-392: 26, 393: 26, 395: 28, 396: 28, 397: 28, 398: 28, 399: 28, 400: 28,
-401: 28, 402: 28, 403: 28, 404: 28, 405: 28, 406: 28, 407: 28, 408: 28,
-409: 28, 410: 28, 411: 28, 412: 28, 413: 28, 414: 28, 415: 28, 416: 28,
-417: 28, 418: 28, 419: 28, 421: 29, 422: 29, 423: 29, 424: 29, 425: 29,
-426: 29, 427: 29, 428: 29, 429: 29, 430: 29, 431: 29, 432: 29, 433: 29,
-434: 29, 435: 29, 436: 29, 437: 29, 439: 30, 440: 30, 441: 30, 442: 30,
-443: 30, 444: 30, 445: 30, 446: 30, 447: 30, 448: 30, 449: 30, 450: 30,
-451: 30, 452: 30, 453: 30, 454: 30, 455: 30, 483: 16, 484: 17, 485: 19,
-486: 22, 487: 26, 488: 28, 491: 29, 492: 29, 493: 29, 494: 29, 496: 30,
-497: 30, 498: 30, 499: 30, 500: 30,
+205: 16, 206: 16, 208: 22, 209: 22, 211: 28, 212: 28, 225: 16, 226: 16,
+227: 16, 228: 16, 229: 16, 230: 16, 231: 16, 232: 16, 233: 16, 234: 16,
+235: 16, 236: 16, 237: 16, 238: 16, 239: 16, 240: 16, 241: 16, 242: 16,
+243: 16, 244: 16, 245: 16, 246: 16, 247: 16, 249: 17, 250: 17, 251: 17,
+252: 17, 253: 17, 254: 17, 255: 17, 256: 17, 257: 17, 258: 17, 259: 17,
+260: 17, 261: 17, 262: 17, 263: 17, 264: 17, 265: 17, 266: 17, 267: 17,
+269: 19, 270: 19, 271: 19, 272: 19, 273: 19, 274: 19, 275: 19, 276: 19,
+277: 19, 278: 19, 279: 19, 280: 19, 281: 19, 282: 19, 283: 19, 284: 19,
+285: 19, 286: 19, 287: 19, 288: 19, 289: 19, 291: 20, 292: 20, 293: 20,
+294: 20, 295: 20, 296: 20, 297: 20, 298: 20, 299: 20, 300: 20, 301: 20,
+302: 20, 303: 20, 304: 20, 305: 20, 306: 20, 307: 20, 308: 20, 309: 20,
+310: 20, 311: 20, 312: 20, 313: 20, 315: 22, 316: 22, 317: 22, 318: 22,
+319: 22, 320: 22, 321: 22, 322: 22, 323: 22, 324: 22, 325: 22, 326: 22,
+327: 22, 328: 22, 329: 22, 330: 22, 331: 22, 332: 22, 333: 22, 334: 22,
+335: 22, 336: 22, 337: 22, 339: 23, 340: 23, 341: 23, 342: 23, 343: 23,
+344: 23, 345: 23, 346: 23, 347: 23, 348: 23, 349: 23, 350: 23, 351: 23,
+352: 23, 353: 23, 354: 23, 355: 23, 357: 24, 358: 24, 359: 24, 360: 24,
+361: 24, 362: 24, 363: 24, 364: 24, 365: 24, 366: 24, 367: 24, 368: 24,
+369: 24, 370: 24, 371: 24, 372: 24, 373: 24, 375: 26, 376: 26, 377: 26,
+378: 26, 379: 26, 380: 26, 381: 26, 382: 26, 383: 26, 384: 26, 385: 26,
+386: 26, 387: 26, 388: 26, 389: 26, 390: 26, 391: 26, 392: 26, 393: 26,
+394: 26, 395: 26, 397: 28, 398: 28, 399: 28, 400: 28, 401: 28, 402: 28,
+403: 28, 404: 28, 405: 28, 406: 28, 407: 28, 408: 28, 409: 28, 410: 28,
+411: 28, 412: 28, 413: 28, 414: 28, 415: 28, 416: 28, 417: 28, 418: 28,
+419: 28, 420: 28, 421: 28, 423: 29, 424: 29, 425: 29, 426: 29, 427: 29,
+428: 29, 429: 29, 430: 29, 431: 29, 432: 29, 433: 29, 434: 29, 435: 29,
+436: 29, 437: 29, 438: 29, 439: 29, 441: 30, 442: 30, 443: 30, 444: 30,
+445: 30, 446: 30, 447: 30, 448: 30, 449: 30, 450: 30, 451: 30, 452: 30,
+453: 30, 454: 30, 455: 30, 456: 30, 457: 30, 485: 16, 486: 17, 487: 19,
+488: 22, 489: 26, 490: 28, 493: 29, 494: 29, 495: 29, 496: 29, 498: 30,
+499: 30, 500: 30, 501: 30, 502: 30,
 }

@@ -171,12 +171,14 @@ def _ean13(value: str) -> bool:
 
 
 def _issue(
-    field: str | None, line: int | None, value: object, reason: str, action: str
+    field: str | None, file: str, line: int | None, value: object, reason: str, action: str
 ) -> dict[str, object]:
-    """One issue of one record; record_id is filled in once the record is done."""
+    """One issue of one record, with the `.map` file and line of the field or rule that found
+    it (an extends mapping spans files); record_id is filled in once the record is done."""
     return {
         "record_id": None,
         "field": field,
+        "file": file,
         "line": line,
         "value": value,
         "reason": reason,
@@ -219,7 +221,7 @@ def to_canonical(
 ) -> tuple[dict[str, object] | None, list[dict[str, object]]]:
     """The canonical record (None when rejected) and the issues found in the record."""
     if not isinstance(record, dict):
-        return None, [_issue(None, None, record, "the record is not a JSON object", "reject")]
+        return None, [_issue(None, 'wms.map', None, record, "the record is not a JSON object", "reject")]
     get = record.get
     issues: list[dict[str, object]] = []
     rejected = False
@@ -233,7 +235,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('id', 17, r, "is required but missing", 'reject'))
+            issues.append(_issue('id', 'wms.map', 17, r, "is required but missing", 'reject'))
             c_1 = None
         else:
             if not isinstance(v, str):
@@ -245,7 +247,7 @@ def to_canonical(
             c_1 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('id', 17, r, exc.args[0], 'reject'))
+        issues.append(_issue('id', 'wms.map', 17, r, exc.args[0], 'reject'))
         c_1 = None
 
     # map:18
@@ -257,7 +259,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('external_id', 18, r, "is required but missing", 'reject'))
+            issues.append(_issue('external_id', 'wms.map', 18, r, "is required but missing", 'reject'))
             c_2 = None
         else:
             if not isinstance(v, str):
@@ -265,7 +267,7 @@ def to_canonical(
             c_2 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('external_id', 18, r, exc.args[0], 'reject'))
+        issues.append(_issue('external_id', 'wms.map', 18, r, exc.args[0], 'reject'))
         c_2 = None
 
     # map:20
@@ -277,7 +279,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('name', 20, r, "is required but missing", 'reject'))
+            issues.append(_issue('name', 'wms.map', 20, r, "is required but missing", 'reject'))
             c_3 = None
         else:
             if not isinstance(v, str):
@@ -287,7 +289,7 @@ def to_canonical(
             c_3 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('name', 20, r, exc.args[0], 'reject'))
+        issues.append(_issue('name', 'wms.map', 20, r, exc.args[0], 'reject'))
         c_3 = None
 
     # map:21
@@ -311,7 +313,7 @@ def to_canonical(
             c_4 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('display_name', 21, r, exc.args[0], 'reject'))
+        issues.append(_issue('display_name', 'wms.map', 21, r, exc.args[0], 'reject'))
         c_4 = None
 
     # map:23
@@ -335,7 +337,7 @@ def to_canonical(
             c_5 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('ean', 23, r, exc.args[0], 'reject'))
+        issues.append(_issue('ean', 'wms.map', 23, r, exc.args[0], 'reject'))
         c_5 = None
 
     # map:24
@@ -353,7 +355,7 @@ def to_canonical(
             c_6 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('sku', 24, r, exc.args[0], 'reject'))
+        issues.append(_issue('sku', 'wms.map', 24, r, exc.args[0], 'reject'))
         c_6 = None
 
     # map:25
@@ -371,7 +373,7 @@ def to_canonical(
             c_7 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('category', 25, r, exc.args[0], 'reject'))
+        issues.append(_issue('category', 'wms.map', 25, r, exc.args[0], 'reject'))
         c_7 = None
 
     # map:27
@@ -383,7 +385,7 @@ def to_canonical(
     try:
         if v is None:
             rejected = True
-            issues.append(_issue('stock_quantity', 27, r, "is required but missing", 'reject'))
+            issues.append(_issue('stock_quantity', 'wms.map', 27, r, "is required but missing", 'reject'))
             c_8 = None
         else:
             if v.__class__ is not int:
@@ -393,7 +395,7 @@ def to_canonical(
             c_8 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('stock_quantity', 27, r, exc.args[0], 'reject'))
+        issues.append(_issue('stock_quantity', 'wms.map', 27, r, exc.args[0], 'reject'))
         c_8 = None
 
     # map:30
@@ -413,7 +415,7 @@ def to_canonical(
             v = m[1] + m[2] + m[3]
         if v is None:
             rejected = True
-            issues.append(_issue('warehouse_location', 30, r, "is required but missing", 'reject'))
+            issues.append(_issue('warehouse_location', 'wms.map', 30, r, "is required but missing", 'reject'))
             c_9 = None
         else:
             if not isinstance(v, str):
@@ -425,7 +427,7 @@ def to_canonical(
             c_9 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('warehouse_location', 30, r, exc.args[0], 'reject'))
+        issues.append(_issue('warehouse_location', 'wms.map', 30, r, exc.args[0], 'reject'))
         c_9 = None
 
     # map:32
@@ -443,7 +445,7 @@ def to_canonical(
             c_10 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('warehouse_zone', 32, r, exc.args[0], 'reject'))
+        issues.append(_issue('warehouse_zone', 'wms.map', 32, r, exc.args[0], 'reject'))
         c_10 = None
 
     # map:33
@@ -461,7 +463,7 @@ def to_canonical(
             c_11 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:color', 33, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:color', 'wms.map', 33, r, exc.args[0], 'reject'))
         c_11 = None
 
     # map:34
@@ -479,7 +481,7 @@ def to_canonical(
             c_12 = v
     except _Invalid as exc:
         rejected = True
-        issues.append(_issue('custom:size', 34, r, exc.args[0], 'reject'))
+        issues.append(_issue('custom:size', 'wms.map', 34, r, exc.args[0], 'reject'))
         c_12 = None
 
     if issues:
@@ -538,38 +540,38 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-204: 17, 205: 17, 207: 23, 208: 23, 210: 30, 211: 30, 213: 30, 214: 30,
-227: 17, 228: 17, 229: 17, 230: 17, 231: 17, 232: 17, 233: 17, 234: 17,
-235: 17, 236: 17, 237: 17, 238: 17, 239: 17, 240: 17, 241: 17, 242: 17,
-243: 17, 244: 17, 245: 17, 246: 17, 247: 17, 248: 17, 249: 17, 251: 18,
-252: 18, 253: 18, 254: 18, 255: 18, 256: 18, 257: 18, 258: 18, 259: 18,
-260: 18, 261: 18, 262: 18, 263: 18, 264: 18, 265: 18, 266: 18, 267: 18,
-268: 18, 269: 18, 271: 20, 272: 20, 273: 20, 274: 20, 275: 20, 276: 20,
-277: 20, 278: 20, 279: 20, 280: 20, 281: 20, 282: 20, 283: 20, 284: 20,
-285: 20, 286: 20, 287: 20, 288: 20, 289: 20, 290: 20, 291: 20, 293: 21,
-294: 21, 295: 21, 296: 21, 297: 21, 298: 21, 299: 21, 300: 21, 301: 21,
-302: 21, 303: 21, 304: 21, 305: 21, 306: 21, 307: 21, 308: 21, 309: 21,
-310: 21, 311: 21, 312: 21, 313: 21, 314: 21, 315: 21, 317: 23, 318: 23,
-319: 23, 320: 23, 321: 23, 322: 23, 323: 23, 324: 23, 325: 23, 326: 23,
-327: 23, 328: 23, 329: 23, 330: 23, 331: 23, 332: 23, 333: 23, 334: 23,
-335: 23, 336: 23, 337: 23, 338: 23, 339: 23, 341: 24, 342: 24, 343: 24,
-344: 24, 345: 24, 346: 24, 347: 24, 348: 24, 349: 24, 350: 24, 351: 24,
-352: 24, 353: 24, 354: 24, 355: 24, 356: 24, 357: 24, 359: 25, 360: 25,
-361: 25, 362: 25, 363: 25, 364: 25, 365: 25, 366: 25, 367: 25, 368: 25,
-369: 25, 370: 25, 371: 25, 372: 25, 373: 25, 374: 25, 375: 25, 377: 27,
-378: 27, 379: 27, 380: 27, 381: 27, 382: 27, 383: 27, 384: 27, 385: 27,
-386: 27, 387: 27, 388: 27, 389: 27, 390: 27, 391: 27, 392: 27, 393: 27,
-394: 27, 395: 27, 396: 27, 397: 27, 399: 30, 400: 30, 401: 30, 402: 30,
-403: 30, 404: 30, 405: 30, 406: 30, 407: 30, 408: 30, 409: 30, 410: 30,
-411: 30, 412: 30, 413: 30, 414: 30, 415: 30, 416: 30, 417: 30, 418: 30,
-419: 30, 420: 30, 421: 30, 422: 30, 423: 30, 424: 30, 425: 30, 426: 30,
-427: 30, 428: 30, 429: 30, 431: 32, 432: 32, 433: 32, 434: 32, 435: 32,
-436: 32, 437: 32, 438: 32, 439: 32, 440: 32, 441: 32, 442: 32, 443: 32,
-444: 32, 445: 32, 446: 32, 447: 32, 449: 33, 450: 33, 451: 33, 452: 33,
-453: 33, 454: 33, 455: 33, 456: 33, 457: 33, 458: 33, 459: 33, 460: 33,
-461: 33, 462: 33, 463: 33, 464: 33, 465: 33, 467: 34, 468: 34, 469: 34,
-470: 34, 471: 34, 472: 34, 473: 34, 474: 34, 475: 34, 476: 34, 477: 34,
-478: 34, 479: 34, 480: 34, 481: 34, 482: 34, 483: 34, 512: 17, 513: 18,
-514: 20, 515: 23, 516: 27, 517: 30, 518: 32, 521: 33, 522: 33, 523: 33,
-524: 33, 526: 34, 527: 34, 528: 34, 529: 34, 530: 34,
+206: 17, 207: 17, 209: 23, 210: 23, 212: 30, 213: 30, 215: 30, 216: 30,
+229: 17, 230: 17, 231: 17, 232: 17, 233: 17, 234: 17, 235: 17, 236: 17,
+237: 17, 238: 17, 239: 17, 240: 17, 241: 17, 242: 17, 243: 17, 244: 17,
+245: 17, 246: 17, 247: 17, 248: 17, 249: 17, 250: 17, 251: 17, 253: 18,
+254: 18, 255: 18, 256: 18, 257: 18, 258: 18, 259: 18, 260: 18, 261: 18,
+262: 18, 263: 18, 264: 18, 265: 18, 266: 18, 267: 18, 268: 18, 269: 18,
+270: 18, 271: 18, 273: 20, 274: 20, 275: 20, 276: 20, 277: 20, 278: 20,
+279: 20, 280: 20, 281: 20, 282: 20, 283: 20, 284: 20, 285: 20, 286: 20,
+287: 20, 288: 20, 289: 20, 290: 20, 291: 20, 292: 20, 293: 20, 295: 21,
+296: 21, 297: 21, 298: 21, 299: 21, 300: 21, 301: 21, 302: 21, 303: 21,
+304: 21, 305: 21, 306: 21, 307: 21, 308: 21, 309: 21, 310: 21, 311: 21,
+312: 21, 313: 21, 314: 21, 315: 21, 316: 21, 317: 21, 319: 23, 320: 23,
+321: 23, 322: 23, 323: 23, 324: 23, 325: 23, 326: 23, 327: 23, 328: 23,
+329: 23, 330: 23, 331: 23, 332: 23, 333: 23, 334: 23, 335: 23, 336: 23,
+337: 23, 338: 23, 339: 23, 340: 23, 341: 23, 343: 24, 344: 24, 345: 24,
+346: 24, 347: 24, 348: 24, 349: 24, 350: 24, 351: 24, 352: 24, 353: 24,
+354: 24, 355: 24, 356: 24, 357: 24, 358: 24, 359: 24, 361: 25, 362: 25,
+363: 25, 364: 25, 365: 25, 366: 25, 367: 25, 368: 25, 369: 25, 370: 25,
+371: 25, 372: 25, 373: 25, 374: 25, 375: 25, 376: 25, 377: 25, 379: 27,
+380: 27, 381: 27, 382: 27, 383: 27, 384: 27, 385: 27, 386: 27, 387: 27,
+388: 27, 389: 27, 390: 27, 391: 27, 392: 27, 393: 27, 394: 27, 395: 27,
+396: 27, 397: 27, 398: 27, 399: 27, 401: 30, 402: 30, 403: 30, 404: 30,
+405: 30, 406: 30, 407: 30, 408: 30, 409: 30, 410: 30, 411: 30, 412: 30,
+413: 30, 414: 30, 415: 30, 416: 30, 417: 30, 418: 30, 419: 30, 420: 30,
+421: 30, 422: 30, 423: 30, 424: 30, 425: 30, 426: 30, 427: 30, 428: 30,
+429: 30, 430: 30, 431: 30, 433: 32, 434: 32, 435: 32, 436: 32, 437: 32,
+438: 32, 439: 32, 440: 32, 441: 32, 442: 32, 443: 32, 444: 32, 445: 32,
+446: 32, 447: 32, 448: 32, 449: 32, 451: 33, 452: 33, 453: 33, 454: 33,
+455: 33, 456: 33, 457: 33, 458: 33, 459: 33, 460: 33, 461: 33, 462: 33,
+463: 33, 464: 33, 465: 33, 466: 33, 467: 33, 469: 34, 470: 34, 471: 34,
+472: 34, 473: 34, 474: 34, 475: 34, 476: 34, 477: 34, 478: 34, 479: 34,
+480: 34, 481: 34, 482: 34, 483: 34, 484: 34, 485: 34, 514: 17, 515: 18,
+516: 20, 517: 23, 518: 27, 519: 30, 520: 32, 523: 33, 524: 33, 525: 33,
+526: 33, 528: 34, 529: 34, 530: 34, 531: 34, 532: 34,
 }
