@@ -24,7 +24,7 @@ def demo_command(
         ),
     ] = DEFAULT_CHANGES,
 ) -> None:
-    """Embedded AWS, simulated Siesa, Kong and WMS, five clients: initial and incremental syncs, checked."""
+    """Embedded AWS, simulated Siesa, Kong and WMS, six clients: initial and incremental syncs, checked."""
     try:
         result = run_demo(products, changes=changes)
     except (LocalAwsError, ProvisionError, InfraError) as exc:

@@ -838,7 +838,9 @@ def _example(
             "add `expect canonical {...}`, `expect product {...}` or `expect reject FIELD`",
         )
         ok = False
-    if example.expect_reject is not None and has_output:
+    other_output = has_output and not (products is not None and example.expect_skip is None)
+    if example.expect_reject is not None and other_output:
+        # `expect products` beside `expect reject`: the lines sent and the lines rejected
         problems.error(
             path, example.name.span, "an example expects either a rejection or an output, not both"
         )

@@ -119,6 +119,7 @@ def _check_lines(mapping: LoadedMapping, example: ir.Example) -> str | None:
         return None if skipped else "expected the record to be skipped, but it was not"
     if skipped:
         return f"the record was skipped ({skipped[0]['reason']}, line {skipped[0]['line']})"
+    problems: list[str] = []
     if example.expect_reject is not None:
         expected = sorted(example.expect_reject)
         rejected_on = sorted({str(issue["field"]) for issue in errors if issue["field"]})
@@ -129,9 +130,9 @@ def _check_lines(mapping: LoadedMapping, example: ir.Example) -> str | None:
                 f"expected a rejection on {', '.join(expected)}, "
                 f"but it was rejected on {', '.join(rejected_on)}: {_describe(errors)}"
             )
-        return None
-    problems: list[str] = []
-    if errors:
+        if example.expect_products is None:
+            return None
+    elif errors:
         problems.append(f"some lines were rejected: {_describe(errors)}")
     if example.expect_products is not None:
         products = [mapping.to_product(record) for record in records]

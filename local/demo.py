@@ -3,7 +3,7 @@
 1. Start the embedded AWS (moto, executing infra/statemachine.asl.json) and
    provision it from infra/template.yaml; start a simulated Siesa (REST, or
    Connekta for the fifth client) and Kong or WMS per client (demo_world.py).
-2. Register the five clients with `ops.add_client`, the path `siesa client
+2. Register the six clients with `ops.add_client`, the path `siesa client
    add` takes.
 3. Run their initial syncs at once through the state machine, with
    progress bars, and show per client what was extracted, rejected by the
@@ -201,9 +201,7 @@ class _Demo:
                 f"(stack, tables, bucket, topic, state machine, mapping bundle provisioned)",
                 highlight=False,
             )
-            modules = compile_mappings(
-                sorted(MAPPINGS_DIR.glob("*.map")) + sorted(MAPPINGS_DIR.glob("connekta/*.map"))
-            )
+            modules = compile_mappings(sorted(MAPPINGS_DIR.rglob("*.map")))
             with running_world(self.clients, self.products) as worlds:
                 for world in worlds.values():
                     plant_product_refusals(world, world.expectation(modules), self.refusals)
@@ -294,17 +292,17 @@ class _Demo:
             untouched = len(set(after) - moved)
             table.add_row(
                 client_id,
-                _count(len(changed.all)),
+                _count(changed.records),
                 _count(report.extracted),
                 _count(report.loaded),
                 _count(len(moved)),
                 _count(untouched),
                 styled_status(report.outcome.status),
             )
-            if report.extracted != len(changed.all):
+            if report.extracted != changed.records:
                 self.result.problems.append(
                     f"{client_id}: the incremental sync extracted {report.extracted} records, "
-                    f"but {len(changed.all)} changed in the ERP"
+                    f"but {changed.records} changed in the ERP"
                 )
             if moved != wanted:
                 self.result.problems.append(
@@ -413,7 +411,8 @@ def initial_table(reports: Iterable[RunReport]) -> Table:
         title="Initial syncs",
         title_justify="left",
         caption="rejected: by the mapping; refused: by the product (reported as failed records); "
-        "skipped: left out by a skip rule (not failures)",
+        "skipped: left out by a skip rule (not failures); loaded and refused count product "
+        "records (a one-to-many mapping makes several of one ERP record)",
         caption_justify="left",
     )
     table.add_column("client", no_wrap=True)

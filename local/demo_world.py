@@ -1,4 +1,4 @@
-"""The demo's world: five clients, each with its own simulated Siesa and Kong or WMS.
+"""The demo's world: six clients, each with its own simulated Siesa and Kong or WMS.
 
 The first four are the design document's diagram: cliente-a (Kong),
 cliente-b (WMS), cliente-c (Kong), cliente-d (WMS, its inventory and
@@ -9,7 +9,10 @@ shuffled, the client syncing company 1 with the `connekta-wms` mapping.
 (It is not cliente-e: mappings/clients/cliente-e.map is the example
 override of a REST client by that name.) WMS rather than Kong, because a
 zone refusal does not depend on which of two records loads first, and
-Connekta shuffles rows within a page.
+Connekta shuffles rows within a page. The sixth, cliente-g (WMS), runs the
+version 2 mapping mappings/clients/cliente-g.map: its ERP nests each item's
+stock per warehouse, so one ERP record becomes one WMS item per warehouse,
+and inactive items are skipped.
 
 Each ERP holds a seeded catalog with the ERP's quirks and a few invalid
 records; a few valid records carry data only the product can refuse (an
@@ -62,10 +65,16 @@ class DemoClient:
     sync_schedule: str
     split_services: bool = False
     siesa_dialect: str = "rest"
+    stock_lines: bool = False
+    """The ERP serves each item's stock per warehouse (`f_existencias`)."""
+    mapping: str | None = None
+    """The client's own mapping, when it is not the product's."""
 
     @property
     def mapping_name(self) -> str:
         """The mapping the client's config names (`field_mappings_key`)."""
+        if self.mapping is not None:
+            return self.mapping
         if self.siesa_dialect == "connekta":
             return f"connekta-{self.product_type}"
         return self.product_type
@@ -77,6 +86,15 @@ DEMO_CLIENTS: tuple[DemoClient, ...] = (
     DemoClient("cliente-c", "Empresa C S.A.", "kong", 3, "rate(6 hours)"),
     DemoClient("cliente-d", "Empresa D S.A.", "wms", 4, "rate(4 hours)", split_services=True),
     DemoClient("cliente-f", "Empresa F S.A.", "wms", 6, "rate(4 hours)", siesa_dialect="connekta"),
+    DemoClient(
+        "cliente-g",
+        "Empresa G S.A.",
+        "wms",
+        7,
+        "rate(4 hours)",
+        stock_lines=True,
+        mapping="cliente-g",
+    ),
 )
 
 CONNEKTA_QUERY = DEFAULT_CUSTOM_QUERY
@@ -126,6 +144,14 @@ class ClientWorld:
     def record_id(self, code: str) -> str:
         """The id the product knows an ERP catalog record by (`f_codigo`, or Connekta's f120_id)."""
         return str(item_number(code)) if self.connekta else code.strip()
+
+    def product_ids(self, code: str) -> list[str]:
+        """The ids of the product records one ERP record becomes (one per warehouse line)."""
+        if not self.spec.stock_lines:
+            return [self.record_id(code)]
+        record = self.catalog.get(code) or {}
+        lines = record.get("f_existencias") or []
+        return [f"{code.strip()}-{line['f_bodega']}" for line in lines if isinstance(line, dict)]
 
     def erp_records(self) -> list[dict[str, Any]]:
         """The client's ERP records as its Siesa API serves them (what the mapping reads)."""
@@ -240,7 +266,9 @@ def running_world(clients: Sequence[DemoClient], products: int) -> Iterator[dict
     with ExitStack() as stack:
         worlds: dict[str, ClientWorld] = {}
         for spec in clients:
-            catalog = generate_catalog(products, spec.seed, client=spec.client_id)
+            catalog = generate_catalog(
+                products, spec.seed, client=spec.client_id, stock_lines=spec.stock_lines
+            )
             siesa_key = secrets.token_urlsafe(18)
             siesa_token = secrets.token_urlsafe(24) if spec.siesa_dialect == "connekta" else ""
             product_key = secrets.token_urlsafe(18)
@@ -275,7 +303,8 @@ def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: 
     records = [
         record
         for record in world.catalog.records()
-        if expectation.accepted(world.record_id(str(record["f_codigo"])))
+        if all(expectation.accepted(rid) for rid in world.product_ids(str(record["f_codigo"])))
+        and world.product_ids(str(record["f_codigo"]))
     ]
     changed: list[str] = []
     if world.product_type == "kong":
@@ -283,11 +312,11 @@ def plant_product_refusals(world: ClientWorld, expectation: Expectation, count: 
         # pair the i-th tagged record with one far later in load order
         for giver, taker in zip(tagged[:count], tagged[len(tagged) // 2 :], strict=False):
             world.catalog.put({**taker, "f_tag_rfid": _tag(giver)})
-            changed.append(world.record_id(str(taker["f_codigo"])))
+            changed.extend(world.product_ids(str(taker["f_codigo"])))
     else:
         for record in records[len(records) // 3 :][:count]:
             world.catalog.put({**record, "f_zona": UNLISTED_ZONE})
-            changed.append(world.record_id(str(record["f_codigo"])))
+            changed.extend(world.product_ids(str(record["f_codigo"])))
     world.planted_refusals = changed
     return changed
 
@@ -303,6 +332,8 @@ class ErpChanges:
 
     moved: list[str]
     fixed: list[str]
+    records: int
+    """ERP records changed (each may be several product records: one per warehouse line)."""
 
     @property
     def all(self) -> list[str]:
@@ -320,7 +351,9 @@ def change_erp(world: ClientWorld, expectation: Expectation, count: int) -> ErpC
     candidates = [
         code
         for code in (str(r["f_codigo"]).strip() for r in world.catalog.records())
-        if expectation.accepted(world.record_id(code)) and world.record_id(code) not in skip
+        if world.product_ids(code)
+        and all(expectation.accepted(rid) for rid in world.product_ids(code))
+        and not skip.intersection(world.product_ids(code))
     ]
     step = max(1, len(candidates) // max(1, count))
     moved = candidates[::step][:count]
@@ -333,6 +366,7 @@ def change_erp(world: ClientWorld, expectation: Expectation, count: int) -> ErpC
         world.catalog.modify(negative[:1], changes={"f_cantidad": "12"})
         fixed.append(negative[0])
     return ErpChanges(
-        moved=[world.record_id(code) for code in moved],
-        fixed=[world.record_id(code) for code in fixed],
+        moved=[rid for code in moved for rid in world.product_ids(code)],
+        fixed=[rid for code in fixed for rid in world.product_ids(code)],
+        records=len(moved) + len(fixed),
     )

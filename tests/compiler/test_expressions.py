@@ -265,6 +265,22 @@ def test_examples_notice_a_skip_they_did_not_expect() -> None:
     ]
 
 
+def test_a_one_to_many_example_checks_the_lines_sent_beside_the_lines_rejected() -> None:
+    source = (
+        "version 2\nmapping t for wms\ncolumn f_codigo string\neach line in f_lines\n"
+        "column line.n int\n"
+        'field id string required = f_codigo + "-" + text(line.n) -> item_id\n'
+        "field stock_quantity int required = line.n -> qty check >= 0\n"
+        'example "right" {\n  in {"f_codigo": "P", "f_lines": [{"n": 1}, {"n": -1}]}\n'
+        '  expect products [{"item_id": "P-1", "qty": 1}]\n  expect reject stock_quantity\n}\n'
+        'example "wrong" {\n  in {"f_codigo": "P", "f_lines": [{"n": 1}, {"n": -1}]}\n'
+        '  expect products [{"item_id": "P-1", "qty": 2}]\n  expect reject stock_quantity\n}\n'
+    )
+    report = run_examples(compile_source(source, "t.map"), "t.map")
+    assert [failure.name for failure in report.failures] == ["wrong"]
+    assert "qty" in report.failures[0].message
+
+
 @pytest.mark.parametrize("name", ["each_array", "each_columns"])
 def test_each_golden_files_pass_their_examples(name: str) -> None:
     path = VALID / f"{name}.map"

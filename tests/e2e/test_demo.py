@@ -17,7 +17,7 @@ CHANGES = 5
 REFUSALS = 3
 
 
-def test_the_demo_syncs_five_clients_and_every_product_matches_its_mapping(
+def test_the_demo_syncs_six_clients_and_every_product_matches_its_mapping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("COLUMNS", raising=False)
@@ -33,9 +33,18 @@ def test_the_demo_syncs_five_clients_and_every_product_matches_its_mapping(
     assert result.problems == [], printed
     assert result.exit_code == 0
     assert set(result.initial) == {spec.client_id for spec in DEMO_CLIENTS}
-    assert set(result.initial) == {"cliente-a", "cliente-b", "cliente-c", "cliente-d", "cliente-f"}
+    assert set(result.initial) == {
+        "cliente-a",
+        "cliente-b",
+        "cliente-c",
+        "cliente-d",
+        "cliente-f",
+        "cliente-g",
+    }
 
     for client_id, report in result.initial.items():
+        if report.world.spec.stock_lines:
+            continue  # one product record per warehouse line: checked below
         summary = report.summary
         assert report.extracted == PRODUCTS
         assert summary["records_processed"] == PRODUCTS
@@ -49,6 +58,18 @@ def test_the_demo_syncs_five_clients_and_every_product_matches_its_mapping(
     for client_id, report in result.incremental.items():
         assert report.extracted == CHANGES + 1, client_id  # the moved records and one fixed
         assert report.outcome.status == "success"
+
+    # the sixth client's version 2 mapping: one WMS item per warehouse, inactive items skipped
+    lines = result.initial["cliente-g"]
+    assert lines.extracted == PRODUCTS  # ERP records; the loader counts product records
+    assert lines.summary["records_processed"] > PRODUCTS - lines.skipped - lines.rejected
+    assert lines.skipped > 0 and lines.rejected > 0
+    held = lines.world.held()
+    per_warehouse = {record_id.rsplit("-", 2)[0] for record_id in held}
+    assert len(held) > len(per_warehouse)  # some items are held once per warehouse
+    assert {record_id.rsplit("-", 1)[-1] for record_id in held} == {"01", "02"}
+    assert sorted(lines.product_failures) == sorted(lines.world.planted_refusals)
+    assert lines.outcome.status == "partial"
 
     cliente_d = result.initial["cliente-d"].world
     assert set(cliente_d.service_endpoints) == {"inventory", "warehouse"}
