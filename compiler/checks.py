@@ -535,6 +535,17 @@ def _resolve_checks(
     return tuple(check for check in resolved if check is not None)
 
 
+def _checks_origin(
+    merged: _Merged, settings: _Settings, last: ast.FieldStmt, last_path: str
+) -> tuple[str, int] | None:
+    """Where a field's checks are written, when not in its last statement (inherited checks)."""
+    found = merged.last("checks")
+    if found is None or found[0] is last:
+        return None
+    stmt, path = found
+    return settings.recorded_paths.get(path, path), stmt.span.line
+
+
 def _check_sources(name: str, stmt: ast.FieldStmt, path: str, problems: Problems) -> None:
     if not stmt.sources and stmt.constant is None and stmt.expression is None:
         problems.error(
@@ -693,6 +704,7 @@ def _resolve_field(
         policy=policy,
         file=settings.recorded_paths.get(last_path, last_path),
         line=last.span.line,
+        checks_at=_checks_origin(merged, settings, last, last_path),
         number_out=number_out,
         on_missing=field_output.on_missing(missing_found[0] if missing_found else None),
         expression=expression,
