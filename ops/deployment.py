@@ -30,7 +30,7 @@ from botocore.exceptions import (
 
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
-from runtime.config import is_loopback_host
+from runtime.api_url import is_loopback_host
 from runtime.config_store import ConfigStore
 from runtime.mapping_loader import BundleLoader
 from runtime.runstore import RunStore
