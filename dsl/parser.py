@@ -15,7 +15,7 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from dsl.ast import Comment, MapFile, Span, Statement
 from dsl.builder import AstBuilder, token_span
 from dsl.diagnostics import Diagnostic, MapError
-from dsl.field_lines import put_back_fields, take_field_lines
+from dsl.field_lines import put_back_fields, read_field_line, take_field_lines
 from dsl.lookup_lines import put_back, take_plain_entries
 from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
 from dsl.source_text import decode_map_bytes
@@ -103,7 +103,10 @@ def _build(tree: Tree[Token], path: str) -> tuple[tuple[Statement, ...], list[Di
 def _diagnose_statements(source: str, path: str) -> list[Diagnostic]:
     """Parse statement by statement: the errors of each, and what each could not build."""
     problems: list[Diagnostic] = []
+    lines = source.split("\n")
     for first, last in statement_line_ranges(source):
+        if first == last and read_field_line(lines[first], first + 1, path) is not None:
+            continue  # a plain field line read without a problem: the parser finds none either
         problems.extend(_diagnose_statement(source, path, first, last))
     return problems
 

@@ -21,7 +21,8 @@ from dsl.field_lines import (
     read_field_line,
     take_field_lines,
 )
-from dsl.parser import _parse
+from dsl.parser import _diagnose_statement, _diagnose_statements, _parse
+from dsl.recovery import statement_line_ranges
 from dsl.syntax import keyword_spellings, lark_parser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -341,3 +342,18 @@ def test_a_file_with_a_broken_line_reports_every_problem_as_the_parser_does(
     assert fast == slow
     with pytest.raises(MapError):
         _parse(HEADER + "\n".join(lines) + "\n", "x.map", recover=True)
+
+
+@SETTINGS
+@given(lines=st.lists(generated_lines(), min_size=1, max_size=5), broken=st.integers(0, 4))
+def test_diagnosing_statement_by_statement_skips_only_lines_without_problems(
+    lines: list[str], broken: int
+) -> None:
+    lines.insert(min(broken, len(lines)), "field oops string <- f ;")
+    source = HEADER + "\n".join(lines) + "\n"
+    every_statement = [
+        problem
+        for first, last in statement_line_ranges(source)
+        for problem in _diagnose_statement(source, "x.map", first, last)
+    ]
+    assert _diagnose_statements(source, "x.map") == every_statement
