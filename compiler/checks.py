@@ -263,7 +263,7 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
                 lookup_names[name] = stmt.span.line
                 info.lookups.append((stmt, _check_lookup(stmt, path, problems)))
         elif isinstance(stmt, ast.FieldStmt | ast.RemoveStmt):
-            _check_field_stmt(stmt, info, field_lines, problems)
+            _check_field_stmt(stmt, info, version, field_lines, problems)
         elif isinstance(stmt, ast.Example):
             info.examples.append(stmt)
     return info
@@ -306,13 +306,14 @@ def _check_canonical(name: ast.Name, path: str, problems: Problems) -> bool:
 def _check_field_stmt(
     stmt: ast.FieldStmt | ast.RemoveStmt,
     info: _FileInfo,
+    version: int,
     field_lines: dict[str, int],
     problems: Problems,
 ) -> None:
     path = info.path
     name = stmt.name
     if isinstance(stmt, ast.FieldStmt):
-        field_output.check_statement(stmt, file_version(info.file.ast.statements), path, problems)
+        field_output.check_statement(stmt, version, path, problems)
     if isinstance(stmt, ast.RemoveStmt) or stmt.kind == "override":
         if not info.extends:
             word = "remove" if isinstance(stmt, ast.RemoveStmt) else "override"
