@@ -187,5 +187,6 @@ class ExprLowering:
         the first column that is not None, else the last argument."""
         code = codes[-1]
         for text in reversed(codes[:-1]):
-            code = f"({text} if {text} is not None else {code})"
+            if text != code:  # coalesce(a, a) is a: no `a if a is not None else a`
+                code = f"({text} if {text} is not None else {code})"
         return code

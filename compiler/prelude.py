@@ -484,7 +484,10 @@ def _fn_round(value: object, scale: int, mode: str) -> Decimal | None:
         return None
     if value.__class__ is not Decimal:
         value = Decimal(value)  # type: ignore[arg-type]
-    return value.quantize(_QUANTA[scale], rounding=mode)
+    try:
+        return value.quantize(_QUANTA[scale], rounding=mode)
+    except ArithmeticError:  # more digits than decimal arithmetic holds (28)
+        raise _Invalid(f"has too many digits to round to {scale} decimal places") from None
 
 
 def _fn_year(value: date | None) -> int | None:

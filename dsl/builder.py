@@ -75,6 +75,8 @@ COMPARE_OPS: dict[str, Lit[">=", ">", "<=", "<"]] = {">=": ">=", ">": ">", "<=":
 _JSON_INT = re.compile(r"0|-?[1-9][0-9]*")
 """A JSON number read as an int; any other (`-0`, `12.50`, `1e3`) is a JsonNumber, as written."""
 _MAX_EXPONENT = 308
+_MIN_EXPONENT = -400
+"""Exponents a JSON number of an example may have: a float's range, subnormals included."""
 """A number beyond a double's range is refused, as it was when examples were read as floats."""
 ESCAPES_HINT = 'strings use JSON escapes: `\\"`, `\\\\`, `\\n`, `\\t`, `\\uXXXX`'
 
@@ -175,8 +177,11 @@ class AstBuilder(Transformer[Token, Any]):
                     self._report(token_span(token), "this number has too many digits")
                     return 0
             number = JsonNumber(text)
-            if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
+            if not number.is_finite() or number.adjusted() > _MAX_EXPONENT:
                 self._report(token_span(token), f"the number `{token}` is too large")
+                return 0
+            if number.adjusted() < _MIN_EXPONENT:
+                self._report(token_span(token), f"the number `{token}` is too small to be read")
                 return 0
             return number
         return {"TRUE": True, "FALSE": False, "NULL": None}[kind]

@@ -445,3 +445,9 @@ def test_a_source_after_a_literal_is_read_as_a_source_not_a_comparison() -> None
     field = mapfile.statements[-1]
     assert isinstance(field, FieldStmt)
     assert [source.text for source in field.sources] == ["f"]
+
+
+def test_a_tiny_json_number_in_an_example_is_read_as_written() -> None:
+    source = 'version 1\nmapping m for kong\nexample "e" {\n  in {"a": 2.2e-313}\n  expect reject id\n}\n'
+    example = parse(source, "t.map").statements[-1]
+    assert example.input.value["a"].text == "2.2e-313"  # type: ignore[union-attr,index]
