@@ -1,4 +1,10 @@
-"""`siesa demo`'s own code path, with smaller catalogs: five clients, initial and incremental syncs."""
+"""`siesa demo` as `make demo` runs it: six clients, initial and incremental syncs, checked.
+
+The demo runs once, at its default size, and that one run is both checked
+here in detail and compared with its pinned output (golden/demo.txt, masked
+by `pinned.normalise`): what an operator sees must not change unless it is
+meant to (SIESA_UPDATE_GOLDEN=1 records it anew).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,21 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from local.demo import PIPE_WIDTH, demo_console, run_demo
+from local.demo import (
+    DEFAULT_CHANGES,
+    DEFAULT_PRODUCTS,
+    DEFAULT_REFUSALS,
+    PIPE_WIDTH,
+    demo_console,
+    run_demo,
+)
 from local.demo_world import DEMO_CLIENTS
 from local.sim.connekta import CUSTOM_PATH, ConnektaSim
+from pinned import check_golden, normalise
 
-PRODUCTS = 1010  # over one Connekta page (1,000 rows): its pages overlap
-CHANGES = 5
-REFUSALS = 3
+PRODUCTS = DEFAULT_PRODUCTS  # over one Connekta page (1,000 rows): its pages overlap
+CHANGES = DEFAULT_CHANGES
+REFUSALS = DEFAULT_REFUSALS
 
 
 def test_the_demo_syncs_six_clients_and_every_product_matches_its_mapping(
@@ -31,6 +45,7 @@ def test_the_demo_syncs_six_clients_and_every_product_matches_its_mapping(
     )
     printed = screen.getvalue()
     assert result.problems == [], printed
+    check_golden("demo.txt", normalise(printed))
     assert result.exit_code == 0
     assert set(result.initial) == {spec.client_id for spec in DEMO_CLIENTS}
     assert set(result.initial) == {
