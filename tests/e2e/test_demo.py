@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from pinned import check_golden, normalise
 
 from local.demo import (
     DEFAULT_CHANGES,
@@ -24,7 +25,6 @@ from local.demo import (
 )
 from local.demo_world import DEMO_CLIENTS
 from local.sim.connekta import CUSTOM_PATH, ConnektaSim
-from pinned import check_golden, normalise
 
 PRODUCTS = DEFAULT_PRODUCTS  # over one Connekta page (1,000 rows): its pages overlap
 CHANGES = DEFAULT_CHANGES
