@@ -30,6 +30,7 @@ from botocore.exceptions import (
 
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
+from runtime.bundle_trust import ManifestVerifier
 from runtime.config import is_loopback_host
 from runtime.config_store import ConfigStore
 from runtime.mapping_loader import BundleLoader
@@ -277,9 +278,17 @@ class Deployment:
         """Run data (pages, reports, summaries)."""
         return RunStore(self.bucket, s3=self.client("s3"))
 
+    @property
+    def signing_key_arn(self) -> str | None:
+        """The KMS key the mapping bundle must be signed with; None when nothing names one."""
+        return os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV) or self.outputs().get(
+            "MappingsSigningKeyArn"
+        )
+
     def bundles(self) -> BundleLoader:
-        """The compiled mapping bundle."""
-        return BundleLoader(self.bucket, s3=self.client("s3"))
+        """The compiled mapping bundle, its signature verified with this deployment's key."""
+        verifier = ManifestVerifier(self.signing_key_arn, kms=self.client("kms"))
+        return BundleLoader(self.bucket, s3=self.client("s3"), verifier=verifier)
 
 
 def resolve(deployment: Deployment | None) -> Deployment:
