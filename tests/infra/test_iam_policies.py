@@ -134,10 +134,8 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
         "secretsmanager:GetSecretValue",
     }
     assert _allowed_actions("TransformerRole") == common | {"kms:Verify"}  # the bundle's signature
-    assert _allowed_actions("LoaderRole") == common | {
-        "secretsmanager:GetSecretValue",
-        "kms:Verify",
-    }
+    # the loader runs no mapping code: no bundle, no signing key (only runs/ and its secrets)
+    assert _allowed_actions("LoaderRole") == common | {"secretsmanager:GetSecretValue"}
     assert _allowed_actions("StepFunctionsRole") == UNSCOPABLE_ACTIONS | {
         "lambda:InvokeFunction",
         "dynamodb:UpdateItem",
