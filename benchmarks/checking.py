@@ -8,6 +8,9 @@ Generates two files in a temporary directory and times them, best of
 - a mapping of `--fields` fields (the id, then custom fields each read from
   its own column and written to its own product key), timed through
   `check_file`, which is what `siesa map check` runs;
+- the same mapping with one syntax error in its tenth field, timed through
+  `check_file` too: a broken file must be reported as fast (every error of
+  the file is still looked for);
 - a mapping with one lookup table of `--entries` codes used by one field,
   timed through `compile_file` (check and code generation).
 
@@ -30,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from compiler.pipeline import check_file, compile_file  # noqa: E402
+from dsl.diagnostics import MapError  # noqa: E402
 
 _HEADER = (
     "version 1\nmapping bench for kong\n\nfield id string required <- f_codigo -> product_id\n"
@@ -45,6 +49,24 @@ def many_fields(count: int) -> str:
             f" -> attributes.c{number:06d} | trim\n"
         )
     return "".join(lines)
+
+
+def broken_fields(count: int) -> str:
+    """`many_fields(count)` with a stray `;` in its tenth field: one syntax error to report."""
+    return many_fields(count).replace("<- f_c000010 ", "<- f_c000010 ; ", 1)
+
+
+def reports(run: Callable[..., object]) -> Callable[..., object]:
+    """`run`, for a file that must fail: the MapError it raises is its result."""
+
+    def wrapped(path: Path, *, root: Path) -> object:
+        try:
+            run(path, root=root)
+        except MapError as error:
+            return error
+        raise AssertionError(f"{path} was expected to have an error")
+
+    return wrapped
 
 
 def big_lookup(entries: int) -> str:
@@ -79,22 +101,28 @@ def main() -> None:
         f"python {platform.python_version()} on {platform.machine()},"
         f" {os.cpu_count()} cpus, load average {load:.1f}; best of {args.repeat}"
     )
-    cases = [
-        ("check", "fields", count, many_fields, check_file)
-        for count in (args.fields // 2, args.fields)
-    ] + [
-        ("compile", "entries", count, big_lookup, compile_file)
-        for count in (args.entries // 2, args.entries)
-    ]
+    cases = (
+        [
+            ("check", "fields", count, many_fields, check_file)
+            for count in (args.fields // 2, args.fields)
+        ]
+        + [
+            ("check", "fields, 1 error", args.fields, broken_fields, reports(check_file)),
+        ]
+        + [
+            ("compile", "entries", count, big_lookup, compile_file)
+            for count in (args.entries // 2, args.entries)
+        ]
+    )
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         for stage, unit, count, make, run in cases:
-            path = root / f"{unit}_{count}.map"
+            path = root / f"{unit.replace(' ', '').replace(',', '_')}_{count}.map"
             path.write_text(make(count), encoding="utf-8")
             size = path.stat().st_size / 1e6
             wall, cpu = best_of(args.repeat, lambda path=path, run=run: run(path, root=root))
             print(
-                f"{stage:<7} {count:>7,} {unit:<7} ({size:4.1f} MB):"
+                f"{stage:<7} {count:>7,} {unit:<15} ({size:4.1f} MB):"
                 f" {wall:6.2f} s wall, {cpu:6.2f} s cpu"
             )
 

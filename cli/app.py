@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
+from types import TracebackType
+
 import typer
 
 from cli.client import client_app
@@ -13,6 +17,7 @@ from cli.reliability import mount as mount_reliability
 from cli.sim import sim_app
 from cli.status import status_command
 from cli.sync import sync_command
+from runtime.observability import install_log_scrubber, redact
 
 app = typer.Typer(
     name="siesa",
@@ -32,5 +37,15 @@ mount_deploy_commands(app)
 
 
 def main() -> None:
-    """Entry point of the `siesa` console script."""
+    """Entry point of the `siesa` console script; no log line or traceback shows a secret."""
+    install_log_scrubber()
+    sys.excepthook = scrubbed_excepthook
     app()
+
+
+def scrubbed_excepthook(
+    kind: type[BaseException], exc: BaseException, trace: TracebackType | None
+) -> None:
+    """Print an unexpected error's traceback as Python would, with secret values redacted."""
+    text = "".join(traceback.format_exception(kind, exc, trace))
+    sys.stderr.write(redact(text))

@@ -3,7 +3,9 @@
 A mistake the operator can fix (unknown client, a bad file, nothing
 listening at the endpoint) prints `error: ...` on stderr and exits 1; it
 never shows a traceback. Everything a command prints for scripts goes to
-stdout; progress and errors go to stderr.
+stdout; progress and errors go to stderr. Both pass through the runtime's
+scrubber (`runtime.observability.redact`): a secret value this process read
+never reaches the terminal, even inside a server's error text.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rich.console import Console
 from ops import Deployment, OpsError
 from ops.deployment import describe_client_error
 from runtime.errors import IntegrationError
+from runtime.observability import redact
 
 EndpointUrl = Annotated[
     str | None,
@@ -39,8 +42,28 @@ PIPE_WIDTH = 160
 """Width of tables written to a file or pipe (rich would assume 80 and cut ids short)."""
 
 
+class ScrubbedText:
+    """A text stream that writes through `redact`: what the CLI prints holds no secret value."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write `text` with every registered secret replaced."""
+        return self.stream.write(redact(text))
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (rich picks its width by it)."""
+        return self.stream.isatty()
+
+
 def _console(file: TextIO) -> Console:
-    return Console(file=file, soft_wrap=True, width=None if file.isatty() else PIPE_WIDTH)
+    width = None if file.isatty() else PIPE_WIDTH
+    return Console(file=ScrubbedText(file), soft_wrap=True, width=width)  # type: ignore[arg-type]
 
 
 def out() -> Console:
@@ -60,7 +83,7 @@ def deployment_for(endpoint_url: str | None) -> Deployment:
 
 def print_json(document: Any) -> None:
     """One JSON object on stdout, on one line, nothing else."""
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.write(redact(json.dumps(document, ensure_ascii=False, default=str)) + "\n")
     sys.stdout.flush()
 
 

@@ -20,6 +20,8 @@ from local.embedded_aws import LocalAws, LocalAwsError
 from local.provision import ProvisionError, ProvisionResult, provision
 from mappings import MAPPINGS_DIR
 from ops.deploy.infra import InfraError
+from runtime.api_url import LOCAL_ENVIRONMENT
+from runtime.settings import ENVIRONMENT_ENV
 
 local_app = typer.Typer(
     name="local",
@@ -47,6 +49,8 @@ def _exports(aws: LocalAws, result: ProvisionResult) -> list[str]:
         # dummy values: boto3 signs every request, the embedded AWS accepts any key
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
+        # the local engine's mark: clients on the simulators may use http://127.0.0.1
+        ENVIRONMENT_ENV: LOCAL_ENVIRONMENT,
         **result.environment,
     }
     return [f"export {name}={value}" for name, value in variables.items()]

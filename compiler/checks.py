@@ -263,7 +263,7 @@ def _check_file(file: LoadedFile, problems: Problems) -> _FileInfo:
                 lookup_names[name] = stmt.span.line
                 info.lookups.append((stmt, _check_lookup(stmt, path, problems)))
         elif isinstance(stmt, ast.FieldStmt | ast.RemoveStmt):
-            _check_field_stmt(stmt, info, field_lines, problems)
+            _check_field_stmt(stmt, info, version, field_lines, problems)
         elif isinstance(stmt, ast.Example):
             info.examples.append(stmt)
     return info
@@ -306,13 +306,14 @@ def _check_canonical(name: ast.Name, path: str, problems: Problems) -> bool:
 def _check_field_stmt(
     stmt: ast.FieldStmt | ast.RemoveStmt,
     info: _FileInfo,
+    version: int,
     field_lines: dict[str, int],
     problems: Problems,
 ) -> None:
     path = info.path
     name = stmt.name
     if isinstance(stmt, ast.FieldStmt):
-        field_output.check_statement(stmt, file_version(info.file.ast.statements), path, problems)
+        field_output.check_statement(stmt, version, path, problems)
     if isinstance(stmt, ast.RemoveStmt) or stmt.kind == "override":
         if not info.extends:
             word = "remove" if isinstance(stmt, ast.RemoveStmt) else "override"
@@ -535,6 +536,17 @@ def _resolve_checks(
     return tuple(check for check in resolved if check is not None)
 
 
+def _checks_origin(
+    merged: _Merged, settings: _Settings, last: ast.FieldStmt, last_path: str
+) -> tuple[str, int] | None:
+    """Where a field's checks are written, when not in its last statement (inherited checks)."""
+    found = merged.last("checks")
+    if found is None or found[0] is last:
+        return None
+    stmt, path = found
+    return settings.recorded_paths.get(path, path), stmt.span.line
+
+
 def _check_sources(name: str, stmt: ast.FieldStmt, path: str, problems: Problems) -> None:
     if not stmt.sources and stmt.constant is None and stmt.expression is None:
         problems.error(
@@ -693,6 +705,7 @@ def _resolve_field(
         policy=policy,
         file=settings.recorded_paths.get(last_path, last_path),
         line=last.span.line,
+        checks_at=_checks_origin(merged, settings, last, last_path),
         number_out=number_out,
         on_missing=field_output.on_missing(missing_found[0] if missing_found else None),
         expression=expression,

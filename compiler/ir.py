@@ -139,6 +139,8 @@ class Field:
     policy: Policy
     file: str
     line: int
+    checks_at: tuple[str, int] | None = None
+    """The file and line of the field's checks when another statement wrote them (inherited)."""
     source_paths: tuple[tuple[str, ...], ...] = ()
     number_out: Literal["number", "string"] | None = None
     on_missing: Literal["omit", "null"] | None = None

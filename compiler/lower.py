@@ -39,7 +39,10 @@ _COLUMN_READERS = {
     "date": "_date_value",
     "datetime": "_datetime_value",
 }
-ConstKind = Literal["regex", "re2", "re2_groups", "lookup", "set", "zone"]
+# A column's type -> the class a value read already has when its reader would return it as is
+# (the generated read skips the call for it).
+_COLUMN_EXACT = {"string": "str", "int": "int", "bool": "bool"}
+ConstKind = Literal["regex", "re2", "re2_groups", "lookup", "set", "zone", "decimal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,7 @@ class ColumnPlan:
     reader: Ident
     prefix: str
     line: int
+    exact: Ident | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +217,7 @@ class _Lowering:
         self._regexes: dict[str, Ident] = {}
         self._re2: dict[str, Ident] = {}
         self._lookups: dict[str, Ident] = {}
-        self._expr_consts: dict[tuple[str, object], Ident] = {}
+        self._expr_consts: dict[tuple[str, str], Ident] = {}
         self.zone: Ident | None = None
         self.column_vars: dict[str, Ident] = {}
         self.expressions = ExprLowering(
@@ -228,14 +232,16 @@ class _Lowering:
         return self.zone
 
     def expr_const(self, kind: str, value: object) -> Ident:
-        """A constant an expression needs (a `replace_regex` regex, a `to_utc` zone), made once."""
-        if (kind, value) not in self._expr_consts:
-            helper = "_regex_groups" if kind == "re2_groups" else "_zone"
-            self.helpers.add(helper)
-            prefix = "RE" if kind == "re2_groups" else "ZONE"
+        """A constant an expression needs (a `replace_regex` regex, a `to_utc` zone, a decimal
+        literal), made once. Keyed by repr: `1.0` and `1` are equal Decimals of other digits."""
+        key = (kind, repr(value))
+        if key not in self._expr_consts:
+            if kind != "decimal":
+                self.helpers.add("_regex_groups" if kind == "re2_groups" else "_zone")
+            prefix = {"re2_groups": "RE", "decimal": "DEC"}.get(kind, "ZONE")
             made = self._const(prefix, kind, value, None)  # type: ignore[arg-type]
-            self._expr_consts[(kind, value)] = made
-        return self._expr_consts[(kind, value)]
+            self._expr_consts[key] = made
+        return self._expr_consts[key]
 
     def column(self, index: int, column: expr_ir.Column) -> ColumnPlan:
         """A record column read for expressions, into `k_INDEX`."""
@@ -245,12 +251,19 @@ class _Lowering:
         self.helpers.update(("_text", reader))
         if column.path is not None:
             self.helpers.add("_get_path")
+        exact = _COLUMN_EXACT.get(column.type)
         return ColumnPlan(
-            var, column.key, column.path, Ident(reader), f"column {column.name} ", column.line
+            var,
+            column.key,
+            column.path,
+            Ident(reader),
+            f"column {column.name} ",
+            column.line,
+            None if exact is None else Ident(exact),
         )
 
     def rule(self, rule: ir.Rule, id_sources: tuple[str, ...]) -> RulePlan:
-        self.helpers.update(("_rule_issue", "_bad_column"))
+        self.helpers.add("_rule_issue")
         columns = tuple(self.column_vars[name] for name in expr_ir.columns_of(rule.condition))
         reason = rule.text if rule.kind == "skip" else (rule.message or "")
         failed = f"cannot decide `{rule.text}`: "
@@ -351,10 +364,12 @@ class _Lowering:
         code = self.expressions.emit(field.expression)
         used = expr_ir.columns_of(field.expression)
         columns = tuple(self.column_vars[name] for name in used if name in self.column_vars)
-        if columns:
-            self.helpers.add("_bad_column")
         convert: str = field.type
-        if field.type == "date":
+        if field.type == "decimal":
+            # an expression's decimal is a Decimal already (an int one is converted)
+            convert = "decimal_value"
+            self.imports.add("Decimal")
+        elif field.type == "date":
             convert = "date_value"
         elif field.type == "datetime":
             convert = "datetime_value"
@@ -577,8 +592,6 @@ def _each_plan(
         )
         for line in each.objects
     )
-    if any(line.columns for line in objects):
-        lowering.helpers.add("_bad_column")
     needed |= {var for line in objects for var in line.columns}
     id_field = mapping.id_field
     index = mapping.fields.index(id_field) + 1

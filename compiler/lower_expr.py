@@ -76,7 +76,10 @@ class ExprLowering:
     def _bare(self, expr: x.Expr) -> str:
         """`expr` where a whole expression stands (a call's argument): no parentheses of its own."""
         code = self._emit(expr)
-        if isinstance(expr, x.Bin | x.Not | x.When) and code.startswith("("):
+        wrapped = isinstance(expr, x.Bin | x.Not | x.When) or (
+            isinstance(expr, x.Call) and expr.function == "coalesce"
+        )
+        if wrapped and code.startswith("("):
             return code[1:-1]
         return code
 
@@ -89,7 +92,9 @@ class ExprLowering:
 
     def _literal(self, value: object) -> str:
         if isinstance(value, Decimal):
+            # a module constant: building a Decimal from its text costs more than the arithmetic
             self.imports.add("Decimal")
+            return ident(self.const("decimal", value))
         return py(value)
 
     def _moment(self, code: str, type_name: x.ExprType) -> str:
@@ -152,6 +157,12 @@ class ExprLowering:
         name = expr.function
         args = [self._bare(arg) for arg in expr.args]
         helper = f"_fn_{name}"
+        if (
+            name == "coalesce"
+            and all(isinstance(arg, x.Col) for arg in expr.args[:-1])
+            and isinstance(expr.args[-1], x.Col | x.Lit)
+        ):
+            return self._coalesce(args)
         if name == "join":
             parts = args[1:]
             packed = f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
@@ -169,3 +180,13 @@ class ExprLowering:
                 helper, args[0], ident(self.const("zone", zone)), py(gap), py(overlap)
             )
         return self._call(helper, *args)
+
+    @staticmethod
+    def _coalesce(codes: list[str]) -> str:
+        """`coalesce(col, ..., col or literal)` as conditional expressions rather than a call:
+        the first column that is not None, else the last argument."""
+        code = codes[-1]
+        for text in reversed(codes[:-1]):
+            if text != code:  # coalesce(a, a) is a: no `a if a is not None else a`
+                code = f"({text} if {text} is not None else {code})"
+        return code

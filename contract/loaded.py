@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -31,6 +32,11 @@ AGREEING_FIELDS = ("product_type", "version", "source", "source_sha256", "compil
 
 Record = dict[str, Any]
 Issue = dict[str, Any]
+
+_PARSE_LOCK = threading.Lock()
+"""CPython 3.11's `ast.parse` keeps its recursion depth in shared state: two threads parsing at
+once can fail with `SystemError: AST constructor recursion depth mismatch` (the demo loads
+mappings from several threads). One parse at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +145,8 @@ def declared_mapping(source: bytes, origin: str) -> dict[str, Any]:
     (generated modules always have one, written with the `py` filter).
     """
     try:
-        tree = ast.parse(source.decode("utf-8"), filename=origin)
+        with _PARSE_LOCK:
+            tree = ast.parse(source.decode("utf-8"), filename=origin)
     except (UnicodeDecodeError, SyntaxError, ValueError) as exc:
         raise BundleContractError(f"mapping module {origin} does not compile: {exc}") from None
     for node in tree.body:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from typing import Literal as Lit
@@ -70,12 +71,47 @@ from dsl.ast import (
 from dsl.diagnostics import Diagnostic
 from dsl.paths import split_path
 
-_COMPARE_OPS: dict[str, Lit[">=", ">", "<=", "<"]] = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
+COMPARE_OPS: dict[str, Lit[">=", ">", "<=", "<"]] = {">=": ">=", ">": ">", "<=": "<=", "<": "<"}
 _JSON_INT = re.compile(r"0|-?[1-9][0-9]*")
 """A JSON number read as an int; any other (`-0`, `12.50`, `1e3`) is a JsonNumber, as written."""
 _MAX_EXPONENT = 308
+_MIN_EXPONENT = -400
+"""Exponents a JSON number of an example may have: a float's range, subnormals included."""
 """A number beyond a double's range is refused, as it was when examples were read as floats."""
 ESCAPES_HINT = 'strings use JSON escapes: `\\"`, `\\\\`, `\\n`, `\\t`, `\\uXXXX`'
+
+
+@dataclass(frozen=True, slots=True)
+class StringProblem:
+    """Why a string literal's text could not be decoded, as a diagnostic says it."""
+
+    message: str
+    hint: str
+
+
+def decode_string(text: str) -> str | StringProblem:
+    """The value of a STRING token's text (JSON escapes), or why it has none."""
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return StringProblem("invalid escape in string", ESCAPES_HINT)
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
+        return StringProblem(
+            "this string holds half of a `\\uXXXX` surrogate pair",
+            "write the character itself, or both halves of the pair",
+        )
+    assert isinstance(value, str)
+    return value
+
+
+def decode_number(text: str) -> int | Decimal | None:
+    """The value of a NUMBER token's text; None when it is longer than Python's int limit."""
+    if "." in text:
+        return Decimal(text)
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def token_span(token: Token) -> Span:
@@ -110,19 +146,10 @@ class AstBuilder(Transformer[Token, Any]):
         return Name(str(token), token_span(token))
 
     def _string(self, token: Token) -> str:
-        try:
-            value = json.loads(str(token), strict=False)
-        except ValueError:
-            self._report(token_span(token), "invalid escape in string", hint=ESCAPES_HINT)
+        value = decode_string(str(token))
+        if isinstance(value, StringProblem):
+            self._report(token_span(token), value.message, hint=value.hint)
             return str(token)[1:-1]
-        if any(0xD800 <= ord(char) <= 0xDFFF for char in value):
-            self._report(
-                token_span(token),
-                "this string holds half of a `\\uXXXX` surrogate pair",
-                hint="write the character itself, or both halves of the pair",
-            )
-            return str(token)[1:-1]
-        assert isinstance(value, str)
         return value
 
     def _literal_value(self, token: Token) -> LiteralValue:
@@ -130,14 +157,11 @@ class AstBuilder(Transformer[Token, Any]):
         if kind == "STRING":
             return self._string(token)
         if kind == "NUMBER":
-            text = str(token)
-            if "." in text:
-                return Decimal(text)
-            try:
-                return int(text)
-            except ValueError:  # longer than Python's int conversion limit
+            number = decode_number(str(token))
+            if number is None:
                 self._report(token_span(token), "this number has too many digits")
                 return 0
+            return number
         return {"TRUE": True, "FALSE": False, "NULL": None}[kind]
 
     def _json_scalar(self, token: Token) -> object:
@@ -153,8 +177,11 @@ class AstBuilder(Transformer[Token, Any]):
                     self._report(token_span(token), "this number has too many digits")
                     return 0
             number = JsonNumber(text)
-            if not number.is_finite() or abs(number.adjusted()) > _MAX_EXPONENT:
+            if not number.is_finite() or number.adjusted() > _MAX_EXPONENT:
                 self._report(token_span(token), f"the number `{token}` is too large")
+                return 0
+            if number.adjusted() < _MIN_EXPONENT:
+                self._report(token_span(token), f"the number `{token}` is too small to be read")
                 return 0
             return number
         return {"TRUE": True, "FALSE": False, "NULL": None}[kind]
@@ -365,7 +392,7 @@ class AstBuilder(Transformer[Token, Any]):
     def compare_check(self, meta: Meta, children: list[Token]) -> CompareCheck:
         op, bound = children
         value = Literal(self._literal_value(bound), token_span(bound))
-        return CompareCheck(_COMPARE_OPS[str(op)], value, meta_span(meta))
+        return CompareCheck(COMPARE_OPS[str(op)], value, meta_span(meta))
 
     def range_check(self, meta: Meta, children: list[Token]) -> RangeCheck:
         low, high = children

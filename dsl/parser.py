@@ -15,6 +15,7 @@ from lark.exceptions import LarkError, UnexpectedInput, VisitError
 from dsl.ast import Comment, MapFile, Span, Statement
 from dsl.builder import AstBuilder, token_span
 from dsl.diagnostics import Diagnostic, MapError
+from dsl.field_lines import put_back_fields, read_field_line, take_field_lines
 from dsl.lookup_lines import put_back, take_plain_entries
 from dsl.recovery import blank_out, block_entry_ranges, isolate, statement_line_ranges
 from dsl.source_text import decode_map_bytes
@@ -27,19 +28,21 @@ _FIRST_CHAR = Span(1, 1, 1, 2)
 def parse(source: str, path: str) -> MapFile:
     """Parse one `.map` file; `path` is only used to name the file in diagnostics.
 
-    Plain lookup entries are read apart from the parser (dsl/lookup_lines.py)
-    when the rest of the file parses; otherwise the original text is parsed,
+    Plain lookup entries and plain field lines are read apart from the parser
+    (dsl/lookup_lines.py, dsl/field_lines.py) when the rest of the file parses; otherwise the original text is parsed,
     so that every error is found and placed as the parser sees it. A byte
     order mark at the start is not part of the text.
     """
     source = source.removeprefix("\ufeff")
     shortened, entries = take_plain_entries(source)
-    if entries:
+    shortened, fields = take_field_lines(shortened, path)
+    if entries or fields:
         try:
             parsed = _parse(shortened, path, recover=False)
         except (MapError, UnexpectedInput):
             parsed = None
         statements = None if parsed is None else put_back(parsed.statements, entries)
+        statements = None if statements is None else put_back_fields(statements, fields)
         if parsed is not None and statements is not None:
             return MapFile(path, source, statements, parsed.comments)
     return _parse(source, path, recover=True)
@@ -100,7 +103,10 @@ def _build(tree: Tree[Token], path: str) -> tuple[tuple[Statement, ...], list[Di
 def _diagnose_statements(source: str, path: str) -> list[Diagnostic]:
     """Parse statement by statement: the errors of each, and what each could not build."""
     problems: list[Diagnostic] = []
+    lines = source.split("\n")
     for first, last in statement_line_ranges(source):
+        if first == last and read_field_line(lines[first], first + 1, path) is not None:
+            continue  # a plain field line read without a problem: the parser finds none either
         problems.extend(_diagnose_statement(source, path, first, last))
     return problems
 

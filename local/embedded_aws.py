@@ -4,8 +4,10 @@
 Functions' interpreter on and Lambda's Docker off, and routes every Lambda
 invocation to our handlers in this process (`lambda_dispatch`). While it runs,
 the process environment points boto3 at it (`AWS_ENDPOINT_URL`), carries dummy
-credentials (so no real credentials can be sent anywhere by mistake) and sets
-`MOTO_PORT`, which moto's interpreter uses to call Lambda, DynamoDB and SNS.
+credentials (so no real credentials can be sent anywhere by mistake), sets
+`MOTO_PORT`, which moto's interpreter uses to call Lambda, DynamoDB and SNS, and
+`ENVIRONMENT=local`, the one mark of the local engine (runtime.api_url: only
+then may an API URL be plain http, and only to loopback).
 Everything is restored on exit.
 """
 
@@ -29,6 +31,8 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
+from runtime.api_url import LOCAL_ENVIRONMENT
+from runtime.settings import ENVIRONMENT_ENV
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_REGION = "us-east-1"
@@ -242,6 +246,8 @@ class LocalAws:
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
             "MOTO_PORT": str(self.port),
+            # marks the local engine: API URLs may then be plain http to loopback (runtime.api_url)
+            ENVIRONMENT_ENV: LOCAL_ENVIRONMENT,
         }
         self._set_environment(wanted)
 

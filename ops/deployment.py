@@ -30,8 +30,8 @@ from botocore.exceptions import (
 
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
+from runtime.api_url import is_loopback_host
 from runtime.bundle_trust import ManifestVerifier
-from runtime.config import is_loopback_host
 from runtime.config_store import ConfigStore
 from runtime.mapping_loader import BundleLoader
 from runtime.runstore import RunStore
@@ -280,10 +280,25 @@ class Deployment:
 
     @property
     def signing_key_arn(self) -> str | None:
-        """The KMS key the mapping bundle must be signed with; None when nothing names one."""
-        return os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV) or self.outputs().get(
-            "MappingsSigningKeyArn"
-        )
+        """The KMS key the mapping bundle must be signed with; None when nothing names one.
+
+        MAPPINGS_SIGNING_KEY_ARN, else the stack output. On the embedded AWS the
+        stack's key cannot sign (moto makes it symmetric): the key provisioning made
+        in its place is found by its alias (ops/deploy/signing.py).
+        """
+        named = os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV)
+        if named:
+            return named
+        if is_loopback_url(self.endpoint_url):
+            from ops.deploy.signing import EMBEDDED_KEY_ALIAS
+
+            try:
+                found = self.client("kms").describe_key(KeyId=EMBEDDED_KEY_ALIAS)
+                return str(found["KeyMetadata"]["Arn"])
+            except ClientError as exc:
+                if error_code(exc) != "NotFoundException":
+                    raise
+        return self.outputs().get("MappingsSigningKeyArn")
 
     def bundles(self) -> BundleLoader:
         """The compiled mapping bundle, its signature verified with this deployment's key."""

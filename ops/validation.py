@@ -17,10 +17,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ops.errors import InputError
+from runtime import observability
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import validate_config
 from runtime.errors import InvalidClientConfig
-from runtime.secrets import REQUIRED_SIESA_KEYS
+from runtime.secrets import REQUIRED_SIESA_KEYS, secret_strings
 
 RULE_PREFIX = "siesa-integration-"
 RULE_SUFFIX = "-schedule"
@@ -141,6 +142,8 @@ def check_config(document: JsonInput) -> ClientConfig:
 
 
 def _parse_secret(model: type[BaseModel], values: dict[str, Any], what: str) -> Any:
+    """The credentials validated; their values registered first, so no output of this process shows them."""
+    observability.register_secret(*secret_strings(values))
     try:
         return model.model_validate(values)
     except ValidationError as exc:

@@ -7,14 +7,14 @@ secret value.
 
 from __future__ import annotations
 
-import ipaddress
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from runtime.api_url import check_api_url
 from runtime.product_types import leaving_scope_field, registered_product_types
 
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -23,26 +23,6 @@ SyncType = Literal["initial", "incremental"]
 SyncStatus = Literal["success", "partial", "failed", "running"]
 LeftScope = Literal["zero_stock", "mark_inactive", "report"]
 """What a record the product holds becomes when it leaves the client's scope (docs/operations.md)."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for localhost or a loopback address: the only hosts plain http may reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> str:
-    """An API URL must be https; plain http is allowed only on loopback (local runs)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url.rstrip("/")
-    if parts.scheme == "http" and parts.hostname and is_loopback_host(parts.hostname):
-        return url.rstrip("/")
-    raise ValueError("must be an https URL (http is allowed only on loopback for local runs)")
 
 
 def validate_client_id(value: object) -> str:
@@ -134,7 +114,7 @@ class ClientConfig(BaseModel):
     @field_validator("siesa_api_url", "product_api_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        return check_url(value)
+        return check_api_url(value)
 
     @field_validator("siesa_timezone")
     @classmethod
@@ -205,10 +185,55 @@ class ClientConfig(BaseModel):
         return self
 
 
-class SiesaCredentials(BaseModel):
-    """`siesa-integration/{client_id}/siesa`. REST uses `api_key` as the bearer token."""
+CREDENTIAL_TEXT_PROBLEM = "must not have whitespace around it or hold control characters"
+"""Why a credential value is refused: said by key, never with the value."""
 
-    model_config = ConfigDict(extra="allow")
+
+def plain_credential(value: str) -> str:
+    """A credential value as stored, or ValueError: no surrounding whitespace, no control characters.
+
+    A pasted key with a trailing newline would otherwise reach an HTTP header,
+    where the HTTP library refuses it and echoes the whole header in its error.
+    """
+    if value != value.strip() or any(
+        unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in value
+    ):
+        raise ValueError(CREDENTIAL_TEXT_PROBLEM)
+    return value
+
+
+def _plain_leaves(value: Any, where: str = "") -> None:
+    """Every string in a nested value checked by `plain_credential`; the error names the key."""
+    if isinstance(value, str):
+        try:
+            plain_credential(value)
+        except ValueError:
+            raise ValueError(f"{where or 'value'} {CREDENTIAL_TEXT_PROBLEM}") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _plain_leaves(item, f"key {str(key)[:64]!r}")
+    elif isinstance(value, list):
+        for item in value:
+            _plain_leaves(item, where)
+
+
+class _Credentials(BaseModel):
+    """What both secrets share: no unknown keys (they would show in `repr`), plain values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            plain_credential(value.get_secret_value())
+        elif isinstance(value, str):
+            plain_credential(value)
+        return value
+
+
+class SiesaCredentials(_Credentials):
+    """`siesa-integration/{client_id}/siesa`. REST uses `api_key` as the bearer token."""
 
     api_url: str | None = None
     api_key: SecretStr | None = None
@@ -218,11 +243,14 @@ class SiesaCredentials(BaseModel):
     conni_key: SecretStr | None = None
     conni_token: SecretStr | None = None
 
+    @field_validator("api_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        return None if value is None else check_api_url(value)
 
-class ProductCredentials(BaseModel):
+
+class ProductCredentials(_Credentials):
     """`siesa-integration/{client_id}/{product_type}`."""
-
-    model_config = ConfigDict(extra="allow")
 
     product_type: str
     api_url: str
@@ -235,9 +263,21 @@ class ProductCredentials(BaseModel):
     @field_validator("api_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        return check_url(value)
+        return check_api_url(value)
 
     @field_validator("service_endpoints")
     @classmethod
     def _endpoints(cls, value: dict[str, str]) -> dict[str, str]:
-        return {name: check_url(url) for name, url in value.items()}
+        checked = {}
+        for name, url in value.items():
+            try:
+                checked[name] = check_api_url(url)
+            except ValueError as exc:
+                raise ValueError(f"endpoint {name[:64]!r} {exc}") from None
+        return checked
+
+    @field_validator("additional_config")
+    @classmethod
+    def _additional(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _plain_leaves(value)
+        return value

@@ -113,6 +113,30 @@ class ProductUnavailable(TransientError):
     """The product failed transiently (5xx, timeout, connection dropped)."""
 
 
+class ResponseTooLarge(TransientError):
+    """A response body passed the byte cap (MAX_RESPONSE_BYTES) while it streamed: cut off unread."""
+
+
+class ResponseTooSlow(TransientError):
+    """A request passed its total deadline (REQUEST_DEADLINE_SECONDS): cut off, however it dripped."""
+
+
+class SiesaResponseTooLarge(SiesaUnavailable, ResponseTooLarge):
+    """The ERP sent a response past the byte cap."""
+
+
+class SiesaResponseTooSlow(SiesaUnavailable, ResponseTooSlow):
+    """The ERP's response did not finish within the deadline."""
+
+
+class ProductResponseTooLarge(ProductUnavailable, ResponseTooLarge):
+    """The product sent a response past the byte cap."""
+
+
+class ProductResponseTooSlow(ProductUnavailable, ResponseTooSlow):
+    """The product's response did not finish within the deadline."""
+
+
 class RateLimited(TransientError):
     """HTTP 429; `retry_after` holds the server's Retry-After in seconds when it sent one."""
 

@@ -38,6 +38,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from pydantic import BaseModel, SecretBytes, SecretStr
 
 from runtime import settings
+from runtime.remote_text import MAX_ERROR_CHARS, shorten, strip_controls
 
 REDACTED = "[redacted]"
 """What a secret value becomes in logs, run history and error messages."""
@@ -59,6 +60,8 @@ def register_secret(*values: str | SecretStr | None) -> None:
         for value in values
         if value is not None
     }
+    # the value as stored and without surrounding whitespace (a pasted key's stray newline)
+    plain = {form for value in plain for form in (value, value.strip())}
     plain = {value for value in plain if len(value) >= MIN_SECRET_LENGTH}
     if not plain - _secret_values:
         return
@@ -111,21 +114,60 @@ def _redact_value(value: Any) -> Any:
 _STANDARD_RECORD_KEYS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+def scrub_record(record: logging.LogRecord) -> None:
+    """Scrub registered secrets from a record's message, exception, stack and extras, in place."""
+    if not _secret_values:
+        return
+    try:
+        message = record.getMessage()
+    except Exception:  # arguments that do not fit the format: keep neither as given
+        message = f"{record.msg} (log arguments could not be formatted)"
+    record.msg = redact(str(message))
+    record.args = None
+    for key, value in list(record.__dict__.items()):
+        if key not in _STANDARD_RECORD_KEYS and isinstance(value, str | dict | list | tuple):
+            record.__dict__[key] = _redact_value(value)
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+
+
 class SecretScrubFilter(logging.Filter):
-    """Scrubs registered secrets from a record before ANY handler sees it (root and test capture too)."""
+    """`scrub_record` as a filter, for a logger whose records carry extras (the runtime's own).
+
+    Extras are attached after a record is made, so the record factory of
+    `install_log_scrubber` cannot see them; this filter runs once they are there.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the message, extras and exception text; never drops a record."""
-        if not _secret_values:
-            return True
-        record.msg = redact(record.getMessage())
-        record.args = None
-        for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_RECORD_KEYS and isinstance(value, str | dict | list | tuple):
-                record.__dict__[key] = _redact_value(value)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        """Scrub the record; never drops one."""
+        scrub_record(record)
         return True
+
+
+def install_log_scrubber() -> None:
+    """Scrub every log record of the process at creation, whatever logger or library makes it.
+
+    A filter on the root logger would not do: Python runs a logger's filters
+    only for records logged on that logger, not for those its children pass
+    up (h11, httpx, tenacity's `runtime.http.retry`, botocore). The record
+    factory makes every record, so every handler (Lambda's, a test's capture,
+    the CLI's) only ever sees scrubbed text. Installing twice is harmless.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "scrubs_secrets", False):
+        return
+
+    def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
+        scrub_record(record)
+        return record
+
+    make_record.scrubs_secrets = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
 
 
 def redact_exception(exc: BaseException) -> None:
@@ -136,6 +178,19 @@ def redact_exception(exc: BaseException) -> None:
         seen.add(id(current))
         current.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in current.args)
         current = current.__cause__ or current.__context__
+
+
+def plain_error(exc: BaseException) -> None:
+    """Make the message of an error leaving a handler one plain line of at most MAX_ERROR_CHARS.
+
+    The message becomes the workflow's error cause and the SNS alert's text:
+    whatever a server's words did to it, no escape, control character or
+    unbounded text reaches an operator's mailbox.
+    """
+    exc.args = tuple(
+        shorten(strip_controls(arg), MAX_ERROR_CHARS) if isinstance(arg, str) else arg
+        for arg in exc.args
+    )
 
 
 def _json_default(value: Any) -> Any:
@@ -207,6 +262,7 @@ themselves, before this process could register them for scrubbing. Held at INFO,
 level the root logger is given."""
 for _name in BODY_LOGGING_LOGGERS:
     logging.getLogger(_name).setLevel(logging.INFO)
+install_log_scrubber()
 
 # A handler that failed before its run was known has no metrics to flush: that is not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -361,6 +417,7 @@ def lambda_entry(component: str) -> Callable[[Handler], Handler]:
                 return handler(event, context)
             except Exception as exc:
                 redact_exception(exc)
+                plain_error(exc)
                 action = getattr(exc, "action", "stop")
                 logger.error(
                     f"{component} failed: {type(exc).__name__}",

@@ -116,11 +116,11 @@ def parse_secret(name: str, raw: object) -> dict[str, Any]:
         ) from None
     if not isinstance(parsed, dict):
         raise InvalidSecret(f"secret {name!r} must be a JSON object, not a {type(parsed).__name__}")
-    observability.register_secret(*_secret_strings(parsed))
+    observability.register_secret(*secret_strings(parsed))
     return parsed
 
 
-def _secret_strings(value: Any, key: str | None = None) -> Iterator[str]:
+def secret_strings(value: Any, key: str | None = None) -> Iterator[str]:
     """Every string leaf of a secret, except the values of identifier keys."""
     if key in NOT_SECRET_KEYS:
         return
@@ -128,10 +128,10 @@ def _secret_strings(value: Any, key: str | None = None) -> Iterator[str]:
         yield value
     elif isinstance(value, dict):
         for child_key, child in value.items():
-            yield from _secret_strings(child, str(child_key))
+            yield from secret_strings(child, str(child_key))
     elif isinstance(value, list):
         for child in value:
-            yield from _secret_strings(child, key)
+            yield from secret_strings(child, key)
 
 
 def _parse(model: type[M], name: str, values: dict[str, Any]) -> M:

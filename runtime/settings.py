@@ -24,6 +24,8 @@ ENVIRONMENT_ENV = "ENVIRONMENT"
 BATCH_SIZE_ENV = "BATCH_SIZE"
 RUN_PAGE_SIZE_ENV = "RUN_PAGE_SIZE"
 SECRETS_TTL_ENV = "SECRETS_TTL_SECONDS"
+MAX_RESPONSE_BYTES_ENV = "MAX_RESPONSE_BYTES"
+REQUEST_DEADLINE_ENV = "REQUEST_DEADLINE_SECONDS"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 AWS_REGION_ENV = "AWS_REGION"
 AWS_DEFAULT_REGION_ENV = "AWS_DEFAULT_REGION"
@@ -45,6 +47,10 @@ MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
 DEFAULT_RUN_PAGE_SIZE = 1000
 DEFAULT_SECRETS_TTL_SECONDS = 300
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""A page of 1,000 ERP records is about 1 MB; 16 MB leaves room and still bounds memory."""
+DEFAULT_REQUEST_DEADLINE_SECONDS = 60
+"""One request, from connecting to its body's last byte; per-read timeouts alone let a server drip."""
 DEFAULT_LOG_LEVEL = "INFO"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_SERVICE_NAME = "siesa-integration"
@@ -139,6 +145,18 @@ def run_page_size(explicit: int | None = None) -> int:
 def secrets_ttl_seconds(explicit: int | None = None) -> int:
     """How long a container keeps a secret before asking Secrets Manager again."""
     return _int(explicit, SECRETS_TTL_ENV, DEFAULT_SECRETS_TTL_SECONDS, 0, 3600)
+
+
+def max_response_bytes(explicit: int | None = None) -> int:
+    """The most bytes one HTTP response body may have before it is cut off (1 KB..1 GB)."""
+    return _int(
+        explicit, MAX_RESPONSE_BYTES_ENV, DEFAULT_MAX_RESPONSE_BYTES, 1024, 1024 * 1024 * 1024
+    )
+
+
+def request_deadline_seconds(explicit: int | None = None) -> int:
+    """The longest one HTTP request may take in all, headers and body (1..900 s)."""
+    return _int(explicit, REQUEST_DEADLINE_ENV, DEFAULT_REQUEST_DEADLINE_SECONDS, 1, 900)
 
 
 def log_level(explicit: str | None = None) -> str:

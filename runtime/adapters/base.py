@@ -185,8 +185,12 @@ class ProductAdapter(ABC):
     # --- helpers for `send` ---------------------------------------------------------
 
     def url(self, path: str) -> str:
-        """`path` under the product's `api_url`."""
-        return self.credentials.api_url.rstrip("/") + path
+        """`path` under the client config's `product_api_url`: the URL its validation passed.
+
+        Not the secret's `api_url`: `siesa client add` makes the two the same, and
+        the config is what the URL rules (runtime.api_url) were checked on.
+        """
+        return self.config.product_api_url.rstrip("/") + path
 
     def post_items(
         self, url: str, items: list[dict[str, Any]], ids: list[str]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import count
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,12 +24,13 @@ from contract import jsontext
 from runtime.errors import IntegrationError
 from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
+from runtime.http.limits import ResponseCutOff, ResponseLimits, read_body
 from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper, parse_retry_after
 from runtime.observability import redact
+from runtime.remote_text import shorten, strip_to_plain
 
-FailureKind = Literal["status", "timeout", "connection", "malformed"]
+FailureKind = Literal["status", "timeout", "connection", "malformed", "too_large", "deadline"]
 BodyCheck = Callable[[Any], "str | None"]
-MAX_DETAIL_CHARS = 300
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 """Statuses that say the server may answer if asked again: every client's `error_for` retries them."""
 
@@ -57,17 +58,21 @@ class Failure:
             text = f"{api_name} {self.operation} timed out"
         elif self.kind == "connection":
             text = f"{api_name} {self.operation}: connection failed"
+        elif self.kind == "too_large":
+            text = f"{api_name} {self.operation} answered too much"
+        elif self.kind == "deadline":
+            text = f"{api_name} {self.operation} answered too slowly"
         else:
             text = f"{api_name} {self.operation} answered a malformed body"
         return f"{text}: {self.detail}" if self.detail else text
 
 
-def error_text(response: httpx.Response) -> str:
+def error_text(content: bytes, encoding: str | None = None) -> str:
     """The server's error message: the `error` (and `detail`) of a JSON body, else its text."""
     try:
-        body = response.json()
+        body = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text.strip()
+        return content.decode(encoding or "utf-8", errors="replace").strip()
     if isinstance(body, dict):
         parts = [str(body[key]) for key in ("error", "mensaje", "detail") if body.get(key)]
         if parts:
@@ -89,8 +94,10 @@ class JsonApi(ABC):
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
         before_request: Callable[[], object] | None = None,
+        limits: ResponseLimits | None = None,
     ) -> None:
         self.api_name = api_name
+        self.limits = limits or ResponseLimits.from_settings()
         self._auth = auth
         self._secrets = tuple(value for value in secret_values if value)
         self._owns_http = http is None
@@ -143,60 +150,82 @@ class JsonApi(ABC):
         if self._before_request is not None:
             self._before_request()
         started = time.perf_counter()
+        began = time.monotonic()
         status: int | None = None
         try:
-            response = self._http.request(
-                method, url, params=params, auth=self._auth, **_json_content(json_body)
-            )
-            status = response.status_code
+            with self._http.stream(
+                method,
+                url,
+                params=params,
+                auth=self._auth,
+                timeout=self.limits.timeout(self._http.timeout),
+                **_json_content(json_body),
+            ) as response:
+                status = response.status_code
+                content = read_body(response, self.limits, began)
             if not response.is_success:
                 failure = Failure(
                     operation,
                     "status",
                     status,
-                    self.clean_text(error_text(response)),
+                    self.clean_text(error_text(content, response.charset_encoding)),
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
                 self._report(operation, status, "error", started, attempt)
                 raise self.error_for(failure) from HttpFailure("status", status, failure.detail)
-            body = self._decode(response)
+            body = self._decode(content)
             problem = check(body) if check is not None else None
             if problem is not None:
                 raise _Malformed(self.clean_text(problem))
+        except ResponseCutOff as exc:
+            self._fail(operation, exc.kind, status, exc.detail, started, attempt)
         except httpx.TimeoutException as exc:
-            self._report(operation, None, "timeout", started, attempt)
-            failure = Failure(operation, "timeout", None, type(exc).__name__)
-            raise self.error_for(failure) from HttpFailure("timeout", None, failure.detail)
+            if time.monotonic() - began < self.limits.deadline_seconds:
+                self._fail(operation, "timeout", None, type(exc).__name__, started, attempt)
+            detail = f"no answer within the deadline of {self.limits.deadline_seconds:g} s"
+            self._fail(operation, "deadline", status, detail, started, attempt)
         except httpx.RequestError as exc:
-            self._report(operation, None, "connection", started, attempt)
-            failure = Failure(
-                operation, "connection", None, self.clean_text(f"{type(exc).__name__}: {exc}")
-            )
-            raise self.error_for(failure) from HttpFailure("connection", None, failure.detail)
+            detail = self.clean_text(f"{type(exc).__name__}: {exc}")
+            self._fail(operation, "connection", None, detail, started, attempt)
         except _Malformed as exc:
-            self._report(operation, status, "malformed", started, attempt)
-            failure = Failure(operation, "malformed", status, exc.detail)
-            raise self.error_for(failure) from HttpFailure("malformed", status, failure.detail)
+            self._fail(operation, "malformed", status, exc.detail, started, attempt)
         self._report(operation, status, "ok", started, attempt)
         return body
+
+    def _fail(
+        self,
+        operation: str,
+        kind: FailureKind,
+        status: int | None,
+        detail: str,
+        started: float,
+        attempt: int,
+    ) -> NoReturn:
+        """Report the failed attempt and raise the client's error for it."""
+        self._report(operation, status, "error" if kind == "status" else kind, started, attempt)
+        failure = Failure(operation, kind, status, detail)
+        raise self.error_for(failure) from HttpFailure(kind, status, detail)
 
     def close(self) -> None:
         """Close the HTTP client when this API created it (an injected one is the caller's)."""
         if self._owns_http:
             self._http.close()
 
-    def _decode(self, response: httpx.Response) -> Any:
-        if not response.content:
+    def _decode(self, content: bytes) -> Any:
+        if not content:
             return None
         try:
-            return response.json(parse_float=Decimal, parse_constant=jsontext.refuse_constant)
+            return json.loads(content, parse_float=Decimal, parse_constant=jsontext.refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Malformed(f"not valid JSON ({type(exc).__name__})") from None
 
     def clean_text(self, text: str) -> str:
-        """Server text fit for a message: secrets redacted, whitespace folded, length capped."""
-        text = " ".join(redact(text, self._secrets).split())
-        return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
+        """Server text fit for a message and an alert: plain, secrets redacted, then cut short.
+
+        Redacted after stripping (an escape inside an echoed key cannot hide
+        it) and before cutting (a cut cannot leave half a key unredacted).
+        """
+        return shorten(redact(strip_to_plain(text), self._secrets))
 
     def _report(
         self, operation: str, status: int | None, outcome: str, started: float, attempt: int

@@ -38,6 +38,7 @@ from runtime.http import (
     api_key_auth,
 )
 from runtime.http.retry import Sleeper
+from runtime.remote_text import plain_text
 from runtime.siesa.base import SiesaSource
 from runtime.siesa.budget import SIESA_BUDGET
 from runtime.siesa.connekta_api import ROWS_KEYS, ConnektaApi, NoRecords, check_body
@@ -217,7 +218,7 @@ class ConnektaSiesaSource(SiesaSource):
         previous one row for row means the server ignores `paginacion`: a
         SiesaResponseError, not an endless loop.
         """
-        check = check_body(self.rows_key)
+        check = check_body(self.rows_key, self.page_size)
         stamps: dict[tuple[object, str | None], str] = {}
         moved = 0
         previous: list[tuple[object, str | None, str]] | None = None
@@ -263,7 +264,8 @@ class ConnektaSiesaSource(SiesaSource):
             raise SiesaResponseError(
                 f"Siesa Connekta sent a row of query {self.settings.query} without a whole-number "
                 f"{column} ({self.settings.key_column} "
-                f"{key_text(row.get(self.settings.key_column))!r}): rows of other companies "
+                f"{plain_text(repr(key_text(row.get(self.settings.key_column))), limit=40)}): "
+                "rows of other companies "
                 "cannot be told apart; add the column to the query"
             )
         return number == self.settings.company_code
@@ -275,7 +277,8 @@ class ConnektaSiesaSource(SiesaSource):
             raise SiesaResponseError(
                 f"Siesa Connekta sent a row of query {self.settings.query} without a "
                 f"{self.settings.key_column} ({self.settings.timestamp_column} "
-                f"{record.get(self.settings.timestamp_column)!r}); every row needs one"
+                f"{plain_text(repr(record.get(self.settings.timestamp_column)), limit=40)}); "
+                "every row needs one"
             )
         return key
 

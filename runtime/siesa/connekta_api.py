@@ -17,10 +17,13 @@ from runtime.errors import (
     SiesaAuthError,
     SiesaRateLimited,
     SiesaResponseError,
+    SiesaResponseTooLarge,
+    SiesaResponseTooSlow,
     SiesaUnavailable,
 )
 from runtime.http import TRANSIENT_STATUSES, Failure, JsonApi
 from runtime.http.api import BodyCheck
+from runtime.remote_text import plain_text
 
 NO_RECORDS_TEXT = "no se encontraron registros"
 PERMISSIONS_TEXT = "verifique si tiene permisos"
@@ -49,6 +52,10 @@ class ConnektaApi(JsonApi):
     def error_for(self, failure: Failure) -> IntegrationError:
         """The runtime error (or the end of the rows) for one failed attempt."""
         message = failure.describe(self.api_name)
+        if failure.kind == "too_large":
+            return SiesaResponseTooLarge(message)
+        if failure.kind == "deadline":
+            return SiesaResponseTooSlow(message)
         if failure.kind != "status":
             return SiesaUnavailable(message)
         if failure.status == 400 and says_no_records(failure.detail):
@@ -86,7 +93,7 @@ class ConnektaApi(JsonApi):
             if says_no_records(mensaje):
                 return []
             raise SiesaResponseError(
-                f"Siesa Connekta answered codigo {str(codigo)[:20]} for query {self.query}: "
+                f"Siesa Connekta answered codigo {plain_text(codigo, limit=20)} for query {self.query}: "
                 f"{self.clean_text(str(mensaje or ''))}"
             )
         detalle = body.get("detalle")
@@ -104,11 +111,12 @@ class ConnektaApi(JsonApi):
         return []
 
 
-def check_body(rows_key: str) -> BodyCheck:
+def check_body(rows_key: str, page_size: int) -> BodyCheck:
     """A body check for `JsonApi.call`: why a 200 is malformed, or None.
 
     A body without rows (no `detalle`, an empty or null list) is well formed:
-    it means no rows. Rows, when present, must be a list of objects.
+    it means no rows. Rows, when present, must be a list of objects, no more
+    than the `tamPag` asked for (a server that ignores it is refused).
     """
 
     def check(body: Any) -> str | None:
@@ -124,6 +132,8 @@ def check_body(rows_key: str) -> BodyCheck:
             not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows)
         ):
             return f"`detalle.{rows_key}` is not a list of objects"
+        if rows is not None and len(rows) > page_size:
+            return f"the page holds {len(rows)} rows, more than the tamPag of {page_size} asked for"
         return None
 
     return check

@@ -35,6 +35,8 @@ from runtime.errors import (
     SiesaAuthError,
     SiesaRateLimited,
     SiesaResponseError,
+    SiesaResponseTooLarge,
+    SiesaResponseTooSlow,
     SiesaUnavailable,
 )
 from runtime.http import (
@@ -49,6 +51,7 @@ from runtime.http import (
     status_of,
 )
 from runtime.http.retry import Sleeper
+from runtime.remote_text import plain_text
 from runtime.siesa.base import SiesaSource
 from runtime.siesa.budget import SIESA_BUDGET
 
@@ -64,8 +67,12 @@ class SiesaRestApi(JsonApi):
     """The REST dialect's HTTP calls; `error_for` is its one status → error table."""
 
     def error_for(self, failure: Failure) -> IntegrationError:
-        """401/403 stop; 429 waits; 5xx, timeouts, drops and malformed pages retry; the rest stop."""
+        """401/403 stop; 429 waits; 5xx, timeouts, drops, cut-off and malformed pages retry; the rest stop."""
         message = failure.describe(self.api_name)
+        if failure.kind == "too_large":
+            return SiesaResponseTooLarge(message)
+        if failure.kind == "deadline":
+            return SiesaResponseTooSlow(message)
         if failure.kind != "status":
             return SiesaUnavailable(message)
         if failure.status in (401, 403):
@@ -77,13 +84,19 @@ class SiesaRestApi(JsonApi):
         return SiesaResponseError(message)
 
 
-def check_page(body: Any) -> str | None:
-    """Why a decoded body is not a ProductPage of the contract, or None when it is."""
+def check_page(body: Any, limit: int = MAX_PAGE_SIZE) -> str | None:
+    """Why a decoded body is not a ProductPage of the contract for `limit`, or None when it is.
+
+    A page longer than the `limit` asked for is a server that ignores it: the
+    page is refused (and retried as a malformed page), never taken as it is.
+    """
     if not isinstance(body, dict):
         return "the page is not a JSON object"
     data = body.get("data")
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         return "`data` is not a list of objects"
+    if len(data) > limit:
+        return f"the page holds {len(data)} records, more than the limit of {limit} asked for"
     pagination = body.get("pagination")
     if not isinstance(pagination, dict):
         return "`pagination` is missing"
@@ -173,7 +186,12 @@ class RestSiesaSource(SiesaSource):
         total = 0
         while True:
             params["page"] = page
-            body = self._api.call("GET", self.products_url, params=dict(params), check=check_page)
+            body = self._api.call(
+                "GET",
+                self.products_url,
+                params=dict(params),
+                check=lambda page: check_page(page, self.page_size),
+            )
             records: list[dict[str, Any]] = body["data"]
             total = _total_records(body, total)
             if not records:
@@ -212,7 +230,8 @@ class RestSiesaSource(SiesaSource):
         if not key:
             raise SiesaResponseError(
                 f"Siesa sent a product without an f_codigo (f_fecha_modificacion "
-                f"{record.get('f_fecha_modificacion')!r}); the contract requires one"
+                f"{plain_text(repr(record.get('f_fecha_modificacion')), limit=40)}); "
+                "the contract requires one"
             )
         return key
 

@@ -71,7 +71,7 @@ def test_defaults_come_from_the_client_id_and_product() -> None:
             "key 'conni_key': missing",
         ),
         ({}, {"api_url": "https://other.siesa.com/api"}, {}, "differs from the client config"),
-        ({}, {}, {"api_key": "   "}, "key 'api_key': must not be empty"),
+        ({}, {}, {"api_key": "   "}, "key 'api_key': must not have whitespace"),
         ({}, {}, {"service_endpoints": {"inventory": "http://wms.example"}}, "https URL"),
     ],
 )

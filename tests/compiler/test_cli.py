@@ -31,7 +31,7 @@ def test_check_clean_files_exits_0(runner: CliRunner) -> None:
         map_app, ["check", str(MAPPINGS / "kong.map"), str(MAPPINGS / "clients")]
     )
     assert result.exit_code == 0, result.output
-    assert "ok: 2 file(s) checked" in result.stdout
+    assert "ok: 3 file(s) checked" in result.stdout
 
 
 def test_check_prints_every_diagnostic_on_stderr_and_exits_1(

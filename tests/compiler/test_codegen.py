@@ -264,6 +264,22 @@ def test_issues_of_an_extends_mapping_name_the_file_of_their_field(compile_text:
     ]
 
 
+def test_an_inherited_check_that_fails_names_the_base_line_that_wrote_it(
+    compile_text: Compile,
+) -> None:
+    base = (
+        "version 1\nmapping base for kong\nfield id string required <- f_codigo\n"
+        "field ean string optional <- f_ean check length 13..13\n"
+    )
+    child = 'version 1\nmapping child extends "base.map"\noverride ean <- f_ean_alterno | trim\n'
+    compiled = compile_text(child, head=False, path="child.map", files={"base.map": base})
+    module = compiled.load().module
+    _, failed_check = module.to_canonical({"f_codigo": "P", "f_ean_alterno": "123"})
+    _, failed_step = module.to_canonical({"f_codigo": "P", "f_ean_alterno": {"x": 1}})
+    assert [(i["field"], i["file"], i["line"]) for i in failed_check] == [("ean", "base.map", 4)]
+    assert [(i["file"], i["line"]) for i in failed_step] == [("child.map", 3)]
+
+
 def test_module_interface(product_modules: dict[str, ModuleType]) -> None:
     kong = product_modules["kong"]
     assert kong.ID_FIELD == "id"

@@ -334,3 +334,19 @@ def test_each_over_objects_rejects_a_line_whose_values_cannot_be_computed() -> N
     assert [(i["record_id"], i["part"], i["reason"]) for i in issues] == [
         ("P#2", 2, "line 2: division by zero")
     ]
+
+
+def test_rounding_a_number_with_more_digits_than_decimals_hold_rejects_the_field() -> None:
+    source = (
+        "version 2\nmapping t for kong\ncolumn p decimal\nfield id string required <- f_codigo\n"
+        "field custom:w decimal optional = round(p / 1000, 3, half_up) -> attributes.w\n"
+    )
+    mapping = compile_source(source, "t.map").load()
+    records, issues = mapping.map_record({"f_codigo": "A", "p": "1" * 30})
+    assert records == []
+    assert [(i["field"], i["reason"]) for i in issues] == [
+        ("custom:w", "has too many digits to round to 3 decimal places")
+    ]
+    assert mapping.map_record({"f_codigo": "A", "p": "1250"})[0] == [
+        {"id": "A", "custom:w": "1.250"}
+    ]

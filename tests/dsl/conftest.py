@@ -10,9 +10,27 @@ from pathlib import Path
 import pytest
 
 from dsl.ast import MapFile, Span
+from dsl.diagnostics import MapError
+from dsl.parser import _parse, parse
 
 REPO = Path(__file__).resolve().parents[2]
 LANGUAGE_DOC = REPO / "docs" / "mapping-language.md"
+
+
+def _fast_and_slow(source: str) -> tuple[object, object]:
+    """What `parse` gives (with its readers of plain lines) and what the parser alone gives.
+
+    Each is the MapFile, or the rendered diagnostics when the text has errors.
+    """
+    try:
+        fast: object = parse(source, "x.map")
+    except MapError as exc:
+        fast = exc.render()
+    try:
+        slow: object = _parse(source.removeprefix("\ufeff"), "x.map", recover=True)
+    except MapError as exc:
+        slow = exc.render()
+    return fast, slow
 
 
 def _shape(node: object) -> object:
@@ -41,6 +59,11 @@ def meaning(mapfile: MapFile) -> object:
 
 
 @pytest.fixture
+def fast_and_slow() -> Callable[[str], tuple[object, object]]:
+    return _fast_and_slow
+
+
+@pytest.fixture
 def statements_meaning() -> Callable[[MapFile], object]:
     return meaning
 
@@ -60,6 +83,24 @@ def docs_map_blocks() -> list[str]:
             continue
         files.append(block.replace("{...}", "{}"))
     return files
+
+
+def docs_fenced_blocks() -> list[str]:
+    """Every fenced block without a language in the docs and the README, as written."""
+    texts = [
+        path.read_text(encoding="utf-8") for path in [REPO / "README.md", *REPO.glob("docs/*.md")]
+    ]
+    return [
+        body
+        for text in texts
+        for language, body in re.findall(r"^```(\w*)\n(.*?)^```$", text, re.S | re.M)
+        if not language
+    ]
+
+
+@pytest.fixture(name="docs_fenced_blocks")
+def docs_fenced_blocks_fixture() -> list[str]:
+    return docs_fenced_blocks()
 
 
 @pytest.fixture

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from dsl.ast import LookupStmt, MapFile
-from dsl.diagnostics import MapError
 from dsl.lookup_lines import take_plain_entries
-from dsl.parser import _parse, parse
 
-REPO = Path(__file__).resolve().parents[2]
-CORPUS = sorted(
-    [*REPO.glob("mappings/**/*.map"), *REPO.glob("tests/**/golden/**/*.map")],
-    key=str,
-)
+# Every .map file of the repository is checked against the parser alone in test_field_lines.py.
+BothParses = Callable[[str], tuple[object, object]]
 
 TRICKY = """version 1
 mapping tricky for kong
@@ -46,29 +41,11 @@ example "arrows in JSON are not entries" {
 """
 
 
-def _both(source: str) -> tuple[object, object]:
-    try:
-        fast: object = parse(source, "x.map")
-    except MapError as exc:
-        fast = exc.render()
-    try:
-        slow: object = _parse(source, "x.map", recover=True)
-    except MapError as exc:
-        slow = exc.render()
-    return fast, slow
-
-
-@pytest.mark.parametrize("path", CORPUS, ids=lambda path: str(path.relative_to(REPO)))
-def test_every_map_file_of_the_repository_parses_the_same(path: Path) -> None:
-    fast, slow = _both(path.read_text(encoding="utf-8"))
-    assert fast == slow
-
-
-def test_plain_entries_are_read_apart_and_put_back_in_place() -> None:
+def test_plain_entries_are_read_apart_and_put_back_in_place(fast_and_slow: BothParses) -> None:
     shortened, entries = take_plain_entries(TRICKY)
     assert [entry.key.value for entry in entries] == ["A", "B", "C", "F", "", "x"]
     assert shortened.count("\n") == TRICKY.count("\n")
-    fast, slow = _both(TRICKY)
+    fast, slow = fast_and_slow(TRICKY)
     assert fast == slow
     assert isinstance(fast, MapFile)
     lookups = [s for s in fast.statements if isinstance(s, LookupStmt)]
@@ -85,7 +62,9 @@ def test_plain_entries_are_read_apart_and_put_back_in_place() -> None:
         TRICKY + '"stray" -> "entry"\n',
     ],
 )
-def test_a_file_with_errors_gets_the_parser_s_own_diagnostics(broken: str) -> None:
-    fast, slow = _both(broken)
+def test_a_file_with_errors_gets_the_parser_s_own_diagnostics(
+    broken: str, fast_and_slow: BothParses
+) -> None:
+    fast, slow = fast_and_slow(broken)
     assert isinstance(slow, str)
     assert fast == slow

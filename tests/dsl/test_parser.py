@@ -437,3 +437,17 @@ def test_parse_file_reports_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(MapError) as caught:
         parse_file(tmp_path / "nope.map")
     assert "cannot read the file" in caught.value.diagnostics[0].message
+
+
+def test_a_source_after_a_literal_is_read_as_a_source_not_a_comparison() -> None:
+    # after `default ""` a comparison could follow in an expression too: `<-` must stay one token
+    mapfile = parse('version 1\nmapping m for kong\nfield x string default "" <- f\n', "t.map")
+    field = mapfile.statements[-1]
+    assert isinstance(field, FieldStmt)
+    assert [source.text for source in field.sources] == ["f"]
+
+
+def test_a_tiny_json_number_in_an_example_is_read_as_written() -> None:
+    source = 'version 1\nmapping m for kong\nexample "e" {\n  in {"a": 2.2e-313}\n  expect reject id\n}\n'
+    example = parse(source, "t.map").statements[-1]
+    assert example.input.value["a"].text == "2.2e-313"  # type: ignore[union-attr,index]

@@ -49,7 +49,10 @@ def reset_runtime_caches() -> None:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials and default resource names; no endpoint override; fresh caches."""
+    """Fake credentials and default resource names; no endpoint override; fresh caches.
+
+    ENVIRONMENT is `local`: the tests' simulators listen on http://127.0.0.1.
+    """
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -57,7 +60,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": TEST_REGION,
         "AWS_REGION": TEST_REGION,
-        "ENVIRONMENT": "test",
+        "ENVIRONMENT": "local",  # the simulators listen on loopback, as on the local engine
     }.items():
         monkeypatch.setenv(name, value)
     for name in (

@@ -135,7 +135,11 @@ def test_errors_are_logged_and_their_messages_scrubbed(capsys: pytest.CaptureFix
     assert "outer [redacted]" in line["exception"]
 
 
-def test_run_metrics_are_emf_with_the_design_dimensions(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_metrics_are_emf_with_the_design_dimensions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "test")
+
     @lambda_entry("loader")
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         observability.bind_run("loader", "cliente-a", "initial", "20250115T100000Z-3f9a1c")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from local.sim.catalog import generate_catalog
 from local.sim.connekta import CUSTOM_PATH, DEFAULT_STANDARD_QUERY, ConnektaSim
@@ -243,8 +244,15 @@ def test_credentials_revoked_mid_run_stop_the_run() -> None:
 def test_missing_connekta_credentials_are_an_invalid_secret() -> None:
     with pytest.raises(InvalidSecret, match="needs conni_key and conni_token"):
         source("http://127.0.0.1:9", creds=credentials().model_copy(update={"conni_token": None}))
+    blank = credentials().model_copy(update={"conni_key": SecretStr("")})
     with pytest.raises(InvalidSecret, match="empty conni_key or conni_token"):
-        source("http://127.0.0.1:9", creds=credentials(key="  "))
+        source("http://127.0.0.1:9", creds=blank)
+
+
+def test_a_conni_key_with_whitespace_around_it_is_refused_by_name() -> None:
+    with pytest.raises(ValidationError, match="conni_key") as caught:
+        credentials(key="conni-key-value\n")
+    assert "conni-key-value" not in str(caught.value)
 
 
 def test_transient_failures_are_retried_with_backoff_and_429_waits_retry_after() -> None:

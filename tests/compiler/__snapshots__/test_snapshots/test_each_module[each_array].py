@@ -166,13 +166,6 @@ def _get_path(record: dict[str, object], path: tuple[str, ...]) -> object:
     return value
 
 
-def _bad_column(*values: object) -> None:
-    """Raise the first column that could not be read (its _Invalid stands in its place)."""
-    for value in values:
-        if value.__class__ is _Invalid:
-            raise value
-
-
 def _add(a: object, b: object) -> object:
     """`a + b`: numbers add (Decimal, never float), strings join."""
     if a is None or b is None:
@@ -228,7 +221,7 @@ def _canonical_line(
     r = None
     try:
         v = r = get('f_codigo')
-        k_1 = None if v is None else _text(v)
+        k_1 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_1 = _Invalid('column f_codigo ' + exc.args[0], r)
 
@@ -236,7 +229,7 @@ def _canonical_line(
     r = None
     try:
         v = r = line.get('f_bodega')
-        k_3 = None if v is None else _text(v)
+        k_3 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_3 = _Invalid('column line.f_bodega ' + exc.args[0], r)
 
@@ -244,14 +237,17 @@ def _canonical_line(
     r = None
     try:
         v = r = line.get('cantidad')
-        k_4 = None if v is None else _to_int(v)
+        k_4 = v if v is None or v.__class__ is int else _to_int(v)
     except _Invalid as exc:
         k_4 = _Invalid('column line.f_cantidad ' + exc.args[0], r)
 
     # map:13
     r = v = None
     try:
-        _bad_column(k_1, k_3)
+        if k_1.__class__ is _Invalid:
+            raise k_1
+        if k_3.__class__ is _Invalid:
+            raise k_3
         v = _add(_add(k_1, '-'), k_3)
         if v is None:
             rejected = True
@@ -270,7 +266,8 @@ def _canonical_line(
     # map:14
     r = v = None
     try:
-        _bad_column(k_3)
+        if k_3.__class__ is _Invalid:
+            raise k_3
         v = k_3
         if v is None:
             rejected = True
@@ -289,7 +286,8 @@ def _canonical_line(
     # map:15
     r = v = None
     try:
-        _bad_column(k_4)
+        if k_4.__class__ is _Invalid:
+            raise k_4
         v = k_4
         if v is None:
             rejected = True
@@ -343,13 +341,14 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
     r = None
     try:
         v = r = get('f_activo')
-        k_2 = None if v is None else _text(v)
+        k_2 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_2 = _Invalid('column f_activo ' + exc.args[0], r)
 
     # map:10
     try:
-        _bad_column(k_2)
+        if k_2.__class__ is _Invalid:
+            raise k_2
         if (k_2 == 'N') is True:
             return [], [_rule_issue(record, ('f_codigo',), 'each_array.map', 10, 'skip when f_activo == "N"', 'skip')]
     except _Invalid as exc:
@@ -393,19 +392,19 @@ def to_canonical(record: object) -> tuple[dict[str, object] | None, list[dict[st
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-227: 5, 228: 5, 229: 5, 230: 5, 231: 5, 232: 5, 233: 5, 235: 7,
-236: 7, 237: 7, 238: 7, 239: 7, 240: 7, 241: 7, 243: 8, 244: 8,
-245: 8, 246: 8, 247: 8, 248: 8, 249: 8, 251: 13, 252: 13, 253: 13,
-254: 13, 255: 13, 256: 13, 257: 13, 258: 13, 259: 13, 260: 13, 261: 13,
-262: 13, 263: 13, 264: 13, 265: 13, 266: 13, 267: 13, 268: 13, 270: 14,
-271: 14, 272: 14, 273: 14, 274: 14, 275: 14, 276: 14, 277: 14, 278: 14,
-279: 14, 280: 14, 281: 14, 282: 14, 283: 14, 284: 14, 285: 14, 286: 14,
-287: 14, 289: 15, 290: 15, 291: 15, 292: 15, 293: 15, 294: 15, 295: 15,
-296: 15, 297: 15, 298: 15, 299: 15, 300: 15, 301: 15, 302: 15, 303: 15,
-304: 15, 305: 15, 306: 15, 307: 15, 308: 15, 329: 13, 330: 14, 331: 15,
-342: 6, 343: 6, 344: 6, 345: 6, 346: 6, 347: 6, 348: 6, 350: 10,
-351: 10, 352: 10, 353: 10, 354: 10, 355: 10, 356: 10, 359: 11, 360: 11,
-361: 11, 362: 11, 363: 11, 364: 11, 365: 11, 366: 11, 367: 11, 368: 11,
-369: 11, 370: 11, 371: 11, 372: 11, 373: 11, 374: 11, 375: 11, 376: 11,
-377: 11, 378: 11,
+220: 5, 221: 5, 222: 5, 223: 5, 224: 5, 225: 5, 226: 5, 228: 7,
+229: 7, 230: 7, 231: 7, 232: 7, 233: 7, 234: 7, 236: 8, 237: 8,
+238: 8, 239: 8, 240: 8, 241: 8, 242: 8, 244: 13, 245: 13, 246: 13,
+247: 13, 248: 13, 249: 13, 250: 13, 251: 13, 252: 13, 253: 13, 254: 13,
+255: 13, 256: 13, 257: 13, 258: 13, 259: 13, 260: 13, 261: 13, 262: 13,
+263: 13, 264: 13, 266: 14, 267: 14, 268: 14, 269: 14, 270: 14, 271: 14,
+272: 14, 273: 14, 274: 14, 275: 14, 276: 14, 277: 14, 278: 14, 279: 14,
+280: 14, 281: 14, 282: 14, 283: 14, 284: 14, 286: 15, 287: 15, 288: 15,
+289: 15, 290: 15, 291: 15, 292: 15, 293: 15, 294: 15, 295: 15, 296: 15,
+297: 15, 298: 15, 299: 15, 300: 15, 301: 15, 302: 15, 303: 15, 304: 15,
+305: 15, 306: 15, 327: 13, 328: 14, 329: 15, 340: 6, 341: 6, 342: 6,
+343: 6, 344: 6, 345: 6, 346: 6, 348: 10, 349: 10, 350: 10, 351: 10,
+352: 10, 353: 10, 354: 10, 355: 10, 358: 11, 359: 11, 360: 11, 361: 11,
+362: 11, 363: 11, 364: 11, 365: 11, 366: 11, 367: 11, 368: 11, 369: 11,
+370: 11, 371: 11, 372: 11, 373: 11, 374: 11, 375: 11, 376: 11, 377: 11,
 }

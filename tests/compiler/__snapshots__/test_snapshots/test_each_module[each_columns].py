@@ -139,13 +139,6 @@ def _record_id(record: dict[str, object], sources: tuple[str, ...]) -> str | Non
     return None
 
 
-def _bad_column(*values: object) -> None:
-    """Raise the first column that could not be read (its _Invalid stands in its place)."""
-    for value in values:
-        if value.__class__ is _Invalid:
-            raise value
-
-
 def _add(a: object, b: object) -> object:
     """`a + b`: numbers add (Decimal, never float), strings join."""
     if a is None or b is None:
@@ -199,7 +192,7 @@ def _canonical_line(
     r = None
     try:
         v = r = get('f_codigo')
-        k_1 = None if v is None else _text(v)
+        k_1 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_1 = _Invalid('column f_codigo ' + exc.args[0], r)
     k_5 = line.get('bodega')
@@ -208,7 +201,10 @@ def _canonical_line(
     # map:12
     r = v = None
     try:
-        _bad_column(k_1, k_5)
+        if k_1.__class__ is _Invalid:
+            raise k_1
+        if k_5.__class__ is _Invalid:
+            raise k_5
         v = _add(_add(k_1, '-'), k_5)
         if v is None:
             rejected = True
@@ -227,14 +223,16 @@ def _canonical_line(
     # map:13
     r = v = None
     try:
-        _bad_column(k_6)
+        if k_6.__class__ is _Invalid:
+            raise k_6
         v = k_6
         if v is None:
             rejected = True
             issues.append(_issue('custom:cantidad', 'each_columns.map', 13, r, "is required but missing", 'reject'))
             c_2 = None
         else:
-            v = _to_decimal(v)
+            if v.__class__ is not Decimal:
+                v = _to_decimal(v)
             c_2 = _decimal_text(v)
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
@@ -245,7 +243,8 @@ def _canonical_line(
     # map:14
     r = v = None
     try:
-        _bad_column(k_5)
+        if k_5.__class__ is _Invalid:
+            raise k_5
         v = k_5
         if v is None:
             rejected = True
@@ -321,7 +320,8 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
     # map:10
     lines: list[object] = []
     try:
-        _bad_column(k_2)
+        if k_2.__class__ is _Invalid:
+            raise k_2
         lines.append({
             'bodega': '01',
             'cantidad': k_2,
@@ -329,7 +329,8 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
     except _Invalid as exc:
         lines.append(exc)
     try:
-        _bad_column(k_3)
+        if k_3.__class__ is _Invalid:
+            raise k_3
         lines.append({
             'bodega': '02',
             'cantidad': k_3,
@@ -337,7 +338,8 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
     except _Invalid as exc:
         lines.append(exc)
     try:
-        _bad_column(k_4)
+        if k_4.__class__ is _Invalid:
+            raise k_4
         lines.append({
             'bodega': '03',
             'cantidad': _mul(k_4, 1),
@@ -376,20 +378,21 @@ def to_canonical(record: object) -> tuple[dict[str, object] | None, list[dict[st
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-198: 5, 199: 5, 200: 5, 201: 5, 202: 5, 203: 5, 204: 5, 205: 5,
-206: 5, 208: 12, 209: 12, 210: 12, 211: 12, 212: 12, 213: 12, 214: 12,
-215: 12, 216: 12, 217: 12, 218: 12, 219: 12, 220: 12, 221: 12, 222: 12,
-223: 12, 224: 12, 225: 12, 227: 13, 228: 13, 229: 13, 230: 13, 231: 13,
-232: 13, 233: 13, 234: 13, 235: 13, 236: 13, 237: 13, 238: 13, 239: 13,
-240: 13, 241: 13, 242: 13, 243: 13, 245: 14, 246: 14, 247: 14, 248: 14,
-249: 14, 250: 14, 251: 14, 252: 14, 253: 14, 254: 14, 255: 14, 256: 14,
-257: 14, 258: 14, 259: 14, 260: 14, 261: 14, 262: 14, 283: 12, 284: 13,
-285: 14, 296: 6, 297: 6, 298: 6, 299: 6, 300: 6, 301: 6, 302: 6,
-304: 7, 305: 7, 306: 7, 307: 7, 308: 7, 309: 7, 310: 7, 312: 8,
-313: 8, 314: 8, 315: 8, 316: 8, 317: 8, 318: 8, 321: 10, 322: 10,
-323: 10, 324: 10, 325: 10, 326: 10, 327: 10, 328: 10, 329: 10, 330: 10,
-331: 10, 332: 10, 333: 10, 334: 10, 335: 10, 336: 10, 337: 10, 338: 10,
-339: 10, 340: 10, 341: 10, 342: 10, 343: 10, 344: 10, 345: 10, 346: 10,
-347: 10, 348: 10, 349: 10, 350: 10, 351: 10, 352: 10, 353: 10, 354: 10,
-355: 10, 356: 10, 357: 10, 358: 10, 359: 10, 360: 10, 361: 10,
+191: 5, 192: 5, 193: 5, 194: 5, 195: 5, 196: 5, 197: 5, 198: 5,
+199: 5, 201: 12, 202: 12, 203: 12, 204: 12, 205: 12, 206: 12, 207: 12,
+208: 12, 209: 12, 210: 12, 211: 12, 212: 12, 213: 12, 214: 12, 215: 12,
+216: 12, 217: 12, 218: 12, 219: 12, 220: 12, 221: 12, 223: 13, 224: 13,
+225: 13, 226: 13, 227: 13, 228: 13, 229: 13, 230: 13, 231: 13, 232: 13,
+233: 13, 234: 13, 235: 13, 236: 13, 237: 13, 238: 13, 239: 13, 240: 13,
+241: 13, 243: 14, 244: 14, 245: 14, 246: 14, 247: 14, 248: 14, 249: 14,
+250: 14, 251: 14, 252: 14, 253: 14, 254: 14, 255: 14, 256: 14, 257: 14,
+258: 14, 259: 14, 260: 14, 261: 14, 282: 12, 283: 13, 284: 14, 295: 6,
+296: 6, 297: 6, 298: 6, 299: 6, 300: 6, 301: 6, 303: 7, 304: 7,
+305: 7, 306: 7, 307: 7, 308: 7, 309: 7, 311: 8, 312: 8, 313: 8,
+314: 8, 315: 8, 316: 8, 317: 8, 320: 10, 321: 10, 322: 10, 323: 10,
+324: 10, 325: 10, 326: 10, 327: 10, 328: 10, 329: 10, 330: 10, 331: 10,
+332: 10, 333: 10, 334: 10, 335: 10, 336: 10, 337: 10, 338: 10, 339: 10,
+340: 10, 341: 10, 342: 10, 343: 10, 344: 10, 345: 10, 346: 10, 347: 10,
+348: 10, 349: 10, 350: 10, 351: 10, 352: 10, 353: 10, 354: 10, 355: 10,
+356: 10, 357: 10, 358: 10, 359: 10, 360: 10, 361: 10, 362: 10, 363: 10,
 }

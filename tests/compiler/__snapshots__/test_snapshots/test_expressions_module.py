@@ -220,13 +220,6 @@ def _get_path(record: dict[str, object], path: tuple[str, ...]) -> object:
     return value
 
 
-def _bad_column(*values: object) -> None:
-    """Raise the first column that could not be read (its _Invalid stands in its place)."""
-    for value in values:
-        if value.__class__ is _Invalid:
-            raise value
-
-
 def _moment(value: datetime | None, zone: tzinfo) -> datetime | None:
     """A datetime with its zone: a local one is taken to be in the mapping's `timezone`."""
     if value is None or value.tzinfo is not None:
@@ -254,20 +247,14 @@ def _div(a: object, b: object) -> Decimal | None:
         return None
     if b == 0:
         raise _Invalid("division by zero")
-    return Decimal(a) / Decimal(b)
+    if a.__class__ is int:  # a Decimal divides by an int exactly as by its Decimal
+        a = Decimal(a)
+    return a / b
 
 
 def _lt(a: object, b: object) -> bool:
     """`a < b`; false when either is missing."""
     return a is not None and b is not None and a < b
-
-
-def _fn_coalesce(*values: object) -> object:
-    """The first value that is not missing."""
-    for value in values:
-        if value is not None:
-            return value
-    return None
 
 
 def _fn_upper(value: str | None) -> str | None:
@@ -305,14 +292,14 @@ def _fn_replace_regex(
         data = value.encode("utf-8")
     except UnicodeEncodeError:
         raise _Invalid("holds half of a surrogate pair, which is not text") from None
+    size = len(data)
+    spans = regex.Match(_RE2_ANYWHERE, data, 0, size)
+    if spans[0][0] < 0:
+        return value  # no match (the common case): nothing to rebuild
     out: list[bytes] = []
     position = 0
-    search = 0
-    while search <= len(data):
-        spans = regex.Match(_RE2_ANYWHERE, data, search, len(data))
+    while True:
         start, end = spans[0]
-        if start < 0:
-            break
         out.append(data[position:start])
         for part in replacement:
             if isinstance(part, str):
@@ -322,13 +309,18 @@ def _fn_replace_regex(
         position = end
         if end == start:  # an empty match: step over one character
             step = 1
-            while end + step < len(data) and (data[end + step] & 0xC0) == 0x80:
+            while end + step < size and (data[end + step] & 0xC0) == 0x80:
                 step += 1
             out.append(data[end : end + step])
             position = end + step
             search = end + step
         else:
             search = end
+        if search > size:
+            break
+        spans = regex.Match(_RE2_ANYWHERE, data, search, size)
+        if spans[0][0] < 0:
+            break
     out.append(data[position:])
     return b"".join(out).decode("utf-8")
 
@@ -337,14 +329,22 @@ def _fn_join(separator: str | None, parts: tuple[str | None, ...]) -> str | None
     """The parts that are not missing, joined by the separator."""
     if separator is None:
         return None
-    return separator.join(part for part in parts if part is not None)
+    return separator.join([part for part in parts if part is not None])
+
+
+_QUANTA = tuple(Decimal(1).scaleb(-scale) for scale in range(21))
 
 
 def _fn_round(value: object, scale: int, mode: str) -> Decimal | None:
     """The number rounded to `scale` digits after the point, by the stated mode."""
     if value is None:
         return None
-    return Decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=mode)
+    if value.__class__ is not Decimal:
+        value = Decimal(value)  # type: ignore[arg-type]
+    try:
+        return value.quantize(_QUANTA[scale], rounding=mode)
+    except ArithmeticError:  # more digits than decimal arithmetic holds (28)
+        raise _Invalid(f"has too many digits to round to {scale} decimal places") from None
 
 
 def _fn_year(value: date | None) -> int | None:
@@ -389,11 +389,13 @@ def _rule_issue(
     return issue
 
 
-_RE_1 = _regex_groups('[^A-Za-z0-9]+')
+_DEC_1 = Decimal('1.19')
 
-_ZONE_2 = _zone('America/Santiago')
+_RE_2 = _regex_groups('[^A-Za-z0-9]+')
 
-_ZONE_3 = _zone('America/Bogota')
+_ZONE_3 = _zone('America/Santiago')
+
+_ZONE_4 = _zone('America/Bogota')
 
 
 def to_canonical(
@@ -414,7 +416,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_1 = None if v is None else _text(v)
+        k_1 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_1 = _Invalid('column f_codigo ' + exc.args[0], r)
 
@@ -426,7 +428,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_2 = None if v is None else _text(v)
+        k_2 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_2 = _Invalid('column f_nombre ' + exc.args[0], r)
 
@@ -438,7 +440,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_3 = None if v is None else _text(v)
+        k_3 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_3 = _Invalid('column f_talla ' + exc.args[0], r)
 
@@ -474,7 +476,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_6 = None if v is None else _text(v)
+        k_6 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_6 = _Invalid('column f_tipo ' + exc.args[0], r)
 
@@ -486,7 +488,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_7 = None if v is None else _text(v)
+        k_7 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_7 = _Invalid('column f_activo ' + exc.args[0], r)
 
@@ -498,7 +500,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_8 = None if v is None else _to_int(v)
+        k_8 = v if v is None or v.__class__ is int else _to_int(v)
     except _Invalid as exc:
         k_8 = _Invalid('column f_cantidad ' + exc.args[0], r)
 
@@ -510,7 +512,7 @@ def to_canonical(
             v = v.strip()
             if not v:
                 v = None
-        k_9 = None if v is None else _text(v)
+        k_9 = v if v is None or v.__class__ is str else _text(v)
     except _Invalid as exc:
         k_9 = _Invalid('column f_cab_codigo ' + exc.args[0], r)
 
@@ -528,7 +530,8 @@ def to_canonical(
 
     # map:19
     try:
-        _bad_column(k_7)
+        if k_7.__class__ is _Invalid:
+            raise k_7
         if (k_7 == 'N') is True:
             return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 19, 'skip when f_activo == "N"', 'skip')]
     except _Invalid as exc:
@@ -536,7 +539,8 @@ def to_canonical(
 
     # map:20
     try:
-        _bad_column(k_5)
+        if k_5.__class__ is _Invalid:
+            raise k_5
         if _lt(k_5, 0) is True:
             return None, [_rule_issue(record, ('f_codigo',), 'expressions.map', 20, 'a price is never negative', 'reject')]
     except _Invalid as exc:
@@ -565,7 +569,10 @@ def to_canonical(
     # map:23
     r = v = None
     try:
-        _bad_column(k_2, k_3)
+        if k_2.__class__ is _Invalid:
+            raise k_2
+        if k_3.__class__ is _Invalid:
+            raise k_3
         v = _add(_add(k_2, ' '), k_3)
         if v is None:
             rejected = True
@@ -584,7 +591,12 @@ def to_canonical(
     # map:24
     r = v = None
     try:
-        _bad_column(k_2, k_3, k_9)
+        if k_2.__class__ is _Invalid:
+            raise k_2
+        if k_3.__class__ is _Invalid:
+            raise k_3
+        if k_9.__class__ is _Invalid:
+            raise k_9
         v = _fn_join(' / ', (k_2, k_3, k_9))
         if v is None:
             c_3 = None
@@ -601,12 +613,14 @@ def to_canonical(
     # map:25
     r = v = None
     try:
-        _bad_column(k_4)
+        if k_4.__class__ is _Invalid:
+            raise k_4
         v = _div(k_4, 1000)
         if v is None:
             c_4 = None
         else:
-            v = _to_decimal(v)
+            if v.__class__ is not Decimal:
+                v = _to_decimal(v)
             c_4 = _decimal_text(v)
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
@@ -617,12 +631,14 @@ def to_canonical(
     # map:26
     r = v = None
     try:
-        _bad_column(k_5)
-        v = _fn_round(_mul(k_5, Decimal('1.19')), 2, 'ROUND_HALF_UP')
+        if k_5.__class__ is _Invalid:
+            raise k_5
+        v = _fn_round(_mul(k_5, _DEC_1), 2, 'ROUND_HALF_UP')
         if v is None:
             c_5 = None
         else:
-            v = _to_decimal(v)
+            if v.__class__ is not Decimal:
+                v = _to_decimal(v)
             c_5 = _decimal_text(v)
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
@@ -633,7 +649,8 @@ def to_canonical(
     # map:27
     r = v = None
     try:
-        _bad_column(k_6)
+        if k_6.__class__ is _Invalid:
+            raise k_6
         v = 'servicio' if (k_6 == 'S') is True else ('producto' if (k_6 == 'P') is True else 'otro')
         if v is None:
             rejected = True
@@ -652,8 +669,9 @@ def to_canonical(
     # map:28
     r = v = None
     try:
-        _bad_column(k_8)
-        v = _fn_coalesce(k_8, 0)
+        if k_8.__class__ is _Invalid:
+            raise k_8
+        v = k_8 if k_8 is not None else 0
         if v is None:
             rejected = True
             issues.append(_issue('stock_quantity', 'expressions.map', 28, r, "is required but missing", 'reject'))
@@ -671,7 +689,8 @@ def to_canonical(
     # map:29
     r = v = None
     try:
-        _bad_column(k_1)
+        if k_1.__class__ is _Invalid:
+            raise k_1
         v = _fn_upper(_fn_substring(k_1, 1, 3))
         if v is None:
             c_8 = None
@@ -688,8 +707,9 @@ def to_canonical(
     # map:30
     r = v = None
     try:
-        _bad_column(k_2)
-        v = _fn_lower(_fn_replace_regex(_fn_trim(k_2), _RE_1, ('-',)))
+        if k_2.__class__ is _Invalid:
+            raise k_2
+        v = _fn_lower(_fn_replace_regex(_fn_trim(k_2), _RE_2, ('-',)))
         if v is None:
             c_9 = None
         else:
@@ -705,12 +725,13 @@ def to_canonical(
     # map:31
     r = v = None
     try:
-        _bad_column(k_10)
-        v = _fn_to_utc(k_10, _ZONE_2, 'shift_forward', 'earlier')
+        if k_10.__class__ is _Invalid:
+            raise k_10
+        v = _fn_to_utc(k_10, _ZONE_3, 'shift_forward', 'earlier')
         if v is None:
             c_10 = None
         else:
-            v = _moment(v, _ZONE_3).isoformat()
+            v = _moment(v, _ZONE_4).isoformat()
             c_10 = v
     except _Invalid as exc:
         r = exc.args[1] if len(exc.args) > 1 else r
@@ -721,7 +742,8 @@ def to_canonical(
     # map:32
     r = v = None
     try:
-        _bad_column(k_10)
+        if k_10.__class__ is _Invalid:
+            raise k_10
         v = _fn_year(k_10)
         if v is None:
             c_11 = None
@@ -784,44 +806,47 @@ def map_record(record: object) -> tuple[list[dict[str, object]], list[dict[str, 
 
 # Generated line -> .map line, for errors and debuggers.
 LINE_MAP = {
-409: 8, 410: 8, 411: 8, 412: 8, 413: 8, 414: 8, 415: 8, 416: 8,
-417: 8, 418: 8, 419: 8, 421: 9, 422: 9, 423: 9, 424: 9, 425: 9,
-426: 9, 427: 9, 428: 9, 429: 9, 430: 9, 431: 9, 433: 10, 434: 10,
-435: 10, 436: 10, 437: 10, 438: 10, 439: 10, 440: 10, 441: 10, 442: 10,
-443: 10, 445: 11, 446: 11, 447: 11, 448: 11, 449: 11, 450: 11, 451: 11,
-452: 11, 453: 11, 454: 11, 455: 11, 457: 12, 458: 12, 459: 12, 460: 12,
-461: 12, 462: 12, 463: 12, 464: 12, 465: 12, 466: 12, 467: 12, 469: 13,
-470: 13, 471: 13, 472: 13, 473: 13, 474: 13, 475: 13, 476: 13, 477: 13,
-478: 13, 479: 13, 481: 14, 482: 14, 483: 14, 484: 14, 485: 14, 486: 14,
-487: 14, 488: 14, 489: 14, 490: 14, 491: 14, 493: 15, 494: 15, 495: 15,
-496: 15, 497: 15, 498: 15, 499: 15, 500: 15, 501: 15, 502: 15, 503: 15,
-505: 16, 506: 16, 507: 16, 508: 16, 509: 16, 510: 16, 511: 16, 512: 16,
-513: 16, 514: 16, 515: 16, 517: 17, 518: 17, 519: 17, 520: 17, 521: 17,
-522: 17, 523: 17, 524: 17, 525: 17, 526: 17, 527: 17, 529: 19, 530: 19,
-531: 19, 532: 19, 533: 19, 534: 19, 535: 19, 537: 20, 538: 20, 539: 20,
-540: 20, 541: 20, 542: 20, 543: 20, 545: 22, 546: 22, 547: 22, 548: 22,
-549: 22, 550: 22, 551: 22, 552: 22, 553: 22, 554: 22, 555: 22, 556: 22,
-557: 22, 558: 22, 559: 22, 560: 22, 561: 22, 562: 22, 563: 22, 565: 23,
-566: 23, 567: 23, 568: 23, 569: 23, 570: 23, 571: 23, 572: 23, 573: 23,
-574: 23, 575: 23, 576: 23, 577: 23, 578: 23, 579: 23, 580: 23, 581: 23,
-582: 23, 584: 24, 585: 24, 586: 24, 587: 24, 588: 24, 589: 24, 590: 24,
-591: 24, 592: 24, 593: 24, 594: 24, 595: 24, 596: 24, 597: 24, 598: 24,
-599: 24, 601: 25, 602: 25, 603: 25, 604: 25, 605: 25, 606: 25, 607: 25,
-608: 25, 609: 25, 610: 25, 611: 25, 612: 25, 613: 25, 614: 25, 615: 25,
-617: 26, 618: 26, 619: 26, 620: 26, 621: 26, 622: 26, 623: 26, 624: 26,
-625: 26, 626: 26, 627: 26, 628: 26, 629: 26, 630: 26, 631: 26, 633: 27,
-634: 27, 635: 27, 636: 27, 637: 27, 638: 27, 639: 27, 640: 27, 641: 27,
-642: 27, 643: 27, 644: 27, 645: 27, 646: 27, 647: 27, 648: 27, 649: 27,
-650: 27, 652: 28, 653: 28, 654: 28, 655: 28, 656: 28, 657: 28, 658: 28,
-659: 28, 660: 28, 661: 28, 662: 28, 663: 28, 664: 28, 665: 28, 666: 28,
-667: 28, 668: 28, 669: 28, 671: 29, 672: 29, 673: 29, 674: 29, 675: 29,
-676: 29, 677: 29, 678: 29, 679: 29, 680: 29, 681: 29, 682: 29, 683: 29,
-684: 29, 685: 29, 686: 29, 688: 30, 689: 30, 690: 30, 691: 30, 692: 30,
-693: 30, 694: 30, 695: 30, 696: 30, 697: 30, 698: 30, 699: 30, 700: 30,
-701: 30, 702: 30, 703: 30, 705: 31, 706: 31, 707: 31, 708: 31, 709: 31,
-710: 31, 711: 31, 712: 31, 713: 31, 714: 31, 715: 31, 716: 31, 717: 31,
-718: 31, 719: 31, 721: 32, 722: 32, 723: 32, 724: 32, 725: 32, 726: 32,
-727: 32, 728: 32, 729: 32, 730: 32, 731: 32, 732: 32, 733: 32, 734: 32,
-735: 32, 736: 32, 764: 22, 765: 23, 766: 24, 767: 25, 768: 26, 769: 27,
-770: 28, 771: 29, 772: 30, 773: 31, 774: 32,
+411: 8, 412: 8, 413: 8, 414: 8, 415: 8, 416: 8, 417: 8, 418: 8,
+419: 8, 420: 8, 421: 8, 423: 9, 424: 9, 425: 9, 426: 9, 427: 9,
+428: 9, 429: 9, 430: 9, 431: 9, 432: 9, 433: 9, 435: 10, 436: 10,
+437: 10, 438: 10, 439: 10, 440: 10, 441: 10, 442: 10, 443: 10, 444: 10,
+445: 10, 447: 11, 448: 11, 449: 11, 450: 11, 451: 11, 452: 11, 453: 11,
+454: 11, 455: 11, 456: 11, 457: 11, 459: 12, 460: 12, 461: 12, 462: 12,
+463: 12, 464: 12, 465: 12, 466: 12, 467: 12, 468: 12, 469: 12, 471: 13,
+472: 13, 473: 13, 474: 13, 475: 13, 476: 13, 477: 13, 478: 13, 479: 13,
+480: 13, 481: 13, 483: 14, 484: 14, 485: 14, 486: 14, 487: 14, 488: 14,
+489: 14, 490: 14, 491: 14, 492: 14, 493: 14, 495: 15, 496: 15, 497: 15,
+498: 15, 499: 15, 500: 15, 501: 15, 502: 15, 503: 15, 504: 15, 505: 15,
+507: 16, 508: 16, 509: 16, 510: 16, 511: 16, 512: 16, 513: 16, 514: 16,
+515: 16, 516: 16, 517: 16, 519: 17, 520: 17, 521: 17, 522: 17, 523: 17,
+524: 17, 525: 17, 526: 17, 527: 17, 528: 17, 529: 17, 531: 19, 532: 19,
+533: 19, 534: 19, 535: 19, 536: 19, 537: 19, 538: 19, 540: 20, 541: 20,
+542: 20, 543: 20, 544: 20, 545: 20, 546: 20, 547: 20, 549: 22, 550: 22,
+551: 22, 552: 22, 553: 22, 554: 22, 555: 22, 556: 22, 557: 22, 558: 22,
+559: 22, 560: 22, 561: 22, 562: 22, 563: 22, 564: 22, 565: 22, 566: 22,
+567: 22, 569: 23, 570: 23, 571: 23, 572: 23, 573: 23, 574: 23, 575: 23,
+576: 23, 577: 23, 578: 23, 579: 23, 580: 23, 581: 23, 582: 23, 583: 23,
+584: 23, 585: 23, 586: 23, 587: 23, 588: 23, 589: 23, 591: 24, 592: 24,
+593: 24, 594: 24, 595: 24, 596: 24, 597: 24, 598: 24, 599: 24, 600: 24,
+601: 24, 602: 24, 603: 24, 604: 24, 605: 24, 606: 24, 607: 24, 608: 24,
+609: 24, 610: 24, 611: 24, 613: 25, 614: 25, 615: 25, 616: 25, 617: 25,
+618: 25, 619: 25, 620: 25, 621: 25, 622: 25, 623: 25, 624: 25, 625: 25,
+626: 25, 627: 25, 628: 25, 629: 25, 631: 26, 632: 26, 633: 26, 634: 26,
+635: 26, 636: 26, 637: 26, 638: 26, 639: 26, 640: 26, 641: 26, 642: 26,
+643: 26, 644: 26, 645: 26, 646: 26, 647: 26, 649: 27, 650: 27, 651: 27,
+652: 27, 653: 27, 654: 27, 655: 27, 656: 27, 657: 27, 658: 27, 659: 27,
+660: 27, 661: 27, 662: 27, 663: 27, 664: 27, 665: 27, 666: 27, 667: 27,
+669: 28, 670: 28, 671: 28, 672: 28, 673: 28, 674: 28, 675: 28, 676: 28,
+677: 28, 678: 28, 679: 28, 680: 28, 681: 28, 682: 28, 683: 28, 684: 28,
+685: 28, 686: 28, 687: 28, 689: 29, 690: 29, 691: 29, 692: 29, 693: 29,
+694: 29, 695: 29, 696: 29, 697: 29, 698: 29, 699: 29, 700: 29, 701: 29,
+702: 29, 703: 29, 704: 29, 705: 29, 707: 30, 708: 30, 709: 30, 710: 30,
+711: 30, 712: 30, 713: 30, 714: 30, 715: 30, 716: 30, 717: 30, 718: 30,
+719: 30, 720: 30, 721: 30, 722: 30, 723: 30, 725: 31, 726: 31, 727: 31,
+728: 31, 729: 31, 730: 31, 731: 31, 732: 31, 733: 31, 734: 31, 735: 31,
+736: 31, 737: 31, 738: 31, 739: 31, 740: 31, 742: 32, 743: 32, 744: 32,
+745: 32, 746: 32, 747: 32, 748: 32, 749: 32, 750: 32, 751: 32, 752: 32,
+753: 32, 754: 32, 755: 32, 756: 32, 757: 32, 758: 32, 786: 22, 787: 23,
+788: 24, 789: 25, 790: 26, 791: 27, 792: 28, 793: 29, 794: 30, 795: 31,
+796: 32,
 }
