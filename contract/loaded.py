@@ -1,16 +1,22 @@
 """A loaded mapping: the module the compiler generated, checked against its manifest entry.
 
-`load_mapping` is the only way from bytes to a `LoadedMapping`: the bytes'
-SHA-256 is compared with the entry BEFORE anything is compiled or run, the
-module must offer the mapping interface (`to_canonical`, `map_record`,
-`to_product`, `MAPPING`), and what the module declares in `MAPPING` must agree with the
-entry (so an entry edited to point at another valid module is caught).
+`load_mapping` is the only way from bytes to a `LoadedMapping`. Before any
+of the module runs, its bytes' SHA-256 is compared with the entry and what
+the module declares in `MAPPING` (read from its text as a literal, never
+executed) must agree with the entry, so an entry edited to point at another
+valid module is caught before that module runs too. Then the module runs,
+must offer the mapping interface (`to_canonical`, `map_record`,
+`to_product`, `MAPPING`), and the `MAPPING` it ends with must be the one its
+text declared. The bundle's signature is checked before all of this, by the
+reader of the bundle (runtime/mapping_loader.py).
 Callers use the typed accessors, never the module's attributes.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -26,6 +32,11 @@ AGREEING_FIELDS = ("product_type", "version", "source", "source_sha256", "compil
 
 Record = dict[str, Any]
 Issue = dict[str, Any]
+
+_PARSE_LOCK = threading.Lock()
+"""CPython 3.11's `ast.parse` keeps its recursion depth in shared state: two threads parsing at
+once can fail with `SystemError: AST constructor recursion depth mismatch` (the demo loads
+mappings from several threads). One parse at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +111,13 @@ def sha256_hex(data: bytes) -> str:
 def load_mapping(
     source: bytes, entry: ManifestEntry, *, name: str, origin: str, where: str
 ) -> LoadedMapping:
-    """Check `source` against `entry`, run it, and check what it declares.
+    """Check `source` against `entry` without running it, then run it and check the interface.
 
     `name` is the mapping asked for (the module must declare it); `origin`
-    names the module's file and `where` the manifest in messages. BundleTamperedError when the hash or the
-    declaration differs from the entry (the module is then never run when it
-    is the hash); BundleContractError when the module does not load or lacks
-    the interface.
+    names the module's file and `where` the manifest in messages.
+    BundleTamperedError when the hash or the declaration differs from the
+    entry: the module is then never run. BundleContractError when the module
+    declares no literal `MAPPING`, does not load, or lacks the interface.
     """
     actual = sha256_hex(source)
     if actual != entry.module_sha256:
@@ -114,22 +125,57 @@ def load_mapping(
             f"mapping module {origin} has SHA-256 {actual}, but the manifest "
             f"says {entry.module_sha256}: refused, not imported"
         )
+    declared = declared_mapping(source, origin)
+    check_declaration(declared, entry, name, where)
     module = load_module(source, name, actual, origin)
-    declared = getattr(module, "MAPPING", None)
     missing = [attr for attr in REQUIRED_CALLABLES if not callable(getattr(module, attr, None))]
-    if not isinstance(declared, dict):
-        missing.append("MAPPING")
     if missing:
         raise BundleContractError(f"mapping module {origin} lacks {', '.join(missing)}")
-    loaded = LoadedMapping(module, entry)
-    check_agreement(loaded, name, where)
-    return loaded
+    if getattr(module, "MAPPING", None) != declared:
+        raise BundleTamperedError(
+            f"mapping module {origin} changes its MAPPING while it loads: refused"
+        )
+    return LoadedMapping(module, entry)
+
+
+def declared_mapping(source: bytes, origin: str) -> dict[str, Any]:
+    """The module's top-level `MAPPING = {...}`, read from its text as a literal (nothing runs).
+
+    BundleContractError when the text does not parse or has no such literal
+    (generated modules always have one, written with the `py` filter).
+    """
+    try:
+        with _PARSE_LOCK:
+            tree = ast.parse(source.decode("utf-8"), filename=origin)
+    except (UnicodeDecodeError, SyntaxError, ValueError) as exc:
+        raise BundleContractError(f"mapping module {origin} does not compile: {exc}") from None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "MAPPING"
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                break
+            if isinstance(value, dict):
+                return value
+            break
+    raise BundleContractError(f"mapping module {origin} lacks MAPPING (a literal dict)")
 
 
 def check_agreement(mapping: LoadedMapping, name: str, where: str) -> None:
-    """The module is mapping `name` and says what its entry says; BundleTamperedError otherwise."""
-    declared = mapping.declaration
-    entry = mapping.entry.model_dump(mode="json")
+    """A loaded module is mapping `name` and says what its entry says; BundleTamperedError otherwise."""
+    check_declaration(mapping.declaration, mapping.entry, name, where)
+
+
+def check_declaration(
+    declared: Mapping[str, Any], manifest_entry: ManifestEntry, name: str, where: str
+) -> None:
+    """A module's `MAPPING` names mapping `name` and agrees with its entry; BundleTamperedError otherwise."""
+    entry = manifest_entry.model_dump(mode="json")
     problems = []
     if "name" in declared and declared["name"] != name:
         problems.append(f"it is mapping {declared['name']!r}")
@@ -140,7 +186,7 @@ def check_agreement(mapping: LoadedMapping, name: str, where: str) -> None:
             )
     if problems:
         raise BundleTamperedError(
-            f"{where}: the entry for mapping {name!r} names module {mapping.entry.module}, but "
+            f"{where}: the entry for mapping {name!r} names module {manifest_entry.module}, but "
             + "; ".join(problems)
             + ": the manifest was changed; refused"
         )

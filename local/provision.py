@@ -5,7 +5,13 @@ uploading what the template's parameters point at: a placeholder Lambda
 package and the state machine definition), creates the executing state machine
 from infra/statemachine.asl.json with the template's placeholders filled from
 the stack outputs, compiles `mappings/*.map` and uploads the bundle to
-`s3://<config bucket>/mappings/`, and exports the names and ARNs to the process.
+`s3://<config bucket>/mappings/` signed with the stack's mapping-signing key,
+and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` too).
+
+moto's CloudFormation creates every KMS key symmetric, so the signing key
+is made through the KMS API from the template resource's own `KeySpec` and
+`KeyUsage` (ops/deploy/signing.py, `usable_signing_key`) and that key is the
+one exported: the handlers and commands verify with it exactly as on AWS.
 
 Why the state machine is created here as well: moto's CloudFormation keeps
 state machines in a store its interpreter does not read (moto 5.2.5), so the
@@ -32,6 +38,8 @@ from local.embedded_aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
 from ops.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle
+from ops.deploy.deploy import deploy_principal_arn
+from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
 from ops.errors import DeploymentError
 
@@ -48,6 +56,7 @@ _EXPORTED_OUTPUTS = {
     "RUNS_TABLE": "RunsTableName",
     "CONFIG_BUCKET": "ConfigBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
+    "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,
 }
 
 _PLACEHOLDER_PACKAGE_NOTE = (
@@ -103,20 +112,27 @@ def provision(
         if mappings_dir is not None:
             bundle = _compile_bundle(mappings_dir, compile_bundle, Path(scratch) / "bundle")
         artifacts = _upload_artifacts(aws, definition)
+        caller = str(aws.client("sts").get_caller_identity()["Arn"])
         stack_parameters = {
             "Environment": environment,
+            "DeployRoleArn": deploy_principal_arn(caller),
             "ArtifactsBucket": ARTIFACTS_BUCKET,
             "LambdaCodeKey": artifacts["code"],
             "StateMachineDefinitionKey": artifacts["definition"],
             **(parameters or {}),
         }
         outputs = _deploy_stack(aws, stack_name, template_text, stack_parameters)
+        kms = aws.client("kms")
+        outputs[SIGNING_KEY_OUTPUT] = usable_signing_key(
+            kms, outputs[SIGNING_KEY_OUTPUT], template, embedded_aws=True
+        )
+        signer = ManifestSigner(kms, outputs[SIGNING_KEY_OUTPUT])
         state_machine_arn = _create_workflow(aws, template, definition, outputs)
         manifest: dict[str, Any] | None = None
         keys: tuple[str, ...] = ()
         if bundle is not None:
             manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
-            keys = _upload_bundle(aws, outputs["ConfigBucketName"], bundle)
+            keys = _upload_bundle(aws, outputs["ConfigBucketName"], bundle, signer)
     result = ProvisionResult(
         stack_name, outputs, state_machine_arn, manifest, keys, _skipped_resources(template)
     )
@@ -255,10 +271,12 @@ def _compile_bundle(
     return out_dir
 
 
-def _upload_bundle(aws: LocalAws, bucket: str, bundle: Path) -> tuple[str, ...]:
-    """Upload the bundle under mappings/: modules first, so no reader sees a manifest naming a missing one."""
+def _upload_bundle(
+    aws: LocalAws, bucket: str, bundle: Path, signer: ManifestSigner
+) -> tuple[str, ...]:
+    """Upload the bundle under mappings/: modules first, then the signed manifest."""
     try:
-        uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX)
+        uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX, signer)
     except DeploymentError as exc:
         raise ProvisionError(str(exc)) from exc
     return tuple(upload.key for upload in uploads)

@@ -31,6 +31,7 @@ from botocore.exceptions import (
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
 from runtime.api_url import is_loopback_host
+from runtime.bundle_trust import ManifestVerifier
 from runtime.config_store import ConfigStore
 from runtime.mapping_loader import BundleLoader
 from runtime.runstore import RunStore
@@ -277,9 +278,32 @@ class Deployment:
         """Run data (pages, reports, summaries)."""
         return RunStore(self.bucket, s3=self.client("s3"))
 
+    @property
+    def signing_key_arn(self) -> str | None:
+        """The KMS key the mapping bundle must be signed with; None when nothing names one.
+
+        MAPPINGS_SIGNING_KEY_ARN, else the stack output. On the embedded AWS the
+        stack's key cannot sign (moto makes it symmetric): the key provisioning made
+        in its place is found by its alias (ops/deploy/signing.py).
+        """
+        named = os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV)
+        if named:
+            return named
+        if is_loopback_url(self.endpoint_url):
+            from ops.deploy.signing import EMBEDDED_KEY_ALIAS
+
+            try:
+                found = self.client("kms").describe_key(KeyId=EMBEDDED_KEY_ALIAS)
+                return str(found["KeyMetadata"]["Arn"])
+            except ClientError as exc:
+                if error_code(exc) != "NotFoundException":
+                    raise
+        return self.outputs().get("MappingsSigningKeyArn")
+
     def bundles(self) -> BundleLoader:
-        """The compiled mapping bundle."""
-        return BundleLoader(self.bucket, s3=self.client("s3"))
+        """The compiled mapping bundle, its signature verified with this deployment's key."""
+        verifier = ManifestVerifier(self.signing_key_arn, kms=self.client("kms"))
+        return BundleLoader(self.bucket, s3=self.client("s3"), verifier=verifier)
 
 
 def resolve(deployment: Deployment | None) -> Deployment:

@@ -64,6 +64,14 @@ class BundleIntegrityError(MappingBundleError, BundleTamperedError):
     """A mapping module's SHA-256 or declaration does not match its manifest: refused, never imported."""
 
 
+class BundleSignatureError(BundleIntegrityError):
+    """The bundle's manifest is unsigned, or its signature does not verify with the deployment's key.
+
+    Nothing of the bundle is read past its signed manifest, no module runs, and
+    the run stops (never retried): someone wrote to `mappings/` who may not sign.
+    """
+
+
 class AuthenticationError(IntegrationError):
     """Credentials were refused (HTTP 401/403): alert and stop, never retry."""
 

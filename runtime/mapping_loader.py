@@ -1,17 +1,21 @@
-"""Loads compiled mapping modules from the bundle in S3, refusing any module whose hash is wrong.
+"""Loads compiled mapping modules from the signed bundle in S3; nothing of a module runs unchecked.
 
-The bundle is `s3://$CONFIG_BUCKET/$MAPPINGS_PREFIX` holding `manifest.json`
-and one module per mapping (docs/architecture.md, "The mapping bundle"),
-read through the contract the compiler writes it by (contract/): a manifest
-of any other shape is refused. A module's bytes are hashed and compared with
-the manifest BEFORE anything is compiled or run: a tampered module is a
-BundleIntegrityError and is never imported. A changed manifest is refused
-too: the entry for a mapping must agree with the `MAPPING` the module itself
-declares (its name, product type, version, source and source hash, compiler
-version), so an entry edited to point at another valid module (another
-client's mapping, say) is caught. Loaded mappings are cached per container by
-their module's hash, so a warm Lambda compiles each mapping once and a new
-bundle (new hash) is picked up on the next invocation.
+The bundle is `s3://$CONFIG_BUCKET/$MAPPINGS_PREFIX` holding
+`signed-manifest.json` (the compiler's manifest and the deploy's signature of
+it, contract/signature.py) and one module per mapping (docs/architecture.md,
+"Bundle trust"). Three checks, in this order, before a module runs:
+1. the manifest's signature verifies with the deployment's mapping-signing
+   key (runtime/bundle_trust.py): otherwise BundleSignatureError, and not
+   even the manifest is read;
+2. the module's bytes hash to the manifest entry's `module_sha256`;
+3. the `MAPPING` the module's text declares (read as a literal, not run)
+   agrees with the entry (name, product type, version, source and source
+   hash, compiler version), so an entry pointing at another valid module is caught.
+A failed 2 or 3 is a BundleIntegrityError; the run stops, never retried.
+Loaded mappings are cached per container by their module's hash, so a warm
+Lambda compiles each mapping once and a new bundle (new hash) is picked up
+on the next invocation; the signature is checked on every load (a verified
+envelope is remembered, so that costs one KMS call per new bundle).
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from botocore.exceptions import ClientError
 
 from contract.errors import BundleContractError, BundleTamperedError
 from contract.loaded import LoadedMapping, check_agreement, load_mapping
-from contract.manifest import MANIFEST_NAME, MAPPING_NAME_PATTERN, Manifest
-from runtime import aws, settings
+from contract.manifest import MAPPING_NAME_PATTERN, Manifest
+from contract.signature import SIGNED_MANIFEST_NAME
+from runtime import aws, bundle_trust, settings
+from runtime.bundle_trust import ManifestVerifier
 from runtime.errors import BundleIntegrityError, MappingBundleError
 
 _lock = threading.Lock()
@@ -35,9 +41,10 @@ _loaded: dict[str, LoadedMapping] = {}
 
 
 def clear_cache() -> None:
-    """Forget every loaded mapping (tests)."""
+    """Forget every loaded mapping and verified signature (tests)."""
     with _lock:
         _loaded.clear()
+    bundle_trust.clear_cache()
 
 
 def cached_hashes() -> frozenset[str]:
@@ -60,14 +67,25 @@ def _as_runtime_errors() -> Iterator[None]:
 
 
 class BundleLoader:
-    """Loads a mapping by name from one bucket's bundle."""
+    """Loads a mapping by name from one bucket's signed bundle."""
 
     def __init__(
-        self, bucket: str | None = None, prefix: str | None = None, *, s3: Any | None = None
+        self,
+        bucket: str | None = None,
+        prefix: str | None = None,
+        *,
+        s3: Any | None = None,
+        verifier: ManifestVerifier | None = None,
     ) -> None:
         self.bucket = settings.config_bucket(bucket)
         self.prefix = settings.mappings_prefix(prefix)
         self.s3 = s3 if s3 is not None else aws.client("s3")
+        self.verifier = verifier if verifier is not None else ManifestVerifier()
+
+    @property
+    def manifest_url(self) -> str:
+        """Where the signed manifest is, for messages."""
+        return self._url(self.prefix + SIGNED_MANIFEST_NAME)
 
     def _url(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -90,11 +108,12 @@ class BundleLoader:
             body.close()
 
     def manifest(self) -> Manifest:
-        """The bundle's manifest, exactly as the compiler writes it."""
-        key = self.prefix + MANIFEST_NAME
+        """The bundle's manifest, its signature verified, exactly as the compiler writes it."""
+        key = self.prefix + SIGNED_MANIFEST_NAME
         data = self._get(key, "mapping bundle manifest")
+        signed = self.verifier.manifest(data, self._url(key))
         with _as_runtime_errors():
-            return Manifest.from_json(data, self._url(key))
+            return Manifest.from_json(signed, self._url(key))
 
     def load(self, name: str, *, product_type: str | None = None) -> LoadedMapping:
         """The compiled mapping `name`, hash-checked; when given, its product type must match."""
@@ -102,9 +121,10 @@ class BundleLoader:
             raise MappingBundleError(
                 f"mapping name {str(name)[:80]!r} must match {MAPPING_NAME_PATTERN}"
             )
-        where = self._url(self.prefix + MANIFEST_NAME)
+        where = self.manifest_url
+        manifest = self.manifest()
         with _as_runtime_errors():
-            entry = self.manifest().entry(name, where)
+            entry = manifest.entry(name, where)
             with _lock:
                 cached = _loaded.get(entry.module_sha256)
             if cached is None:

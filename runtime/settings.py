@@ -17,6 +17,7 @@ CLIENTS_TABLE_ENV = "CLIENTS_TABLE"
 RUNS_TABLE_ENV = "RUNS_TABLE"
 CONFIG_BUCKET_ENV = "CONFIG_BUCKET"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
+MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
 ALERTS_TOPIC_ARN_ENV = "ALERTS_TOPIC_ARN"
 STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
 ENVIRONMENT_ENV = "ENVIRONMENT"
@@ -101,6 +102,14 @@ def mappings_prefix(explicit: str | None = None) -> str:
     """Key prefix of the compiled mapping bundle, always ending in '/'."""
     prefix = _text(explicit, MAPPINGS_PREFIX_ENV, DEFAULT_MAPPINGS_PREFIX).strip("/")
     return f"{prefix}/" if prefix else ""
+
+
+def mappings_signing_key(explicit: str | None = None) -> str | None:
+    """The KMS key whose signature a mapping bundle must carry; None when not configured.
+
+    Without one, every bundle is refused (runtime/bundle_trust.py): there is no unsigned mode.
+    """
+    return explicit or os.environ.get(MAPPINGS_SIGNING_KEY_ENV) or None
 
 
 def alerts_topic_arn(explicit: str | None = None) -> str | None:

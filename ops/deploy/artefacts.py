@@ -5,9 +5,12 @@ Lambda package and the state machine definition carry a prefix of their
 SHA-256, so a changed file gets a new key (and the template a new parameter
 value, which is what makes CloudFormation update the functions) and an
 unchanged one is not uploaded again. The mapping bundle keeps fixed keys
-under `mappings/` (the loader reads `mappings/manifest.json`); each object
-carries its SHA-256 as metadata, and an object already holding the same
-bytes is left alone, so a deploy with nothing changed writes nothing.
+under `mappings/`: the modules, then `signed-manifest.json`, the manifest
+signed with the stack's KMS key (ops/deploy/signing.py), which the loader
+reads; each object carries its SHA-256 as metadata, and an object already
+holding the same bytes is left alone, so a deploy with nothing changed
+writes nothing (ECDSA signatures differ each time, so the envelope is
+rewritten only when the manifest changed).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from botocore.exceptions import ClientError
 
 from contract.errors import BundleContractError
 from contract.manifest import MANIFEST_NAME, read_manifest
+from contract.signature import SIGNED_MANIFEST_NAME
+from ops.deploy.signing import ManifestSigner
 from ops.errors import DeploymentError
 
 SHA256_METADATA = "sha256"  # x-amz-meta-sha256
@@ -148,7 +153,7 @@ def upload_content_addressed(s3: Any, bucket: str, prefix: str, data: bytes, suf
 
 
 def _checked_bundle_files(bundle: Path) -> list[Path]:
-    """The bundle's files, modules before the manifest, each module matching the manifest's hash."""
+    """The bundle's modules, each matching the manifest's hash, then the manifest last."""
     manifest_path = bundle / MANIFEST_NAME
     try:
         manifest = read_manifest(bundle)
@@ -168,12 +173,39 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
     return files
 
 
-def upload_mapping_bundle(s3: Any, bucket: str, bundle: Path, prefix: str) -> list[Upload]:
-    """Upload the bundle under `prefix`: modules first, the manifest last, unchanged objects skipped.
+def upload_mapping_bundle(
+    s3: Any, bucket: str, bundle: Path, prefix: str, signer: ManifestSigner
+) -> list[Upload]:
+    """Upload the bundle under `prefix`: modules first, the signed manifest last, unchanged objects skipped.
 
-    A reader never sees a manifest naming a module that is not there yet.
+    A reader never sees a manifest naming a module that is not there yet. The
+    manifest goes up only inside its signed envelope; it is signed again only
+    when the envelope the bucket holds does not sign these bytes with this key.
     """
-    return [
+    *modules, manifest_path = _checked_bundle_files(bundle)
+    uploads = [
         put_if_changed(s3, bucket, prefix + path.relative_to(bundle).as_posix(), path.read_bytes())
-        for path in _checked_bundle_files(bundle)
+        for path in modules
     ]
+    manifest = manifest_path.read_bytes()
+    key = prefix + SIGNED_MANIFEST_NAME
+    held = _stored_bytes(s3, bucket, key)
+    if held is not None and signer.holds(held, manifest):
+        uploads.append(Upload(bucket, key, hashlib.sha256(held).hexdigest(), written=False))
+    else:
+        uploads.append(put_if_changed(s3, bucket, key, signer.sign(manifest)))
+    return uploads
+
+
+def _stored_bytes(s3: Any, bucket: str, key: str) -> bytes | None:
+    """The object's bytes, or None when there is none."""
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        if _error_code(exc) in _MISSING:
+            return None
+        raise
+    try:
+        return bytes(body.read())
+    finally:
+        body.close()

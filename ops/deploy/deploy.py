@@ -8,13 +8,16 @@ Order, and why:
    it is too big to send inline.
 3. The stack is brought to the template by one change set (ops/deploy/stack.py).
 4. The mapping bundle goes to the stack's config bucket under `mappings/`,
-   which the stack creates, modules first and the manifest last.
+   which the stack creates, modules first and the manifest last, signed with
+   the stack's `MappingsSigningKey` (ops/deploy/signing.py): the deploy role,
+   `DeployRoleArn` (by default the caller), is the only principal that may sign.
 An unchanged second deploy uploads nothing, finds an empty change set and
 says so.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ from ops.deploy.artefacts import (
 )
 from ops.deploy.build import DEFAULT_TEMPLATE, Build
 from ops.deploy.parameters import check_given, resolve_parameters
+from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import (
     NEVER_CREATED,
     EventSink,
@@ -73,6 +77,7 @@ class DeployReport:
     parameters: dict[str, str]
     artefact_uploads: tuple[Upload, ...]
     bundle_uploads: tuple[Upload, ...]
+    signing_key_arn: str = ""
 
     @property
     def changed(self) -> bool:
@@ -84,6 +89,26 @@ class DeployReport:
 def default_artifacts_bucket(account_id: str, region: str) -> str:
     """`siesa-integration-artifacts-<account>-<region>`: unique per account and region."""
     return f"siesa-integration-artifacts-{account_id}-{region}"
+
+
+def deploy_principal_arn(caller_arn: str) -> str:
+    """The IAM principal behind the caller's identity: an assumed role's role, or a user.
+
+    A role with a path cannot be told from its session ARN: pass
+    `--parameter DeployRoleArn=...` then. The account root is refused.
+    """
+    match = re.fullmatch(
+        r"arn:(?P<part>aws[a-z-]*):(?:sts|iam)::(?P<account>[0-9]{12}):"
+        r"(?:assumed-role/(?P<role>[^/]+)/.+|user/(?P<user>.+))",
+        caller_arn,
+    )
+    if match is None:
+        raise DeploymentError(
+            f"cannot tell the deploy role from the caller {caller_arn}; "
+            "pass --parameter DeployRoleArn=arn:aws:iam::ACCOUNT:role/NAME"
+        )
+    kind, name = ("role", match["role"]) if match["role"] else ("user", match["user"])
+    return f"arn:{match['part']}:iam::{match['account']}:{kind}/{name}"
 
 
 def _read(path: Path, what: str) -> str:
@@ -128,7 +153,8 @@ def deploy(
     cloudformation = deployment.client("cloudformation")
     s3 = deployment.client("s3")
     with reaching_aws(deployment.endpoint_url):
-        account = str(deployment.client("sts").get_caller_identity()["Account"])
+        caller = deployment.client("sts").get_caller_identity()
+        account = str(caller["Account"])
         bucket = request.artifacts_bucket or default_artifacts_bucket(account, deployment.region)
         plain_http = (deployment.endpoint_url or "https:").startswith("http:")
         created = ensure_bucket(s3, bucket, deployment.region, require_tls=not plain_http)
@@ -157,6 +183,8 @@ def deploy(
             LambdaCodeKey=package.key,
             StateMachineDefinitionKey=state_machine.key,
         )
+        if "DeployRoleArn" not in given and not (previous or {}).get("DeployRoleArn"):
+            given["DeployRoleArn"] = deploy_principal_arn(str(caller["Arn"]))
         parameters = resolve_parameters(template, given, previous)
         stack = deploy_stack(
             cloudformation,
@@ -173,7 +201,26 @@ def deploy(
         config_bucket = stack.outputs.get("ConfigBucketName")
         if not config_bucket:
             raise DeploymentError(f"stack {request.stack_name} has no ConfigBucketName output")
-        bundle = upload_mapping_bundle(
-            s3, config_bucket, build.mapping_dir, settings.DEFAULT_MAPPINGS_PREFIX
+        key_arn = stack.outputs.get(SIGNING_KEY_OUTPUT)
+        if not key_arn:
+            raise DeploymentError(f"stack {request.stack_name} has no {SIGNING_KEY_OUTPUT} output")
+        kms = deployment.client("kms")
+        key_arn = usable_signing_key(
+            kms, key_arn, template, embedded_aws=is_loopback_url(deployment.endpoint_url)
         )
-    return DeployReport(stack, deployment.where, bucket, parameters, tuple(uploads), tuple(bundle))
+        bundle = upload_mapping_bundle(
+            s3,
+            config_bucket,
+            build.mapping_dir,
+            settings.DEFAULT_MAPPINGS_PREFIX,
+            ManifestSigner(kms, key_arn),
+        )
+    return DeployReport(
+        stack,
+        deployment.where,
+        bucket,
+        parameters,
+        tuple(uploads),
+        tuple(bundle),
+        signing_key_arn=key_arn,
+    )

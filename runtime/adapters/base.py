@@ -2,7 +2,7 @@
 
 The design document's "Product Adapter Architecture": one adapter per product,
 chosen by `product_type` through the registry. The base class holds what all
-products share (the mapping's `to_product`, validation of the id, batching to
+products share (validation of the id, batching to
 the contract's 100 items, per-item result bookkeeping, retries and the error
 matrix via `ProductApi`), so a product adds only its own calls in `send`.
 """
@@ -47,7 +47,7 @@ class ProductAdapter(ABC):
         self,
         credentials: ProductCredentials,
         config: ClientConfig,
-        mapping: LoadedMapping,
+        mapping: LoadedMapping | None = None,
         *,
         http: httpx.Client | None = None,
         policy: RetryPolicy = PRODUCT_RETRY_POLICY,
@@ -92,7 +92,13 @@ class ProductAdapter(ABC):
         )
 
     def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Canonical records → the product's records, through the compiled mapping's `to_product`."""
+        """Canonical records → the product's records, through the compiled mapping's `to_product`.
+
+        Only for an adapter given a mapping (replay, reconcile, tests): the loader
+        builds its adapter without one, and sends the records the transformer made.
+        """
+        if self.mapping is None:
+            raise TypeError(f"this {self.display_name} adapter was built without a mapping")
         return [self.mapping.to_product(record) for record in canonical]
 
     def id_of(self, product: dict[str, Any]) -> str:

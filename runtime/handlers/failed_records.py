@@ -5,19 +5,20 @@ id, stage (`mapping` or `product`), reason, retryable, and `record`, the raw
 ERP record, so `siesa replay` can send it again through the current mapping;
 a product-stage line also carries the `canonical` record. The mapping's
 rejects come with their raw record from the transformer; for product-stage
-failures the raw copies are found at the end, in one pass over the run's
-extracted pages through the mapping (a record's canonical id is its key).
+failures the raw copies are read at the end from where the transformer
+said each record was (its page line's `position`, `page key#line`), in one
+pass over the pages named: no mapping runs here.
 
 The summary shows the same lines capped (it travels in the workflow state).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from contract import jsontext
-from contract.loaded import LoadedMapping
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import NdjsonWriter, RunStore
@@ -87,26 +88,16 @@ class FailedRecords:
         self.shown.append(entry)
         self._shown_bytes += size
 
-    def finish(
-        self, store: RunStore, raw_pages: Iterable[str], mapping: LoadedMapping | None
-    ) -> str:
+    def finish(self, store: RunStore, raw_pages: Iterable[str]) -> str:
         """Attach raw ERP copies to the product-stage lines, write them, upload; returns the key."""
-        raw = raw_copies(
-            store,
-            raw_pages,
-            mapping,
-            {
-                record_id
-                for line in self._deferred
-                if (record_id := _plain_id(line.get("id"))) is not None
-            },
-        )
+        positions = {str(line.get("position")) for line in self._deferred if line.get("position")}
+        raw = raw_copies(store, raw_pages, positions)
         for line in self._deferred:
             canonical = line.get("record")
             self.writer.write(
                 {
                     **{key: value for key, value in line.items() if key != "record"},
-                    "record": raw.get(str(line.get("id"))),
+                    "record": raw.get(str(line.get("position"))),
                     "canonical": canonical,
                 }
             )
@@ -115,31 +106,28 @@ class FailedRecords:
 
 
 def raw_copies(
-    store: RunStore, pages: Iterable[str], mapping: LoadedMapping | None, wanted: set[str]
+    store: RunStore, pages: Iterable[str], positions: set[str]
 ) -> dict[str, dict[str, Any]]:
-    """The raw ERP records, from the run's extracted pages, whose canonical id is wanted.
+    """The raw ERP records at `positions` (`page key#line number`) of the run's own raw pages.
 
-    A one-to-many record is the raw copy of each of its lines.
+    A position on a page that is not one of `pages` (the run's extracted
+    pages and retried copies) is ignored. A one-to-many record is the raw
+    copy of each of its lines (they share its position).
     """
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for position in positions:
+        key, _, line = position.rpartition("#")
+        if line.isdigit():
+            wanted[key].add(int(line))
     found: dict[str, dict[str, Any]] = {}
-    if not wanted or mapping is None:
-        return found
-    map_record = mapping.map_record
     try:
         for page in pages:
-            for record in store.iter_lines(page):
-                if not isinstance(record, dict):
-                    continue
-                try:
-                    canonical, _ = map_record(record)
-                except Exception:
-                    continue
-                for line in canonical:
-                    record_id = _plain_id(line.get("id"))
-                    if record_id in wanted and record_id is not None:
-                        found[record_id] = record
-                if len(found) == len(wanted):
-                    return found
+            numbers = wanted.get(page)
+            if not numbers:
+                continue
+            for number, record in enumerate(store.iter_lines(page), start=1):
+                if number in numbers and isinstance(record, dict):
+                    found[f"{page}#{number}"] = record
     except RunDataError:
         logger.warning(
             "the run's extracted pages could not be read: failed records lack raw copies"

@@ -1,4 +1,8 @@
-"""One load run: the run's canonical pages through the load core into the product, and the summary.
+"""One load run: the run's product-ready pages through the load core into the product, and the summary.
+
+The transformer made each product record (runtime/stages/transform.py), so
+the loader loads no mapping and runs no mapping code: what it holds, the
+client's product credentials, never meets code from the bundle.
 
 Every record of the run that did not reach the product lands in
 `failed-records.ndjson` with its id, stage (`mapping` or `product`), reason
@@ -23,7 +27,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from contract.loaded import LoadedMapping
 from runtime import settings
 from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.errors import RunDataError
@@ -58,7 +61,6 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     store = deps.run_store(event.bucket)
     failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id)))
     progress = LoadProgress()
-    mapping: LoadedMapping | None = None
     run.resume()
     try:
         with run.recording_errors():
@@ -66,9 +68,6 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 config = run.client_config(event.product_type)
                 batch_size = settings.batch_size(deps.batch_size)
                 credentials = deps.product_credentials(config)
-                mapping = deps.bundles.load(
-                    config.field_mappings_key, product_type=config.product_type
-                )
                 adapter_class = deps.adapter_class(config.product_type)
                 logger.info(
                     "Starting load",
@@ -81,7 +80,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                     },
                 )
                 take_rejects(store.iter_lines(rejected), failed, progress)
-                with adapter_class(credentials, config, mapping, on_latency=latency) as adapter:
+                with adapter_class(credentials, config, on_latency=latency) as adapter:
                     load_records(adapter, store.iter_records(pages), batch_size, failed, progress)
                     skipped = _skipped_ids(store, run, event)
                     left = leave_scope(
@@ -96,14 +95,13 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                         loaded=progress.loaded,
                     )
                     progress.handled.update(skipped)
-                failed_key = failed.finish(store, raw_pages, mapping)
-                mapping_sha256 = event.mapping_sha256 or (
-                    mapping.sha256 if mapping is not None else None
+                failed_key = failed.finish(store, raw_pages)
+                _keep_for_retry(
+                    store, client_id, run_id, progress.handled, failed, event.mapping_sha256
                 )
-                _keep_for_retry(store, client_id, run_id, progress.handled, failed, mapping_sha256)
             except Exception as exc:
                 if not failed.writer.closed:
-                    _report_stop(store, failed, progress, exc, rejected, pages, raw_pages, mapping)
+                    _report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
                 raise
     finally:
         latency.emit(client_id, sync_type)
@@ -208,7 +206,6 @@ def _report_stop(
     rejected: str,
     pages: list[str],
     raw_pages: list[str],
-    mapping: LoadedMapping | None,
 ) -> None:
     """Report every record a stopping run did not load, then upload the report.
 
@@ -224,7 +221,7 @@ def _report_stop(
                 failed.add(line)
         except RunDataError:
             logger.exception("the stopped run's records could not all be read for its report")
-        failed.finish(store, raw_pages, mapping)
+        failed.finish(store, raw_pages)
     except Exception:
         logger.exception("could not write the failed-records report of the stopped run")
 

@@ -1,7 +1,10 @@
 """One transform run: the run's extracted pages through the transform core, into the run store.
 
-Out go the canonical pages (every record an ERP record becomes: several
-for a one-to-many mapping), the validation report (one line per issue),
+Out go the product-ready pages (every record an ERP record becomes:
+several for a one-to-many mapping; each line its canonical record, the
+product's record `to_product` made of it, and where the ERP record was:
+runtime/stages/transform.py `ready_line`), so the loader loads no mapping;
+the validation report (one line per issue),
 `rejected.ndjson` (one line per rejected record, or per rejected line of a
 one-to-many record, with its reasons and the raw record for replay), which
 the loader folds into failed_records, and `skipped.ndjson` (one line per
@@ -150,8 +153,8 @@ class _Writers:
         """Write what one record became; returns every id it accounts for."""
         for line in outcome.report:
             self.report.write(line)
-        for record in outcome.canonical:
-            self.canonical.write(record)
+        for line in outcome.ready:
+            self.canonical.write(line)
         for rejection in outcome.rejections:
             self.rejected.write(rejection)
         if outcome.skip is not None:

@@ -1,13 +1,14 @@
-"""The load stage's core: canonical records through a product adapter, in batches.
+"""The load stage's core: product-ready page lines through a product adapter, in batches.
 
-Batches of at most `batch_size` records go through the adapter
-(`transform_products`, then `load_batch`). Every record ends as a success
-or a failed record, handed to a `FailureSink` with its id, stage (`mapping`
-or `product`), reason and whether sending it again may succeed: a
-`to_product` that raises fails only the records it raises on, and a
-record the adapter reported nothing about is failed rather than lost.
-`LoadProgress` says how far the load got, so a run that stops can report
-every record it did not load (`stop_lines`).
+The transformer wrote each line with the product's record already made
+(runtime/stages/transform.py `ready_line`), so nothing here runs mapping
+code. Batches of at most `batch_size` lines go to the adapter's
+`load_batch`. Every record ends as a success or a failed record, handed to
+a `FailureSink` with its id, stage `product`, reason, whether sending it
+again may succeed, its canonical record and its position (where its raw
+ERP record is, for replay); a record the adapter reported nothing about is
+failed rather than lost. `LoadProgress` says how far the load got, so a run
+that stops can report every record it did not load (`stop_lines`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any, Protocol
 
-from runtime.observability import logger, redact
+from runtime.errors import RunDataError
+from runtime.observability import redact
 from runtime.sync_state import run_status
 
 Record = dict[str, Any]
@@ -120,61 +122,42 @@ def totals(progress: LoadProgress, failed_count: int) -> LoadTotals:
 
 
 def load_batch(adapter: Any, batch: list[Record], failed: FailureSink) -> list[str]:
-    """One batch through the adapter; returns the ids of the records that reached the product."""
-    products, pairs = to_products(adapter, batch, failed)
-    if not products:
-        return []
+    """One batch of page lines through the adapter; returns the ids of the records that reached it."""
+    for line in batch:
+        if not isinstance(line.get("product"), dict):
+            raise RunDataError(
+                "a page line holds no product record: the pages were written by a transformer "
+                "older than this loader; run the sync again"
+            )
+    products = [line["product"] for line in batch]
     result = adapter.load_batch(products)
     succeeded = set(result.succeeded)
-    by_id = {adapter.id_of(product): canonical for product, canonical in pairs}
+    by_id = {adapter.id_of(product): line for product, line in zip(products, batch, strict=True)}
     accounted: set[str] = set(succeeded)
     for item in result.failed:
         accounted.add(item.id)
-        failed.add({**item.to_dict(), "record": by_id.get(item.id)})
-    for product, canonical in pairs:
+        failed.add({**item.to_dict(), **_origin(by_id.get(item.id))})
+    for product, line in zip(products, batch, strict=True):
         record_id = adapter.id_of(product)
         if record_id not in accounted:
             accounted.add(record_id)
             failed.add(
                 {
-                    "id": record_id or canonical.get("id"),
+                    "id": record_id or line.get("id"),
                     "stage": "product",
                     "reason": "the adapter reported no outcome for this record",
                     "retryable": True,
-                    "record": canonical,
+                    **_origin(line),
                 }
             )
     return [str(record_id) for record_id in result.succeeded]
 
 
-def to_products(
-    adapter: Any, batch: list[Record], failed: FailureSink
-) -> tuple[list[Record], list[tuple[Record, Record]]]:
-    """The product records of a batch, paired with their canonical records."""
-    try:
-        products = adapter.transform_products(batch)
-        return products, list(zip(products, batch, strict=True))
-    except Exception:
-        logger.warning("to_product failed on a batch; mapping its records one by one")
-    products = []
-    pairs = []
-    for canonical in batch:
-        try:
-            (product,) = adapter.transform_products([canonical])
-        except Exception as exc:
-            failed.add(
-                {
-                    "id": canonical.get("id"),
-                    "stage": "mapping",
-                    "reason": f"to_product failed: {type(exc).__name__}: {exc}",
-                    "retryable": False,
-                    "record": canonical,
-                }
-            )
-            continue
-        products.append(product)
-        pairs.append((product, canonical))
-    return products, pairs
+def _origin(line: Record | None) -> Record:
+    """What a failed-record line carries of its page line: the canonical record and its position."""
+    if line is None:
+        return {"record": None}
+    return {"record": line.get("canonical"), "position": line.get("position")}
 
 
 def stop_reason(exc: BaseException) -> str:
@@ -191,17 +174,17 @@ def stop_lines(
 ) -> Iterator[Record]:
     """A failed-record line for every record a stopped run did not load and has not reported.
 
-    `unread` are the canonical records, when the run stopped before it read
-    them; otherwise the rest comes from `progress`. The records are
-    retryable: sending them again as they are may succeed.
+    `unread` are the page lines, when the run stopped before it read them;
+    otherwise the rest comes from `progress`. The records are retryable:
+    sending them again as they are may succeed.
     """
     rest = progress.records if progress.records is not None else batched(unread, STOP_BATCH_SIZE)
-    for record in chain(progress.current, chain.from_iterable(rest)):
-        if not failed.has(record.get("id")):
+    for line in chain(progress.current, chain.from_iterable(rest)):
+        if not failed.has(line.get("id")):
             yield {
-                "id": record.get("id"),
+                "id": line.get("id"),
                 "stage": "product",
                 "reason": reason,
                 "retryable": True,
-                "record": record,
+                **_origin(line),
             }

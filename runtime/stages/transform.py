@@ -9,6 +9,12 @@ file and line, value, reason, severity, where the record was), its
 one-to-many record, with the reasons and the raw record, for replay), or,
 when a `skip when` rule held, its `skipped.ndjson` line: a skipped record
 is not a failure. A mapping that raises rejects the record, not the run.
+
+Each canonical record also goes through the mapping's `to_product` here, so
+the run writes product-ready page lines (`ReadyLine`: the canonical record,
+the product's record and where the ERP record was) and the loader runs no
+mapping code. A `to_product` that raises rejects that record like any other
+mapping failure, with the raw record for replay.
 """
 
 from __future__ import annotations
@@ -28,9 +34,22 @@ Line = dict[str, Any]
 
 
 class RecordMapping(Protocol):
-    """A loaded mapping: anything with `map_record(record) -> (canonical records, issues)`."""
+    """A loaded mapping: `map_record(record) -> (canonical records, issues)` and `to_product`."""
 
     def map_record(self, record: object) -> tuple[list[dict[str, Any]], list[Line]]: ...
+
+    def to_product(self, canonical: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def ready_line(canonical: dict[str, Any], product: dict[str, Any], position: str) -> Line:
+    """A product-ready page line: the loader sends `product`; `canonical` and `position` serve
+    the reports (failed records, replay's raw copy, reconcile's loaded ids by `id`)."""
+    return {
+        "id": canonical.get("id"),
+        "canonical": canonical,
+        "product": product,
+        "position": position,
+    }
 
 
 @dataclass(frozen=True)
@@ -39,16 +58,22 @@ class RecordOutcome:
 
     record_id: str
     """The id the ERP record is known by ("" when it has none)."""
-    canonical: list[dict[str, Any]]
+    ready: list[Line]
+    """Its product-ready page lines (`ready_line`), one per canonical record that made a product."""
     rejections: list[Line]
     report: list[Line]
     skip: Line | None = None
     """The `skipped.ndjson` line when a `skip when` rule held (then nothing else is written)."""
 
     @property
+    def canonical(self) -> list[dict[str, Any]]:
+        """The canonical records of its page lines."""
+        return [line["canonical"] for line in self.ready]
+
+    @property
     def ids(self) -> list[str]:
         """Every id this record accounts for: its canonical records', rejected lines', its own."""
-        found = [str(record["id"]) for record in self.canonical if record.get("id") is not None]
+        found = [str(line["id"]) for line in self.ready if line.get("id") is not None]
         found += [str(line["id"]) for line in self.rejections if line.get("id") is not None]
         if self.record_id and self.record_id not in found:
             found.append(self.record_id)
@@ -122,13 +147,38 @@ def map_record(mapping: RecordMapping, record: Any, position: str) -> RecordOutc
         own = canonical[0].get("id") if len(canonical) == 1 and not parts else None
         own = own if own is not None else named if named is not None else _raw_id(record)
         rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
-        return RecordOutcome("" if own is None else str(own), canonical, rejections, report)
+        ready, unready = _products(mapping, canonical, record, position)
+        return RecordOutcome("" if own is None else str(own), ready, rejections + unready, report)
     own = named if named is not None else _raw_id(record)
     if len(errors) == len(parts):
         rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
     else:
         rejections = [_rejection(own, None, errors, record, position)]
     return RecordOutcome("" if own is None else str(own), [], rejections, report)
+
+
+def _products(
+    mapping: RecordMapping, canonical: list[dict[str, Any]], record: Any, position: str
+) -> tuple[list[Line], list[Line]]:
+    """Each canonical record through `to_product`: (ready page lines, rejections of those that raised)."""
+    ready: list[Line] = []
+    unready: list[Line] = []
+    for item in canonical:
+        try:
+            ready.append(ready_line(item, mapping.to_product(item), position))
+        except Exception as exc:
+            reason, _ = describe_mapping_failure(mapping, exc)
+            line: Line = {"id": item.get("id"), "stage": "mapping"}
+            unready.append(
+                {
+                    **line,
+                    "reason": f"to_product: {reason}",
+                    "retryable": False,
+                    "position": position,
+                    "record": record,
+                }
+            )
+    return ready, unready
 
 
 def _rejects(issue: Line) -> bool:

@@ -25,6 +25,21 @@ def _load(source: bytes, entry: ManifestEntry, name: str = "kong") -> object:
     return load_mapping(source, entry, name=name, origin="b/kong.py", where="b/manifest.json")
 
 
+def _entry_for(source: bytes) -> ManifestEntry:
+    """An entry for a hand-written `kong` module with these bytes."""
+    return ManifestEntry(
+        name="kong",
+        product_type="kong",
+        version=1,
+        source="kong.map",
+        source_sha256="0" * 64,
+        bases=(),
+        module="kong.py",
+        module_sha256=sha256_hex(source),
+        compiler_version="t",
+    )
+
+
 def test_a_compiled_mapping_loads_with_typed_accessors(kong: CompiledMapping) -> None:
     mapping = kong.load()
     assert mapping.sha256 == sha256_hex(kong.code.encode()) == kong.manifest_entry().module_sha256
@@ -51,17 +66,7 @@ def test_a_wrong_hash_is_refused_before_the_module_runs(kong: CompiledMapping) -
 
 def test_a_module_without_the_interface_is_refused() -> None:
     source = b"MAPPING = {}\ndef to_canonical(record):\n    return record, []\n"
-    entry = ManifestEntry(
-        name="kong",
-        product_type="kong",
-        version=1,
-        source="kong.map",
-        source_sha256="0" * 64,
-        bases=(),
-        module="kong.py",
-        module_sha256=sha256_hex(source),
-        compiler_version="t",
-    )
+    entry = _entry_for(source)
     with pytest.raises(
         BundleContractError, match=r"^mapping module b/kong\.py lacks map_record, to_product$"
     ):
@@ -79,3 +84,30 @@ def test_an_entry_that_names_another_mapping_is_refused(kong: CompiledMapping) -
         BundleTamperedError, match=r"its product_type is 'kong', the manifest says 'wms'"
     ):
         _load(source, edited)
+
+
+def test_a_module_disagreeing_with_its_entry_never_runs(kong: CompiledMapping) -> None:
+    """The agreement check reads MAPPING from the text: a planted module is refused before it runs."""
+    planted = f"import os\nos.environ[{SIDE_EFFECT!r}] = '1'\n{kong.code}".encode()
+    entry = kong.manifest_entry().model_copy(
+        update={"module_sha256": sha256_hex(planted), "product_type": "wms"}
+    )
+    with pytest.raises(BundleTamperedError, match=r"its product_type is 'kong'"):
+        _load(planted, entry)
+    assert SIDE_EFFECT not in os.environ
+
+
+def test_a_module_without_a_literal_mapping_never_runs() -> None:
+    source = f"import os\nos.environ[{SIDE_EFFECT!r}] = '1'\nMAPPING = dict(name='kong')\n"
+    data = source.encode()
+    entry = _entry_for(data)
+    with pytest.raises(BundleContractError, match=r"lacks MAPPING \(a literal dict\)$"):
+        _load(data, entry)
+    assert SIDE_EFFECT not in os.environ
+
+
+def test_a_module_that_changes_its_mapping_while_loading_is_refused(kong: CompiledMapping) -> None:
+    source = (kong.code + "\nMAPPING = {**MAPPING, 'product_type': 'wms'}\n").encode()
+    entry = kong.manifest_entry().model_copy(update={"module_sha256": sha256_hex(source)})
+    with pytest.raises(BundleTamperedError, match=r"changes its MAPPING while it loads"):
+        _load(source, entry)

@@ -251,3 +251,43 @@ def test_outputs_name_everything_operators_and_the_local_engine_need() -> None:
         "StepFunctionsRoleArn",
         "EventBridgeRoleArn",
     } <= set(TEMPLATE["Outputs"])
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(document["Statement"])
+
+
+def test_only_the_deploy_role_may_sign_the_mapping_bundle() -> None:
+    """docs/architecture.md, "Bundle trust": ECDSA P-256, sign and verify, kms:Sign for DeployRoleArn only."""
+    key = RESOURCES["MappingsSigningKey"]["Properties"]
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    statements = _statements(key["KeyPolicy"])
+    signers = [
+        s for s in statements if s["Effect"] == "Allow" and "kms:Sign" in _as_list(s["Action"])
+    ]
+    assert [s["Principal"] for s in signers] == [{"AWS": {"Ref": "DeployRoleArn"}}]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Action"] == "kms:Sign" and deny["Principal"] == "*"
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "DeployRoleArn"}}}
+
+
+def test_only_the_deploy_role_may_write_the_bundle() -> None:
+    policy = RESOURCES["ConfigBucketPolicy"]["Properties"]["PolicyDocument"]
+    (rule,) = [s for s in _statements(policy) if s.get("Sid") == "OnlyTheDeployRoleWritesMappings"]
+    assert rule["Effect"] == "Deny" and "s3:PutObject" in rule["Action"]
+    assert rule["Resource"] == {"Fn::Sub": "${ConfigBucket.Arn}/mappings/*"}
+    assert rule["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "DeployRoleArn"}}}
+
+
+def test_the_loader_can_reach_neither_the_bundle_nor_the_signing_key() -> None:
+    """It runs no mapping code (runtime/handlers/load_run.py): nothing of mappings/ is its business."""
+    role = json.dumps(RESOURCES["LoaderRole"])
+    assert "mappings/" not in role and "MappingsSigningKey" not in role
+    environment = RESOURCES["LoaderFunction"]["Properties"]["Environment"]["Variables"]
+    assert settings.MAPPINGS_SIGNING_KEY_ENV not in environment
+    transformer = json.dumps(RESOURCES["TransformerFunction"]["Properties"]["Environment"])
+    assert settings.MAPPINGS_SIGNING_KEY_ENV in transformer
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

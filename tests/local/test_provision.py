@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.signature import SignedManifest
 from local.embedded_aws import LocalAws
 from local.provision import (
     ARTIFACTS_BUCKET,
@@ -44,14 +45,13 @@ def test_the_repository_mappings_are_compiled_and_loadable_by_the_runtime(
 ) -> None:
     aws, result = provisioned
     assert result.mapping_manifest is not None
-    assert result.mapping_keys[-1] == "mappings/manifest.json"  # the manifest goes last
+    assert result.mapping_keys[-1] == "mappings/signed-manifest.json"  # the manifest goes last
     s3 = aws.client("s3")
-    manifest = json.loads(
-        s3.get_object(Bucket="siesa-integration-config", Key="mappings/manifest.json")[
-            "Body"
-        ].read()
-    )
-    assert manifest == result.mapping_manifest
+    signed = s3.get_object(Bucket="siesa-integration-config", Key="mappings/signed-manifest.json")
+    envelope = SignedManifest.from_json(signed["Body"].read(), "signed-manifest.json")
+    assert json.loads(envelope.manifest_bytes("")) == result.mapping_manifest
+    assert envelope.key_id == result.outputs["MappingsSigningKeyArn"]
+    assert os.environ["MAPPINGS_SIGNING_KEY_ARN"] == envelope.key_id
     loader = BundleLoader("siesa-integration-config", "mappings/", s3=s3)
     for product_type in ("kong", "wms"):
         module = loader.load(product_type, product_type=product_type)

@@ -164,7 +164,7 @@ def adapter_factory(waits: WaitLog, injections: Injections) -> Callable[[str], A
     def adapter_class(product_type: str) -> Callable[..., Any]:
         cls = get_adapter_class(product_type)
 
-        def build(credentials: Any, config: Any, mapping: Any, **options: Any) -> Any:
+        def build(credentials: Any, config: Any, mapping: Any = None, **options: Any) -> Any:
             adapter = cls(
                 credentials, config, mapping, sleep=waits.sleeper(config.client_id), **options
             )

@@ -56,7 +56,7 @@ def edit_item(engine: ReliabilityEngine, client_id: str, **values: str) -> None:
 def bundle_removed(engine: ReliabilityEngine) -> Iterator[None]:
     """The mapping bundle's manifest gone from S3 for the block."""
     s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
-    key = MAPPINGS_PREFIX + "manifest.json"
+    key = MAPPINGS_PREFIX + "signed-manifest.json"
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.delete_object(Bucket=bucket, Key=key)
     try:
@@ -266,7 +266,7 @@ def test_a_missing_mapping_bundle_stops_the_run_and_a_new_client(
         with bundle_removed(engine):
             outcome = sync_together(engine, [client_id], "incremental")[client_id]
             assert (outcome.status, outcome.error) == ("failed", "MappingBundleError")
-            assert "mappings/manifest.json is missing" in (outcome.cause or "")
+            assert "mappings/signed-manifest.json is missing" in (outcome.cause or "")
             (alert,) = alerts_for(engine.alerts(), client_id)
             assert "MappingBundleError" in alert["Message"]
             assert watermark(engine, client_id) == before and world.held() == held

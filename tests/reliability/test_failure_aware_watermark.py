@@ -6,6 +6,7 @@ what the mapping rejected is not sent again until the record or the mapping chan
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from typer.testing import CliRunner
 from cli.app import app
 from compiler.bundle import compile_paths
 from local.provision import MAPPINGS_DIR, MAPPINGS_PREFIX
+from ops.deploy.artefacts import upload_mapping_bundle
+from ops.deploy.signing import ManifestSigner
 from ops.replay import replay
 from runtime.carryover import read_state
 from runtime.runstore import failed_records_key
@@ -63,9 +66,8 @@ def lenient_kong_mapping(engine: ReliabilityEngine, scratch: Path) -> Iterator[N
         encoding="utf-8",
     )
     compile_paths([sources], scratch / "bundle")
-    manifest_last = sorted((scratch / "bundle").iterdir(), key=lambda p: p.name == "manifest.json")
-    for path in manifest_last:
-        s3.put_object(Bucket=bucket, Key=MAPPINGS_PREFIX + path.name, Body=path.read_bytes())
+    signer = ManifestSigner(engine.deployment.client("kms"), os.environ["MAPPINGS_SIGNING_KEY_ARN"])
+    upload_mapping_bundle(s3, bucket, scratch / "bundle", MAPPINGS_PREFIX, signer)
     try:
         yield
     finally:

@@ -17,11 +17,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,13 +33,15 @@ from harness import ReliabilityEngine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
-from scenario import alerts_for, sync_together, watermark
+from scenario import alerts_for, runs_of, sync_together, watermark
 from typer.testing import CliRunner
 
 import ops
 from cli.app import app
+from contract.signature import SIGNED_MANIFEST_NAME, SignedManifest
 from local.provision import MAPPINGS_PREFIX
 from local.sim import SimServer
+from ops.deploy.signing import ManifestSigner
 from runtime import mapping_loader, secrets
 from runtime.adapters.kong import KongAdapter
 from runtime.config import ClientConfig, ProductCredentials, validate_client_id
@@ -416,19 +420,101 @@ def test_a_tampered_module_is_refused_and_never_runs(engine: ReliabilityEngine) 
 
 
 def test_a_manifest_changed_to_name_another_module_is_refused(engine: ReliabilityEngine) -> None:
+    """Even signed by the deploy, an entry naming another module is refused before that module runs."""
     engine.alerts()
     with worlds(kong_client("sec-manifest", seed=86), products=30) as running:
         world = running["sec-manifest"]
         engine.add(world)
         sync_together(engine, [world.client_id])
         before = watermark(engine, world.client_id)
-        manifest = json.loads(_bundle_text(engine, "manifest.json"))
+        s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
+        signed = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + SIGNED)["Body"].read()
+        manifest = json.loads(SignedManifest.from_json(signed, SIGNED).manifest_bytes(SIGNED))
         # the entry for "kong" now names another valid module of the same product, hash and all
         manifest["mappings"]["kong"] = dict(manifest["mappings"]["connekta-kong"])
         world.catalog.modify(world.catalog.ids()[:5])
-        with bundle_object_changed(engine, "manifest.json", json.dumps(manifest).encode()):
+        with bundle_object_changed(engine, SIGNED, _signed(json.dumps(manifest).encode())):
             outcome = sync_together(engine, [world.client_id], "incremental")[world.client_id]
         assert (outcome.status, outcome.error) == ("failed", "BundleIntegrityError")
         assert "the manifest was changed" in (outcome.cause or "")
         assert "it is mapping 'connekta-kong'" in (outcome.cause or "")
         assert watermark(engine, world.client_id) == before
+
+
+SIGNED = SIGNED_MANIFEST_NAME
+
+
+def _signed(manifest: bytes) -> bytes:
+    """`manifest` signed with the deployment's key: what only the deploy role can make."""
+    key = os.environ["MAPPINGS_SIGNING_KEY_ARN"]
+    return ManifestSigner(ops.Deployment().client("kms"), key).sign(manifest)
+
+
+def _forged(engine: ReliabilityEngine, marker: Path) -> dict[str, bytes]:
+    """What someone who may write to mappings/ but not sign makes: kong.py replaced by a module
+    that writes `marker` when imported, and the manifest's hash recomputed for it. The old
+    signature is kept (they cannot make a new one with the deployment's key)."""
+    s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
+    module = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + "kong.py")["Body"].read()
+    planted = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n".encode() + module
+    signed = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + SIGNED)["Body"].read()
+    envelope = SignedManifest.from_json(signed, SIGNED)
+    manifest = json.loads(envelope.manifest_bytes(SIGNED))
+    manifest["mappings"]["kong"]["module_sha256"] = hashlib.sha256(planted).hexdigest()
+    forged = SignedManifest.of(
+        json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n",
+        envelope.signature_bytes(SIGNED),
+        envelope.key_id,
+    )
+    return {"kong.py": planted, SIGNED: forged.to_json()}
+
+
+@contextmanager
+def bundle_objects_changed(engine: ReliabilityEngine, bodies: dict[str, bytes]) -> Iterator[None]:
+    """Several objects of the bundle replaced for the block (modules first, as a writer would)."""
+    with ExitStack() as stack:
+        for name in sorted(bodies, key=lambda name: name == SIGNED):
+            stack.enter_context(bundle_object_changed(engine, name, bodies[name]))
+        yield
+
+
+def test_a_replaced_module_with_a_recomputed_manifest_stops_the_sync_unrun(
+    engine: ReliabilityEngine, tmp_path: Path
+) -> None:
+    """Write access to the bucket without the signing key: named error, the module never runs."""
+    marker = tmp_path / "planted-module-ran"
+    engine.alerts()
+    with worlds(kong_client("sec-forged", seed=87), products=30) as running:
+        world = running["sec-forged"]
+        engine.add(world)
+        sync_together(engine, [world.client_id])
+        before, held = watermark(engine, world.client_id), world.held()
+        world.catalog.modify(world.catalog.ids()[:5])
+        with bundle_objects_changed(engine, _forged(engine, marker)):
+            outcome = sync_together(engine, [world.client_id], "incremental")[world.client_id]
+        assert (outcome.status, outcome.error) == ("failed", "BundleSignatureError")
+        assert "signature does not verify" in (outcome.cause or "")
+        (alert,) = alerts_for(engine.alerts(), world.client_id)
+        assert "BundleSignatureError" in alert["Message"]
+        assert not marker.exists()
+        assert watermark(engine, world.client_id) == before and world.held() == held
+        newest = runs_of(engine, world.client_id)[0]
+        assert newest["status"] == "failed" and not newest.get("last_error")  # stopped, not retried
+
+
+def test_replay_refuses_a_forged_bundle_before_any_module_runs(
+    engine: ReliabilityEngine, tmp_path: Path
+) -> None:
+    """`siesa replay` verifies the signature too: operator credentials never run a planted module."""
+    marker = tmp_path / "planted-module-ran"
+    with worlds(kong_client("sec-replay", seed=88), products=30) as running:
+        world = running["sec-replay"]
+        engine.add(world)
+        outcome = sync_together(engine, [world.client_id])[world.client_id]
+        with bundle_objects_changed(engine, _forged(engine, marker)):
+            result = CliRunner().invoke(
+                app, ["replay", "--client", world.client_id, "--run", str(outcome.run_id)]
+            )
+        assert result.exit_code == 1, result.output
+        assert "signature does not verify" in result.output
+        assert not marker.exists()

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from contract.manifest import MANIFEST_NAME, Manifest, ManifestEntry
+from contract.manifest import Manifest, ManifestEntry
 from local.sim import (
     DEFAULT_KONG_API_KEY,
     DEFAULT_SIESA_API_KEY,
@@ -43,6 +43,7 @@ from moto_platform import (
     compiled_bundle_dir,
     platform_resources,
     put_secret,
+    put_signed_manifest,
     upload_bundle,
 )
 
@@ -126,7 +127,7 @@ class AwsWorld:
         text = Manifest.of("test", tuple(entries)).to_json()
         if manifest_override is not None:
             text = json.dumps(manifest_override)
-        self.s3.put_object(Bucket=self.bucket, Key=f"{prefix}{MANIFEST_NAME}", Body=text.encode())
+        put_signed_manifest(self.s3, self.bucket, text.encode(), prefix)
         manifest: dict[str, Any] = json.loads(text)
         return manifest
 
@@ -155,7 +156,8 @@ KONG_MAPPING_SOURCE = '''\
 """Hand-written stand-in for a compiled kong.map (docs/mapping-language.md interface)."""
 
 MAPPING = {"name": "kong", "product_type": "kong", "version": 1, "source": "kong.map",
-           "source_sha256": "0" * 64, "compiler_version": "test"}
+           "source_sha256": "0000000000000000000000000000000000000000000000000000000000000000",
+           "compiler_version": "test"}
 FIELDS = (
     {"canonical": "id", "type": "string", "required": True, "sources": ("f_codigo",), "target": "product_id", "line": 3},
     {"canonical": "name", "type": "string", "required": True, "sources": ("f_nombre",), "target": "name", "line": 4},

@@ -9,6 +9,7 @@ folders' tests start from one and the same AWS.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,6 +70,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         settings.RUNS_TABLE_ENV,
         settings.CONFIG_BUCKET_ENV,
         settings.MAPPINGS_PREFIX_ENV,
+        settings.MAPPINGS_SIGNING_KEY_ENV,
         settings.BATCH_SIZE_ENV,
         settings.RUN_PAGE_SIZE_ENV,
         settings.SECRETS_TTL_ENV,
@@ -81,7 +83,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @contextmanager
 def platform_resources() -> Iterator[AwsResources]:
-    """moto's AWS with the clients and runs tables and the config bucket."""
+    """moto's AWS with the clients and runs tables, the config bucket and the signing key.
+
+    The key's ARN is in MAPPINGS_SIGNING_KEY_ARN while the resources live, as the
+    template gives it to the functions.
+    """
     with mock_aws():
         s3 = aws_clients.client("s3")
         dynamodb = aws_clients.client("dynamodb")
@@ -89,7 +95,42 @@ def platform_resources() -> Iterator[AwsResources]:
         dynamodb.create_table(TableName=settings.runs_table(), **RUNS_TABLE_SCHEMA)
         bucket = settings.config_bucket()
         s3.create_bucket(Bucket=bucket)
-        yield AwsResources(s3, dynamodb, aws_clients.client("secretsmanager"), bucket)
+        key = aws_clients.client("kms").create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
+        before = os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV)
+        os.environ[settings.MAPPINGS_SIGNING_KEY_ENV] = key["KeyMetadata"]["Arn"]
+        try:
+            yield AwsResources(s3, dynamodb, aws_clients.client("secretsmanager"), bucket)
+        finally:
+            if before is None:
+                os.environ.pop(settings.MAPPINGS_SIGNING_KEY_ENV, None)
+            else:
+                os.environ[settings.MAPPINGS_SIGNING_KEY_ENV] = before
+
+
+def signed_manifest_bytes(s3: Any, bucket: str, prefix: str | None = None) -> bytes:
+    """The manifest bytes inside the bundle's signed envelope (not verified: tests edit them)."""
+    from contract.signature import SIGNED_MANIFEST_NAME, SignedManifest
+
+    key = (settings.mappings_prefix() if prefix is None else prefix) + SIGNED_MANIFEST_NAME
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return SignedManifest.from_json(body, key).manifest_bytes(key)
+
+
+def put_signed_manifest(s3: Any, bucket: str, manifest: bytes, prefix: str | None = None) -> str:
+    """Sign `manifest` with the deployment's key, as the deploy does, and upload the envelope.
+
+    The key and KMS are the process's (MAPPINGS_SIGNING_KEY_ARN, AWS_ENDPOINT_URL), so this
+    serves moto in-process and the embedded AWS that provision() exported alike.
+    """
+    from contract.signature import SIGNED_MANIFEST_NAME
+    from ops.deploy.signing import ManifestSigner
+
+    key_arn = settings.mappings_signing_key()
+    assert key_arn is not None, "platform_resources() and provision() set the signing key"
+    envelope = ManifestSigner(aws_clients.client("kms"), key_arn).sign(manifest)
+    key = (settings.mappings_prefix() if prefix is None else prefix) + SIGNED_MANIFEST_NAME
+    s3.put_object(Bucket=bucket, Key=key, Body=envelope)
+    return key
 
 
 def put_secret(
@@ -116,7 +157,11 @@ def compiled_bundle_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def upload_bundle(s3: Any, bucket: str, bundle_dir: Path) -> None:
-    """Put a compiled bundle directory where the runtime looks for it."""
+    """Put a compiled bundle directory where the runtime looks for it, its manifest signed."""
+    from contract.manifest import MANIFEST_NAME
+
     prefix = settings.mappings_prefix()
     for path in sorted(bundle_dir.iterdir()):
-        s3.put_object(Bucket=bucket, Key=prefix + path.name, Body=path.read_bytes())
+        if path.name != MANIFEST_NAME:
+            s3.put_object(Bucket=bucket, Key=prefix + path.name, Body=path.read_bytes())
+    put_signed_manifest(s3, bucket, (bundle_dir / MANIFEST_NAME).read_bytes())

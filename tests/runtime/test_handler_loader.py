@@ -12,6 +12,7 @@ import pytest
 
 from local.sim import generate_catalog
 from local.sim.keys import DEFAULT_TENANT
+from runtime import mapping_loader
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import get_adapter_class
 from runtime.adapters.results import BatchResult
@@ -24,6 +25,7 @@ from runtime.handlers.load_run import load
 from runtime.handlers.loader import lambda_handler as loader
 from runtime.handlers.transformer import lambda_handler as transformer
 from runtime.http import api_key_auth
+from runtime.stages.transform import ready_line
 from runtime.sync_state import RunHistory
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -89,7 +91,11 @@ def _kong_run_started(aws: Any, mapping_source: str) -> dict[str, Any]:
 def test_kong_load_reports_mapping_rejects_and_product_refusals(platform: Any) -> None:
     kong, kong_url = platform.kong()
     transformed = _through_transformer(platform, "cliente-k", 300, product_url=kong_url)
-    canonical = [r for key in transformed["canonical_pages"] for r in platform.aws.ndjson(key)]
+    canonical = [
+        line["canonical"]
+        for key in transformed["canonical_pages"]
+        for line in platform.aws.ndjson(key)
+    ]
     tagged = [r for r in canonical if r["rfid_tag_id"]][:3]
     assert len(tagged) == 3
     tenant = kong.tenant(DEFAULT_TENANT)
@@ -275,22 +281,18 @@ class ForgetfulAdapter(ProductAdapter):
             result.succeed(product["product_id"], "created")
 
 
-def test_records_without_an_outcome_or_whose_to_product_raises_are_failed_not_lost(
-    aws: Any, kong_mapping_source: str
-) -> None:
-    source = kong_mapping_source.replace(
-        "def to_product(canonical):\n",
-        "def to_product(canonical):\n    if canonical['id'] == 'BAD':\n        raise ValueError('cannot shape')\n",
-    )
-    event = _kong_run_started(aws, source)
-    canonical = [
-        {"id": code, "name": "n", "stock_quantity": 1, "ean": None, "rfid_tag_id": None}
-        for code in ("A", "BAD", "C", "D")
+def test_records_without_an_outcome_are_failed_not_lost(aws: Any, kong_mapping_source: str) -> None:
+    event = _kong_run_started(aws, kong_mapping_source)
+    lines = [
+        ready_line(
+            {"id": code, "name": "n", "stock_quantity": 1},
+            {"product_id": code, "name": "n", "quantity": 1},
+            f"{event['extracted_pages'][0]}#{number}",
+        )
+        for number, code in enumerate(("A", "C", "D"), start=1)
     ]
     page = event["canonical_pages"][0]
-    aws.s3.put_object(
-        Bucket=aws.bucket, Key=page, Body="\n".join(map(json.dumps, canonical)).encode()
-    )
+    aws.s3.put_object(Bucket=aws.bucket, Key=page, Body="\n".join(map(json.dumps, lines)).encode())
     aws.s3.put_object(Bucket=aws.bucket, Key=event["rejected_key"], Body=b"")
     event["canonical_pages"] = [page]
     ForgetfulAdapter.stored.clear()
@@ -303,10 +305,31 @@ def test_records_without_an_outcome_or_whose_to_product_raises_are_failed_not_lo
         summary["records_processed"],
         summary["records_success"],
         summary["records_failed"],
-    ) == (4, 2, 2)
+    ) == (3, 2, 1)
     failed = {entry["id"]: entry for entry in summary["failed_records"]}
-    assert failed["BAD"]["stage"] == "mapping" and "cannot shape" in failed["BAD"]["error"]
     assert failed["D"]["stage"] == "product" and "no outcome" in failed["D"]["error"]
+
+
+def test_the_loader_loads_no_mapping_it_runs_with_the_bundle_deleted(platform: Any) -> None:
+    """The transformer made the product records: the loader needs nothing of the bundle."""
+    kong, kong_url = platform.kong()
+    transformed = _through_transformer(platform, "cliente-n", 40, product_url=kong_url)
+    bundle = platform.aws.keys("mappings/")
+    assert bundle
+    for key in bundle:
+        platform.aws.s3.delete_object(Bucket=platform.aws.bucket, Key=key)
+    mapping_loader.clear_cache()
+
+    summary = loader(_event(transformed), None)
+
+    assert summary["status"] in ("success", "partial")
+    assert summary["records_success"] == transformed["count"] > 0
+    assert mapping_loader.cached_hashes() == frozenset()  # no module was loaded
+    assert set(kong.products(DEFAULT_TENANT)) == {
+        line["id"] for key in transformed["canonical_pages"] for line in platform.aws.ndjson(key)
+    }
+    failed = platform.aws.ndjson(summary["failed_records_key"])
+    assert all(line["stage"] == "mapping" for line in failed)
 
 
 def test_an_event_for_another_product_is_refused(aws: Any, kong_mapping_source: str) -> None:

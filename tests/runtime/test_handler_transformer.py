@@ -55,12 +55,17 @@ def test_records_become_canonical_pages_a_report_and_rejects(platform: Any) -> N
     assert out["rejected_count"] == len(rejected_ids) > 0
     assert out["count"] + out["rejected_count"] == extracted["count"] == 400
 
-    canonical = [record for key in out["canonical_pages"] for record in platform.aws.ndjson(key)]
-    assert len(canonical) == out["count"]
+    lines = [line for key in out["canonical_pages"] for line in platform.aws.ndjson(key)]
+    assert len(lines) == out["count"]
+    assert all(set(line) == {"id", "canonical", "product", "position"} for line in lines)
+    canonical = [line["canonical"] for line in lines]
     assert {record["id"] for record in canonical}.isdisjoint(rejected_ids)
     assert all(
         set(record) >= {"id", "name", "stock_quantity", "external_id"} for record in canonical
     )
+    # product-ready: the loader sends `product` as the mapping's to_product made it
+    assert all(line["product"]["product_id"] == line["id"] for line in lines)
+    assert all(line["position"].startswith(extracted["extracted_pages"][0][:-10]) for line in lines)
 
     rejects = platform.aws.ndjson(out["rejected_key"])
     assert {line["id"] for line in rejects} == rejected_ids
@@ -194,3 +199,31 @@ def test_a_malformed_event_names_the_field(aws: Any, missing: str) -> None:
     del event[missing]
     with pytest.raises(InvalidEvent, match=f"field '{missing}'"):
         transformer(event, None)
+
+
+def test_a_to_product_that_raises_rejects_the_record_in_the_transformer(
+    aws: Any, kong_mapping_source: str
+) -> None:
+    """to_product runs in the transformer now: its failure is a mapping reject with the raw record."""
+    source = kong_mapping_source.replace(
+        "def to_product(canonical):\n",
+        "def to_product(canonical):\n    if canonical['id'] == 'BAD':\n        raise ValueError('cannot shape')\n",
+    )
+    aws.put_bundle({"kong": source})
+    aws.put_client()
+    event = json.loads((EVENTS / "transformer_input.json").read_text())
+    page = event["extracted_pages"][0]
+    event["extracted_pages"] = [page]
+    records = [{"f_codigo": code, "f_nombre": "n", "f_cantidad": "1"} for code in ("A", "BAD")]
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key=page, Body="\n".join(map(json.dumps, records)).encode()
+    )
+    RunHistory().start("cliente-a", event["run_id"], sync_type="incremental", started_at="t")
+
+    out = transformer(event, None)
+
+    assert (out["count"], out["rejected_count"]) == (1, 1)
+    (reject,) = aws.ndjson(out["rejected_key"])
+    assert (reject["id"], reject["stage"], reject["retryable"]) == ("BAD", "mapping", False)
+    assert "to_product" in reject["reason"] and "cannot shape" in reject["reason"]
+    assert reject["record"] == records[1] and reject["position"] == f"{page}#2"

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from moto_platform import put_signed_manifest
+
 from compiler.pipeline import compile_file
 from contract.loaded import sha256_hex
-from contract.manifest import MANIFEST_NAME, Manifest
+from contract.manifest import Manifest
 from runtime import settings
 from runtime.handlers.transformer import lambda_handler as transformer
 from runtime.sync_state import RunHistory
@@ -27,7 +29,7 @@ def _upload_raising_kong(aws: Any) -> None:
     prefix = settings.mappings_prefix()
     manifest = Manifest.of(entry.compiler_version, (entry,)).to_json()
     aws.s3.put_object(Bucket=aws.bucket, Key=prefix + entry.module, Body=data)
-    aws.s3.put_object(Bucket=aws.bucket, Key=prefix + MANIFEST_NAME, Body=manifest.encode())
+    put_signed_manifest(aws.s3, aws.bucket, manifest.encode())
 
 
 def test_a_failed_record_names_the_map_file_and_line(aws: Any) -> None:

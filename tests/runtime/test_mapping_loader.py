@@ -1,4 +1,4 @@
-"""The mapping bundle loader: hash check before import, cache by hash, clear refusals."""
+"""The mapping bundle loader: signature, then hash and declaration before import, cache by hash."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import os
 from typing import Any
 
 import pytest
+from moto_platform import put_signed_manifest
 
-from runtime import mapping_loader
-from runtime.errors import BundleIntegrityError, MappingBundleError
+from contract.signature import SIGNED_MANIFEST_NAME, SignedManifest
+from ops.deploy.signing import ManifestSigner
+from runtime import aws as aws_clients
+from runtime import mapping_loader, settings
+from runtime.bundle_trust import ManifestVerifier
+from runtime.errors import BundleIntegrityError, BundleSignatureError, MappingBundleError
 from runtime.mapping_loader import BundleLoader
 
 SIDE_EFFECT = "SIESA_TEST_BUNDLE_MODULE_RAN"
@@ -59,19 +64,106 @@ def test_a_tampered_module_is_refused_and_never_run(aws: Any, kong_mapping_sourc
 
 
 def test_a_changed_manifest_hash_is_refused(aws: Any, kong_mapping_source: str) -> None:
+    """Signed by the deploy, but its entry names other bytes: the hash check refuses it."""
     manifest = aws.put_bundle({"kong": kong_mapping_source})
     manifest["mappings"]["kong"]["module_sha256"] = hashlib.sha256(b"something else").hexdigest()
-    aws.s3.put_object(
-        Bucket=aws.bucket, Key="mappings/manifest.json", Body=json.dumps(manifest).encode()
-    )
+    put_signed_manifest(aws.s3, aws.bucket, json.dumps(manifest).encode())
     with pytest.raises(BundleIntegrityError, match="SHA-256"):
         BundleLoader().load("kong")
+
+
+def _planted(aws: Any, kong_mapping_source: str) -> tuple[bytes, dict[str, Any]]:
+    """A module with an import-time side effect, and the manifest recomputed for it (unsigned)."""
+    planted = f"import os\nos.environ[{SIDE_EFFECT!r}] = '1'\n{kong_mapping_source}".encode()
+    manifest = aws.put_bundle({"kong": kong_mapping_source})
+    manifest["mappings"]["kong"]["module_sha256"] = hashlib.sha256(planted).hexdigest()
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/kong.py", Body=planted)
+    return planted, manifest
+
+
+def _envelope(aws: Any) -> SignedManifest:
+    body = aws.s3.get_object(Bucket=aws.bucket, Key="mappings/" + SIGNED_MANIFEST_NAME)["Body"]
+    return SignedManifest.from_json(body.read(), "test")
+
+
+def test_a_recomputed_manifest_without_the_key_is_refused_before_any_module_runs(
+    aws: Any, kong_mapping_source: str
+) -> None:
+    """Write access to mappings/ but not the key: the old signature no longer matches."""
+    _, manifest = _planted(aws, kong_mapping_source)
+    old = _envelope(aws)
+    forged = SignedManifest.of(
+        json.dumps(manifest).encode(), old.signature_bytes("test"), old.key_id
+    )
+    aws.s3.put_object(
+        Bucket=aws.bucket, Key="mappings/" + SIGNED_MANIFEST_NAME, Body=forged.to_json()
+    )
+    with pytest.raises(BundleSignatureError, match=r"signature does not verify"):
+        BundleLoader().load("kong")
+    assert SIDE_EFFECT not in os.environ
+    assert mapping_loader.cached_hashes() == frozenset()
+
+
+def test_a_manifest_signed_with_another_key_is_refused(aws: Any, kong_mapping_source: str) -> None:
+    """The envelope names its signer, but the loader verifies with the deployment's key only."""
+    _, manifest = _planted(aws, kong_mapping_source)
+    kms = aws_clients.client("kms")
+    own = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
+    envelope = ManifestSigner(kms, own).sign(json.dumps(manifest).encode())
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/" + SIGNED_MANIFEST_NAME, Body=envelope)
+    with pytest.raises(BundleSignatureError, match=r"signature does not verify"):
+        BundleLoader().load("kong")
+    assert SIDE_EFFECT not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"mappings": {}, "compiler_version": "x"}', r"is not a signed manifest"),
+        (b"{nope", r"is not a signed manifest"),
+    ],
+)
+def test_an_unsigned_manifest_is_refused(
+    aws: Any, kong_mapping_source: str, body: bytes, message: str
+) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/" + SIGNED_MANIFEST_NAME, Body=body)
+    with pytest.raises(BundleSignatureError, match=message):
+        BundleLoader().load("kong")
+
+
+def test_without_a_configured_key_every_bundle_is_refused(
+    aws: Any, kong_mapping_source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws.put_bundle({"kong": kong_mapping_source})
+    monkeypatch.delenv(settings.MAPPINGS_SIGNING_KEY_ENV)
+    with pytest.raises(BundleSignatureError, match=r"no mapping-signing key is configured"):
+        BundleLoader().load("kong")
+
+
+def test_a_verified_manifest_is_not_verified_again(aws: Any, kong_mapping_source: str) -> None:
+    """One kms:Verify per new bundle per container; a changed bundle is verified again."""
+    aws.put_bundle({"kong": kong_mapping_source})
+    calls: list[str] = []
+
+    class CountingKms:
+        def verify(self, **arguments: Any) -> Any:
+            calls.append(arguments["KeyId"])
+            return aws_clients.client("kms").verify(**arguments)
+
+    verifier = ManifestVerifier(kms=CountingKms())
+    for _ in range(3):
+        BundleLoader(verifier=verifier).load("kong")
+    assert len(calls) == 1
+    aws.put_bundle({"kong": kong_mapping_source + "\nEXTRA = 1\n"})
+    BundleLoader(verifier=verifier).load("kong")
+    assert len(calls) == 2
 
 
 def test_a_missing_bundle_is_a_mapping_bundle_error(aws: Any) -> None:
     with pytest.raises(
         MappingBundleError,
-        match=r"manifest s3://siesa-integration-config/mappings/manifest.json is missing",
+        match=r"manifest s3://siesa-integration-config/mappings/signed-manifest.json is missing",
     ):
         BundleLoader().load("kong")
 
@@ -142,8 +234,8 @@ def test_a_manifest_the_compiler_would_not_write_is_refused(
     assert not isinstance(refused.value, BundleIntegrityError)
 
 
-def test_a_manifest_that_is_not_json(aws: Any) -> None:
-    aws.s3.put_object(Bucket=aws.bucket, Key="mappings/manifest.json", Body=b"{nope")
+def test_a_signed_manifest_that_is_not_json(aws: Any) -> None:
+    put_signed_manifest(aws.s3, aws.bucket, b"{nope")
     with pytest.raises(MappingBundleError, match="not valid JSON"):
         BundleLoader().load("kong")
 
@@ -175,5 +267,5 @@ def test_the_prefix_comes_from_the_environment(
 ) -> None:
     monkeypatch.setenv("MAPPINGS_PREFIX", "bundles/v2")
     aws.put_bundle({"kong": kong_mapping_source})
-    assert aws.keys("bundles/v2/") == ["bundles/v2/kong.py", "bundles/v2/manifest.json"]
+    assert aws.keys("bundles/v2/") == ["bundles/v2/kong.py", "bundles/v2/signed-manifest.json"]
     assert callable(BundleLoader().load("kong").to_product)

@@ -18,6 +18,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from moto_platform import put_signed_manifest, signed_manifest_bytes
+
 V2_MAP_RECORD = """
 
 _map_one = map_record
@@ -66,7 +68,7 @@ def shaped_bundle(bundle_dir: Path, out: Path, name: str = "kong") -> Path:
 def add_shaped_mapping(s3: Any, bucket: str, *, base: str = "kong", name: str = "kong-v2") -> str:
     """Add to a deployed bundle mapping `name`: mapping `base` with V2_MAP_RECORD; returns `name`."""
     prefix = "mappings/"
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    manifest = json.loads(signed_manifest_bytes(s3, bucket, prefix))
     entry = dict(manifest["mappings"][base])
     source = s3.get_object(Bucket=bucket, Key=prefix + entry["module"])["Body"].read().decode()
     shaped = with_v2_shapes(source.replace(f"'name': {base!r},", f"'name': {name!r},", 1))
@@ -75,5 +77,5 @@ def add_shaped_mapping(s3: Any, bucket: str, *, base: str = "kong", name: str = 
     s3.put_object(Bucket=bucket, Key=prefix + module, Body=data)
     entry.update(name=name, module=module, module_sha256=hashlib.sha256(data).hexdigest())
     manifest["mappings"][name] = entry
-    s3.put_object(Bucket=bucket, Key=prefix + "manifest.json", Body=json.dumps(manifest).encode())
+    put_signed_manifest(s3, bucket, json.dumps(manifest).encode(), prefix)
     return name

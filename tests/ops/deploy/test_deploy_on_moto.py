@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from contract.signature import SignedManifest
 from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
 from ops.deploy.deploy import DeployReport
 from ops.deploy.infra import DEFINITION_PATH
 from ops.deploy.stack import StackEvent
+from runtime.bundle_trust import ManifestVerifier
 from runtime.mapping_loader import BundleLoader
 
 if str(Path(__file__).parent) not in sys.path:
@@ -124,9 +125,12 @@ def test_the_mapping_bundle_is_in_the_config_bucket_and_loads(
 ) -> None:
     aws, report, _ = first
     s3 = aws.client("s3")
-    assert [upload.key for upload in report.bundle_uploads][-1] == "mappings/manifest.json"
-    manifest = json.loads(s3.get_object(Bucket=CONFIG, Key="mappings/manifest.json")["Body"].read())
-    assert manifest == json.loads((built.mapping_dir / "manifest.json").read_text())
-    loader = BundleLoader(CONFIG, "mappings/", s3=s3)
+    assert [upload.key for upload in report.bundle_uploads][-1] == "mappings/signed-manifest.json"
+    signed = s3.get_object(Bucket=CONFIG, Key="mappings/signed-manifest.json")["Body"].read()
+    envelope = SignedManifest.from_json(signed, "signed-manifest.json")
+    assert envelope.manifest_bytes("") == (built.mapping_dir / "manifest.json").read_bytes()
+    assert envelope.key_id == report.signing_key_arn
+    verifier = ManifestVerifier(report.signing_key_arn, kms=aws.client("kms"))
+    loader = BundleLoader(CONFIG, "mappings/", s3=s3, verifier=verifier)
     for product_type in ("kong", "wms"):
         assert callable(loader.load(product_type, product_type=product_type).to_canonical)

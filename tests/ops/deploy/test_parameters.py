@@ -14,6 +14,7 @@ REQUIRED = {
     "ArtifactsBucket": "siesa-integration-artifacts-1-us-east-1",
     "LambdaCodeKey": "lambda/a.zip",
     "StateMachineDefinitionKey": "statemachine/a.asl.json",
+    "DeployRoleArn": "arn:aws:iam::123456789012:role/siesa-deploy",
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from runtime import observability
 from runtime.adapters.results import BatchResult
+from runtime.errors import RunDataError
 from runtime.stages.load import (
     STOP_REASON_CHARS,
     LoadProgress,
@@ -19,6 +20,7 @@ from runtime.stages.load import (
     take_rejects,
     totals,
 )
+from runtime.stages.transform import ready_line
 
 
 class Failures:
@@ -35,16 +37,11 @@ class Failures:
 
 
 class Adapter:
-    """Stores every product but those named in `refuse` and `forget`; `to_product` raises on BAD."""
+    """Stores every product but those named in `refuse` and `forget`; it has no mapping."""
 
     def __init__(self, *, refuse: tuple[str, ...] = (), forget: tuple[str, ...] = ()) -> None:
         self.refuse, self.forget = refuse, forget
         self.batches: list[list[str]] = []
-
-    def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if any(record["id"] == "BAD" for record in canonical):
-            raise ValueError("cannot shape")
-        return [{"product_id": record["id"]} for record in canonical]
 
     def id_of(self, product: dict[str, Any]) -> str:
         return str(product["product_id"])
@@ -62,7 +59,13 @@ class Adapter:
 
 
 def _records(*ids: str) -> list[dict[str, Any]]:
-    return [{"id": record_id, "name": record_id.lower()} for record_id in ids]
+    """Product-ready page lines, as the transformer writes them."""
+    return [
+        ready_line(
+            {"id": record_id, "name": record_id.lower()}, {"product_id": record_id}, f"p#{n}"
+        )
+        for n, record_id in enumerate(ids, start=1)
+    ]
 
 
 def test_batched_cuts_consecutive_lists() -> None:
@@ -72,20 +75,24 @@ def test_batched_cuts_consecutive_lists() -> None:
 def test_records_go_in_batches_and_every_one_ends_loaded_or_failed() -> None:
     adapter = Adapter(refuse=("C",), forget=("E",))
     failed = Failures()
-    progress = load_records(adapter, _records("A", "BAD", "C", "D", "E"), 2, failed, LoadProgress())
-    assert adapter.batches == [["A"], ["C", "D"], ["E"]]
-    assert progress.success == 2 and progress.canonical_count == 5
-    assert progress.handled == {"A", "BAD", "C", "D", "E"}
+    progress = load_records(adapter, _records("A", "B", "C", "D", "E"), 2, failed, LoadProgress())
+    assert adapter.batches == [["A", "B"], ["C", "D"], ["E"]]
+    assert progress.success == 3 and progress.canonical_count == 5
+    assert progress.handled == {"A", "B", "C", "D", "E"}
     by_id = {line["id"]: line for line in failed.lines}
-    assert by_id["BAD"]["stage"] == "mapping"
-    assert by_id["BAD"]["reason"] == "to_product failed: ValueError: cannot shape"
-    assert by_id["BAD"]["record"] == {"id": "BAD", "name": "bad"}
     assert (by_id["C"]["stage"], by_id["C"]["reason"]) == ("product", "refused")
     assert by_id["C"]["record"] == {"id": "C", "name": "c"}
+    assert by_id["C"]["position"] == "p#3"  # where the raw ERP record is, for replay
     assert by_id["E"]["reason"] == "the adapter reported no outcome for this record"
     assert by_id["E"]["retryable"] is True
     counts = totals(progress, len(failed.lines))
-    assert (counts.processed, counts.success, counts.failed, counts.status) == (5, 2, 3, "partial")
+    assert (counts.processed, counts.success, counts.failed, counts.status) == (5, 3, 2, "partial")
+
+
+def test_a_line_without_a_product_record_stops_the_load() -> None:
+    """Pages of an older transformer hold bare canonical records: the loader cannot map them."""
+    with pytest.raises(RunDataError, match=r"holds no product record"):
+        load_records(Adapter(), [{"id": "A", "name": "a"}], 10, Failures(), LoadProgress())
 
 
 def test_the_mappings_rejects_count_as_processed_and_failed() -> None:

@@ -48,7 +48,7 @@ def _map_record(record: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict
     return ([] if canonical is None else [canonical]), issues
 
 
-MAPPING = SimpleNamespace(map_record=_map_record)
+MAPPING = SimpleNamespace(map_record=_map_record, to_product=dict)
 
 
 def test_a_mapped_record_gives_its_canonical_record_and_report_lines() -> None:
@@ -113,7 +113,7 @@ def test_the_failure_reason_and_line_come_from_describe_mapping_failure(
 
 
 def test_a_line_that_is_not_an_object_is_rejected_without_calling_the_mapping() -> None:
-    outcome = map_record(SimpleNamespace(map_record=None), [1, 2], "p#5")
+    outcome = map_record(SimpleNamespace(map_record=None, to_product=dict), [1, 2], "p#5")
     (rejection,) = outcome.rejections
     assert rejection["reason"] == "the extracted line is not a JSON object"
     assert rejection["id"] is None and outcome.record_id == ""
@@ -138,7 +138,7 @@ def test_records_are_mapped_in_order_and_the_tally_counts_errors_by_field() -> N
 
 def _shaped(records: list[dict[str, Any]], issues: list[dict[str, Any]]) -> SimpleNamespace:
     """A stand-in returning contract.md's shapes for every record."""
-    return SimpleNamespace(map_record=lambda record: (records, issues))
+    return SimpleNamespace(map_record=lambda record: (records, issues), to_product=dict)
 
 
 def test_a_skipped_record_is_a_skip_line_not_a_rejection_and_the_tally_counts_it() -> None:
