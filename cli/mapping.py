@@ -23,6 +23,7 @@ from compiler.examples import issue_text, run_examples
 from compiler.pipeline import check_file, compile_file
 from compiler.sources import common_root, find_map_files
 from contract import jsontext
+from contract.issues import rejected_lines
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 from contract.manifest import MANIFEST_NAME
@@ -244,6 +245,11 @@ def _record_name(record_id: object) -> str:
     return "a record with no id" if record_id is None else f"record {record_id!r}"
 
 
+def _reasons(errors: Iterable[Mapping[str, object]]) -> str:
+    """`error: FIELD (line N): REASON (...); error: ...` for a rejected record or line."""
+    return "; ".join(f"error: {issue_text(i, action=True)}" for i in errors) or "no reason given"
+
+
 def _failure(exc: Exception, mapping: LoadedMapping, root: Path) -> str:
     """Why generated code raised, at the `.map` file and line (under `root`) it was compiled from."""
     where = locate(exc, mapping)
@@ -262,7 +268,9 @@ def _apply(
 
     Returns (product records made, records or lines rejected, records skipped).
     One ERP record may make several product records (a one-to-many mapping),
-    each printed on its own line; a rejected line is named by its own id.
+    each printed on its own line; a rejected line is named by its own id and
+    counted once however many of its fields failed; a record that makes no
+    line is skipped, as the transformer counts them.
     """
     accepted = rejected = skipped = 0
     for number, record, problem in _records(lines):
@@ -283,20 +291,19 @@ def _apply(
             if issue["severity"] == "warning":
                 _err(f"{where}: {record_name}: warning: {issue_text(issue, action=True)}")
         skips = [issue for issue in issues if issue.get("action") == "skip"]
-        if not canonicals and skips:
-            skipped += 1
-            _err(f"{where}: {record_name} skipped: {skips[0].get('reason')}")
-            continue
         errors = [issue for issue in issues if issue["severity"] == "error"]
-        if not canonicals:
-            rejected += 1
-            reasons = "; ".join(f"error: {issue_text(i, action=True)}" for i in errors)
-            _err(f"{where}: {record_name} rejected: {reasons or 'no reason given'}")
+        if not canonicals and (skips or not errors):  # as the transformer counts it
+            skipped += 1
+            reason = skips[0].get("reason") if skips else "the mapping made no product record of it"
+            _err(f"{where}: {record_name} skipped: {reason}")
             continue
-        for issue in errors:  # a line of a one-to-many record, rejected on its own
+        if any(issue.get("part") is None for issue in errors):
             rejected += 1
-            line_name = _record_name(issue.get("record_id"))
-            _err(f"{where}: {line_name} rejected: error: {issue_text(issue, action=True)}")
+            _err(f"{where}: {record_name} rejected: {_reasons(errors)}")
+            continue
+        for line in rejected_lines(errors):  # a line of a one-to-many record, rejected on its own
+            rejected += 1
+            _err(f"{where}: {_record_name(line.record_id)} rejected: {_reasons(line.issues)}")
         for canonical, product in zip(canonicals, products, strict=True):
             accepted += 1
             typer.echo(jsontext.dumps({"canonical": canonical, "product": product}))

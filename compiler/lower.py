@@ -490,6 +490,12 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         if column.name in used and column.element
     )
     rules = tuple(lowering.rule(rule, mapping.id_field.sources) for rule in mapping.rules)
+    in_fields = {
+        name
+        for field in mapping.fields
+        if field.expression is not None
+        for name in expr_ir.columns_of(field.expression)
+    }
     line_keys: tuple[tuple[Ident, str], ...] = ()
     if each is not None and each.objects:
         line_keys = tuple(
@@ -498,6 +504,8 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         )
         for var, key in line_keys:
             lowering.column_vars[f"{each.var}.{key}"] = var
+        # a key no field reads is not read from the line (no unused variable in the module)
+        line_keys = tuple((var, key) for var, key in line_keys if f"{each.var}.{key}" in in_fields)
     fields: list[FieldPlan] = []
     entries: list[Entry] = []
     for index, field in enumerate(mapping.fields, start=1):
@@ -517,12 +525,6 @@ def lower(mapping: ir.Mapping) -> ModulePlan:
         lowering.helpers.add("_record_id_at")
     each_plan = None if each is None else _each_plan(lowering, each, rules, line_keys, columns)
     if each_plan is not None:
-        in_fields = {
-            name
-            for field in mapping.fields
-            if field.expression is not None
-            for name in expr_ir.columns_of(field.expression)
-        }
         columns = tuple(
             plan
             for plan, column in zip(columns, _record_columns(mapping, used), strict=True)

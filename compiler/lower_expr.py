@@ -184,9 +184,10 @@ class ExprLowering:
     @staticmethod
     def _coalesce(codes: list[str]) -> str:
         """`coalesce(col, ..., col or literal)` as conditional expressions rather than a call:
-        the first column that is not None, else the last argument."""
-        code = codes[-1]
-        for text in reversed(codes[:-1]):
-            if text != code:  # coalesce(a, a) is a: no `a if a is not None else a`
-                code = f"({text} if {text} is not None else {code})"
+        the first column that is not None, else the last argument. A column given again adds
+        nothing (it was None the first time) and would be a useless test: it is left out."""
+        unique = list(dict.fromkeys(codes))
+        code = unique[-1]
+        for text in reversed(unique[:-1]):
+            code = f"({text} if {text} is not None else {code})"
         return code

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.issues import rejected_lines
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 from ops.run_evidence import RunEvidence, latest_verdict
@@ -160,29 +161,34 @@ def map_record(mapping: LoadedMapping, id_field: str, erp: ErpRecord) -> list[_M
     """What the current mapping makes of the record: a product record per line, or why not.
 
     A one-to-one record gives one item; a one-to-many record one item per
-    line (a rejected line carries the line's id as its canonical id, so the
-    run's report of that line is found); a skipped or wholly rejected record
-    one item without a product record.
+    line, a rejected line one item however many of its fields failed (with
+    the line's id as its canonical id, so the run's report of that line is
+    found, and reasons that name the line as the run's report does). As in
+    the transformer, a record that gives no product record and no error is
+    skipped (a `skip when` rule, or no lines), and an error that belongs to
+    no line rejects the whole record: one item without a product record.
     """
     try:
         canonicals, issues = mapping.map_record(dict(erp.record))
         products = [mapping.to_product(canonical) for canonical in canonicals]
     except Exception as exc:  # a mapping that raises rejects the record, as in the transformer
         return [_Mapped(erp, None, None, None, failure_reason(exc, locate(exc, mapping)))]
-    if not canonicals and any(issue.get("action") == "skip" for issue in issues):
-        return [_Mapped(erp, None, None, None, "skipped by the mapping", skipped=True)]
     errors = [issue for issue in issues if issue.get("severity") == "error"]
-    if not canonicals:
+    skips = any(issue.get("action") == "skip" for issue in issues)
+    if not canonicals and (skips or not errors):
+        return [_Mapped(erp, None, None, None, "skipped by the mapping", skipped=True)]
+    if any(issue.get("part") is None for issue in errors):
         reasons = "; ".join(_reason(issue) for issue in errors)
-        return [_Mapped(erp, None, None, None, reasons or "rejected by the mapping")]
+        return [_Mapped(erp, None, None, None, reasons)]
     items = [
         _Mapped(erp, _plain_id(canonical.get("id")), _plain_id(product.get(id_field)), product, "")
         for canonical, product in zip(canonicals, products, strict=True)
     ]
-    items.extend(
-        _Mapped(erp, _plain_id(issue.get("record_id")), None, None, _reason(issue))
-        for issue in errors
-    )
+    for line in rejected_lines(errors):
+        line_id = _plain_id(line.record_id)
+        where = f"line {line.part} ({line_id})" if line_id else f"line {line.part}"
+        reasons = "; ".join(_reason(issue) for issue in line.issues)
+        items.append(_Mapped(erp, line_id, None, None, f"{where}: {reasons}"))
     return items
 
 

@@ -20,10 +20,11 @@ mapping failure, with the raw record for replay.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from contract.issues import rejected_lines
 from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 
@@ -146,12 +147,12 @@ def map_record(mapping: RecordMapping, record: Any, position: str) -> RecordOutc
     if canonical and len(errors) == len(parts):
         own = canonical[0].get("id") if len(canonical) == 1 and not parts else None
         own = own if own is not None else named if named is not None else _raw_id(record)
-        rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
+        rejections = _line_rejections(parts, record, position)
         ready, unready = _products(mapping, canonical, record, position)
         return RecordOutcome("" if own is None else str(own), ready, rejections + unready, report)
     own = named if named is not None else _raw_id(record)
     if len(errors) == len(parts):
-        rejections = [_rejection(*group, record, position) for group in _by_part(parts)]
+        rejections = _line_rejections(parts, record, position)
     else:
         rejections = [_rejection(own, None, errors, record, position)]
     return RecordOutcome("" if own is None else str(own), [], rejections, report)
@@ -185,18 +186,20 @@ def _rejects(issue: Line) -> bool:
     return issue.get("severity") not in ("warning", "info")
 
 
-def _by_part(issues: list[Line]) -> Iterator[tuple[Any, int, list[Line]]]:
-    """The rejected lines of a one-to-many record: (line id, line number, its issues)."""
-    groups: dict[int, list[Line]] = {}
-    for issue in issues:
-        groups.setdefault(int(issue["part"]), []).append(issue)
-    for part, group in sorted(groups.items()):
-        line_id = next((i["record_id"] for i in group if i.get("record_id") is not None), None)
-        yield line_id, part, group
+def _line_rejections(parts: list[Line], record: Any, position: str) -> list[Line]:
+    """One `rejected.ndjson` line per rejected line of a one-to-many record, however many fields failed."""
+    return [
+        _rejection(line.record_id, line.part, line.issues, record, position)
+        for line in rejected_lines(parts)
+    ]
 
 
 def _rejection(
-    record_id: Any, part: int | None, issues: list[Line], record: Any, position: str
+    record_id: Any,
+    part: int | None,
+    issues: Iterable[Mapping[str, Any]],
+    record: Any,
+    position: str,
 ) -> Line:
     """A `rejected.ndjson` line: the whole record's, or one line's (`part`) of a one-to-many record."""
     reasons = [

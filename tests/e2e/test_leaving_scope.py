@@ -19,7 +19,7 @@ from local.demo_world import ClientWorld
 from ops.reconcile import reconcile
 
 sys.path.append(str(Path(__file__).parents[1] / "runtime"))
-from v2_shapes import add_shaped_mapping
+from compiled_maps import add_to_bundle, compile_test_map
 
 QUANTITY = {"kong": "quantity", "wms": "available_quantity"}
 
@@ -91,7 +91,8 @@ def test_a_record_deactivated_in_the_erp_is_skipped_and_its_stock_zeroed_by_the_
     engine: E2eEngine,
 ) -> None:
     s3 = engine.deployment.client("s3")
-    mapping = add_shaped_mapping(s3, engine.deployment.bucket)  # skip when f_activo == "N"
+    # kong.map plus `skip when f_activo == "N"` (tests/runtime/maps/kong-activos.map)
+    mapping = add_to_bundle(s3, engine.deployment.bucket, compile_test_map("kong-activos"))
     spec = kong_client("ls-deactivated", seed=29)
     with worlds(spec, products=30) as running:
         world = running[spec.client_id]

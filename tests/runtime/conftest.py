@@ -284,9 +284,13 @@ class Platform:
         siesa_key: str = DEFAULT_SIESA_API_KEY,
         product_key: str | None = None,
         service_endpoints: dict[str, str] | None = None,
+        field_mappings_key: str | None = None,
         **overrides: Any,
     ) -> ClientConfig:
-        """Write the client's config and both secrets, pointing at the given simulators."""
+        """Write the client's config and both secrets, pointing at the given simulators.
+
+        The client's mapping is its product's (`kong`, `wms`) unless `field_mappings_key` names another.
+        """
         default_key = DEFAULT_KONG_API_KEY if product_type == "kong" else DEFAULT_WMS_API_KEY
         self.aws.put_secret(client_id, "siesa", {"api_url": siesa_url, "api_key": siesa_key})
         product_secret: dict[str, Any] = {
@@ -303,7 +307,7 @@ class Platform:
             product_type=product_type,
             siesa_api_url=siesa_url,
             product_api_url=product_url,
-            field_mappings_key=product_type,
+            field_mappings_key=field_mappings_key or product_type,
             **overrides,
         )
 
