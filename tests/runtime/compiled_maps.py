@@ -13,8 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from moto_platform import put_signed_manifest, signed_manifest_bytes
+
 from compiler.pipeline import CompiledMapping, compile_source
-from contract.manifest import MANIFEST_NAME, Manifest
+from contract.manifest import Manifest
 from mappings import MAPPINGS_DIR
 
 MAPS = Path(__file__).parent / "maps"
@@ -29,12 +31,16 @@ def compile_test_map(name: str) -> CompiledMapping:
 def add_to_bundle(
     s3: Any, bucket: str, compiled: CompiledMapping, prefix: str = "mappings/"
 ) -> str:
-    """Put a compiled mapping into the bundle under `prefix` (module first, then the manifest); its name."""
-    key = prefix + MANIFEST_NAME
-    manifest = Manifest.from_json(s3.get_object(Bucket=bucket, Key=key)["Body"].read(), key)
+    """Put a compiled mapping into the bundle under `prefix`; its name.
+
+    The module goes first, then the manifest naming it, signed with the
+    deployment's key as the deploy signs it (the runtime verifies it before
+    it reads any module).
+    """
+    manifest = Manifest.from_json(signed_manifest_bytes(s3, bucket, prefix), prefix)
     entry = compiled.manifest_entry()
     s3.put_object(Bucket=bucket, Key=prefix + entry.module, Body=compiled.code.encode("utf-8"))
     mappings = {**manifest.mappings, entry.name: entry}
     updated = Manifest(compiler_version=manifest.compiler_version, mappings=mappings)
-    s3.put_object(Bucket=bucket, Key=key, Body=updated.to_json().encode("utf-8"))
+    put_signed_manifest(s3, bucket, updated.to_json().encode("utf-8"), prefix)
     return entry.name
