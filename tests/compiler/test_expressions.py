@@ -350,3 +350,18 @@ def test_rounding_a_number_with_more_digits_than_decimals_hold_rejects_the_field
     assert mapping.map_record({"f_codigo": "A", "p": "1250"})[0] == [
         {"id": "A", "custom:w": "1.250"}
     ]
+
+
+def test_an_issue_of_a_computed_field_shows_the_computed_value() -> None:
+    source = (
+        "version 2\nmapping t for wms\ncolumn q int\ncolumn p decimal\n"
+        "field id string required <- f_codigo -> item_id\n"
+        "field stock_quantity int required = q * 2 -> qty check >= 0\n"
+        "field custom:price decimal optional = p * 2 -> a.p check >= 0\n"
+    )
+    mapping = compile_source(source, "t.map").load()
+    _, issues = mapping.map_record({"f_codigo": "A", "q": -1, "p": "-1.50"})
+    assert [(i["field"], i["value"]) for i in issues] == [
+        ("stock_quantity", -2),
+        ("custom:price", "-3.00"),
+    ]
