@@ -13,7 +13,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from itertools import count
 from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
@@ -215,7 +214,7 @@ class JsonApi(ABC):
         if not content:
             return None
         try:
-            return json.loads(content, parse_float=Decimal, parse_constant=jsontext.refuse_constant)
+            return jsontext.loads(content)
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Malformed(f"not valid JSON ({type(exc).__name__})") from None
 
