@@ -37,7 +37,12 @@ from contract.manifest import MANIFEST_NAME
 from local.embedded_aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
-from ops.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle
+from ops.deploy.artefacts import (
+    OwnedBucket,
+    ensure_bucket,
+    upload_content_addressed,
+    upload_mapping_bundle,
+)
 from ops.deploy.deploy import deploy_principal_arn
 from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
@@ -158,17 +163,13 @@ def _placeholder_package() -> bytes:
 
 def _upload_artifacts(aws: LocalAws, definition: str) -> dict[str, str]:
     """What the template's ArtifactsBucket parameters name, under content-addressed keys."""
-    s3 = aws.client("s3")
+    artefacts = OwnedBucket(aws.client("s3"), ARTIFACTS_BUCKET, aws.account_id)
     try:
-        ensure_bucket(s3, ARTIFACTS_BUCKET, aws.region, harden=False)
+        ensure_bucket(artefacts, aws.region, harden=False)
     except (ClientError, DeploymentError) as exc:
         raise ProvisionError(f"cannot create bucket {ARTIFACTS_BUCKET}: {exc}") from exc
-    code = upload_content_addressed(
-        s3, ARTIFACTS_BUCKET, "lambda/local-", _placeholder_package(), ".zip"
-    )
-    steps = upload_content_addressed(
-        s3, ARTIFACTS_BUCKET, "statemachine/", definition.encode(), ".asl.json"
-    )
+    code = upload_content_addressed(artefacts, "lambda/local-", _placeholder_package(), ".zip")
+    steps = upload_content_addressed(artefacts, "statemachine/", definition.encode(), ".asl.json")
     return {"code": code.key, "definition": steps.key}
 
 
@@ -276,7 +277,9 @@ def _upload_bundle(
 ) -> tuple[str, ...]:
     """Upload the bundle under mappings/: modules first, then the signed manifest."""
     try:
-        uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX, signer)
+        uploads = upload_mapping_bundle(
+            OwnedBucket(aws.client("s3"), bucket, aws.account_id), bundle, MAPPINGS_PREFIX, signer
+        )
     except DeploymentError as exc:
         raise ProvisionError(str(exc)) from exc
     return tuple(upload.key for upload in uploads)

@@ -25,6 +25,7 @@ from typing import Any
 
 from infra import DEFINITION_PATH
 from ops.deploy.artefacts import (
+    OwnedBucket,
     Upload,
     ensure_bucket,
     upload_content_addressed,
@@ -156,21 +157,22 @@ def deploy(
         caller = deployment.client("sts").get_caller_identity()
         account = str(caller["Account"])
         bucket = request.artifacts_bucket or default_artifacts_bucket(account, deployment.region)
+        artefacts = OwnedBucket(s3, bucket, account)
         plain_http = (deployment.endpoint_url or "https:").startswith("http:")
-        created = ensure_bucket(s3, bucket, deployment.region, require_tls=not plain_http)
+        created = ensure_bucket(artefacts, deployment.region, require_tls=not plain_http)
         if created and on_note is not None:
             on_note(f"created the artefacts bucket {bucket}")
         package = upload_content_addressed(
-            s3, bucket, LAMBDA_PREFIX, build.package.path.read_bytes(), ".zip"
+            artefacts, LAMBDA_PREFIX, build.package.path.read_bytes(), ".zip"
         )
         state_machine = upload_content_addressed(
-            s3, bucket, DEFINITION_PREFIX, definition, ".asl.json"
+            artefacts, DEFINITION_PREFIX, definition, ".asl.json"
         )
         uploads = [package, state_machine]
         source = TemplateSource(body=template_text)
         if len(template_text.encode()) > template_body_limit:
             stored = upload_content_addressed(
-                s3, bucket, TEMPLATE_PREFIX, template_text.encode(), ".yaml"
+                artefacts, TEMPLATE_PREFIX, template_text.encode(), ".yaml"
             )
             uploads.append(stored)
             source = TemplateSource(url=_s3_url(bucket, stored.key, deployment.region))
@@ -209,8 +211,7 @@ def deploy(
             kms, key_arn, template, embedded_aws=is_loopback_url(deployment.endpoint_url)
         )
         bundle = upload_mapping_bundle(
-            s3,
-            config_bucket,
+            OwnedBucket(s3, config_bucket, account),
             build.mapping_dir,
             settings.DEFAULT_MAPPINGS_PREFIX,
             ManifestSigner(kms, key_arn),
