@@ -19,13 +19,14 @@ installer marks, which vary with the tool that installs it.
 from __future__ import annotations
 
 import importlib
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ops.deploy.bytecode import can_compile_for, with_bytecode
-from ops.deploy.errors import BundleError
+from ops.deploy.errors import BundleError, UnsafeWheelMember
 from ops.deploy.reprozip import Artefact, Entry, write_zip
 from ops.deploy.requirements import Pin, runtime_pins
 from ops.deploy.target import LambdaTarget
@@ -41,6 +42,7 @@ HANDLER_MODULES = (
 )
 # Per-install files of a .dist-info directory: they differ with the installer, not the code.
 _INSTALL_RECORDS = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "REQUESTED"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,25 @@ def source_entries(sources: Mapping[str, Path]) -> list[Entry]:
     return entries
 
 
+def unsafe_member_reason(name: str) -> str | None:
+    """Why a wheel member's name could land outside the package's tree; None when it cannot.
+
+    A name is kept as it is only when it is relative, uses `/` alone and has
+    no `..` part: unpacking `../../x`, `/etc/x`, `C:x` or `a\\..\\x` (Windows
+    separators) would write outside /var/task, or somewhere else than the
+    name suggests.
+    """
+    if "\\" in name:
+        return "a backslash"
+    if name.startswith("/"):
+        return "an absolute path"
+    if _DRIVE.match(name):
+        return "a drive letter"
+    if ".." in name.split("/"):
+        return "a '..' part"
+    return None
+
+
 def _wheel_path(name: str) -> str | None:
     """Where a wheel member lands in the package; None for what the package leaves out."""
     parts = PurePosixPath(name).parts
@@ -103,11 +124,18 @@ def _wheel_path(name: str) -> str | None:
 
 
 def wheel_entries(wheel: Path) -> list[Entry]:
-    """A wheel's files as they would be installed in site-packages."""
+    """A wheel's files as they would be installed in site-packages; UnsafeWheelMember for a
+    member named outside the wheel's own tree."""
     entries: list[Entry] = []
     try:
         with zipfile.ZipFile(wheel) as archive:
             for info in archive.infolist():
+                reason = unsafe_member_reason(info.filename)
+                if reason is not None:
+                    raise UnsafeWheelMember(
+                        f"wheel {wheel.name} has a member named {info.filename!r} ({reason}); "
+                        "it is not packaged: the wheel is broken or hostile"
+                    )
                 target = _wheel_path(info.filename)
                 if target is None or info.is_dir():
                     continue
