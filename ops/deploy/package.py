@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.deploy.bytecode import can_compile_for, with_bytecode
 from ops.deploy.errors import BundleError, UnsafeWheelMember
+from ops.deploy.lock import Lock, check_lock, read_lock
 from ops.deploy.reprozip import Artefact, Entry, write_zip
 from ops.deploy.requirements import Pin, runtime_pins
 from ops.deploy.target import LambdaTarget
@@ -155,17 +156,23 @@ def build_lambda_package(
     target: LambdaTarget,
     sources: Mapping[str, Path] | None = None,
     pins: Sequence[Pin] | None = None,
+    lock: Lock | None = None,
     bytecode: bool = True,
 ) -> LambdaPackage:
     """Build `out_dir/siesa-runtime-lambda.zip` for `target` from the cache's wheels.
 
-    `sources` (package name -> directory) defaults to `lambda_sources()`, and
-    `pins` to `runtime_pins(target)`. `bytecode` adds compiled `.pyc` files
-    when this interpreter can write them for the target
-    (`LambdaPackage.bytecode` says whether it did).
+    `sources` (package name -> directory) defaults to `lambda_sources()`;
+    `lock` to the lock file (ops/deploy/lock.py), and `pins` to every pin of
+    the lock, after checking the lock names exactly `runtime_pins(target)`.
+    Every wheel must hash to what the lock lists for it. `bytecode` adds
+    compiled `.pyc` files when this interpreter can write them for the
+    target (`LambdaPackage.bytecode` says whether it did).
     """
-    chosen = list(pins) if pins is not None else runtime_pins(target)
-    wheels = ensure_wheels(chosen, cache, target)
+    hashes = lock if lock is not None else read_lock()
+    if pins is None:
+        check_lock(hashes, runtime_pins(target), target)
+    chosen = list(pins) if pins is not None else hashes.pins
+    wheels = ensure_wheels(chosen, cache, target, hashes)
     entries = source_entries(sources if sources is not None else lambda_sources())
     for wheel in wheels:
         entries.extend(wheel_entries(wheel.path))
