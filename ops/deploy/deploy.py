@@ -5,7 +5,8 @@ Order, and why:
 2. The Lambda package and the state machine definition go to the artefacts
    bucket under content-addressed keys (the template's `ArtifactsBucket`,
    `LambdaCodeKey`, `StateMachineDefinitionKey`); the template itself too when
-   it is too big to send inline.
+   it is too big to send inline. With Lambda code signing on, the functions
+   get the signed package the operator names instead (ops/deploy/code_signing.py).
 3. The stack is brought to the template by one change set (ops/deploy/stack.py).
 4. The mapping bundle goes to the stack's config bucket under `mappings/`,
    which the stack creates, modules first and the manifest last, signed with
@@ -32,6 +33,7 @@ from ops.deploy.artefacts import (
     upload_mapping_bundle,
 )
 from ops.deploy.build import DEFAULT_TEMPLATE, Build
+from ops.deploy.code_signing import CODE_KEY_PARAMETER, check_signed, package_key
 from ops.deploy.parameters import check_given, resolve_parameters
 from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import (
@@ -180,14 +182,16 @@ def deploy(
         # a stack whose first create failed holds nothing: its parameters are not a baseline
         live = status is not None and status not in NEVER_CREATED
         previous = stack_parameters(cloudformation, request.stack_name) if live else None
+        signed_key = request.parameters.get(CODE_KEY_PARAMETER)
         given.update(
             ArtifactsBucket=bucket,
-            LambdaCodeKey=package.key,
+            LambdaCodeKey=package_key(artefacts, package, signed_key),
             StateMachineDefinitionKey=state_machine.key,
         )
         if "DeployRoleArn" not in given and not (previous or {}).get("DeployRoleArn"):
             given["DeployRoleArn"] = deploy_principal_arn(str(caller["Arn"]))
         parameters = resolve_parameters(template, given, previous)
+        check_signed(parameters, package, signed_key)
         stack = deploy_stack(
             cloudformation,
             request.stack_name,

@@ -168,11 +168,13 @@ def test_roles_exist_with_their_trust(deployed: Deployed) -> None:
 
 
 def test_types_moto_cannot_create_are_reported(deployed: Deployed) -> None:
-    """Alarms, the bucket policy and the subscription are checked by test_template_static.py."""
+    """Alarms, the bucket policy and the subscription are checked by test_template_static.py,
+    the code-signing configuration (off by default) by test_code_signing.py."""
     _, result = deployed
     assert set(result.skipped_resources.values()) == {
         "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
+        "AWS::Lambda::CodeSigningConfig",
     }
-    assert len(result.skipped_resources) == 6
+    assert len(result.skipped_resources) == 7

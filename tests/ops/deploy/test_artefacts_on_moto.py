@@ -18,9 +18,7 @@ from ops.deployment import Deployment
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from deploy_support import ARTIFACTS, CONFIG, STACK, deploy_onto
-
-STRANGER = "210987654321"
+from deploy_support import ARTIFACTS, CONFIG, STACK, STRANGER, deploy_onto
 
 
 def test_an_artefacts_bucket_another_account_created_first_stops_the_deploy(
