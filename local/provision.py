@@ -6,7 +6,8 @@ package and the state machine definition), creates the executing state machine
 from infra/statemachine.asl.json with the template's placeholders filled from
 the stack outputs, compiles `mappings/*.map` and uploads the bundle to
 `s3://<config bucket>/mappings/` signed with the stack's mapping-signing key,
-and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` too).
+and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` and
+`SECRETS_KMS_KEY_ARN`, the key client secrets are created with, too).
 
 moto's CloudFormation creates every KMS key symmetric, so the signing key
 is made through the KMS API from the template resource's own `KeySpec` and
@@ -46,6 +47,7 @@ from ops.deploy.artefacts import (
 from ops.deploy.deploy import deploy_principal_arn
 from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
+from ops.deployment import SECRETS_KEY_ENV, SECRETS_KEY_OUTPUT
 from ops.errors import DeploymentError
 
 DEFAULT_STACK_NAME = "siesa-integration"
@@ -62,6 +64,7 @@ _EXPORTED_OUTPUTS = {
     "CONFIG_BUCKET": "ConfigBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,
+    SECRETS_KEY_ENV: SECRETS_KEY_OUTPUT,
 }
 
 _PLACEHOLDER_PACKAGE_NOTE = (

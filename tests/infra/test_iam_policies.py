@@ -128,14 +128,17 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
     }
-    assert _allowed_actions("ExtractorRole") == common | {
+    # the config bucket is SSE-KMS (ConfigBucketKey); secrets are under SecretsKey
+    bucket_key = {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert _allowed_actions("ExtractorRole") == common | bucket_key | {
         "dynamodb:PutItem",  # opens the run history item
         "s3:DeleteObject",  # drops a page emptied by deduplication
         "secretsmanager:GetSecretValue",
     }
-    assert _allowed_actions("TransformerRole") == common | {"kms:Verify"}  # the bundle's signature
+    # the bundle's signature
+    assert _allowed_actions("TransformerRole") == common | bucket_key | {"kms:Verify"}
     # the loader runs no mapping code: no bundle, no signing key (only runs/ and its secrets)
-    assert _allowed_actions("LoaderRole") == common | {"secretsmanager:GetSecretValue"}
+    assert _allowed_actions("LoaderRole") == common | bucket_key | {"secretsmanager:GetSecretValue"}
     assert _allowed_actions("StepFunctionsRole") == UNSCOPABLE_ACTIONS | {
         "lambda:InvokeFunction",
         "dynamodb:UpdateItem",
@@ -174,9 +177,10 @@ def test_deployed_policies_resolve_to_siesa_integration_resources(
         for alias in aliases
         if alias["AliasName"].startswith("alias/siesa-integration-")
     }
-    # logs, alerts, the stack's mapping-signing key, and the one the embedded AWS signs with
-    # (moto's CloudFormation cannot make an asymmetric key: ops/deploy/signing.py)
-    assert len(own_keys) == 4
+    # logs, alerts, secrets, config bucket, the stack's mapping-signing key, and the one the
+    # embedded AWS signs with (moto's CloudFormation cannot make an asymmetric key:
+    # ops/deploy/signing.py)
+    assert len(own_keys) == 6
     roles = [
         role["RoleName"]
         for role in iam.list_roles()["Roles"]
