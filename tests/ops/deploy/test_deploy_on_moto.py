@@ -106,7 +106,10 @@ def test_tables_bucket_and_workflow_exist_as_the_template_says(first: Deployed) 
     rules = aws.client("s3").get_bucket_encryption(Bucket=CONFIG)[
         "ServerSideEncryptionConfiguration"
     ]["Rules"]
-    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rules[0]["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": report.stack.outputs["ConfigBucketKeyArn"],
+    }
     groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
     assert {group["retentionInDays"] for group in groups} == {7}
     assert len(groups) == 3
