@@ -25,7 +25,7 @@ from runtime import aws, observability, settings
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials, validate_client_id
 from runtime.errors import InvalidSecret
 
-SECRET_PREFIX = "siesa-integration"
+SECRET_PREFIX = "siesa-integration"  # nosec B105 # the prefix of the secrets' names, not a secret value
 SIESA_SYSTEM = "siesa"
 NOT_SECRET_KEYS = frozenset(
     {"api_url", "product_type", "tenant_id", "username", "database_type", "service_endpoints"}

@@ -171,7 +171,7 @@ class Catalog:
         self._invalid = dict(invalid or {})
         self._quirks = {k: list(v) for k, v in (quirks or {}).items()}
         self._extra_stock = {k: [dict(row) for row in v] for k, v in (extra_stock or {}).items()}
-        self._rng = random.Random(f"{client}:{seed}:modify")
+        self._rng = random.Random(f"{client}:{seed}:modify")  # nosec B311 # seeded so a simulated catalogue is the same every run; nothing secret is drawn
         for record in records:
             self.put(record)
 
@@ -488,7 +488,7 @@ def generate_catalog(
         raise ValueError("n must be >= 0")
     if not 0 <= invalid_share <= 1 or not 0 <= quirk_share <= 1:
         raise ValueError("invalid_share and quirk_share must be within 0..1")
-    rng = random.Random(f"{client}:{seed}")
+    rng = random.Random(f"{client}:{seed}")  # nosec B311 # seeded so a simulated catalogue is the same every run; nothing secret is drawn
     records: list[dict[str, Any]] = []
     extra_stock: dict[str, list[dict[str, Any]]] = {}
     quirks: dict[str, list[str]] = {}

@@ -119,7 +119,7 @@ def _download(pins: Sequence[Pin], cache: Path, target: LambdaTarget) -> None:
         *(str(pin) for pin in pins),
     ]
     try:
-        completed = subprocess.run(
+        completed = subprocess.run(  # nosec B603 # this interpreter's pip, no shell: fixed options and pyproject's own pins
             command, capture_output=True, text=True, timeout=_PIP_TIMEOUT_SECONDS, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
