@@ -51,6 +51,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     """Load one run into the product; returns the loader summary."""
     began = time.monotonic()
     client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
+    deps = deps.for_client("loader", client_id)
     run = StageRun(deps, "loader", client_id, run_id, sync_type)
     pages = run.keys(event.canonical_pages)
     rejected = run.key(event.rejected_key)
@@ -67,7 +68,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
             try:
                 config = run.client_config(event.product_type)
                 batch_size = settings.batch_size(deps.batch_size)
-                credentials = deps.product_credentials(config)
+                credentials = deps.read_product_credentials(config)
                 adapter_class = deps.adapter_class(config.product_type)
                 logger.info(
                     "Starting load",
