@@ -2,14 +2,21 @@
 # Each creates .venv and installs what it needs when it is missing or pyproject.toml changed:
 # `make demo` the `tools` extra (the siesa CLI, the local engine, the simulators), the
 # checks the `dev` extra (which pulls `tools`). One stamp per extra, one rule for both.
+# checkov gets a virtualenv of its own, .venv-checkov (its pins conflict with ours), made
+# afresh from .ci/checkov-requirements.txt when that file changes.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 TOOLS := $(VENV)/.installed-tools
 DEV := $(VENV)/.installed-dev
+CHECKOV_VENV := .venv-checkov
+CHECKOV_PINS := .ci/checkov-requirements.txt
+CHECKOV := $(CHECKOV_VENV)/.installed
+# What the wheel ships: the packages mypy checks (pyproject.toml, [tool.mypy]).
+PACKAGES := dsl compiler contract runtime ops local cli infra mappings
 
-.PHONY: demo test lint typecheck maps unit coverage bench clean
+.PHONY: demo test lint typecheck static checkov bandit maps unit coverage bench clean
 
 $(VENV)/.installed-%: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +24,16 @@ $(VENV)/.installed-%: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[$*]'
 	@touch $@
 
+$(CHECKOV): $(CHECKOV_PINS)
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r $(CHECKOV_PINS)
+	@touch $@
+
 demo: $(TOOLS)
 	$(BIN)/siesa demo
 
-test: lint typecheck maps unit
+test: lint typecheck static maps unit
 
 lint: $(DEV)
 	$(BIN)/ruff check .
@@ -28,6 +41,21 @@ lint: $(DEV)
 
 typecheck: $(DEV)
 	$(BIN)/mypy
+
+# Security linters, clean or the build fails; every suppression says why where it is made
+# (docs/security.md, row 12; tests/architecture/test_suppressions.py).
+static: checkov bandit
+
+# Offline: no API key, no download of external checks or guidelines, no update check.
+# A template checkov cannot parse fails too (by default it would pass, having checked nothing).
+checkov: $(CHECKOV)
+	env -u BC_API_KEY BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true CKV_PARSE_ERROR_FAIL=true \
+		$(CHECKOV_VENV)/bin/checkov -f infra/template.yaml --framework cloudformation \
+		--skip-download --compact --quiet
+
+# The shipped packages; tests/ and benchmarks/ are not scanned (see [tool.bandit]).
+bandit: $(DEV)
+	$(BIN)/bandit -c pyproject.toml -q -r $(PACKAGES)
 
 maps: $(DEV)
 	$(BIN)/siesa map check --strict mappings/

@@ -20,6 +20,7 @@ from local.embedded_aws import LocalAws, LocalAwsError
 from local.provision import ProvisionError, ProvisionResult, provision
 from mappings import MAPPINGS_DIR
 from ops.deploy.infra import InfraError
+from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
 from runtime.settings import ENVIRONMENT_ENV
 
@@ -47,8 +48,8 @@ def _exports(aws: LocalAws, result: ProvisionResult) -> list[str]:
         "AWS_ENDPOINT_URL": aws.url,
         "AWS_DEFAULT_REGION": aws.region,
         # dummy values: boto3 signs every request, the embedded AWS accepts any key
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
+        "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_KEY,
         # the local engine's mark: clients on the simulators may use http://127.0.0.1
         ENVIRONMENT_ENV: LOCAL_ENVIRONMENT,
         **result.environment,

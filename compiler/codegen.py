@@ -29,7 +29,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("compiler", "templates"),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        autoescape=False,  # nosec B701 # the output is Python, not HTML: literals pass the `py` filter, names `ident`
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -40,7 +40,7 @@ def load_module(source: bytes, name: str, sha256: str, origin: str) -> ModuleTyp
     module = ModuleType(f"{MODULE_PACKAGE}.{name.replace('-', '_')}")
     module.__file__ = origin
     try:
-        exec(code, module.__dict__)
+        exec(code, module.__dict__)  # nosec B102 # a generated module, run only after load_mapping checked its hash and MAPPING against the (signed) manifest entry
     except Exception as exc:
         raise BundleContractError(
             f"mapping module {origin} failed to load: {type(exc).__name__}: {exc}"

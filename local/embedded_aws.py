@@ -33,6 +33,7 @@ from moto.server import ThreadedMotoServer
 
 from local.bucket_owner import OwnerCheckingMotoServer
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
+from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
 from runtime.settings import ENVIRONMENT_ENV
 
@@ -42,11 +43,10 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account
 
 # What the process environment holds while the embedded AWS runs; None removes the variable.
 _DUMMY_CREDENTIALS: dict[str, str | None] = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": None,
-    "AWS_PROFILE": None,
-    "AWS_DEFAULT_PROFILE": None,
+    "AWS_ACCESS_KEY_ID": EMBEDDED_AWS_KEY,
+    "AWS_SECRET_ACCESS_KEY": EMBEDDED_AWS_KEY,
+    # removed, so no token or profile of the shell's takes part
+    **dict.fromkeys(("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")),
 }
 # moto logs every request (werkzeug) and every failed state at ERROR with its cause: too chatty.
 _QUIET_LOGGERS = ("werkzeug", "moto.stepfunctions")
@@ -196,8 +196,8 @@ class LocalAws:
                     service_name,
                     region_name=self.region,
                     endpoint_url=url,
-                    aws_access_key_id="local",
-                    aws_secret_access_key="local",
+                    aws_access_key_id=EMBEDDED_AWS_KEY,
+                    aws_secret_access_key=EMBEDDED_AWS_KEY,
                 )
                 self._clients[service_name] = found
             return found

@@ -6,8 +6,12 @@ package and the state machine definition), creates the executing state machine
 from infra/statemachine.asl.json with the template's placeholders filled from
 the stack outputs, compiles `mappings/*.map` and uploads the bundle to
 `s3://<config bucket>/mappings/` signed with the stack's mapping-signing key,
-and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` and
-`SECRETS_KMS_KEY_ARN`, the key client secrets are created with, too).
+and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` too,
+`SECRETS_KMS_KEY_ARN`, the key client secrets are created with, and each
+stage's tenant role, `EXTRACTOR_TENANT_ROLE_ARN`...: the handlers running in
+this process reach a client's data through a session of it, moto's STS
+answering AssumeRole as AWS does; moto enforces no IAM, tests/infra
+evaluates the policies).
 
 moto's CloudFormation creates every KMS key symmetric, so the signing key
 is made through the KMS API from the template resource's own `KeySpec` and
@@ -49,6 +53,7 @@ from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signin
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
 from ops.deployment import SECRETS_KEY_ENV, SECRETS_KEY_OUTPUT
 from ops.errors import DeploymentError
+from runtime import settings
 
 DEFAULT_STACK_NAME = "siesa-integration"
 ARTIFACTS_BUCKET = "siesa-integration-artifacts"
@@ -65,6 +70,11 @@ _EXPORTED_OUTPUTS = {
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,
     SECRETS_KEY_ENV: SECRETS_KEY_OUTPUT,
+    # each in-process handler opens its tenant sessions with its stage's role, as on AWS
+    **{
+        settings.tenant_role_env(stage): f"{stage.capitalize()}TenantRoleArn"
+        for stage in ("extractor", "transformer", "loader")
+    },
 }
 
 _PLACEHOLDER_PACKAGE_NOTE = (

@@ -44,6 +44,9 @@ SECRETS_KEY_OUTPUT = "SecretsKeyArn"
 DEFAULT_SECRETS_KEY = "alias/siesa-integration-secrets"  # the stack's SecretsKeyAlias
 EVENTBRIDGE_ROLE_NAME = "siesa-integration-eventbridge-role"
 LOCAL_HINT = "start the embedded AWS with `siesa local up`, or pass --endpoint-url"
+# The access key and secret key boto3 signs with on the embedded AWS, which accepts any:
+# a placeholder that lets no credential lookup happen, not a secret.
+EMBEDDED_AWS_KEY = "local"
 
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=60
@@ -78,7 +81,11 @@ def _client_from_shared_session(service_name: str, arguments: dict[str, Any]) ->
     """
     global _session
     if is_loopback_url(arguments.get("endpoint_url")):
-        arguments = {**arguments, "aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        arguments = {
+            **arguments,
+            "aws_access_key_id": EMBEDDED_AWS_KEY,
+            "aws_secret_access_key": EMBEDDED_AWS_KEY,
+        }
     with _session_lock:
         if _session is None:
             _session = boto3.session.Session()

@@ -52,6 +52,18 @@ class InvalidEvent(ConfigError):
     """A handler's input event does not have the documented shape; the message names the field."""
 
 
+class TenantRoleNotConfigured(ConfigError):
+    """On AWS a handler must reach a client's data through its stage's tenant role; none is set.
+
+    A deploy that lost the function's `{STAGE}_TENANT_ROLE_ARN` fails closed: nothing is read
+    with the function's own role (runtime/tenant_session.py).
+    """
+
+
+class TenantSessionRefused(ConfigError):
+    """STS refused the tenant session (the role's trust or the function's policy does not allow it)."""
+
+
 class RunDataError(IntegrationError):
     """Run data in S3 (a page, a report) is missing or unreadable: the run cannot go on."""
 

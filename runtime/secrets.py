@@ -1,7 +1,9 @@
 """Credentials from Secrets Manager (`siesa-integration/{client_id}/{system}`), never shown.
 
 Secrets are fetched through Powertools parameters and cached per container
-for a short TTL (SECRETS_TTL_SECONDS, 300 s by default). A secret that is
+for a short TTL (SECRETS_TTL_SECONDS, 300 s by default), with the
+secretsmanager client the caller gives (a handler's: its tenant session's,
+runtime/tenant_session.py) or the ambient one. A secret that is
 missing, not a JSON object, or lacks a key is an `InvalidSecret` that names
 the secret and the key; no message ever carries a secret value (pydantic's
 errors echo their input, so only their location and message are kept).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -25,7 +28,7 @@ from runtime import aws, observability, settings
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials, validate_client_id
 from runtime.errors import InvalidSecret
 
-SECRET_PREFIX = "siesa-integration"
+SECRET_PREFIX = "siesa-integration"  # nosec B105 # the prefix of the secrets' names, not a secret value
 SIESA_SYSTEM = "siesa"
 NOT_SECRET_KEYS = frozenset(
     {"api_url", "product_type", "tenant_id", "username", "database_type", "service_endpoints"}
@@ -40,9 +43,11 @@ REQUIRED_SIESA_KEYS: dict[str, tuple[str, ...]] = {
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_PROVIDERS = 64
+"""Clients (one per tenant session) whose secrets a container keeps cached."""
+
 _lock = threading.Lock()
-_provider: SecretsProvider | None = None
-_provider_client: Any = None
+_providers: OrderedDict[int, tuple[Any, SecretsProvider]] = OrderedDict()
 
 
 def secret_name(client_id: str, system: str) -> str:
@@ -56,23 +61,24 @@ def secret_name(client_id: str, system: str) -> str:
     return f"{SECRET_PREFIX}/{client_id}/{system}"
 
 
-def _secrets_provider() -> SecretsProvider:
-    """One provider (and so one TTL cache) per secretsmanager client, i.e. per container."""
-    global _provider, _provider_client
-    client = aws.client("secretsmanager")
+def _secrets_provider(secretsmanager: Any | None = None) -> SecretsProvider:
+    """One provider (and so one TTL cache) per secretsmanager client: per tenant session."""
+    client = secretsmanager if secretsmanager is not None else aws.client("secretsmanager")
     with _lock:
-        if _provider is None or _provider_client is not client:
-            _provider = SecretsProvider(boto3_client=client)
-            _provider_client = client
-        return _provider
+        found = _providers.get(id(client))
+        if found is None or found[0] is not client:
+            found = (client, SecretsProvider(boto3_client=client))
+            _providers[id(client)] = found
+            while len(_providers) > MAX_PROVIDERS:
+                _providers.popitem(last=False)
+        _providers.move_to_end(id(client))
+        return found[1]
 
 
 def clear_cache() -> None:
     """Forget cached secret values (an operator rotated a secret; tests)."""
-    global _provider, _provider_client
     with _lock:
-        _provider = None
-        _provider_client = None
+        _providers.clear()
 
 
 def _error_code(exc: BaseException) -> str:
@@ -82,10 +88,11 @@ def _error_code(exc: BaseException) -> str:
     return type(cause).__name__ if cause is not None else "unknown"
 
 
-def read_secret(name: str) -> dict[str, Any]:
+def read_secret(name: str, *, secretsmanager: Any | None = None) -> dict[str, Any]:
     """The secret `name` as a JSON object; InvalidSecret (naming only the secret) otherwise."""
     try:
-        raw = _secrets_provider().get(name, max_age=settings.secrets_ttl_seconds())
+        provider = _secrets_provider(secretsmanager)
+        raw = provider.get(name, max_age=settings.secrets_ttl_seconds())
     except GetParameterError as exc:
         code = _error_code(exc)
         if code == "ResourceNotFoundException":
@@ -151,10 +158,12 @@ def _parse(model: type[M], name: str, values: dict[str, Any]) -> M:
         raise InvalidSecret(f"secret {name!r}: " + "; ".join(problems)) from None
 
 
-def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
+def get_siesa_credentials(
+    config: ClientConfig, *, secretsmanager: Any | None = None
+) -> SiesaCredentials:
     """The client's Siesa credentials, with the keys its dialect needs."""
     name = secret_name(config.client_id, SIESA_SYSTEM)
-    return siesa_credentials_from(config, read_secret(name))
+    return siesa_credentials_from(config, read_secret(name, secretsmanager=secretsmanager))
 
 
 def siesa_credentials_from(config: ClientConfig, values: dict[str, Any]) -> SiesaCredentials:
@@ -175,10 +184,12 @@ def siesa_credentials_from(config: ClientConfig, values: dict[str, Any]) -> Sies
     return credentials
 
 
-def get_product_credentials(config: ClientConfig) -> ProductCredentials:
+def get_product_credentials(
+    config: ClientConfig, *, secretsmanager: Any | None = None
+) -> ProductCredentials:
     """The client's product credentials; their product_type must be the client's."""
     name = secret_name(config.client_id, config.product_type)
-    return product_credentials_from(config, read_secret(name))
+    return product_credentials_from(config, read_secret(name, secretsmanager=secretsmanager))
 
 
 def product_credentials_from(config: ClientConfig, values: dict[str, Any]) -> ProductCredentials:

@@ -32,6 +32,9 @@ AWS_DEFAULT_REGION_ENV = "AWS_DEFAULT_REGION"
 SERVICE_NAME_ENV = "POWERTOOLS_SERVICE_NAME"
 METRICS_NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"
+TENANT_ROLE_ENV_SUFFIX = "_TENANT_ROLE_ARN"
+"""`EXTRACTOR_TENANT_ROLE_ARN`, ...: one name per stage, so the local engine, which runs the
+three handlers in one process, can hold all three at once (each function on AWS gets its own)."""
 
 # --- defaults ------------------------------------------------------------------------
 
@@ -120,6 +123,19 @@ def alerts_topic_arn(explicit: str | None = None) -> str | None:
 def state_machine_arn(explicit: str | None = None) -> str | None:
     """The workflow's ARN; None when not configured."""
     return explicit or os.environ.get(STATE_MACHINE_ARN_ENV) or None
+
+
+def tenant_role_env(stage: str) -> str:
+    """The variable naming a stage's tenant role: `EXTRACTOR_TENANT_ROLE_ARN` for `extractor`."""
+    return stage.upper() + TENANT_ROLE_ENV_SUFFIX
+
+
+def tenant_role_arn(stage: str, explicit: str | None = None) -> str | None:
+    """The role a stage assumes, tagged client_id, for each client's data; None when not configured.
+
+    Without one a handler on AWS refuses to run (runtime/tenant_session.py).
+    """
+    return explicit or os.environ.get(tenant_role_env(stage)) or None
 
 
 def environment(explicit: str | None = None) -> str:

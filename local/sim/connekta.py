@@ -59,7 +59,7 @@ DEFAULT_CUSTOM_QUERY = "INTEGRACION_ITEMS"
 DEFAULT_ID_COMPANIA = 5001
 DEFAULT_COMPANY = 1
 DEFAULT_CONNI_KEY = "conni-local-key"
-DEFAULT_CONNI_TOKEN = "conni-local-token"
+DEFAULT_CONNI_TOKEN = "conni-local-token"  # nosec B105 # the simulator's published default, like the other sims' keys
 DEFAULT_PAGE_OVERLAP = 2
 NO_RECORDS = "No se encontraron registros"
 DENIED = "El usuario no tiene acceso a la consulta, verifique si tiene permisos"
@@ -243,7 +243,7 @@ class ConnektaSim:
             with self._lock:
                 self._served += 1
                 served = self._served
-            random.Random(f"{self.seed}:{number}:{served}").shuffle(chosen)
+            random.Random(f"{self.seed}:{number}:{served}").shuffle(chosen)  # nosec B311 # seeded, so a test can replay the simulated page order
         return chosen, number
 
     def _move_a_record(self, page_rows: list[_Row], page: int) -> None:

@@ -109,7 +109,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._plan = (plan or FaultPlan()).model_copy(update=knobs)
         self._plan = FaultPlan.model_validate(self._plan.model_dump())
-        self._rng = random.Random(self._plan.seed)
+        self._rng = random.Random(self._plan.seed)  # nosec B311 # seeded, so a fault plan injects the same faults every run
         self._requests = 0
         self._injected: dict[str, int] = {}
         self._events: list[dict[str, Any]] = []
@@ -132,14 +132,14 @@ class FaultInjector:
             merged = self._plan.model_dump() | knobs
             self._plan = FaultPlan.model_validate(merged)
             if "seed" in knobs:
-                self._rng = random.Random(self._plan.seed)
+                self._rng = random.Random(self._plan.seed)  # nosec B311 # seeded, so a fault plan injects the same faults every run
             return self._plan.model_copy()
 
     def reset(self) -> None:
         """Back to no faults; the request count and tallies restart too."""
         with self._lock:
             self._plan = FaultPlan()
-            self._rng = random.Random(0)
+            self._rng = random.Random(0)  # nosec B311 # seeded, so a fault plan injects the same faults every run
             self._requests = 0
             self._injected = {}
             self._events = []

@@ -59,7 +59,8 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template as a dict, intrinsic functions in long form."""
     try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+        text = path.read_text(encoding="utf-8")
+        loaded = yaml.load(text, Loader=_CfnLoader)  # nosec B506 # _CfnLoader is a SafeLoader plus the short-form tags
     except (OSError, yaml.YAMLError) as exc:
         raise InfraError(f"{path}: cannot read the template: {exc}") from exc
     if not isinstance(loaded, dict) or "Resources" not in loaded:

@@ -129,7 +129,7 @@ def _pip_download(arguments: Sequence[str], cache: Path, target: LambdaTarget) -
         *arguments,
     ]
     try:
-        completed = subprocess.run(
+        completed = subprocess.run(  # nosec B603 # this interpreter's pip, no shell: fixed options and pyproject's own pins
             command, capture_output=True, text=True, timeout=_PIP_TIMEOUT_SECONDS, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

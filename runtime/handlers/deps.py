@@ -4,15 +4,21 @@ The runs take a `Deps` so tests (and the local engine) can swap one part,
 e.g. a Siesa source with a no-op sleep, while everything else stays real.
 `clock` is the one source of every time stamp a run writes: a test that
 fixes it sees its time in the outputs and in run history.
+
+Each run first calls `for_client(stage, client_id)`: from then on every call
+on the client's data (its item, its run history, its secrets, its `runs/`)
+goes through the client's tenant session (runtime/tenant_session.py); only
+the mapping bundle is read with the function's own role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from runtime import aws, tenant_session
 from runtime.adapters.registry import get_adapter_class
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import ConfigStore, iso_utc, now_utc
@@ -20,24 +26,25 @@ from runtime.mapping_loader import BundleLoader
 from runtime.observability import logger, record_run_failed
 from runtime.runstore import RunStore
 from runtime.sync_state import RunHistory, SyncState
+from runtime.tenant_session import TenantSession
 
 # Imported on first call, not with the handler: only the extractor talks to Siesa (httpx, the
 # HTTP retry stack) and only the extractor and the loader read secrets (Powertools' parameters
 # utility), so the transformer's cold start pays for neither.
 
 
-def get_siesa_credentials(config: ClientConfig) -> SiesaCredentials:
+def get_siesa_credentials(config: ClientConfig, secretsmanager: Any) -> SiesaCredentials:
     """The client's Siesa credentials (runtime.secrets.get_siesa_credentials)."""
     from runtime import secrets
 
-    return secrets.get_siesa_credentials(config)
+    return secrets.get_siesa_credentials(config, secretsmanager=secretsmanager)
 
 
-def get_product_credentials(config: ClientConfig) -> ProductCredentials:
+def get_product_credentials(config: ClientConfig, secretsmanager: Any) -> ProductCredentials:
     """The client's product credentials (runtime.secrets.get_product_credentials)."""
     from runtime import secrets
 
-    return secrets.get_product_credentials(config)
+    return secrets.get_product_credentials(config, secretsmanager=secretsmanager)
 
 
 def make_source(*args: Any, **kwargs: Any) -> Any:
@@ -54,13 +61,15 @@ class Deps:
     configs: ConfigStore = field(default_factory=ConfigStore)
     history: RunHistory = field(default_factory=RunHistory)
     bundles: BundleLoader = field(default_factory=BundleLoader)
-    siesa_credentials: Callable[[ClientConfig], SiesaCredentials] = get_siesa_credentials
-    product_credentials: Callable[[ClientConfig], ProductCredentials] = get_product_credentials
+    siesa_credentials: Callable[[ClientConfig, Any], SiesaCredentials] = get_siesa_credentials
+    product_credentials: Callable[[ClientConfig, Any], ProductCredentials] = get_product_credentials
     source_factory: Callable[..., Any] = make_source
     adapter_class: Callable[[str], Any] = get_adapter_class
     clock: Callable[[], datetime] = now_utc
     batch_size: int | None = None
     page_size: int | None = None
+    tenant: TenantSession | None = None
+    """The client's tenant session, once `for_client` opened it; None: the ambient session."""
 
     def __post_init__(self) -> None:
         # One clock for every stamp: stores left on the wall clock follow a clock given here.
@@ -68,6 +77,41 @@ class Deps:
             for store in (self.configs, self.history):
                 if store.clock is now_utc:
                     store.clock = self.clock
+
+    def for_client(self, stage: str, client_id: str) -> Deps:
+        """These deps with the client's data reached through its tenant session.
+
+        The same deps where no tenant role is configured (the local engine without a
+        stack, unit tests); on AWS that is TenantRoleNotConfigured (fail closed).
+        """
+        tenant = tenant_session.session_for(stage, client_id)
+        if tenant is None:
+            return self
+        dynamodb = tenant.client("dynamodb")
+        return replace(
+            self,
+            configs=ConfigStore(
+                self.configs.table_name, dynamodb=dynamodb, clock=self.configs.clock
+            ),
+            history=RunHistory(
+                self.history.table_name, dynamodb=dynamodb, clock=self.history.clock
+            ),
+            tenant=tenant,
+        )
+
+    def client(self, service_name: str) -> Any:
+        """An AWS client for the client's data: its tenant session's, else the ambient one."""
+        if self.tenant is not None:
+            return self.tenant.client(service_name)
+        return aws.client(service_name)
+
+    def read_siesa_credentials(self, config: ClientConfig) -> SiesaCredentials:
+        """The client's Siesa secret, read through its tenant session."""
+        return self.siesa_credentials(config, self.client("secretsmanager"))
+
+    def read_product_credentials(self, config: ClientConfig) -> ProductCredentials:
+        """The client's product secret, read through its tenant session."""
+        return self.product_credentials(config, self.client("secretsmanager"))
 
     def now_iso(self) -> str:
         """Now by `clock`, as the design document writes times: `2025-01-15T10:00:00Z`."""
@@ -116,5 +160,5 @@ class Deps:
             logger.exception("could not resume the run in run history")
 
     def run_store(self, bucket: str | None = None) -> RunStore:
-        """The run store of `bucket` (the event's), else of CONFIG_BUCKET."""
-        return RunStore(bucket, page_size=self.page_size)
+        """The run store of `bucket` (the event's), else of CONFIG_BUCKET, on the tenant session."""
+        return RunStore(bucket, s3=self.client("s3"), page_size=self.page_size)

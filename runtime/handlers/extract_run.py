@@ -25,6 +25,7 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted:
     """Run one extraction; returns the claim-check for the transformer."""
     client_id, sync_type = request.client_id, request.sync_type
     bind_run("extractor", client_id, sync_type)
+    deps = deps.for_client("extractor", client_id)
     config = deps.configs.get(client_id, require_enabled=True)
     plan = plan_extraction(config, sync_type, deps.clock(), request.run_id)
     run = StageRun(deps, "extractor", client_id, plan.run_id, sync_type)
@@ -54,7 +55,7 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted:
     store = deps.run_store()
     try:
         with run.recording_errors(resumable=request.run_id is not None):
-            credentials = deps.siesa_credentials(config)
+            credentials = deps.read_siesa_credentials(config)
             with deps.source_factory(config, credentials, on_latency=latency) as source:
                 writer = DedupWriter(
                     store.page_writer(client_id, plan.run_id, "extracted"),

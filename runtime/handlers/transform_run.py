@@ -39,6 +39,7 @@ from runtime.stages.transform import RecordOutcome, Tally, map_records, position
 def transform(event: Extracted, deps: Deps) -> Transformed:
     """Map every extracted record; returns the claim-check for the loader."""
     client_id, run_id = event.client_id, event.run_id
+    deps = deps.for_client("transformer", client_id)
     run = StageRun(deps, "transformer", client_id, run_id, event.sync_type)
     pages = run.keys(event.extracted_pages)
     with run.opened(event.product_type) as config:

@@ -79,10 +79,28 @@ def test_no_statement_allows_a_wildcard_action() -> None:
 
 
 def test_wildcard_resources_only_for_actions_aws_cannot_scope() -> None:
+    """Allows only: the tenant roles' one Deny of everything to an untagged session is wide on purpose."""
     for role in ROLES.values():
         for statement in _role_statements(role):
-            if "*" in _as_list(statement["Resource"]):
+            if statement["Effect"] == "Allow" and "*" in _as_list(statement["Resource"]):
                 assert set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS, statement
+
+
+def test_the_only_deny_of_a_role_refuses_everything_to_a_session_without_the_client_tag() -> None:
+    for name, role in ROLES.items():
+        denies = [s for s in _role_statements(role) if s["Effect"] == "Deny"]
+        if name.endswith("TenantRole"):
+            assert denies == [
+                {
+                    "Sid": "NothingWithoutTheClientTag",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"Null": {"aws:PrincipalTag/client_id": "true"}},
+                }
+            ], name
+        else:
+            assert denies == [], name
 
 
 def test_role_names_are_scoped_and_each_function_has_its_own_role() -> None:
@@ -91,54 +109,70 @@ def test_role_names_are_scoped_and_each_function_has_its_own_role() -> None:
         "siesa-integration-extractor-role",
         "siesa-integration-transformer-role",
         "siesa-integration-loader-role",
+        "siesa-integration-extractor-tenant-role",
+        "siesa-integration-transformer-tenant-role",
+        "siesa-integration-loader-tenant-role",
         "siesa-integration-stepfunctions-role",
         "siesa-integration-eventbridge-role",
     }
 
 
-def test_secrets_are_read_only_by_the_function_that_needs_them() -> None:
+def test_secrets_are_read_only_by_the_tenant_role_of_the_stage_that_needs_them() -> None:
+    """Through a session tagged client_id (tests/infra/test_tenant_isolation.py); no function role."""
+
     def secret_resources(role: str) -> list[str]:
         return [
             resource["Fn::Sub"]
             for statement in _role_statements(ROLES[role])
-            if "secretsmanager:GetSecretValue" in _as_list(statement["Action"])
+            if statement["Effect"] == "Allow"
+            and "secretsmanager:GetSecretValue" in _as_list(statement["Action"])
             for resource in _as_list(statement["Resource"])
         ]
 
-    assert [r.rsplit(":", 1)[1] for r in secret_resources("ExtractorRole")] == [
-        "siesa-integration/*/siesa-??????"
+    tenant = "siesa-integration/${!aws:PrincipalTag/client_id}"
+    assert [r.split(":secret:", 1)[1] for r in secret_resources("ExtractorTenantRole")] == [
+        f"{tenant}/siesa-??????"
     ]
-    assert sorted(r.rsplit(":", 1)[1] for r in secret_resources("LoaderRole")) == [
-        "siesa-integration/*/kong-??????",
-        "siesa-integration/*/wms-??????",
+    assert sorted(r.split(":secret:", 1)[1] for r in secret_resources("LoaderTenantRole")) == [
+        f"{tenant}/kong-??????",
+        f"{tenant}/wms-??????",
     ]
-    assert secret_resources("TransformerRole") == []
+    for role in ("TransformerTenantRole", "ExtractorRole", "TransformerRole", "LoaderRole"):
+        assert secret_resources(role) == [], role
 
 
 def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
-    """Matched against the runtime: every handler reads its config, records run history and
-    a final failure on the client item, and streams run data (multipart uploads may abort)."""
-    common = {
-        "logs:CreateLogStream",
-        "logs:PutLogEvents",
+    """Matched against the runtime. A function role opens its tenant sessions and writes its
+    logs; the transformer's also reads and verifies the bundle. Through a tenant session every
+    stage reads its client's config, records run history and a run's outcome on the client
+    item, and streams run data (multipart uploads may abort)."""
+    function = {"logs:CreateLogStream", "logs:PutLogEvents", "sts:AssumeRole", "sts:TagSession"}
+    assert _allowed_actions("ExtractorRole") == function
+    # the bundle and its signature (mappings/ only: tenant data is the tenant role's)
+    assert _allowed_actions("TransformerRole") == function | {
+        "s3:GetObject",
+        "s3:ListBucket",
+        "kms:Verify",
+        "kms:Decrypt",  # the bundle is SSE-KMS under ConfigBucketKey
+    }
+    assert _allowed_actions("LoaderRole") == function
+    tenant = {
         "dynamodb:GetItem",
         "dynamodb:UpdateItem",
         "s3:GetObject",
         "s3:PutObject",
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
+        "kms:Decrypt",  # run data is SSE-KMS under ConfigBucketKey, secrets under SecretsKey
+        "kms:GenerateDataKey",
     }
-    # the config bucket is SSE-KMS (ConfigBucketKey); secrets are under SecretsKey
-    bucket_key = {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert _allowed_actions("ExtractorRole") == common | bucket_key | {
-        "dynamodb:PutItem",  # opens the run history item
+    assert _allowed_actions("ExtractorTenantRole") == tenant | {
         "s3:DeleteObject",  # drops a page emptied by deduplication
         "secretsmanager:GetSecretValue",
     }
-    # the bundle's signature
-    assert _allowed_actions("TransformerRole") == common | bucket_key | {"kms:Verify"}
+    assert _allowed_actions("TransformerTenantRole") == tenant
     # the loader runs no mapping code: no bundle, no signing key (only runs/ and its secrets)
-    assert _allowed_actions("LoaderRole") == common | bucket_key | {"secretsmanager:GetSecretValue"}
+    assert _allowed_actions("LoaderTenantRole") == tenant | {"secretsmanager:GetSecretValue"}
     assert _allowed_actions("StepFunctionsRole") == UNSCOPABLE_ACTIONS | {
         "lambda:InvokeFunction",
         "dynamodb:UpdateItem",
@@ -164,6 +198,16 @@ def test_roles_trust_only_their_service(role: str, service: str) -> None:
     assert [statement["Principal"] for statement in trust] == [{"Service": service}]
 
 
+@pytest.mark.parametrize("stage", ["Extractor", "Transformer", "Loader"])
+def test_tenant_roles_trust_only_their_function_role(stage: str) -> None:
+    """Evaluated with the tag rules in tests/infra/test_tenant_isolation.py."""
+    trust = ROLES[f"{stage}TenantRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [statement["Principal"] for statement in trust] == [
+        {"AWS": {"Fn::GetAtt": [f"{stage}Role", "Arn"]}}
+    ]
+    assert ROLES[f"{stage}TenantRole"]["Properties"]["MaxSessionDuration"] == 3600
+
+
 def test_deployed_policies_resolve_to_siesa_integration_resources(
     deployed: tuple[LocalAws, ProvisionResult],
 ) -> None:
@@ -186,7 +230,7 @@ def test_deployed_policies_resolve_to_siesa_integration_resources(
         for role in iam.list_roles()["Roles"]
         if role["RoleName"].startswith("siesa-integration-")
     ]
-    assert len(roles) == 5
+    assert len(roles) == 8
     checked = 0
     for role_name in roles:
         for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
@@ -198,6 +242,8 @@ def test_deployed_policies_resolve_to_siesa_integration_resources(
             for statement in document["Statement"]:
                 if set(_as_list(statement["Action"])) <= UNSCOPABLE_ACTIONS:
                     continue
+                if statement["Effect"] == "Deny":
+                    continue  # the tenant roles' deny of everything to an untagged session
                 for resource in _as_list(statement["Resource"]):
                     assert "siesa-integration" in resource or resource in own_keys, (
                         role_name,

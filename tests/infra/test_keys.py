@@ -16,6 +16,7 @@ KEYS = {name: body for name, body in RESOURCES.items() if body["Type"] == "AWS::
 ACCOUNT = {"Ref": "AWS::AccountId"}
 ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 USE = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
+BUCKET_GRANT = {"UseConfigBucketKey": {"kms:Decrypt", "kms:GenerateDataKey"}}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -117,39 +118,50 @@ def test_the_config_bucket_is_encrypted_by_default_with_its_own_key_and_a_bucket
 @pytest.mark.parametrize(
     ("role", "grants"),
     [
-        ("ExtractorRole", {"DecryptClientSecrets", "UseConfigBucketKey"}),
-        ("TransformerRole", {"UseConfigBucketKey"}),
-        ("LoaderRole", {"DecryptClientSecrets", "UseConfigBucketKey"}),
+        ("ExtractorTenantRole", {"DecryptOwnSecrets": {"kms:Decrypt"}, **BUCKET_GRANT}),
+        ("TransformerTenantRole", BUCKET_GRANT),
+        ("LoaderTenantRole", {"DecryptOwnSecrets": {"kms:Decrypt"}, **BUCKET_GRANT}),
+        ("TransformerRole", {"DecryptMappingBundle": {"kms:Decrypt"}}),  # reads mappings/
     ],
 )
-def test_functions_get_the_keys_they_need_in_statements_of_their_own(
-    role: str, grants: set[str]
+def test_roles_get_the_keys_they_need_in_statements_of_their_own(
+    role: str, grants: dict[str, set[str]]
 ) -> None:
     statements = _role_statements(role)
     reading_secrets = any(
         "secretsmanager:GetSecretValue" in _as_list(s["Action"]) for s in statements.values()
     )
-    assert ("DecryptClientSecrets" in grants) == reading_secrets
-    for sid in grants:
-        statement = statements[sid]
-        assert set(_as_list(statement["Action"])) <= {"kms:Decrypt", "kms:GenerateDataKey"}
-        assert "kms:ViaService" in statement["Condition"]["StringEquals"]
-    if "DecryptClientSecrets" in grants:
-        secrets = statements["DecryptClientSecrets"]
-        assert secrets["Resource"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
-        assert _as_list(secrets["Action"]) == ["kms:Decrypt"]  # reading, never encrypting
-    assert statements["UseConfigBucketKey"]["Resource"] == {
-        "Fn::GetAtt": ["ConfigBucketKey", "Arn"]
+    assert ("DecryptOwnSecrets" in grants) == reading_secrets
+    on_keys = {
+        sid: set(_as_list(s["Action"]))
+        for sid, s in statements.items()
+        if "SecretsKey" in json.dumps(s) or "ConfigBucketKey" in json.dumps(s)
     }
+    assert on_keys == grants
+    for sid in grants:
+        assert "kms:ViaService" in statements[sid]["Condition"]["StringEquals"], sid
+    if "DecryptOwnSecrets" in grants:
+        secrets = statements["DecryptOwnSecrets"]
+        assert secrets["Resource"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
+        # the session's own client's secrets only, as the secret grant itself
+        assert secrets["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+            ":secret:siesa-integration/${!aws:PrincipalTag/client_id}/*"
+        }
+    if role.endswith("TenantRole"):
+        for sid in grants:  # like every grant of a tenant role: nothing without the tag
+            assert statements[sid]["Condition"]["Null"] == {"aws:PrincipalTag/client_id": "false"}
 
 
 def test_no_other_role_reaches_the_new_keys() -> None:
+    allowed = {
+        "ExtractorTenantRole",
+        "TransformerTenantRole",
+        "LoaderTenantRole",
+        "TransformerRole",
+    }
     for name, body in RESOURCES.items():
-        if body["Type"] != "AWS::IAM::Role" or name in {
-            "ExtractorRole",
-            "TransformerRole",
-            "LoaderRole",
-        }:
+        if body["Type"] != "AWS::IAM::Role" or name in allowed:
             continue
         text = json.dumps(body)
         assert "SecretsKey" not in text and "ConfigBucketKey" not in text, name

@@ -74,6 +74,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         settings.BATCH_SIZE_ENV,
         settings.RUN_PAGE_SIZE_ENV,
         settings.SECRETS_TTL_ENV,
+        *(settings.tenant_role_env(stage) for stage in ("extractor", "transformer", "loader")),
     ):
         monkeypatch.delenv(name, raising=False)
     reset_runtime_caches()

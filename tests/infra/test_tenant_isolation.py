@@ -1,0 +1,327 @@
+"""Tenant isolation by IAM, proven on the template's own documents (docs/security.md, row 9).
+
+moto does not enforce IAM, so the documents are evaluated (policy_eval.py): a
+session of a stage's tenant role tagged `cliente-a` reaches cliente-a's secret,
+run data and items, and nothing of cliente-b or cliente-ab; a session without
+the tag reaches nothing; the function roles reach no tenant data at all; only a
+stage's function role may open its tenant sessions, and only with the tag.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from policy_eval import Decision, Request, evaluate
+from template_values import (
+    ACCOUNT,
+    REGION,
+    RESOURCES,
+    get_att,
+    identity_documents,
+    role_arn,
+    trust_document,
+)
+
+from runtime import settings
+from runtime.config_store import ConfigStore
+
+STAGES = ("Extractor", "Transformer", "Loader")
+SECRETS_OF = {"Extractor": ("siesa",), "Transformer": (), "Loader": ("kong", "wms")}
+CLIENTS = get_att("ClientsTable", "Arn")
+RUNS = get_att("RunsTable", "Arn")
+BUCKET = get_att("ConfigBucket", "Arn")
+RUN = "20250115T100000Z-3f9a1c"
+KEYWORDS = {"SET", "REMOVE", "AND", "OR", "NOT", "attribute_exists", "attribute_not_exists"}
+SYNC_STATUS_ATTRIBUTES = [
+    "client_id",
+    "last_sync_status",
+    "last_sync_timestamp",
+    "last_sync_run_id",
+    "last_sync_records",
+    "last_sync_watermark",
+    "updated_at",
+]
+
+
+def tagged(client_id: str | None, stage: str) -> dict[str, Any]:
+    """The context of a request by a session of the stage's tenant role."""
+    context: dict[str, Any] = {"aws:PrincipalArn": role_arn(f"{stage}TenantRole")}
+    if client_id is not None:
+        context["aws:PrincipalTag/client_id"] = client_id
+    return context
+
+
+def secret(client_id: str, system: str) -> str:
+    return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:siesa-integration/{client_id}/{system}-AbCdEf"
+
+
+def tenant_requests(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every kind of access to one client's data: (action, resource, request keys)."""
+    key = {"dynamodb:LeadingKeys": [client_id]}
+    found: list[tuple[str, str, dict[str, Any]]] = [
+        ("secretsmanager:GetSecretValue", secret(client_id, system), {})
+        for system in ("siesa", "kong", "wms")
+    ]
+    found += [
+        (action, f"{BUCKET}/runs/{client_id}/{RUN}/extracted/page-00001.ndjson", {})
+        for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+    ]
+    found += [
+        ("s3:GetObject", f"{BUCKET}/runs/{client_id}/retry-state.json", {}),
+        ("s3:ListBucket", BUCKET, {"s3:prefix": f"runs/{client_id}/retry-state.json"}),
+        ("dynamodb:GetItem", CLIENTS, key),
+        ("dynamodb:UpdateItem", CLIENTS, {**key, "dynamodb:Attributes": SYNC_STATUS_ATTRIBUTES}),
+        ("dynamodb:GetItem", RUNS, key),
+        ("dynamodb:UpdateItem", RUNS, {**key, "dynamodb:Attributes": ["client_id", "status"]}),
+    ]
+    return found
+
+
+def decide(documents: list[dict[str, Any]], action: str, resource: str, **context: Any) -> Decision:
+    return evaluate(Request(action, resource, context), documents)
+
+
+def own_access_allowed(stage: str, action: str, resource: str) -> bool:
+    """What a stage's tenant role grants on its own client's data."""
+    if action == "secretsmanager:GetSecretValue":
+        return any(f"/{system}-" in resource for system in SECRETS_OF[stage])
+    if action == "s3:DeleteObject":
+        return stage == "Extractor"  # it drops pages deduplication emptied
+    return True
+
+
+# --- a tagged session: its own data, nobody else's ---------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_session_tagged_cliente_a_reaches_its_own_data_as_its_stage_needs(stage: str) -> None:
+    documents = identity_documents(f"{stage}TenantRole")
+    for action, resource, keys in tenant_requests("cliente-a"):
+        decision = decide(documents, action, resource, **tagged("cliente-a", stage), **keys)
+        assert decision.allowed == own_access_allowed(stage, action, resource), (action, resource)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("other", ["cliente-b", "cliente-ab", "cliente-", "cliente-a-b"])
+def test_a_session_tagged_cliente_a_is_denied_every_other_clients_data(
+    stage: str, other: str
+) -> None:
+    documents = identity_documents(f"{stage}TenantRole")
+    for action, resource, keys in tenant_requests(other):
+        decision = decide(documents, action, resource, **tagged("cliente-a", stage), **keys)
+        assert not decision.allowed, (action, resource)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_listing_reaches_only_the_clients_own_prefix(stage: str) -> None:
+    documents = identity_documents(f"{stage}TenantRole")
+    context = tagged("cliente-a", stage)
+    for prefix in ("runs/cliente-a/", f"runs/cliente-a/{RUN}/"):
+        assert decide(
+            documents, "s3:ListBucket", BUCKET, **context, **{"s3:prefix": prefix}
+        ).allowed
+    for prefix in ("runs/", "runs/cliente-a", "runs/cliente-ab/", "mappings/", ""):
+        assert not decide(
+            documents, "s3:ListBucket", BUCKET, **context, **{"s3:prefix": prefix}
+        ).allowed, prefix
+    assert not decide(documents, "s3:ListBucket", BUCKET, **context).allowed  # no prefix at all
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_scan_no_keyless_query_no_index_no_other_item_write(stage: str) -> None:
+    """ForAllValues over dynamodb:LeadingKeys is true for a request with no key: the actions keep it out."""
+    documents = identity_documents(f"{stage}TenantRole")
+    context = tagged("cliente-a", stage)
+    own = {"dynamodb:LeadingKeys": ["cliente-a"]}
+    for table in (CLIENTS, RUNS):
+        assert not decide(documents, "dynamodb:Scan", table, **context).allowed
+        assert not decide(documents, "dynamodb:Query", table, **context).allowed
+        assert not decide(documents, "dynamodb:Query", table, **context, **own).allowed
+        assert not decide(
+            documents, "dynamodb:Query", f"{table}/index/enabled-index", **context
+        ).allowed
+        for action in ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"):
+            assert not decide(documents, action, table, **context, **own).allowed, action
+    assert not decide(documents, "dynamodb:GetItem", CLIENTS, **context).allowed  # keyless
+    assert not decide(
+        documents,
+        "dynamodb:GetItem",
+        CLIENTS,
+        **context,
+        **{"dynamodb:LeadingKeys": ["cliente-a", "cliente-b"]},
+    ).allowed
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_update_item_on_the_client_is_limited_to_what_a_run_writes(stage: str) -> None:
+    """A compromised stage cannot point its own client (let alone another) at its own host."""
+    documents = identity_documents(f"{stage}TenantRole")
+    context = {**tagged("cliente-a", stage), "dynamodb:LeadingKeys": ["cliente-a"]}
+
+    def update(attributes: list[str], **more: Any) -> bool:
+        keys = {**context, "dynamodb:Attributes": attributes, **more}
+        return decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed
+
+    assert update(SYNC_STATUS_ATTRIBUTES)
+    assert update(["client_id", "last_sync_status", "last_sync_timestamp", "updated_at"])
+    assert update(SYNC_STATUS_ATTRIBUTES, **{"dynamodb:ReturnValues": "NONE"})
+    for attribute in (
+        "siesa_api_url",
+        "product_api_url",
+        "enabled",
+        "enabled_flag",
+        "product_type",
+        "field_mappings_key",
+        "siesa_credentials_secret",
+    ):
+        assert not update([*SYNC_STATUS_ATTRIBUTES, attribute]), attribute
+    assert not update(SYNC_STATUS_ATTRIBUTES, **{"dynamodb:ReturnValues": "ALL_NEW"})
+
+
+def test_the_allowed_attributes_are_exactly_what_config_store_writes() -> None:
+    """The template's list follows the code: what update_sync_status names, and nothing else."""
+    written: list[dict[str, Any]] = []
+
+    class Recorder:
+        def update_item(self, **arguments: Any) -> dict[str, Any]:
+            written.append(arguments)
+            return {}
+
+    store = ConfigStore("siesa-integration-clients", dynamodb=Recorder())
+    store.update_sync_status(
+        "cliente-a", run_id=RUN, status="success", timestamp="t", records=3, watermark="w"
+    )
+    (call,) = written
+    expressions = f"{call['UpdateExpression']} {call['ConditionExpression']}"
+    words = set(re.findall(r"(?<![:#\w])([A-Za-z_]+)", expressions))
+    named = words - KEYWORDS
+    assert call.get("ReturnValues", "NONE") == "NONE"
+    for stage in STAGES:
+        (statement,) = [
+            s
+            for document in identity_documents(f"{stage}TenantRole")
+            for s in document["Statement"]
+            if s.get("Sid") == "RecordOwnSyncStatus"
+        ]
+        allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        assert set(allowed) == named | {"client_id"}, stage
+        assert sorted(allowed) == sorted(SYNC_STATUS_ATTRIBUTES)
+
+
+# --- no tag, explicit deny ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_session_without_the_tag_is_denied_everything_tenant_scoped(stage: str) -> None:
+    documents = identity_documents(f"{stage}TenantRole")
+    for client_id in ("cliente-a", "cliente-b"):
+        for action, resource, keys in tenant_requests(client_id):
+            decision = decide(documents, action, resource, **tagged(None, stage), **keys)
+            assert decision is Decision.EXPLICIT_DENY, (action, resource)
+    # an empty tag value is no way around it: it names no client's data
+    for action, resource, keys in tenant_requests("cliente-a"):
+        assert not decide(documents, action, resource, **tagged("", stage), **keys).allowed
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_explicit_deny_wins_over_an_allow_added_later(stage: str) -> None:
+    """A careless Allow of everything, added beside the role's policy, still gives an untagged session nothing."""
+    careless = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    documents = [*identity_documents(f"{stage}TenantRole"), careless]
+    for action, resource, keys in tenant_requests("cliente-a"):
+        untagged = decide(documents, action, resource, **tagged(None, stage), **keys)
+        assert untagged is Decision.EXPLICIT_DENY, (action, resource)
+        assert decide(documents, action, resource, **tagged("cliente-a", stage), **keys).allowed
+
+
+# --- the function roles: no tenant data --------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_function_roles_read_no_secret_no_run_data_no_client_item(stage: str) -> None:
+    documents = identity_documents(f"{stage}Role")
+    context = {"aws:PrincipalArn": role_arn(f"{stage}Role")}
+    for client_id in ("cliente-a", "cliente-b"):
+        for action, resource, keys in tenant_requests(client_id):
+            assert not decide(documents, action, resource, **context, **keys).allowed, (
+                stage,
+                action,
+                resource,
+            )
+    for action in ("dynamodb:Scan", "dynamodb:Query"):
+        assert not decide(documents, action, CLIENTS, **context).allowed
+
+
+def test_only_the_transformer_role_reads_the_bundle_and_verifies_it() -> None:
+    key = get_att("MappingsSigningKey", "Arn")
+    module = f"{BUCKET}/mappings/kong.py"
+    for stage in STAGES:
+        documents = identity_documents(f"{stage}Role")
+        expected = stage == "Transformer"
+        assert decide(documents, "s3:GetObject", module).allowed == expected, stage
+        assert decide(documents, "kms:Verify", key).allowed == expected, stage
+        assert not decide(documents, "s3:PutObject", module).allowed
+        assert not decide(documents, "kms:Sign", key).allowed
+        tenant = identity_documents(f"{stage}TenantRole")
+        context = tagged("cliente-a", stage)
+        assert not decide(tenant, "s3:GetObject", module, **context).allowed
+        assert not decide(tenant, "kms:Verify", key, **context).allowed
+
+
+# --- opening a tenant session -----------------------------------------------------------------
+
+TAG = {"aws:RequestTag/client_id": "cliente-a", "aws:TagKeys": ["client_id"]}
+
+
+def assume(documents: list[dict[str, Any]], principal: str, action: str, **context: Any) -> bool:
+    request = Request(action, "role", context, principal=principal)
+    return evaluate(request, documents).allowed
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_the_stages_function_role_may_open_its_tenant_sessions_and_only_tagged(
+    stage: str,
+) -> None:
+    trust = [trust_document(f"{stage}TenantRole")]
+    own = role_arn(f"{stage}Role")
+    for action in ("sts:AssumeRole", "sts:TagSession"):
+        assert assume(trust, own, action, **TAG)
+        assert not assume(trust, own, action)  # no tag
+        assert not assume(trust, own, action, **{"aws:TagKeys": ["client_id"]})
+        extra = {**TAG, "aws:TagKeys": ["client_id", "admin"], "aws:RequestTag/admin": "x"}
+        assert not assume(trust, own, action, **extra)
+        for other in STAGES:
+            if other != stage:
+                assert not assume(trust, role_arn(f"{other}Role"), action, **TAG), other
+        for stranger in (
+            "lambda.amazonaws.com",
+            f"arn:aws:iam::{ACCOUNT}:role/siesa-integration-stepfunctions-role",
+            f"arn:aws:iam::{ACCOUNT}:root",
+            role_arn(f"{stage}TenantRole"),
+        ):
+            assert not assume(trust, stranger, action, **TAG), stranger
+    assert not assume(trust, own, "sts:AssumeRoleWithWebIdentity", **TAG)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_function_role_may_assume_only_its_own_tenant_role_and_only_tagged(stage: str) -> None:
+    documents = identity_documents(f"{stage}Role")
+    for other in STAGES:
+        target = role_arn(f"{other}TenantRole")
+        for action in ("sts:AssumeRole", "sts:TagSession"):
+            tagged_allowed = decide(documents, action, target, **TAG).allowed
+            assert tagged_allowed == (other == stage), (stage, other, action)
+            assert not decide(documents, action, target).allowed
+    assert not decide(documents, "sts:AssumeRole", role_arn("StepFunctionsRole"), **TAG).allowed
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_function_is_told_its_own_tenant_role(stage: str) -> None:
+    variables = RESOURCES[f"{stage}Function"]["Properties"]["Environment"]["Variables"]
+    names = {name for name in variables if name.endswith("_TENANT_ROLE_ARN")}
+    assert names == {settings.tenant_role_env(stage.lower())}
+    assert variables[settings.tenant_role_env(stage.lower())] == {
+        "Fn::GetAtt": [f"{stage}TenantRole", "Arn"]
+    }
