@@ -198,6 +198,9 @@ def test_completion_offers_what_fits_where_the_cursor_is(
         + "field custom:peso \n"
         + "override \n"
         + "ov\n"
+        + 'example "typing" {\n'
+        + "  ex\n"
+        + "  expect \n"
     )
     _, uri = _write(workspace, "completion.map", text)
     client.open(uri, BASE)  # the names come from the last text that parsed
@@ -206,11 +209,12 @@ def test_completion_offers_what_fits_where_the_cursor_is(
     client.diagnostics(uri, version=2)
 
     def after(needle: str) -> list[str]:
+        """What is offered with the cursor after `needle` (a trailing newline only anchors it)."""
         position = _at(text, needle)
-        position["character"] += len(needle)
+        position["character"] += len(needle.rstrip("\n"))
         return _labels(client, uri, position)
 
-    sources = after("<- f_\n".rstrip("\n"))
+    sources = after("<- f_\n")
     assert {"f_codigo", "f_nombre", "f_ean", "f_categoria", "f_cantidad"} <= set(sources)
     assert after("| lookup(") == ["categorias"]
     steps = after("f_marca | ")
@@ -219,8 +223,11 @@ def test_completion_offers_what_fits_where_the_cursor_is(
     assert {"round", "coalesce", "to_utc"} <= set(expression)
     assert {"int", "decimal", "datetime"} <= set(after("custom:peso "))
     assert {"id", "ean", "stock_quantity", "rfid_tag_id", "custom:"} <= set(after("override "))
-    keywords = after("ov\n".rstrip("\n"))
+    keywords = after("ov\n")
     assert {"field", "override", "remove", "lookup", "example", "column", "each"} <= set(keywords)
+    assert after("  ex\n") == ["expect", "in"]  # inside an example block
+    expect = after("expect \n")
+    assert {"canonical", "product", "products", "reject", "warning", "skip"} == set(expect)
 
 
 # --- hover -------------------------------------------------------------------------
@@ -250,6 +257,13 @@ def test_hover_shows_type_and_doc(client: LspClient, workspace: Path) -> None:
     assert "check ean13: string" in validator and "EAN-13" in validator
     assert "check matches: string" in _hover(client, uri, _at(text, "matches"))
     assert "check >= N: int, decimal" in _hover(client, uri, _at(text, ">= 0"))
+
+    # While the file does not parse, a known word is still explained from its line.
+    broken = text + "field custom:x string <-\n"
+    client.change(uri, broken, version=2)
+    assert client.diagnostics(uri, version=2)
+    assert "round(x, SCALE, MODE) -> decimal" in _hover(client, uri, _at(broken, "round("))
+    assert "field ean" in _hover(client, uri, _at(broken, "ean string"))
 
 
 # --- go to definition --------------------------------------------------------------
