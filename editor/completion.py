@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from compiler.names import CUSTOM_PREFIX
+from compiler.field_output import NUMBER_OUT, ON_MISSING
+from compiler.names import CUSTOM_PREFIX, POLICIES
 from editor import vocabulary as v
 from editor.project import Names
 
@@ -81,13 +82,9 @@ _CONTEXTS: tuple[tuple[re.Pattern[str], Callable[[Names], tuple[v.Entry, ...]]],
     (re.compile(r"\|\s*$"), lambda _: v.steps()),
     (re.compile(r"\bcheck\s+$"), lambda _: v.check_words()),
     (re.compile(r"\bon\s+$"), lambda _: v.keywords(v.words_after("on"))),
-    *(
-        (
-            re.compile(rf"\b{word}\s+$" if word == "as" else rf"\bon\s+{word}\s+$"),
-            lambda _, choices=choices: v.keywords(choices),
-        )
-        for word, choices in v.CHOICES.items()
-    ),
+    (re.compile(r"\bon\s+invalid\s+$"), lambda _: v.keywords(POLICIES)),
+    (re.compile(r"\bon\s+missing\s+$"), lambda _: v.keywords(ON_MISSING)),
+    (re.compile(r"->\s*\S+\s+as\s+$"), lambda _: v.keywords(NUMBER_OUT)),
 )
 
 

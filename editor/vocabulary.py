@@ -16,14 +16,12 @@ from typing import Literal
 from lark.grammar import NonTerminal, Terminal
 
 from compiler.expressions import FUNCTION_DOCS, SIGNATURES
-from compiler.field_output import NUMBER_OUT, ON_MISSING
 from compiler.names import (
     CANONICAL_DOCS,
     CANONICAL_FIELDS,
     CHECK_DOCS,
     CUSTOM_DOC,
     CUSTOM_PREFIX,
-    POLICIES,
     STEP_DOCS,
     STEP_SIGNATURES,
     VALIDATORS,
@@ -191,11 +189,3 @@ def types() -> tuple[Entry, ...]:
 
 def keywords(words: tuple[str, ...]) -> tuple[Entry, ...]:
     return tuple(Entry(word, "keyword", word) for word in words)
-
-
-CHOICES: dict[str, tuple[str, ...]] = {
-    "invalid": POLICIES,
-    "missing": ON_MISSING,
-    "as": NUMBER_OUT,
-}
-"""The words after `on invalid`, `on missing` and `-> TARGET as`."""
