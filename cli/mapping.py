@@ -18,6 +18,7 @@ from typing import Annotated, TextIO
 
 import typer
 
+from cli.lsp import lsp_command
 from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import issue_text, run_examples
 from compiler.pipeline import check_file, compile_file
@@ -395,3 +396,6 @@ def test_command(paths: PathsArg) -> None:
         )
         raise typer.Exit(1)
     typer.echo(f"ok: {total} example(s) passed")
+
+
+map_app.command("lsp")(lsp_command)

@@ -35,8 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # the first test: a new package needs a place in the layers.
 LAYERS: dict[str, frozenset[str]] = {
     "cli": frozenset(
-        {"ops", "local", "compiler", "dsl", "runtime", "contract", "infra", "mappings"}
+        {"ops", "local", "editor", "compiler", "dsl", "runtime", "contract", "infra", "mappings"}
     ),
+    # The language server of `.map` files: tooling beside the compiler; it asks the runtime
+    # only for the product types a sync can load, as `siesa map check` does.
+    "editor": frozenset({"compiler", "dsl", "runtime", "contract"}),
     "local": frozenset({"ops", "runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "ops": frozenset({"runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "compiler": frozenset({"dsl", "contract"}),
@@ -97,7 +100,7 @@ def test_each_package_imports_only_the_packages_below_it() -> None:
 def test_the_lambda_packages_import_only_the_stdlib_and_declared_dependencies() -> None:
     allowed = lambda_dependency_imports() | sys.stdlib_module_names
     assert {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore"} <= allowed
-    assert not {"lark", "jinja2", "typer", "yaml"} & allowed
+    assert not {"lark", "jinja2", "typer", "yaml", "pygls", "lsprotocol"} & allowed
     foreign = outside_imports(_edges(), LAMBDA_PACKAGES, allowed)
     assert not foreign, "the Lambda would need what it does not ship:\n" + _lines(foreign)
 
