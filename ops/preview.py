@@ -12,6 +12,7 @@ no Siesa call, no product call, nothing written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ from runtime.runstore import (
     validate_run_id,
 )
 from runtime.scope import skipped_key
-from runtime.stages.transform import RecordOutcome, map_records, positioned
+from runtime.stages.transform import RecordMapping, map_records, positioned
 from runtime.sync_state import FINISHED_STATUSES
 
 
@@ -141,19 +142,23 @@ def run_outputs(store: RunStore, client_id: str, run_id: str, data: _RunData) ->
 def mapped_outputs(mapping: LoadedMapping, store: RunStore, data: _RunData) -> Outputs:
     """What `mapping` makes of the run's input, by position, as the run store would hold it."""
     outputs = Outputs()
-    inputs = [*data.extracted, *([data.retried] if data.retried else [])]
-    for key in inputs:
-        for outcome in map_records(mapping, positioned(key, store.iter_lines(key))):
-            _add(outputs, outcome)
+    for key in [*data.extracted, *([data.retried] if data.retried else [])]:
+        mapped(mapping, positioned(key, store.iter_lines(key)), outputs)
     return outputs
 
 
-def _add(outputs: Outputs, outcome: RecordOutcome) -> None:
-    """One record's outcome, each line through JSON as the run store would write it."""
-    outputs.ready(_stored(line) for line in outcome.ready)
-    outputs.rejected(_stored(line) for line in outcome.rejections)
-    if outcome.skip is not None:
-        outputs.skipped([_stored(outcome.skip)])
+def mapped(
+    mapping: RecordMapping, records: Iterable[tuple[str, Any]], outputs: Outputs | None = None
+) -> Outputs:
+    """(position, ERP record) pairs through the transform core, each line through JSON as the
+    run store would write it, added to `outputs` (a new one when None)."""
+    found = outputs if outputs is not None else Outputs()
+    for outcome in map_records(mapping, records):
+        found.ready(_stored(line) for line in outcome.ready)
+        found.rejected(_stored(line) for line in outcome.rejections)
+        if outcome.skip is not None:
+            found.skipped([_stored(outcome.skip)])
+    return found
 
 
 def _stored(line: dict[str, Any]) -> dict[str, Any]:
