@@ -410,7 +410,10 @@ def preview_command(
         Path, typer.Argument(help="the changed .map file (compiled here, not uploaded)")
     ],
     client: Annotated[
-        str, typer.Option("--client", help="the client whose run to replay", show_default=False)
+        str,
+        typer.Option(
+            "--client", help="the client whose past run to preview against", show_default=False
+        ),
     ],
     run: Annotated[
         str | None,
