@@ -1,4 +1,4 @@
-"""`siesa map ...`: check, compile, format, run and test `.map` files.
+"""`siesa map ...`: check, compile, format, run, test and preview `.map` files.
 
 Mounted by the `siesa` console script (cli/app.py). A user error (a
 bad file, a missing path, a bad JSON line) is a message and an exit code,
@@ -18,6 +18,8 @@ from typing import Annotated, TextIO
 
 import typer
 
+from cli.common import EndpointUrl, JsonFlag, deployment_for, operator_errors, out
+from cli.common import print_json as emit_json
 from cli.lsp import lsp_command
 from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import issue_text, run_examples
@@ -311,6 +313,19 @@ def _apply(
     return accepted, rejected, skipped
 
 
+def _load_local(file: Path) -> LoadedMapping:
+    """The engineer's own `.map` file compiled and loaded here; its diagnostics and exit 1 if bad."""
+    try:
+        compiled = compile_file(file, display=str(file))
+    except MapError as exc:
+        _err(exc.render())
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        _err(f"error: {file}: {exc.strerror}")
+        raise typer.Exit(1) from None
+    return compiled.load()
+
+
 @map_app.command("run")
 def run_command(
     file: Annotated[Path, typer.Argument(help="the .map file to apply")],
@@ -330,15 +345,7 @@ def run_command(
     Exit 0 when every record mapped, 3 when some were rejected (0 with
     --allow-rejects), 1 when the mapping does not compile or the input cannot be read.
     """
-    try:
-        compiled = compile_file(file, display=str(file))
-    except MapError as exc:
-        _err(exc.render())
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        _err(f"error: {file}: {exc.strerror}")
-        raise typer.Exit(1) from None
-    mapping = compiled.load()
+    mapping = _load_local(file)
     from_stdin = str(input) == STDIN
     name = "stdin" if from_stdin else str(input)
     try:
@@ -396,6 +403,46 @@ def test_command(paths: PathsArg) -> None:
         )
         raise typer.Exit(1)
     typer.echo(f"ok: {total} example(s) passed")
+
+
+@map_app.command("preview")
+def preview_command(
+    file: Annotated[
+        Path, typer.Argument(help="the changed .map file (compiled here, not uploaded)")
+    ],
+    client: Annotated[
+        str,
+        typer.Option(
+            "--client", help="the client whose past run to preview against", show_default=False
+        ),
+    ],
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="the run to compare with (default: its last finished run)"),
+    ] = None,
+    json_output: JsonFlag = False,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Preview a changed mapping on the ERP records of a client's past run: what would change.
+
+    Reads only (run history and run data); sends nothing to Siesa or the product.
+    Exit 0 when nothing changes, 3 when something does, 1 on errors.
+    """
+    from ops.preview import preview
+    from ops.preview_render import preview_tables
+
+    mapping = _load_local(file)
+    with operator_errors():
+        report = preview(mapping, str(file), client, run, deployment=deployment_for(endpoint_url))
+    if json_output:
+        emit_json(report.to_json())
+    else:
+        console = out()
+        for table in preview_tables(report):
+            console.print(table)
+        for note in report.notes:
+            console.print(f"note: {note}", markup=False, highlight=False)
+    raise typer.Exit(report.exit_code)
 
 
 map_app.command("lsp")(lsp_command)

@@ -69,7 +69,8 @@ def _text_id(value: Any) -> str | None:
     return text or None
 
 
-def _page_keys(store: RunStore, prefix: str) -> list[str]:
+def page_keys(store: RunStore, prefix: str) -> list[str]:
+    """Every object key under `prefix`, sorted (a stage's pages come in page order)."""
     paginator = store.s3.get_paginator("list_objects_v2")
     keys: list[str] = []
     for page in paginator.paginate(Bucket=store.bucket, Prefix=prefix):
@@ -100,7 +101,7 @@ def read_run(store: RunStore, client_id: str, item: dict[str, Any]) -> RunEviden
         if line.get("stage") != "mapping":
             product_failures.add(record_id)
     canonical_ids: Counter[str] = Counter()
-    for key in _page_keys(store, run_prefix(client_id, run_id) + "canonical/"):
+    for key in page_keys(store, run_prefix(client_id, run_id) + "canonical/"):
         for record in store.iter_lines(key):
             canonical_id = _text_id(record.get("id")) if isinstance(record, dict) else None
             if canonical_id is not None:
