@@ -16,7 +16,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from compiler.apply import Mapped, apply_one, json_lines
+from compiler.apply import Mapped, Tally, apply_one, json_lines
 from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import run_examples
 from compiler.pipeline import check_file, compile_file
@@ -211,25 +211,18 @@ EXIT_REJECTS = 3
 """`siesa map run`'s exit code when some record was rejected (as `siesa sync`'s partial)."""
 
 
-def _apply(
-    mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str
-) -> tuple[int, int, int]:
-    """Map each line: results on stdout, rejects, skips and warnings on stderr.
-
-    Returns (product records made, records or lines rejected, records skipped),
-    counted as the transformer counts them (compiler/apply.py).
-    """
+def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) -> Tally:
+    """Map each line: results on stdout, rejects, skips and warnings on stderr."""
     root = common_root([file])
-    counts = {"mapped": 0, "rejected": 0, "skipped": 0, "warning": 0}
+    tally = Tally()
     for item in json_lines(lines, name):
         for outcome in apply_one(mapping, item, root):
+            tally.add(outcome)
             if isinstance(outcome, Mapped):
-                counts["mapped"] += 1
                 typer.echo(outcome.text)
             else:
-                counts[outcome.kind] += 1
                 _err(outcome.text)
-    return counts["mapped"], counts["rejected"], counts["skipped"]
+    return tally
 
 
 @map_app.command("run")
@@ -264,15 +257,15 @@ def run_command(
     name = "stdin" if from_stdin else str(input)
     try:
         if from_stdin:
-            accepted, rejected, skipped = _apply(mapping, file, _text_stdin(), name)
+            tally = _apply(mapping, file, _text_stdin(), name)
         else:
             with input.open(encoding="utf-8") as lines:
-                accepted, rejected, skipped = _apply(mapping, file, lines, name)
+                tally = _apply(mapping, file, lines, name)
     except (OSError, UnicodeDecodeError) as exc:
         _err(f"error: cannot read {name}: {exc}")
         raise typer.Exit(1) from None
-    _err(f"{accepted} record(s) mapped, {rejected} rejected, {skipped} skipped")
-    if rejected and not allow_rejects:
+    _err(tally.line())
+    if tally.rejected and not allow_rejects:
         raise typer.Exit(EXIT_REJECTS)
 
 
@@ -307,9 +300,7 @@ def test_command(paths: PathsArg) -> None:
         failed += len(report.failures)
         for failure in report.failures:
             _err(failure.render() + "\n")
-        typer.echo(
-            f"{path}: {report.total - len(report.failures)} of {report.total} example(s) passed"
-        )
+        typer.echo(report.summary())
     if broken or failed:
         _err(
             f"{failed} of {total} example(s) failed"

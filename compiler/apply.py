@@ -63,6 +63,28 @@ class Note:
 Outcome = Mapped | Note
 
 
+@dataclass(slots=True)
+class Tally:
+    """What a run of records came to, counted as the transformer counts them."""
+
+    mapped: int = 0
+    rejected: int = 0
+    skipped: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one outcome (a warning counts for nothing)."""
+        if isinstance(outcome, Mapped):
+            self.mapped += 1
+        elif outcome.kind == "rejected":
+            self.rejected += 1
+        elif outcome.kind == "skipped":
+            self.skipped += 1
+
+    def line(self) -> str:
+        """The closing line of `siesa map run`."""
+        return f"{self.mapped} record(s) mapped, {self.rejected} rejected, {self.skipped} skipped"
+
+
 def _too_deep(line: str) -> bool:
     """The JSON text nests arrays and objects more than MAX_RECORD_DEPTH deep."""
     if line.count("[") + line.count("{") <= MAX_RECORD_DEPTH:

@@ -71,15 +71,18 @@ def check_file(
     root: Path | None = None,
     display: str | None = None,
     product_types: Collection[str] | None = None,
+    overlay: Mapping[str, str] | None = None,
 ) -> ir.Mapping:
     """Check one `.map` file on disk (and what it extends); MapError lists every problem.
 
     `root` is the mappings root (`extends` stays inside it; recorded paths
     start there); by default the one `common_root` finds for the file.
     Warnings ride on the result (`mapping.warnings`); `product_types` are the
-    types a sync can load, when the caller knows them.
+    types a sync can load, when the caller knows them. `overlay` (display path
+    -> text) is read instead of the disk: an editor's unsaved text of the file
+    or of a base it extends, checked by the same rules as the saved file.
     """
-    loader = Loader(root if root is not None else common_root([path]))
+    loader = Loader(root if root is not None else common_root([path]), overlay)
     return check_mapping(loader.load(path, display), loader.load_base, product_types=product_types)
 
 

@@ -69,7 +69,8 @@ def _text_id(value: Any) -> str | None:
     return text or None
 
 
-def _page_keys(store: RunStore, prefix: str) -> list[str]:
+def page_keys(store: RunStore, prefix: str) -> list[str]:
+    """Every key under `prefix` (a run's `extracted/` or `canonical/` pages), in order."""
     paginator = store.s3.get_paginator("list_objects_v2")
     keys: list[str] = []
     for page in paginator.paginate(Bucket=store.bucket, Prefix=prefix):
@@ -100,7 +101,7 @@ def read_run(store: RunStore, client_id: str, item: dict[str, Any]) -> RunEviden
         if line.get("stage") != "mapping":
             product_failures.add(record_id)
     canonical_ids: Counter[str] = Counter()
-    for key in _page_keys(store, run_prefix(client_id, run_id) + "canonical/"):
+    for key in page_keys(store, run_prefix(client_id, run_id) + "canonical/"):
         for record in store.iter_lines(key):
             canonical_id = _text_id(record.get("id")) if isinstance(record, dict) else None
             if canonical_id is not None:
@@ -110,8 +111,10 @@ def read_run(store: RunStore, client_id: str, item: dict[str, Any]) -> RunEviden
     return evidence
 
 
-def run_items(deployment: Deployment, client_id: str) -> Iterator[dict[str, Any]]:
-    """Every run-history item of the client, oldest first."""
+def run_items(
+    deployment: Deployment, client_id: str, *, newest_first: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every run-history item of the client, oldest first (or newest first), page by page."""
     from runtime.config_store import from_item
 
     paginator = deployment.client("dynamodb").get_paginator("query")
@@ -119,7 +122,7 @@ def run_items(deployment: Deployment, client_id: str) -> Iterator[dict[str, Any]
         TableName=deployment.runs_table,
         KeyConditionExpression="client_id = :c",
         ExpressionAttributeValues={":c": {"S": client_id}},
-        ScanIndexForward=True,
+        ScanIndexForward=not newest_first,
         ConsistentRead=True,
     ):
         for item in page.get("Items", []):
