@@ -16,6 +16,7 @@ from typing import Annotated, TextIO
 
 import typer
 
+from cli.serve import serve_command
 from compiler.apply import Mapped, Tally, apply_one, json_lines
 from compiler.bundle import BundleWriteError, compile_paths
 from compiler.examples import run_examples
@@ -308,3 +309,6 @@ def test_command(paths: PathsArg) -> None:
         )
         raise typer.Exit(1)
     typer.echo(f"ok: {total} example(s) passed")
+
+
+map_app.command("serve")(serve_command)

@@ -35,8 +35,21 @@ ROOT = Path(__file__).resolve().parents[2]
 # the first test: a new package needs a place in the layers.
 LAYERS: dict[str, frozenset[str]] = {
     "cli": frozenset(
-        {"ops", "local", "compiler", "dsl", "runtime", "contract", "infra", "mappings"}
+        {
+            "ops",
+            "local",
+            "playground",
+            "compiler",
+            "dsl",
+            "runtime",
+            "contract",
+            "infra",
+            "mappings",
+        }
     ),
+    # The playground page (`siesa map serve`): tooling beside the compiler; it reads a client's
+    # last run through ops, never the other way round.
+    "playground": frozenset({"ops", "compiler", "dsl", "runtime", "contract"}),
     "local": frozenset({"ops", "runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "ops": frozenset({"runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "compiler": frozenset({"dsl", "contract"}),
