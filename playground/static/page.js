@@ -6,8 +6,6 @@
   const byId = (id) => document.getElementById(id);
   const source = byId("source");
   let timer = null;
-  let sent = 0;
-  let shown = 0;
 
   function show(id, text) {
     byId(id).textContent = text || "";
@@ -64,8 +62,17 @@
     showOutputs(result.outputs);
   }
 
+  // One request at a time: text typed while one is out is sent when it comes back, so the
+  // server never works through a queue of texts nobody will see.
+  let inFlight = false;
+  let again = false;
+
   async function run() {
-    const id = ++sent;
+    if (inFlight) {
+      again = true;
+      return;
+    }
+    inFlight = true;
     show("status", "checking…");
     try {
       const response = await fetch("/api/run", {
@@ -74,19 +81,20 @@
         body: JSON.stringify({ source: source.value }),
       });
       const result = await response.json();
-      if (id < shown) {
-        return; // an answer to older text than the one on the page
-      }
-      shown = id;
       if (!response.ok) {
         show("status", "refused: " + result.error);
         return;
       }
       render(result);
-      show("status", id === sent ? "" : "checking…");
-      document.body.dataset.answered = String(id);
+      show("status", "");
     } catch (error) {
       show("status", "no answer: is `siesa map serve` still running?");
+    } finally {
+      inFlight = false;
+      if (again) {
+        again = false;
+        run();
+      }
     }
   }
 
