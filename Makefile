@@ -14,7 +14,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_PINS := .ci/checkov-requirements.txt
 CHECKOV := $(CHECKOV_VENV)/.installed
 # What the wheel ships: the packages mypy checks (pyproject.toml, [tool.mypy]).
-PACKAGES := dsl compiler contract runtime ops local cli playground infra mappings
+PACKAGES := dsl compiler contract runtime ops local cli editor playground infra mappings
 
 .PHONY: demo test lint typecheck static checkov bandit maps browser unit coverage bench clean
 

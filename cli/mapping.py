@@ -16,6 +16,7 @@ from typing import Annotated, TextIO
 
 import typer
 
+from cli.lsp import lsp_command
 from cli.serve import serve_command
 from compiler.apply import Mapped, Tally, apply_one, json_lines
 from compiler.bundle import BundleWriteError, compile_paths
@@ -311,4 +312,5 @@ def test_command(paths: PathsArg) -> None:
     typer.echo(f"ok: {total} example(s) passed")
 
 
+map_app.command("lsp")(lsp_command)
 map_app.command("serve")(serve_command)

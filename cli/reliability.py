@@ -1,8 +1,10 @@
 """`siesa reconcile` and `siesa replay`: for operators after an incident.
 
-`siesa reconcile --client ID [--json]` lists every record of the client's
-ERP that is neither in its product as the mapping says nor reported by a
-run (exit 1 when there is any such difference). `siesa replay --client ID
+`siesa reconcile --client ID [--json] [--page-size N]` lists every record of
+the client's ERP that is neither in its product as the mapping says nor
+reported by a run, and every record the product holds that no ERP record
+maps to (orphans) or holds twice, read through the product's listing (exit 1
+when there is any such difference). `siesa replay --client ID
 --run RUN_ID [--json]` sends a run's failed records again through the
 current mapping and says what now passes (exit 0 all pass, 3 some still
 fail). Both print one JSON object on stdout with --json.
@@ -18,7 +20,7 @@ from rich.table import Table
 
 from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
 from cli.common import print_json as emit_json
-from ops.reconcile import KINDS, ReconcileReport, reconcile
+from ops.reconcile import KINDS, MAX_PAGE_SIZE, ReconcileReport, reconcile
 from ops.replay import ReplayReport, replay
 
 SHOWN_DIFFERENCES = 50
@@ -34,8 +36,8 @@ def _escaped(text: object) -> str:
 def reconcile_table(report: ReconcileReport) -> Table:
     """The counts of a reconciliation."""
     table = Table(title=f"Reconciliation of {report.client_id}", title_justify="left")
-    columns = ("in scope", "loaded", "reported", "lost", "duplicates", "pending", "skipped")
-    for column in (*columns, "left scope"):
+    columns = ("in scope", "loaded", "reported", "lost", "duplicates", "orphans", "pending")
+    for column in (*columns, "skipped", "left scope"):
         table.add_column(column, justify="right")
     table.add_row(
         *(
@@ -46,6 +48,7 @@ def reconcile_table(report: ReconcileReport) -> Table:
                 report.reported,
                 report.lost,
                 report.duplicates,
+                report.orphans,
                 report.pending,
                 report.skipped,
                 len(report.left_scope),
@@ -53,6 +56,24 @@ def reconcile_table(report: ReconcileReport) -> Table:
         )
     )
     return table
+
+
+def holding_lines(report: ReconcileReport) -> list[str]:
+    """What the product's listing showed: its records, orphans and records held twice, by example."""
+    if not report.listing_checked:
+        return []
+    lines = [
+        f"the product holds {report.product_records or 0:,} records (read through its listing)"
+    ]
+    for label, kind, count in (
+        ("orphans (no ERP record maps to them)", "orphan", report.orphans),
+        ("held twice", "held_twice", report.held_twice),
+    ):
+        examples = report.examples(kind)
+        shown = f": {', '.join(_escaped(example) for example in examples)}" if examples else ""
+        more = " ..." if count > len(examples) else ""
+        lines.append(f"{label}: {count:,}{shown}{more}")
+    return lines
 
 
 def _listing(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table | None:
@@ -100,15 +121,26 @@ def reconcile_command(
     client: ClientOption,
     json_output: JsonFlag = False,
     endpoint_url: EndpointUrl = None,
+    page_size: Annotated[
+        int,
+        typer.Option(
+            "--page-size",
+            min=1,
+            max=MAX_PAGE_SIZE,
+            help="Records per page of the product's listing.",
+        ),
+    ] = MAX_PAGE_SIZE,
 ) -> None:
     """Compare a client's ERP with its product and its runs' reports; exit 1 on any difference."""
     with operator_errors():
-        report = reconcile(client, deployment=deployment_for(endpoint_url))
+        report = reconcile(client, deployment=deployment_for(endpoint_url), page_size=page_size)
     if json_output:
         emit_json(report.to_json())
     else:
         console = out()
         console.print(reconcile_table(report))
+        for line in holding_lines(report):
+            console.print(line, highlight=False)
         left = left_scope_table(report)
         if left is not None:
             console.print(left)

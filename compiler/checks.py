@@ -55,8 +55,11 @@ def _mapping_stmt(file: LoadedFile) -> ast.MappingStmt | None:
     return next((s for s in file.ast.statements if isinstance(s, ast.MappingStmt)), None)
 
 
-def _load_chain(file: LoadedFile, load_base: BaseLoader, problems: Problems) -> list[LoadedFile]:
-    """The file and every file it extends, base first; a cycle or unreadable base is reported."""
+def load_chain(file: LoadedFile, load_base: BaseLoader, problems: Problems) -> list[LoadedFile]:
+    """The file and every file it extends, base first; a cycle or unreadable base is reported.
+
+    Public for the editor tooling, which follows `extends` the way the checks do.
+    """
     chain = [file]
     current = file
     while True:
@@ -1021,7 +1024,7 @@ def check_mapping(
     """
     problems = Problems()
     problems.add_source(file.ast.path, file.ast.source)
-    chain = [_check_file(loaded, problems) for loaded in _load_chain(file, load_base, problems)]
+    chain = [_check_file(loaded, problems) for loaded in load_chain(file, load_base, problems)]
     child = chain[-1]
     if chain[0].mapping is not None and chain[0].mapping.extends is not None:
         problems.raise_if_any()  # the chain broke; what follows would only repeat it

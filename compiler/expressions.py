@@ -49,6 +49,25 @@ SIGNATURES = {
     "add_days": "add_days(d, n)",
     "to_utc": 'to_utc(t, "Area/City", gap=shift_forward|reject, overlap=earlier|later|reject)',
 }
+# name -> (the type it gives, what it does in one line), for people (the editor's hover);
+# a test keeps its keys those of SIGNATURES.
+FUNCTION_DOCS = {
+    "coalesce": ("its arguments' type", "the first argument that is not missing"),
+    "text": ("string", "any value as text: numbers in plain notation, dates in ISO 8601"),
+    "upper": ("string", "the text in uppercase"),
+    "lower": ("string", "the text in lowercase"),
+    "trim": ("string", "the text without white space at both ends"),
+    "length": ("int", "the number of characters"),
+    "substring": ("string", "`length` characters from position `start`, counting from 1 (SQL)"),
+    "replace_regex": ("string", "every match of the pattern (RE2) replaced; `\\1` inserts group 1"),
+    "join": ("string", "the strings that are not missing, joined by the separator"),
+    "round": ("decimal", "the number with SCALE digits after the point, rounded by MODE"),
+    "year": ("int", "the year of a date or datetime"),
+    "month": ("int", "the month of a date or datetime"),
+    "day": ("int", "the day of the month of a date or datetime"),
+    "add_days": ("the type of d", "a date or datetime n days later (earlier for negative n)"),
+    "to_utc": ("datetime", "a local datetime, read as wall-clock time in that zone, as UTC"),
+}
 # name -> (least, most) arguments; most None: any number
 _ARITY: dict[str, tuple[int, int | None]] = {
     "coalesce": (2, None),

@@ -44,6 +44,22 @@ CANONICAL_FIELDS = (
     "warehouse_zone",
     "rfid_tag_id",
 )
+# One line on each canonical field, for people (the editor's hover); a test keeps its keys
+# those of CANONICAL_FIELDS. A field's type is what its `field` line declares.
+CANONICAL_DOCS = {
+    "id": "the record's identity: required, and named in every error about the record",
+    "external_id": "the item's code in another system (the ERP's external reference)",
+    "name": "the product's name",
+    "display_name": "a shorter name for screens and labels",
+    "ean": "the EAN-13 barcode",
+    "sku": "the stock keeping unit code",
+    "category": "the product's category",
+    "stock_quantity": "the units in stock",
+    "warehouse_location": "where the item is kept in the warehouse (zone, aisle, shelf)",
+    "warehouse_zone": "the warehouse zone that holds the item",
+    "rfid_tag_id": "the item's RFID tag",
+}
+CUSTOM_DOC = "a custom field of this mapping: any name after `custom:`"
 CUSTOM_PREFIX = "custom:"
 ID_FIELD = "id"
 
@@ -59,6 +75,18 @@ STEP_SIGNATURES = {
     "lookup": "lookup(TABLE) or lookup(TABLE, keep)",
     "format": 'format("IN", "OUT")',
 }
+# step name -> what it does, in one line (the editor's hover; keys those of STEP_SIGNATURES).
+STEP_DOCS = {
+    "trim": "strips spaces at both ends",
+    "upper": "changes the text to uppercase",
+    "lower": "changes the text to lowercase",
+    "empty_to_missing": "an empty string becomes missing",
+    "strip_zeros": 'strips leading zeros ("000123" -> "123", "000" -> "0")',
+    "pad": "pads on the left to WIDTH with the one-character string C",
+    "replace": "replaces every OLD with NEW",
+    "lookup": "the table's value for the code; `keep` keeps a code not in the table",
+    "format": 'restructures a value by a declared shape: "{zone:A}-{aisle:99}" -> "{zone}{aisle}"',
+}
 # Steps that never fail, allowed in `every string`.
 EVERY_STRING_STEPS = frozenset(
     {"trim", "upper", "lower", "empty_to_missing", "strip_zeros", "pad", "replace"}
@@ -71,6 +99,16 @@ VALIDATORS = {
         frozenset({"string"}),
         "is not a valid GTIN (8, 12, 13 or 14 digits with a valid check digit)",
     ),
+}
+
+# The checks written with a keyword or an operator (named validators are in VALIDATORS):
+# word -> (the types it applies to, what passes), for people (the editor's hover).
+CHECK_DOCS = {
+    "matches": ("string", "the whole value matches the regex, on RE2"),
+    "length": ("string", "the length is in range: `length N..M`, `length <= M`, `length >= N`"),
+    "in": ("string, int", 'the value is one of these: `in ["A", "B"]`'),
+    "compare": ("int, decimal", "the comparison holds: `>= N`, `> N`, `<= N`, `< N`"),
+    "range": ("int, decimal", "N <= value <= M: `N..M`"),
 }
 
 # format() shapes: one character class per SPEC character.

@@ -29,16 +29,22 @@ class Diagnostic:
             return header if self.hint is None else f"{header}\n  hint: {self.hint}"
         text = lines[self.span.line - 1].expandtabs(1)
         gutter = f"{self.span.line:>5} | "
-        if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
-            width = self.span.end_column - self.span.column
-        else:
-            width = 1
-        width = max(1, min(width, len(text) - self.span.column + 1))
+        width = self.caret_width(text)
         caret = " " * (len(gutter) - 2) + "| " + " " * (self.span.column - 1) + "^" * width
         out = [header, gutter + text, caret]
         if self.hint is not None:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+    def caret_width(self, line_text: str) -> int:
+        """How many characters the caret underlines on the span's first line (at least one).
+
+        The span's width when it ends on the line it starts on, else one; never
+        past the line's end. An editor underlines the same characters.
+        """
+        span = self.span
+        width = span.end_column - span.column if span.end_line == span.line else 1
+        return max(1, min(width, len(line_text) - span.column + 1))
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, str]) -> str:

@@ -221,6 +221,12 @@ class ClientWorld:
             return self.product.products(self.client_id)
         return self.product.items(self.client_id)
 
+    def live_store(self) -> dict[str, dict[str, Any]]:
+        """The simulated product's own store of this client, by key: tests damage it behind the API."""
+        if isinstance(self.product, KongSim):
+            return self.product.tenant(self.client_id).products
+        return self.product.tenant(self.client_id).items
+
 
 def _product_sim(spec: DemoClient, key: str, stack: ExitStack) -> tuple[Any, str, dict[str, str]]:
     """The client's product simulator, its URL and, for split WMS, its service endpoints."""

@@ -7,7 +7,8 @@ the process environment points boto3 at it (`AWS_ENDPOINT_URL`), carries dummy
 credentials (so no real credentials can be sent anywhere by mistake), sets
 `MOTO_PORT`, which moto's interpreter uses to call Lambda, DynamoDB and SNS, and
 `ENVIRONMENT=local`, the one mark of the local engine (runtime.api_url: only
-then may an API URL be plain http, and only to loopback).
+then may an API URL be plain http, and only to loopback). S3 refuses a wrong
+`ExpectedBucketOwner` as AWS does (local/bucket_owner.py).
 Everything is restored on exit.
 """
 
@@ -30,6 +31,7 @@ import httpx
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
+from local.bucket_owner import OwnerCheckingMotoServer
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
@@ -107,7 +109,7 @@ class LocalAws:
         try:
             self._configure_moto()
             _check_port_free(self._requested_port)
-            server = ThreadedMotoServer(
+            server = OwnerCheckingMotoServer(
                 ip_address=LOOPBACK, port=self._requested_port, verbose=False
             )
             server.start()
@@ -199,6 +201,24 @@ class LocalAws:
                 )
                 self._clients[service_name] = found
             return found
+
+    def client_in_account(self, service_name: str, account_id: str) -> Any:
+        """A boto3 client acting as another account (a role assumed there): a stranger's view.
+
+        moto maps the assumed role's credentials to that account, so what the
+        client creates belongs to it (e.g. a bucket under a name we meant to use).
+        """
+        credentials = self.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/stranger", RoleSessionName="stranger"
+        )["Credentials"]
+        return boto3.session.Session().client(
+            service_name,
+            region_name=self.region,
+            endpoint_url=self.url,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
 
     def reset(self) -> None:
         """Forget every resource: moto's state is per process and outlives a server."""

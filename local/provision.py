@@ -7,9 +7,10 @@ from infra/statemachine.asl.json with the template's placeholders filled from
 the stack outputs, compiles `mappings/*.map` and uploads the bundle to
 `s3://<config bucket>/mappings/` signed with the stack's mapping-signing key,
 and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` too,
-and each stage's tenant role, `EXTRACTOR_TENANT_ROLE_ARN`...: the handlers
-running in this process reach a client's data through a session of it, moto's
-STS answering AssumeRole as AWS does; moto enforces no IAM, tests/infra
+`SECRETS_KMS_KEY_ARN`, the key client secrets are created with, and each
+stage's tenant role, `EXTRACTOR_TENANT_ROLE_ARN`...: the handlers running in
+this process reach a client's data through a session of it, moto's STS
+answering AssumeRole as AWS does; moto enforces no IAM, tests/infra
 evaluates the policies).
 
 moto's CloudFormation creates every KMS key symmetric, so the signing key
@@ -41,10 +42,16 @@ from contract.manifest import MANIFEST_NAME
 from local.embedded_aws import LocalAws
 from mappings import MAPPINGS_DIR
 from ops.deploy import infra
-from ops.deploy.artefacts import ensure_bucket, upload_content_addressed, upload_mapping_bundle
+from ops.deploy.artefacts import (
+    OwnedBucket,
+    ensure_bucket,
+    upload_content_addressed,
+    upload_mapping_bundle,
+)
 from ops.deploy.deploy import deploy_principal_arn
 from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import StackEvent, root_causes, stack_outputs
+from ops.deployment import SECRETS_KEY_ENV, SECRETS_KEY_OUTPUT
 from ops.errors import DeploymentError
 from runtime import settings
 
@@ -62,6 +69,7 @@ _EXPORTED_OUTPUTS = {
     "CONFIG_BUCKET": "ConfigBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,
+    SECRETS_KEY_ENV: SECRETS_KEY_OUTPUT,
     # each in-process handler opens its tenant sessions with its stage's role, as on AWS
     **{
         settings.tenant_role_env(stage): f"{stage.capitalize()}TenantRoleArn"
@@ -168,17 +176,13 @@ def _placeholder_package() -> bytes:
 
 def _upload_artifacts(aws: LocalAws, definition: str) -> dict[str, str]:
     """What the template's ArtifactsBucket parameters name, under content-addressed keys."""
-    s3 = aws.client("s3")
+    artefacts = OwnedBucket(aws.client("s3"), ARTIFACTS_BUCKET, aws.account_id)
     try:
-        ensure_bucket(s3, ARTIFACTS_BUCKET, aws.region, harden=False)
+        ensure_bucket(artefacts, aws.region, harden=False)
     except (ClientError, DeploymentError) as exc:
         raise ProvisionError(f"cannot create bucket {ARTIFACTS_BUCKET}: {exc}") from exc
-    code = upload_content_addressed(
-        s3, ARTIFACTS_BUCKET, "lambda/local-", _placeholder_package(), ".zip"
-    )
-    steps = upload_content_addressed(
-        s3, ARTIFACTS_BUCKET, "statemachine/", definition.encode(), ".asl.json"
-    )
+    code = upload_content_addressed(artefacts, "lambda/local-", _placeholder_package(), ".zip")
+    steps = upload_content_addressed(artefacts, "statemachine/", definition.encode(), ".asl.json")
     return {"code": code.key, "definition": steps.key}
 
 
@@ -286,7 +290,9 @@ def _upload_bundle(
 ) -> tuple[str, ...]:
     """Upload the bundle under mappings/: modules first, then the signed manifest."""
     try:
-        uploads = upload_mapping_bundle(aws.client("s3"), bucket, bundle, MAPPINGS_PREFIX, signer)
+        uploads = upload_mapping_bundle(
+            OwnedBucket(aws.client("s3"), bucket, aws.account_id), bundle, MAPPINGS_PREFIX, signer
+        )
     except DeploymentError as exc:
         raise ProvisionError(str(exc)) from exc
     return tuple(upload.key for upload in uploads)

@@ -14,15 +14,16 @@ Differences (`KINDS`): `missing` (neither loaded nor reported),
 `loaded_but_absent` (a run counted it as loaded, the product lacks it),
 `unreported_reject` (the mapping rejects it, no run reported that),
 `wrong_values` (the product holds other values than the mapping gives),
-`duplicate` (two ERP records become one product record, the product holds
-one record twice, or a run counted one record twice) and `unexpected` (the
-product holds a record no ERP record of the client maps to; only checked
-when a full listing of the product is at hand).
+`duplicate` (two ERP records become one product record, or a run counted
+one record twice), and, from the product's whole holding (its listing, when
+the product has one): `held_twice` (the product holds one record more than
+once) and `orphan` (the product holds a record no ERP record of the client
+maps to).
 
 Not differences: a record the mapping skips (`skip when`) is counted as
 `skipped`; a record that left the client's scope (runtime/scope.py) is
 listed in `left_scope` with what became of it, and a product record that
-left scope is not `unexpected`.
+left scope is not an `orphan`.
 """
 
 from __future__ import annotations
@@ -42,11 +43,16 @@ KINDS: dict[str, str] = {
     "loaded_but_absent": "counted as loaded by a run, but the product lacks it",
     "unreported_reject": "rejected by the mapping, but no run reported it",
     "wrong_values": "the product holds other values than the mapping gives",
-    "duplicate": "counted or held more than once",
-    "unexpected": "held by the product, but no ERP record of the client maps to it",
+    "duplicate": "two ERP records become one product record, or a run counted one twice",
+    "held_twice": "held by the product more than once",
+    "orphan": "held by the product, but no ERP record of the client maps to it",
 }
 LOST_KINDS = ("missing", "loaded_but_absent", "unreported_reject")
 """Differences that mean a record neither reached the product nor was reported."""
+DUPLICATE_KINDS = ("duplicate", "held_twice")
+"""Differences that mean a record was counted or held more than once."""
+EXAMPLES = 5
+"""Record ids a report shows of each kind the product's holding is checked for."""
 
 ProductReader = Callable[[str], "dict[str, Any] | None"]
 
@@ -98,6 +104,8 @@ class ReconcileReport:
     """Records that left the client's scope: id, why, choice, outcome (newest run's word)."""
     runs_read: list[str] = field(default_factory=list)
     listing_checked: bool = False
+    product_records: int | None = None
+    """Records the product's listing served (a record held twice counts twice); None unlisted."""
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -113,7 +121,22 @@ class ReconcileReport:
     @property
     def duplicates(self) -> int:
         """Records counted or held more than once."""
-        return self.count("duplicate")
+        return self.count(*DUPLICATE_KINDS)
+
+    @property
+    def orphans(self) -> int:
+        """Records the product holds that no ERP record of the client maps to."""
+        return self.count("orphan")
+
+    @property
+    def held_twice(self) -> int:
+        """Records the product holds more than once."""
+        return self.count("held_twice")
+
+    def examples(self, kind: str, limit: int = EXAMPLES) -> list[str]:
+        """The first `limit` record ids of a kind of difference."""
+        found = (difference.record_id for difference in self.differences if difference.kind == kind)
+        return [record_id for record_id, _ in zip(found, range(limit), strict=False)]
 
     @property
     def ok(self) -> bool:
@@ -139,6 +162,9 @@ class ReconcileReport:
             "lost": self.lost,
             "duplicates": self.duplicates,
             "listing_checked": self.listing_checked,
+            "product_records": self.product_records,
+            "orphans": {"count": self.orphans, "examples": self.examples("orphan")},
+            "held_twice": {"count": self.held_twice, "examples": self.examples("held_twice")},
             "runs_read": list(self.runs_read),
             "differences": [difference.to_json() for difference in self.differences],
             "notes": list(self.notes),
@@ -229,9 +255,13 @@ def compare(
     scope_before: str | None,
     runs: Sequence[RunEvidence],
     read_product: ProductReader,
-    listing: Mapping[str, Mapping[str, Any]] | None = None,
+    listing: Sequence[Mapping[str, Any]] | None = None,
 ) -> ReconcileReport:
-    """Fill `report` with counts and differences; `scope_before` is the watermark in ERP local time."""
+    """Fill `report` with counts and differences; `scope_before` is the watermark in ERP local time.
+
+    `listing` is the product's whole holding (every record its listing served,
+    a record held twice twice), or None when the product has no listing.
+    """
     report.erp_records = len(erp)
     report.runs_read = [evidence.run_id for evidence in runs]
     mapped = [item for record in erp for item in map_record(mapping, id_field, record)]
@@ -267,7 +297,10 @@ def compare(
         _judge(report, item, runs, read_product)
     if listing is not None:
         report.listing_checked = True
-        _check_listing(report, mapped, listing)
+        report.product_records = len(listing)
+        _check_listing(
+            report, mapped, [_plain_id(record.get(id_field)) or "" for record in listing]
+        )
     return report
 
 
@@ -323,29 +356,30 @@ def _judge(
     )
 
 
-def _check_listing(
-    report: ReconcileReport, mapped: Sequence[_Mapped], listing: Mapping[str, Mapping[str, Any]]
-) -> None:
-    """Records held twice, and records no ERP record of the client maps to."""
+def _check_listing(report: ReconcileReport, mapped: Sequence[_Mapped], held: Sequence[str]) -> None:
+    """Records held twice, and records no ERP record of the client maps to (`held`: listed ids)."""
     known = {item.product_id for item in mapped if item.product_id is not None}
     known |= {item.erp.key for item in mapped}
     known |= {str(line.get("id")) for line in report.left_scope}
     by_plain: dict[str, list[str]] = defaultdict(list)
-    for held_id in listing:
-        by_plain[str(held_id).strip()].append(str(held_id))
+    for held_id in held:
+        by_plain[held_id.strip()].append(held_id)
     for plain, held_ids in sorted(by_plain.items()):
         if len(held_ids) > 1:
-            shown = ", ".join(repr(held_id) for held_id in sorted(held_ids))
+            spelt = sorted(set(held_ids))
+            shown = (
+                f" (as {', '.join(repr(held_id) for held_id in spelt)})" if len(spelt) > 1 else ""
+            )
             report.differences.append(
                 Difference(
-                    "duplicate", plain, f"the product holds it {len(held_ids)} times: {shown}"
+                    "held_twice", plain, f"the product holds it {len(held_ids)} times{shown}"
                 )
             )
-    for held_id in sorted(str(held_id) for held_id in listing):
+    for held_id in sorted(set(held)):
         if held_id not in known and held_id.strip() not in known:
             report.differences.append(
                 Difference(
-                    "unexpected",
+                    "orphan",
                     held_id,
                     "the product holds it, but no ERP record of this client maps to it",
                 )

@@ -3,7 +3,8 @@
 `add_client` validates everything first (the three documents, the
 deployment's state machine and EventBridge role, the mapping named by
 `field_mappings_key`, and that nothing of the client exists yet), then
-writes both secrets, the clients-table item and the schedule rule. If a
+writes both secrets (encrypted with the stack's `SecretsKey`), the
+clients-table item and the schedule rule. If a
 write fails, what was written is removed again, so a client is either
 wholly registered or not at all.
 """
@@ -215,6 +216,7 @@ def _write(deployment: Deployment, new: NewClient) -> None:
             step = f"secret {name}"
             secrets.create_secret(
                 Name=name,
+                KmsKeyId=deployment.secrets_key_id,
                 SecretString=json.dumps(values),
                 Description=f"Credentials of {config.client_id} (siesa-integration)",
                 Tags=[{"Key": "client_id", "Value": config.client_id}],

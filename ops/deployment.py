@@ -39,6 +39,9 @@ from runtime.sync_state import RunHistory
 
 STACK_NAME_ENV = "SIESA_STACK_NAME"
 DEFAULT_STACK_NAME = "siesa-integration"
+SECRETS_KEY_ENV = "SECRETS_KMS_KEY_ARN"
+SECRETS_KEY_OUTPUT = "SecretsKeyArn"
+DEFAULT_SECRETS_KEY = "alias/siesa-integration-secrets"  # the stack's SecretsKeyAlias
 EVENTBRIDGE_ROLE_NAME = "siesa-integration-eventbridge-role"
 LOCAL_HINT = "start the embedded AWS with `siesa local up`, or pass --endpoint-url"
 # The access key and secret key boto3 signs with on the embedded AWS, which accepts any:
@@ -221,6 +224,15 @@ class Deployment:
         return self._name(
             settings.CONFIG_BUCKET_ENV, "ConfigBucketName", settings.DEFAULT_CONFIG_BUCKET
         )
+
+    @property
+    def secrets_key_id(self) -> str:
+        """The KMS key client secrets are created with (the stack's `SecretsKey`).
+
+        SECRETS_KMS_KEY_ARN, else the stack output, else the stack's alias: a
+        secret is never left to the AWS-managed key.
+        """
+        return self._name(SECRETS_KEY_ENV, SECRETS_KEY_OUTPUT, DEFAULT_SECRETS_KEY)
 
     @property
     def state_machine_arn(self) -> str:

@@ -1,20 +1,20 @@
 """`siesa reconcile --client ID`: after an incident, what of the ERP is not in the product, and why.
 
-Reads the client's ERP catalog through its Siesa source (the real API), the
-product's stored records through the product API (GET of one record per
-id: Kong /products/{id}, WMS .../items/{id}), and what every run of the
-client reported (run_evidence.py); applies the current compiled mapping
-from the bundle, and lists each difference (catalog_differences.py). A full
-listing of the product (`product_listing`, e.g. a simulator's read-back)
-also finds records the product holds twice or that no ERP record maps to;
-the product APIs offer no listing, so the command cannot. The records that
-left the client's scope (each run's `left-scope.ndjson`, newest word per
-record, and the actions still pending) are listed apart.
+Reads the client's ERP catalog through its Siesa source (the real API),
+the product's whole holding through the product's paged listing (Kong GET
+/products, WMS GET .../items), and what every run of the client reported
+(run_evidence.py); applies the current compiled mapping from the bundle,
+and lists each difference (catalog_differences.py), among them the records
+the product holds that no ERP record maps to (orphans) and those it holds
+twice. A product without a listing is read one GET per record the ERP maps
+to, and the report says what could not be looked for. The records that left
+the client's scope (each run's `left-scope.ndjson`, newest word per record,
+and the actions still pending) are listed apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -34,15 +34,14 @@ from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.run_evidence import RunEvidence, read_runs
 from runtime.adapters.registry import get_adapter_class
 from runtime.errors import RunDataError
+from runtime.http.pages import MAX_PAGE_SIZE
 from runtime.runstore import RunStore
 from runtime.scope import left_scope_key, read_live
 from runtime.siesa import SiesaSource, make_source
 
 ERP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 PRODUCT_READERS = 8
-"""Concurrent GETs of stored product records."""
-
-ProductListing = Callable[[], Mapping[str, Mapping[str, Any]]]
+"""Concurrent GETs of stored product records (a product without a listing)."""
 
 
 def read_erp(source: SiesaSource) -> list[ErpRecord]:
@@ -82,8 +81,8 @@ def _notes(report: ReconcileReport, runs: list[RunEvidence]) -> None:
         )
     if not report.listing_checked:
         report.notes.append(
-            "the product API offers no listing: records the product holds twice or that no "
-            "ERP record maps to are not looked for"
+            f"the {report.product_type} API offers no listing: records the product holds twice "
+            "or that no ERP record maps to are not looked for"
         )
 
 
@@ -92,11 +91,14 @@ def reconcile(
     client_id: str,
     *,
     deployment: Deployment | None = None,
-    product_listing: ProductListing | None = None,
+    page_size: int = MAX_PAGE_SIZE,
     source_factory: Callable[..., SiesaSource] = make_source,
     adapter_class: Callable[[str], Any] = get_adapter_class,
 ) -> ReconcileReport:
-    """Compare the client's ERP, product and run reports; the report lists every difference."""
+    """Compare the client's ERP, product and run reports; the report lists every difference.
+
+    `page_size` is the records per page of the product's listing (1..1000).
+    """
     target = resolve(deployment)
     config = get_config(target, client_id)
     mapping = target.bundles().load(config.field_mappings_key, product_type=config.product_type)
@@ -113,15 +115,11 @@ def reconcile(
     )
     credentials = product_credentials(target, config)
     with adapter_class(config.product_type)(credentials, config, mapping) as adapter:
-        held: dict[str, Any] = {}
-
-        def read_product(product_id: str) -> dict[str, Any] | None:
-            if product_id not in held:
-                held[product_id] = adapter.fetch_product(product_id)
-            found: dict[str, Any] | None = held[product_id]
-            return found
-
-        held.update(_read_all(adapter.fetch_product, _product_ids(erp, mapping, adapter.id_field)))
+        listing = adapter.list_products(page_size) if adapter.listing_url() is not None else None
+        if listing is not None:
+            held = _first_of_each(listing, adapter.id_field)
+        else:
+            held = _read_all(adapter.fetch_product, _product_ids(erp, mapping, adapter.id_field))
         compare(
             report=report,
             mapping=mapping,
@@ -129,11 +127,19 @@ def reconcile(
             erp=erp,
             scope_before=scope_limit(config.last_sync_watermark, config.siesa_timezone),
             runs=runs,
-            read_product=read_product,
-            listing=product_listing() if product_listing is not None else None,
+            read_product=lambda product_id: held.get(product_id),
+            listing=listing,
         )
     _notes(report, runs)
     return report
+
+
+def _first_of_each(listing: Iterable[dict[str, Any]], id_field: str) -> dict[str, Any]:
+    """The listed records by id; of a record held twice, the first copy (the report names both)."""
+    held: dict[str, Any] = {}
+    for record in listing:
+        held.setdefault(str(record.get(id_field)), record)
+    return held
 
 
 def left_scope(
@@ -159,4 +165,12 @@ def _product_ids(erp: Iterable[ErpRecord], mapping: Any, id_field: str) -> list[
     return [item.product_id for item in mapped if item.product_id is not None]
 
 
-__all__ = ["KINDS", "Difference", "ErpRecord", "ReconcileReport", "read_erp", "reconcile"]
+__all__ = [
+    "KINDS",
+    "MAX_PAGE_SIZE",
+    "Difference",
+    "ErpRecord",
+    "ReconcileReport",
+    "read_erp",
+    "reconcile",
+]

@@ -41,6 +41,7 @@ STATE_WORDS = {
     "TransformData": "mapping records",
     "LoadToProduct": "loading into the product",
     "CheckLoadStatus": "checking the load",
+    "NotifyFailedRecords": "alerting on failed records",
     "LogSuccess": "recording the outcome",
     "NewerRunRecorded": "a newer run is already recorded",
     "LoadFailed": "load failed",

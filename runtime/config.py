@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from runtime.api_url import check_api_url
 from runtime.product_types import leaving_scope_field, registered_product_types
@@ -23,6 +32,8 @@ SyncType = Literal["initial", "incremental"]
 SyncStatus = Literal["success", "partial", "failed", "running"]
 LeftScope = Literal["zero_stock", "mark_inactive", "report"]
 """What a record the product holds becomes when it leaves the client's scope (docs/operations.md)."""
+DEFAULT_FAILED_RECORDS_ALERT_PERCENT = Decimal(5)
+"""A run whose failed records are above this share of its records in scope alerts (design document)."""
 
 
 def validate_client_id(value: object) -> str:
@@ -103,6 +114,13 @@ class ClientConfig(BaseModel):
     siesa_dialect: Literal["rest", "connekta"] = "rest"
     connekta: ConnektaSettings | None = None
     left_scope: LeftScope = "report"
+    failed_records_alert_percent: Decimal = Field(
+        default=DEFAULT_FAILED_RECORDS_ALERT_PERCENT, ge=0, le=100, decimal_places=2
+    )
+    """A run whose failed records exceed this percentage of its records in scope alerts.
+
+    A Decimal, not a float: DynamoDB stores numbers as Decimal (boto3 refuses floats).
+    """
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
@@ -115,6 +133,11 @@ class ClientConfig(BaseModel):
     @classmethod
     def _https(cls, value: str) -> str:
         return check_api_url(value)
+
+    @field_serializer("failed_records_alert_percent", when_used="json")
+    def _percent_as_number(self, value: Decimal) -> float:
+        """A JSON number (pydantic writes a Decimal as a string)."""
+        return float(value)
 
     @field_validator("siesa_timezone")
     @classmethod

@@ -312,10 +312,12 @@ def record_run_outcome(
     duration_seconds: float,
     status: str,
 ) -> None:
-    """SyncDuration, RecordsProcessed, RecordsFailed and SyncSuccessRate of a finished run.
+    """SyncDuration, RecordsProcessed, RecordsFailed, SyncSuccessRate and FailedRecordsShare of a run.
 
     SyncSuccessRate is 100 for success, 0 for failed, and the share of
-    records that reached the product for a partial run.
+    records that reached the product for a partial run. FailedRecordsShare is
+    the percentage of the run's records in scope that failed (the alarm on
+    failed records watches it; docs/operations.md).
     """
     metrics = run_metrics()
     metrics.add_metric(name="SyncDuration", unit=MetricUnit.Seconds, value=duration_seconds)
@@ -325,6 +327,11 @@ def record_run_outcome(
         name="SyncSuccessRate",
         unit=MetricUnit.Percent,
         value=success_rate(status, records_processed, records_failed),
+    )
+    metrics.add_metric(
+        name="FailedRecordsShare",
+        unit=MetricUnit.Percent,
+        value=failed_share(records_processed, records_failed),
     )
 
 
@@ -340,6 +347,13 @@ def success_rate(status: str, records_processed: int, records_failed: int) -> fl
     if status == "failed" or records_processed <= 0:
         return 0.0
     return round(100.0 * (records_processed - records_failed) / records_processed, 2)
+
+
+def failed_share(records_processed: int, records_failed: int) -> float:
+    """The percentage of a run's records in scope that failed (0 for a run of none)."""
+    if records_processed <= 0:
+        return 0.0
+    return round(100.0 * records_failed / records_processed, 2)
 
 
 class LatencyRecorder:

@@ -9,9 +9,10 @@ Typical use in a test::
 
 from __future__ import annotations
 
-from local.sim.catalog import Catalog, Page, generate_catalog
+from local.sim.catalog import Catalog, generate_catalog
 from local.sim.faults import FaultInjector, FaultPlan
 from local.sim.kong import DEFAULT_KONG_API_KEY, KongSim
+from local.sim.paging import Page
 from local.sim.requestlog import LoggedRequest, RequestLog
 from local.sim.server import SimServer
 from local.sim.siesa import DEFAULT_SIESA_API_KEY, SiesaSim

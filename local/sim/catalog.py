@@ -13,16 +13,15 @@ can check that every one of them is reported.
 from __future__ import annotations
 
 import bisect
-import math
 import random
 import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from local.sim.codes import break_ean13, random_ean13, random_epc
+from local.sim.paging import DEFAULT_LIMIT, Page, paginate
 from local.sim.vocabulary import (
     ADULT_SIZES,
     AUDIENCES,
@@ -40,9 +39,6 @@ ERP_OFFSET = timezone(timedelta(hours=-5), "UTC-05:00")
 ERP_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 CATALOG_START = datetime(2025, 1, 6, 7, 30, 0)
 """Local ERP time of the oldest generated record."""
-
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
 
 INVALID_KINDS: dict[str, str] = {
     "bad_ean_check_digit": "f_ean",
@@ -106,42 +102,6 @@ def colombian_decimal(value: float) -> str:
 def record_key(record: Mapping[str, Any]) -> str:
     """The item's identity: `f_codigo` without the ERP's padding."""
     return str(record["f_codigo"]).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page as the contract answers it."""
-
-    data: list[dict[str, Any]]
-    page: int
-    limit: int
-    total_records: int
-    total_pages: int
-
-    def as_json(self) -> dict[str, Any]:
-        """The contract's `{"data": [...], "pagination": {...}}`."""
-        return {
-            "data": self.data,
-            "pagination": {
-                "page": self.page,
-                "limit": self.limit,
-                "total_records": self.total_records,
-                "total_pages": self.total_pages,
-            },
-        }
-
-
-def _paginate(items: list[dict[str, Any]], page: int, limit: int) -> Page:
-    if page < 1 or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"page must be >= 1 and limit 1..{MAX_LIMIT}")
-    start = (page - 1) * limit
-    return Page(
-        data=[dict(r) for r in items[start : start + limit]],
-        page=page,
-        limit=limit,
-        total_records=len(items),
-        total_pages=math.ceil(len(items) / limit),
-    )
 
 
 class Catalog:
@@ -214,7 +174,7 @@ class Catalog:
         ordered = self._ordered()
         if modified_since is not None:
             ordered = ordered[self._first_at_or_after(ordered, modified_since) :]
-        served = _paginate(ordered, page, limit)
+        served = paginate(ordered, page, limit)
         if self.stock_lines:
             served.data[:] = [self._served(record) for record in served.data]
         return served
@@ -236,7 +196,7 @@ class Catalog:
                 for row in self._stock_rows(code):
                     if warehouse_id is None or row["f_bodega"] == warehouse_id.strip():
                         rows.append(row)
-        return _paginate(rows, page, limit)
+        return paginate(rows, page, limit)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything the ERP holds, as JSON (GET /_sim/state)."""

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from contract import jsontext
 from local.sim.faults import FaultInjector
 from local.sim.keys import KeyRing
+from local.sim.paging import BadParameter
 from local.sim.ratelimit import SlidingWindowLimiter
 from local.sim.requestlog import RequestLog
 
@@ -151,12 +152,16 @@ class ExactJsonProvider(DefaultJSONProvider):
 
 
 def create_app(name: str) -> Flask:
-    """A Flask app whose errors (404, 405, bad bodies, crashes) answer the contracts' JSON shape."""
+    """A Flask app whose errors (404, 405, bad bodies or parameters, crashes) answer the contracts' JSON shape."""
     app = Flask(name)
     app.json = ExactJsonProvider(app)
 
     @app.errorhandler(BadRequestBody)
     def _bad_body(exc: BadRequestBody) -> Response:
+        return error_response(400, "bad request", str(exc))
+
+    @app.errorhandler(BadParameter)
+    def _bad_parameter(exc: BadParameter) -> Response:
         return error_response(400, "bad request", str(exc))
 
     @app.errorhandler(HTTPException)

@@ -1,6 +1,7 @@
 """The Kong (RFID backend) simulator (contracts/kong.openapi.yaml).
 
-POST /api/v1/products/bulk and /api/v1/products (per-item upserts), GET/PUT
+POST /api/v1/products/bulk and /api/v1/products (per-item upserts), GET
+/api/v1/products (the paged listing, in product_id order), GET/PUT
 /api/v1/products/{id}, POST /api/v1/rfid/tags, with X-API-Key auth. Each key
 reaches one tenant's store. Writes are upserts by `product_id` answering
 created / updated / unchanged, or error with the broken rule; a tag bound to
@@ -30,6 +31,7 @@ from local.sim.flask_common import (
     sim_blueprint,
 )
 from local.sim.keys import DEFAULT_TENANT, KeyRing
+from local.sim.paging import page_of
 from local.sim.ratelimit import optional_limiter
 from local.sim.requestlog import RequestLog, log_requests
 from local.sim.rules import item_key, kong_product_error, rfid_error
@@ -211,6 +213,11 @@ class KongSim:
         @app.post(f"{BASE_PATH}/rfid/tags")
         def _tags() -> Response:
             return self._bulk(KongTenant.associate)
+
+        @app.get(f"{BASE_PATH}/products")
+        def _list() -> Response:
+            products = self.products(current_tenant())
+            return jsonify(page_of([products[key] for key in sorted(products)]))
 
         @app.get(f"{BASE_PATH}/products/<path:product_id>")
         def _get(product_id: str) -> Response:

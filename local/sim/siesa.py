@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, jsonify, request
 
 from local.sim.catalog import (
-    DEFAULT_LIMIT,
     ERP_OFFSET,
-    MAX_LIMIT,
     Catalog,
     parse_erp_timestamp,
     parse_modified_since,
@@ -32,6 +30,7 @@ from local.sim.flask_common import (
     sim_blueprint,
 )
 from local.sim.keys import KeyRing
+from local.sim.paging import BadParameter, requested_page
 from local.sim.ratelimit import optional_limiter
 from local.sim.requestlog import RequestLog, log_requests
 
@@ -42,24 +41,6 @@ BASE_PATH = "/api/v1"
 DEFAULT_SIESA_API_KEY = "siesa-local-key"
 DEFAULT_RATE_LIMIT = 100
 DEFAULT_RATE_WINDOW_S = 60.0
-
-
-class BadParameter(ValueError):
-    """A query parameter outside the contract (answered with 400)."""
-
-
-def _int_param(name: str, default: int, low: int, high: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadParameter(f"{name} must be an integer, got {raw!r}") from None
-    if value < low or (high is not None and value > high):
-        bounds = f"{low}..{high}" if high is not None else f">= {low}"
-        raise BadParameter(f"{name} must be {bounds}, got {value}")
-    return value
 
 
 def _text_param(name: str) -> str | None:
@@ -151,14 +132,9 @@ class SiesaSim:
 
         install_guard(app, self.keys, scheme="Bearer", limiter=self.limiter)
 
-        @app.errorhandler(BadParameter)
-        def _bad_parameter(exc: BadParameter) -> Response:
-            return error_response(400, "bad request", str(exc))
-
         @app.get(f"{BASE_PATH}/inventory/products")
         def _list_products() -> Response:
-            page = _int_param("page", 1, 1)
-            limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+            page, limit = requested_page()
             since_text = _text_param("modified_since")
             try:
                 since = parse_modified_since(since_text) if since_text is not None else None
@@ -178,8 +154,7 @@ class SiesaSim:
 
         @app.get(f"{BASE_PATH}/inventory/stock")
         def _list_stock() -> Response:
-            page = _int_param("page", 1, 1)
-            limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+            page, limit = requested_page()
             result = self.catalog.stock_page(
                 page,
                 limit,

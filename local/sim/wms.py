@@ -1,7 +1,8 @@
 """The WMS (microservices) simulator (contracts/wms.openapi.yaml).
 
 Two services over one store per tenant:
-- inventory: POST /items/bulk, POST /items, GET/PUT /items/{id}
+- inventory: POST /items/bulk, POST /items, GET /items (the paged listing, in
+  item_id order), GET/PUT /items/{id}
 - warehouse: POST /locations, GET /zones
 Each service is its own WSGI app (`inventory_app`, `warehouse_app`), so each can
 run on its own server and fail on its own (per-service fault injectors), which
@@ -34,6 +35,7 @@ from local.sim.flask_common import (
     sim_blueprint,
 )
 from local.sim.keys import DEFAULT_TENANT, KeyRing
+from local.sim.paging import page_of
 from local.sim.ratelimit import SlidingWindowLimiter
 from local.sim.requestlog import RequestLog, log_requests
 from local.sim.rules import item_key, wms_item_error, wms_location_error, wms_zone_error
@@ -226,6 +228,11 @@ class WmsSim:
         @app.post("/items")
         def _create() -> Response:
             return self._bulk(WmsTenant.upsert)
+
+        @app.get("/items")
+        def _list() -> Response:
+            items = self.items(current_tenant())
+            return jsonify(page_of([items[key] for key in sorted(items)]))
 
         @app.get("/items/<path:item_id>")
         def _get(item_id: str) -> Response:

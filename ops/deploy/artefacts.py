@@ -1,20 +1,30 @@
-"""Putting deploy artefacts in S3: the artefacts bucket, content-addressed keys, the mapping bundle.
+"""Putting deploy artefacts in S3: buckets the caller's account must own, content-addressed keys,
+the mapping bundle.
 
-Shared by `siesa deploy` and the local engine's provisioning. Keys of the
-Lambda package and the state machine definition carry a prefix of their
-SHA-256, so a changed file gets a new key (and the template a new parameter
-value, which is what makes CloudFormation update the functions) and an
-unchanged one is not uploaded again. The mapping bundle keeps fixed keys
-under `mappings/`: the modules, then `signed-manifest.json`, the manifest
-signed with the stack's KMS key (ops/deploy/signing.py), which the loader
-reads; each object carries its SHA-256 as metadata, and an object already
-holding the same bytes is left alone, so a deploy with nothing changed
-writes nothing (ECDSA signatures differ each time, so the envelope is
-rewritten only when the manifest changed).
+Shared by `siesa deploy` and the local engine's provisioning. Every call on
+a bucket the deploy writes to (the artefacts bucket, the stack's config
+bucket) goes through an `OwnedBucket`, which names the caller's account as
+`ExpectedBucketOwner`: S3 refuses the call with 403 when another account owns
+the bucket (a predictable name taken first), and the deploy stops with
+`ForeignBucket` before it uploads anything there.
+
+Keys of the Lambda package and the state machine definition carry a prefix
+of their SHA-256, so a changed file gets a new key (and the template a new
+parameter value, which is what makes CloudFormation update the functions)
+and an unchanged one is not uploaded again. The mapping bundle keeps fixed
+keys under `mappings/`: the modules, then `signed-manifest.json`, the
+manifest signed with the stack's KMS key (ops/deploy/signing.py), which the
+runtime reads. Whether an object already holds the bytes is decided by the
+checksum S3 itself computed and checked when the object was written
+(`ChecksumSHA256`, asked for with `ChecksumMode=ENABLED`), never by metadata,
+which whoever wrote the object chooses. A deploy with nothing changed writes
+nothing (ECDSA signatures differ each time, so the envelope is rewritten
+only when the manifest changed).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -26,12 +36,14 @@ from botocore.exceptions import ClientError
 from contract.errors import BundleContractError
 from contract.manifest import MANIFEST_NAME, read_manifest
 from contract.signature import SIGNED_MANIFEST_NAME
+from ops.deploy.errors import ForeignBucket
 from ops.deploy.signing import ManifestSigner
+from ops.deployment import describe_client_error
 from ops.errors import DeploymentError
 
-SHA256_METADATA = "sha256"  # x-amz-meta-sha256
-_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
-_BUCKET_TAKEN = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+CHECKSUM_ALGORITHM = "SHA256"
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+_REFUSED = frozenset({"403", "AccessDenied", "Forbidden"})
 
 
 @dataclass(frozen=True)
@@ -49,72 +61,125 @@ def content_key(prefix: str, data: bytes, suffix: str) -> str:
     return f"{prefix}{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
 
 
+def s3_checksum(data: bytes) -> str:
+    """What S3 reports as `ChecksumSHA256` for a single-part object: base64 of the raw digest."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+
+
 def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
-    """The sha256 metadata of an object; None when there is no such object."""
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if _error_code(exc) in _MISSING:
-            return None
-        raise
-    stored = head.get("Metadata", {}).get(SHA256_METADATA)
-    return str(stored) if stored else ""
+@dataclass(frozen=True)
+class OwnedBucket:
+    """A bucket and the account that must own it: every call names that account to S3."""
+
+    s3: Any
+    name: str
+    owner: str  # the 12-digit account id of the caller
+
+    def call(self, operation: str, **arguments: Any) -> Any:
+        """`s3.<operation>(Bucket=..., ExpectedBucketOwner=..., **arguments)`; ForeignBucket on 403."""
+        method = getattr(self.s3, operation)
+        try:
+            return method(Bucket=self.name, ExpectedBucketOwner=self.owner, **arguments)
+        except ClientError as exc:
+            if _error_code(exc) in _REFUSED:
+                raise ForeignBucket(
+                    f"bucket {self.name} refused {operation} for account {self.owner} "
+                    f"({describe_client_error(exc)}): another account owns it, or this caller "
+                    "may not use it; nothing was uploaded there"
+                ) from None
+            raise
+
+    def checksum(self, key: str) -> str | None:
+        """The object's `ChecksumSHA256` as S3 computed it; None when there is no object
+        ("" when it has none, e.g. written without a checksum or in parts)."""
+        try:
+            head = self.call("head_object", Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise
+        return str(head.get("ChecksumSHA256") or "")
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write `data`, S3 checking it against our SHA-256 (and keeping that checksum)."""
+        self.call(
+            "put_object",
+            Key=key,
+            Body=data,
+            ChecksumAlgorithm=CHECKSUM_ALGORITHM,
+            ChecksumSHA256=s3_checksum(data),
+        )
+
+    def read(self, key: str) -> bytes | None:
+        """The object's bytes, or None when there is none."""
+        try:
+            body = self.call("get_object", Key=key)["Body"]
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                return None
+            raise
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
 
 
-def put_if_changed(s3: Any, bucket: str, key: str, data: bytes) -> Upload:
-    """Write `data` at `key` unless the object there already records the same SHA-256."""
+def put_if_changed(bucket: OwnedBucket, key: str, data: bytes) -> Upload:
+    """Write `data` at `key` unless S3's own SHA-256 checksum of the object there equals ours."""
     digest = hashlib.sha256(data).hexdigest()
-    if _stored_sha256(s3, bucket, key) == digest:
-        return Upload(bucket, key, digest, written=False)
-    s3.put_object(Bucket=bucket, Key=key, Body=data, Metadata={SHA256_METADATA: digest})
-    return Upload(bucket, key, digest, written=True)
+    if bucket.checksum(key) == s3_checksum(data):
+        return Upload(bucket.name, key, digest, written=False)
+    bucket.put(key, data)
+    return Upload(bucket.name, key, digest, written=True)
 
 
 def ensure_bucket(
-    s3: Any, bucket: str, region: str, *, harden: bool = True, require_tls: bool = True
+    bucket: OwnedBucket, region: str, *, harden: bool = True, require_tls: bool = True
 ) -> bool:
-    """Create `bucket` if this account lacks it; True when it was created.
+    """Create `bucket` if no account has it; True when it was created.
 
-    `harden` blocks public access, encrypts by default and versions a bucket
-    it creates; `require_tls` adds a policy refusing plain-HTTP requests
-    (what the template does for its own bucket), which only an endpoint
-    reached over HTTPS can live with: the embedded AWS is plain HTTP and
-    enforces bucket policies.
+    A bucket of that name owned by another account is a ForeignBucket (S3
+    answers the owner check with 403, or the create with
+    BucketAlreadyExists). `harden` blocks public access, encrypts by default
+    and versions a bucket it creates; `require_tls` adds a policy refusing
+    plain-HTTP requests (what the template does for its own bucket), which
+    only an endpoint reached over HTTPS can live with: the embedded AWS is
+    plain HTTP and enforces bucket policies.
     """
     try:
-        s3.head_bucket(Bucket=bucket)
+        bucket.call("head_bucket")
         return False
     except ClientError as exc:
         if _error_code(exc) not in _MISSING:
             raise DeploymentError(
-                f"artefacts bucket {bucket} exists but cannot be used ({_error_code(exc)}); "
+                f"bucket {bucket.name} exists but cannot be used ({_error_code(exc)}); "
                 "pick another with --artifacts-bucket"
             ) from None
-    arguments: dict[str, Any] = {"Bucket": bucket}
+    arguments: dict[str, Any] = {"Bucket": bucket.name}
     if region != "us-east-1":
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
     try:
-        s3.create_bucket(**arguments)
+        bucket.s3.create_bucket(**arguments)  # CreateBucket takes no ExpectedBucketOwner
     except ClientError as exc:
-        if _error_code(exc) not in _BUCKET_TAKEN:
-            raise
         if _error_code(exc) == "BucketAlreadyExists":
-            raise DeploymentError(
-                f"bucket name {bucket} is taken by another account; pick another with --artifacts-bucket"
+            raise ForeignBucket(
+                f"bucket name {bucket.name} is taken by another account; "
+                "pick another with --artifacts-bucket"
             ) from None
+        if _error_code(exc) != "BucketAlreadyOwnedByYou":
+            raise
         return False
     if harden:
-        _harden(s3, bucket, require_tls)
+        _harden(bucket, require_tls)
     return True
 
 
-def _harden(s3: Any, bucket: str, require_tls: bool) -> None:
-    s3.put_public_access_block(
-        Bucket=bucket,
+def _harden(bucket: OwnedBucket, require_tls: bool) -> None:
+    bucket.call(
+        "put_public_access_block",
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -122,15 +187,16 @@ def _harden(s3: Any, bucket: str, require_tls: bool) -> None:
             "RestrictPublicBuckets": True,
         },
     )
-    s3.put_bucket_encryption(
-        Bucket=bucket,
+    bucket.call(
+        "put_bucket_encryption",
         ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
-    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    bucket.call("put_bucket_versioning", VersioningConfiguration={"Status": "Enabled"})
     if not require_tls:
         return
+    arn = f"arn:aws:s3:::{bucket.name}"
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -139,17 +205,17 @@ def _harden(s3: Any, bucket: str, require_tls: bool) -> None:
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Resource": [arn, f"{arn}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
         ],
     }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    bucket.call("put_bucket_policy", Policy=json.dumps(policy))
 
 
-def upload_content_addressed(s3: Any, bucket: str, prefix: str, data: bytes, suffix: str) -> Upload:
+def upload_content_addressed(bucket: OwnedBucket, prefix: str, data: bytes, suffix: str) -> Upload:
     """Upload under a key named by the content's hash (skipped when already there)."""
-    return put_if_changed(s3, bucket, content_key(prefix, data, suffix), data)
+    return put_if_changed(bucket, content_key(prefix, data, suffix), data)
 
 
 def _checked_bundle_files(bundle: Path) -> list[Path]:
@@ -174,7 +240,7 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
 
 
 def upload_mapping_bundle(
-    s3: Any, bucket: str, bundle: Path, prefix: str, signer: ManifestSigner
+    bucket: OwnedBucket, bundle: Path, prefix: str, signer: ManifestSigner
 ) -> list[Upload]:
     """Upload the bundle under `prefix`: modules first, the signed manifest last, unchanged objects skipped.
 
@@ -184,28 +250,14 @@ def upload_mapping_bundle(
     """
     *modules, manifest_path = _checked_bundle_files(bundle)
     uploads = [
-        put_if_changed(s3, bucket, prefix + path.relative_to(bundle).as_posix(), path.read_bytes())
+        put_if_changed(bucket, prefix + path.relative_to(bundle).as_posix(), path.read_bytes())
         for path in modules
     ]
     manifest = manifest_path.read_bytes()
     key = prefix + SIGNED_MANIFEST_NAME
-    held = _stored_bytes(s3, bucket, key)
+    held = bucket.read(key)
     if held is not None and signer.holds(held, manifest):
-        uploads.append(Upload(bucket, key, hashlib.sha256(held).hexdigest(), written=False))
+        uploads.append(Upload(bucket.name, key, hashlib.sha256(held).hexdigest(), written=False))
     else:
-        uploads.append(put_if_changed(s3, bucket, key, signer.sign(manifest)))
+        uploads.append(put_if_changed(bucket, key, signer.sign(manifest)))
     return uploads
-
-
-def _stored_bytes(s3: Any, bucket: str, key: str) -> bytes | None:
-    """The object's bytes, or None when there is none."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-    except ClientError as exc:
-        if _error_code(exc) in _MISSING:
-            return None
-        raise
-    try:
-        return bytes(body.read())
-    finally:
-        body.close()

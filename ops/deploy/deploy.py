@@ -5,7 +5,8 @@ Order, and why:
 2. The Lambda package and the state machine definition go to the artefacts
    bucket under content-addressed keys (the template's `ArtifactsBucket`,
    `LambdaCodeKey`, `StateMachineDefinitionKey`); the template itself too when
-   it is too big to send inline.
+   it is too big to send inline. With Lambda code signing on, the functions
+   get the signed package the operator names instead (ops/deploy/code_signing.py).
 3. The stack is brought to the template by one change set (ops/deploy/stack.py).
 4. The mapping bundle goes to the stack's config bucket under `mappings/`,
    which the stack creates, modules first and the manifest last, signed with
@@ -25,12 +26,14 @@ from typing import Any
 
 from infra import DEFINITION_PATH
 from ops.deploy.artefacts import (
+    OwnedBucket,
     Upload,
     ensure_bucket,
     upload_content_addressed,
     upload_mapping_bundle,
 )
 from ops.deploy.build import DEFAULT_TEMPLATE, Build
+from ops.deploy.code_signing import CODE_KEY_PARAMETER, check_signed, package_key
 from ops.deploy.parameters import check_given, resolve_parameters
 from ops.deploy.signing import SIGNING_KEY_OUTPUT, ManifestSigner, usable_signing_key
 from ops.deploy.stack import (
@@ -156,21 +159,22 @@ def deploy(
         caller = deployment.client("sts").get_caller_identity()
         account = str(caller["Account"])
         bucket = request.artifacts_bucket or default_artifacts_bucket(account, deployment.region)
+        artefacts = OwnedBucket(s3, bucket, account)
         plain_http = (deployment.endpoint_url or "https:").startswith("http:")
-        created = ensure_bucket(s3, bucket, deployment.region, require_tls=not plain_http)
+        created = ensure_bucket(artefacts, deployment.region, require_tls=not plain_http)
         if created and on_note is not None:
             on_note(f"created the artefacts bucket {bucket}")
         package = upload_content_addressed(
-            s3, bucket, LAMBDA_PREFIX, build.package.path.read_bytes(), ".zip"
+            artefacts, LAMBDA_PREFIX, build.package.path.read_bytes(), ".zip"
         )
         state_machine = upload_content_addressed(
-            s3, bucket, DEFINITION_PREFIX, definition, ".asl.json"
+            artefacts, DEFINITION_PREFIX, definition, ".asl.json"
         )
         uploads = [package, state_machine]
         source = TemplateSource(body=template_text)
         if len(template_text.encode()) > template_body_limit:
             stored = upload_content_addressed(
-                s3, bucket, TEMPLATE_PREFIX, template_text.encode(), ".yaml"
+                artefacts, TEMPLATE_PREFIX, template_text.encode(), ".yaml"
             )
             uploads.append(stored)
             source = TemplateSource(url=_s3_url(bucket, stored.key, deployment.region))
@@ -178,14 +182,16 @@ def deploy(
         # a stack whose first create failed holds nothing: its parameters are not a baseline
         live = status is not None and status not in NEVER_CREATED
         previous = stack_parameters(cloudformation, request.stack_name) if live else None
+        signed_key = request.parameters.get(CODE_KEY_PARAMETER)
         given.update(
             ArtifactsBucket=bucket,
-            LambdaCodeKey=package.key,
+            LambdaCodeKey=package_key(artefacts, package, signed_key),
             StateMachineDefinitionKey=state_machine.key,
         )
         if "DeployRoleArn" not in given and not (previous or {}).get("DeployRoleArn"):
             given["DeployRoleArn"] = deploy_principal_arn(str(caller["Arn"]))
         parameters = resolve_parameters(template, given, previous)
+        check_signed(parameters, package, signed_key)
         stack = deploy_stack(
             cloudformation,
             request.stack_name,
@@ -209,8 +215,7 @@ def deploy(
             kms, key_arn, template, embedded_aws=is_loopback_url(deployment.endpoint_url)
         )
         bundle = upload_mapping_bundle(
-            s3,
-            config_bucket,
+            OwnedBucket(s3, config_bucket, account),
             build.mapping_dir,
             settings.DEFAULT_MAPPINGS_PREFIX,
             ManifestSigner(kms, key_arn),

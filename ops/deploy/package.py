@@ -19,13 +19,15 @@ installer marks, which vary with the tool that installs it.
 from __future__ import annotations
 
 import importlib
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ops.deploy.bytecode import can_compile_for, with_bytecode
-from ops.deploy.errors import BundleError
+from ops.deploy.errors import BundleError, UnsafeWheelMember
+from ops.deploy.lock import Lock, check_lock, read_lock
 from ops.deploy.reprozip import Artefact, Entry, write_zip
 from ops.deploy.requirements import Pin, runtime_pins
 from ops.deploy.target import LambdaTarget
@@ -41,6 +43,7 @@ HANDLER_MODULES = (
 )
 # Per-install files of a .dist-info directory: they differ with the installer, not the code.
 _INSTALL_RECORDS = frozenset({"RECORD", "RECORD.jws", "RECORD.p7s", "INSTALLER", "REQUESTED"})
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,25 @@ def source_entries(sources: Mapping[str, Path]) -> list[Entry]:
     return entries
 
 
+def unsafe_member_reason(name: str) -> str | None:
+    """Why a wheel member's name could land outside the package's tree; None when it cannot.
+
+    A name is kept as it is only when it is relative, uses `/` alone and has
+    no `..` part: unpacking `../../x`, `/etc/x`, `C:x` or `a\\..\\x` (Windows
+    separators) would write outside /var/task, or somewhere else than the
+    name suggests.
+    """
+    if "\\" in name:
+        return "a backslash"
+    if name.startswith("/"):
+        return "an absolute path"
+    if _DRIVE.match(name):
+        return "a drive letter"
+    if ".." in name.split("/"):
+        return "a '..' part"
+    return None
+
+
 def _wheel_path(name: str) -> str | None:
     """Where a wheel member lands in the package; None for what the package leaves out."""
     parts = PurePosixPath(name).parts
@@ -103,11 +125,18 @@ def _wheel_path(name: str) -> str | None:
 
 
 def wheel_entries(wheel: Path) -> list[Entry]:
-    """A wheel's files as they would be installed in site-packages."""
+    """A wheel's files as they would be installed in site-packages; UnsafeWheelMember for a
+    member named outside the wheel's own tree."""
     entries: list[Entry] = []
     try:
         with zipfile.ZipFile(wheel) as archive:
             for info in archive.infolist():
+                reason = unsafe_member_reason(info.filename)
+                if reason is not None:
+                    raise UnsafeWheelMember(
+                        f"wheel {wheel.name} has a member named {info.filename!r} ({reason}); "
+                        "it is not packaged: the wheel is broken or hostile"
+                    )
                 target = _wheel_path(info.filename)
                 if target is None or info.is_dir():
                     continue
@@ -127,17 +156,23 @@ def build_lambda_package(
     target: LambdaTarget,
     sources: Mapping[str, Path] | None = None,
     pins: Sequence[Pin] | None = None,
+    lock: Lock | None = None,
     bytecode: bool = True,
 ) -> LambdaPackage:
     """Build `out_dir/siesa-runtime-lambda.zip` for `target` from the cache's wheels.
 
-    `sources` (package name -> directory) defaults to `lambda_sources()`, and
-    `pins` to `runtime_pins(target)`. `bytecode` adds compiled `.pyc` files
-    when this interpreter can write them for the target
-    (`LambdaPackage.bytecode` says whether it did).
+    `sources` (package name -> directory) defaults to `lambda_sources()`;
+    `lock` to the lock file (ops/deploy/lock.py), and `pins` to every pin of
+    the lock, after checking the lock names exactly `runtime_pins(target)`.
+    Every wheel must hash to what the lock lists for it. `bytecode` adds
+    compiled `.pyc` files when this interpreter can write them for the
+    target (`LambdaPackage.bytecode` says whether it did).
     """
-    chosen = list(pins) if pins is not None else runtime_pins(target)
-    wheels = ensure_wheels(chosen, cache, target)
+    hashes = lock if lock is not None else read_lock()
+    if pins is None:
+        check_lock(hashes, runtime_pins(target), target)
+    chosen = list(pins) if pins is not None else hashes.pins
+    wheels = ensure_wheels(chosen, cache, target, hashes)
     entries = source_entries(sources if sources is not None else lambda_sources())
     for wheel in wheels:
         entries.extend(wheel_entries(wheel.path))

@@ -17,11 +17,13 @@ from typing import Any, ClassVar
 import httpx
 
 from contract.loaded import LoadedMapping
+from runtime.adapters.listing import read_listing
 from runtime.adapters.product_api import BatchRejected, ProductApi
 from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
+from runtime.http.pages import MAX_PAGE_SIZE
 from runtime.http.retry import Sleeper
 from runtime.product_types import leaving_scope_field
 from runtime.settings import MAX_ITEMS_PER_REQUEST
@@ -75,6 +77,10 @@ class ProductAdapter(ABC):
 
     def product_url(self, product_id: str) -> str | None:
         """Where GET reads one stored product back; None when the product offers no such read."""
+        return None
+
+    def listing_url(self) -> str | None:
+        """Where GET lists every stored product a page at a time; None when the product has no listing."""
         return None
 
     # --- the design document's interface ------------------------------------------
@@ -149,6 +155,19 @@ class ProductAdapter(ABC):
                 return None
             raise
         return dict(body)
+
+    def list_products(self, page_size: int = MAX_PAGE_SIZE) -> list[dict[str, Any]]:
+        """Every record the product holds for this client, through its paged listing.
+
+        What reconciliation reads to find records no ERP record maps to and
+        records held twice (a record held twice is listed twice); the pages
+        are read as runtime/adapters/listing.py says. ProductResponseError
+        when this product offers no listing.
+        """
+        url = self.listing_url()
+        if url is None:
+            raise ProductResponseError(f"{self.display_name} offers no listing of stored records")
+        return read_listing(self.api_client, url, self.id_field, page_size)
 
     def leave_scope(self, product_id: str, choice: str) -> str:
         """Make a stored record that left the client's scope what the client chose.

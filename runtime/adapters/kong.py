@@ -35,6 +35,10 @@ class KongAdapter(ProductAdapter):
         """GET /products/{id}."""
         return self.url(f"/products/{quote(product_id, safe='')}")
 
+    def listing_url(self) -> str | None:
+        """GET /products (paged by `page` and `limit`)."""
+        return self.url("/products")
+
     @property
     def rfid_enabled(self) -> bool:
         """Whether tags are associated (the credentials' `additional_config.rfid_enabled`)."""

@@ -57,6 +57,10 @@ class WMSAdapter(ProductAdapter):
         """GET .../items/{id} at the inventory service."""
         return self.service_url("inventory", f"/items/{quote(product_id, safe='')}")
 
+    def listing_url(self) -> str | None:
+        """GET .../items at the inventory service (paged by `page` and `limit`)."""
+        return self.service_url("inventory", "/items")
+
     def zones(self) -> frozenset[str]:
         """The zone ids the warehouse service lists, read once per adapter."""
         if self._zones is None:

@@ -11,6 +11,10 @@ them too, capped so the workflow state stays small. Before the watermark
 moves, the client's retry state (runtime/carryover.py) takes this run's
 failures, so the next run tries them again as their kind says.
 
+A run whose failed records are above the client's threshold of its records
+in scope carries the alert in its summary (`failed_records_alert`,
+runtime/stages/failed_alert.py); the workflow publishes it.
+
 Errors: authentication errors and everything else that stops the run end
 it as failed and propagate (the workflow alerts); transient errors, raised
 once the adapter's own retries are spent, end it as failed-but-retryable
@@ -35,8 +39,9 @@ from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.leaving import leave_scope
 from runtime.handlers.stage_run import StageRun
-from runtime.observability import LatencyRecorder, logger, record_run_outcome
+from runtime.observability import LatencyRecorder, failed_share, logger, record_run_outcome
 from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
+from runtime.stages.failed_alert import failed_records_alert
 from runtime.stages.load import (
     LoadProgress,
     load_records,
@@ -113,6 +118,17 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         status = "partial"  # a record that left scope is still live in the product
     finished_at = deps.now_iso()
     duration = round(time.monotonic() - began, 3)
+    alert = failed_records_alert(
+        client_id=client_id,
+        client_name=config.client_name,
+        run_id=run_id,
+        sync_type=sync_type,
+        processed=counts.processed,
+        failed=counts.failed,
+        threshold_percent=config.failed_records_alert_percent,
+        lines=failed.lines,
+        report_key=failed_key,
+    )
     summary: dict[str, Any] = {
         "client_id": client_id,
         "product_type": config.product_type,
@@ -126,6 +142,8 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "failed_records": failed.shown,
         "failed_records_truncated": failed.truncated,
         "failed_records_key": failed_key,
+        "failed_share_percent": failed_share(counts.processed, counts.failed),
+        "failed_records_alert": alert.to_json() if alert is not None else None,
         "load_timestamp": finished_at,
         "duration_seconds": duration,
         "run_id": run_id,
@@ -164,6 +182,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 "records_skipped": event.skipped_count,
                 "records_left_scope": left.count,
                 "duration_seconds": duration,
+                "failed_records_alert": alert is not None,
             }
         },
     )

@@ -3,8 +3,10 @@
 Input: the transformer's output. Output: the design document's loader
 summary (client_id, product_type, status, records_processed,
 records_success, records_failed, failed_records, load_timestamp,
-duration_seconds) plus run_id, sync_type, failed_records_truncated and
-failed_records_key.
+duration_seconds) plus run_id, sync_type, failed_records_truncated,
+failed_records_key, failed_share_percent and failed_records_alert (the
+alert the workflow publishes when the share is above the client's
+threshold, else null).
 """
 
 from __future__ import annotations

@@ -50,13 +50,13 @@ from runtime.http import (
     bearer_auth,
     status_of,
 )
+from runtime.http.pages import MAX_PAGE_SIZE, check_page, total_records
 from runtime.http.retry import Sleeper
 from runtime.remote_text import plain_text
 from runtime.siesa.base import SiesaSource
 from runtime.siesa.budget import SIESA_BUDGET
 
 PRODUCTS_PATH = "/inventory/products"
-MAX_PAGE_SIZE = 1000
 MAX_PASSES = 3
 """Passes over the listing when records change while it is paged."""
 
@@ -82,28 +82,6 @@ class SiesaRestApi(JsonApi):
         if failure.status in TRANSIENT_STATUSES:
             return SiesaUnavailable(message)
         return SiesaResponseError(message)
-
-
-def check_page(body: Any, limit: int = MAX_PAGE_SIZE) -> str | None:
-    """Why a decoded body is not a ProductPage of the contract for `limit`, or None when it is.
-
-    A page longer than the `limit` asked for is a server that ignores it: the
-    page is refused (and retried as a malformed page), never taken as it is.
-    """
-    if not isinstance(body, dict):
-        return "the page is not a JSON object"
-    data = body.get("data")
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
-        return "`data` is not a list of objects"
-    if len(data) > limit:
-        return f"the page holds {len(data)} records, more than the limit of {limit} asked for"
-    pagination = body.get("pagination")
-    if not isinstance(pagination, dict):
-        return "`pagination` is missing"
-    total = pagination.get("total_pages")
-    if not isinstance(total, int) or isinstance(total, bool) or total < 0:
-        return "`pagination.total_pages` is not a whole number"
-    return None
 
 
 class RestSiesaSource(SiesaSource):
@@ -193,7 +171,7 @@ class RestSiesaSource(SiesaSource):
                 check=lambda page: check_page(page, self.page_size),
             )
             records: list[dict[str, Any]] = body["data"]
-            total = _total_records(body, total)
+            total = total_records(body, total)
             if not records:
                 return total
             seen.update(self.record_key(record) for record in records)
@@ -250,12 +228,6 @@ def _one_record(body: Any) -> str | None:
     if not isinstance(body, dict) or "f_codigo" not in body:
         return "the body is not a product with an f_codigo"
     return None
-
-
-def _total_records(body: dict[str, Any], fallback: int) -> int:
-    """`pagination.total_records` of a page (the contract requires it), else `fallback`."""
-    value = body["pagination"].get("total_records")
-    return value if isinstance(value, int) and not isinstance(value, bool) else fallback
 
 
 def _secret_values(credentials: SiesaCredentials) -> list[str]:

@@ -38,6 +38,7 @@ LAYERS: dict[str, frozenset[str]] = {
         {
             "ops",
             "local",
+            "editor",
             "playground",
             "compiler",
             "dsl",
@@ -47,6 +48,9 @@ LAYERS: dict[str, frozenset[str]] = {
             "mappings",
         }
     ),
+    # The language server of `.map` files: tooling beside the compiler; it asks the runtime
+    # only for the product types a sync can load, as `siesa map check` does.
+    "editor": frozenset({"compiler", "dsl", "runtime", "contract"}),
     # The playground page (`siesa map serve`): tooling beside the compiler; it reads a client's
     # last run through ops, never the other way round.
     "playground": frozenset({"ops", "compiler", "dsl", "runtime", "contract"}),
@@ -110,7 +114,7 @@ def test_each_package_imports_only_the_packages_below_it() -> None:
 def test_the_lambda_packages_import_only_the_stdlib_and_declared_dependencies() -> None:
     allowed = lambda_dependency_imports() | sys.stdlib_module_names
     assert {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "botocore"} <= allowed
-    assert not {"lark", "jinja2", "typer", "yaml"} & allowed
+    assert not {"lark", "jinja2", "typer", "yaml", "pygls", "lsprotocol"} & allowed
     foreign = outside_imports(_edges(), LAMBDA_PACKAGES, allowed)
     assert not foreign, "the Lambda would need what it does not ship:\n" + _lines(foreign)
 

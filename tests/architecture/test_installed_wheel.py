@@ -4,8 +4,8 @@ Build a wheel of the project's files (as `pip wheel` does for a release),
 install it with `--target` into a directory of its own, and run an isolated
 interpreter from another working directory that sees only that directory,
 the virtualenv's site-packages (for the dependencies) and the standard
-library. The template, the workflow definition and the mappings must come
-from the installed package data, and `siesa map check` must work on them.
+library. The template, the workflow definition, the Lambda lock file and the
+mappings must come from the installed package data, and `siesa map check` must work on them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ops.deploy.lambda_layout import isolated_python
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
-import cli.app, infra, mappings
+import cli.app, infra, mappings, ops.deploy.lock
 ours = ("cli", "ops", "local", "playground", "compiler", "dsl", "runtime", "contract", "infra", "mappings")
 print(json.dumps({
     "origins": sorted(
@@ -35,6 +35,7 @@ print(json.dumps({
     ),
     "template": infra.TEMPLATE_PATH.is_file(),
     "definition": infra.DEFINITION_PATH.is_file(),
+    "lock": ops.deploy.lock.read_lock().target,
     "mappings": str(mappings.MAPPINGS_DIR),
 }), flush=True)
 sys.argv = ["siesa", "map", "check", str(mappings.MAPPINGS_DIR)]
@@ -84,6 +85,7 @@ def test_the_installed_package_reads_its_own_files_and_checks_its_mappings(
     probe_line, *said = result.stdout.splitlines()
     probe = json.loads(probe_line)
     assert probe["template"] and probe["definition"]
+    assert probe["lock"].startswith("python3.11")  # the Lambda lock file ships with the package
     assert Path(probe["mappings"]) == installed / "mappings"
     assert any(origin.endswith("/cli/app.py") for origin in probe["origins"])
     for origin in probe["origins"]:

@@ -19,6 +19,7 @@ import pytest
 from local.demo_expect import compile_mappings, expect
 from local.demo_world import ClientWorld, DemoClient, running_world
 from local.provision import MAPPINGS_DIR
+from ops.deployment import Deployment
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -171,6 +172,7 @@ def test_nothing_listening_is_said_plainly() -> None:
 def test_local_up_prints_what_another_shell_exports(local_up: LocalUp) -> None:
     assert local_up.process.poll() is None, "still serving while the module runs"
     assert f"export AWS_ENDPOINT_URL={local_up.url}" in local_up.text()
+    assert "export SECRETS_KMS_KEY_ARN=arn:aws:kms:" in local_up.text()
 
 
 def test_managing_a_client_from_the_terminal(local_up: LocalUp, tmp_path: Path) -> None:
@@ -190,6 +192,11 @@ def test_managing_a_client_from_the_terminal(local_up: LocalUp, tmp_path: Path) 
             ("siesa-integration/cli-wms/siesa", True),
             ("siesa-integration/cli-wms/wms", True),
         ]
+        # encrypted with the stack's own key, found in its outputs, never the AWS-managed one
+        stack = Deployment(local_up.url)
+        for item in secrets:
+            described = stack.client("secretsmanager").describe_secret(SecretId=item["name"])
+            assert described["KmsKeyId"] == stack.outputs()["SecretsKeyArn"]
 
         shown = runner().invoke(app, ["client", "show", "cli-wms", *endpoint])
         assert shown.exit_code == 0, shown.output

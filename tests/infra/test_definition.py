@@ -212,9 +212,34 @@ def test_log_failure_keeps_the_same_guard_when_the_run_is_known() -> None:
 
 def test_a_failed_load_goes_to_the_alert() -> None:
     choice = STATES["CheckLoadStatus"]["Choices"]
-    assert choice == [{"Variable": "$.status", "StringEquals": "failed", "Next": "LoadFailed"}]
+    assert choice[0] == {"Variable": "$.status", "StringEquals": "failed", "Next": "LoadFailed"}
     assert STATES["LoadFailed"]["Next"] == "NotifyFailure"
     assert STATES["LoadFailed"]["ResultPath"] == "$.error"
+
+
+def test_a_run_that_carries_a_failed_records_alert_publishes_it_then_logs_its_outcome() -> None:
+    # after the failed check: a failed run gets the failure alert, never both
+    assert STATES["CheckLoadStatus"]["Choices"][1:] == [
+        {
+            "And": [
+                {"Variable": "$.failed_records_alert", "IsPresent": True},
+                {"Variable": "$.failed_records_alert", "IsNull": False},
+            ],
+            "Next": "NotifyFailedRecords",
+        }
+    ]
+    notify = STATES["NotifyFailedRecords"]
+    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+    assert notify["Parameters"] == {
+        "TopicArn": "${AlertsTopicArn}",
+        "Subject.$": "$.failed_records_alert.subject",
+        "Message.$": "$.failed_records_alert.message",
+    }
+    # the execution's output stays the loader summary, and an alert that cannot be sent
+    # does not fail a run that finished
+    assert notify["ResultPath"] is None and notify["Next"] == "LogSuccess"
+    (catcher,) = notify["Catch"]
+    assert (catcher["ErrorEquals"], catcher["Next"]) == (["States.ALL"], "LogSuccess")
 
 
 def test_the_alert_names_client_error_and_cause_and_nothing_else_of_the_state() -> None:

@@ -153,6 +153,7 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
         "s3:GetObject",
         "s3:ListBucket",
         "kms:Verify",
+        "kms:Decrypt",  # the bundle is SSE-KMS under ConfigBucketKey
     }
     assert _allowed_actions("LoaderRole") == function
     tenant = {
@@ -162,6 +163,8 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
         "s3:PutObject",
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
+        "kms:Decrypt",  # run data is SSE-KMS under ConfigBucketKey, secrets under SecretsKey
+        "kms:GenerateDataKey",
     }
     assert _allowed_actions("ExtractorTenantRole") == tenant | {
         "s3:DeleteObject",  # drops a page emptied by deduplication
@@ -218,9 +221,10 @@ def test_deployed_policies_resolve_to_siesa_integration_resources(
         for alias in aliases
         if alias["AliasName"].startswith("alias/siesa-integration-")
     }
-    # logs, alerts, the stack's mapping-signing key, and the one the embedded AWS signs with
-    # (moto's CloudFormation cannot make an asymmetric key: ops/deploy/signing.py)
-    assert len(own_keys) == 4
+    # logs, alerts, secrets, config bucket, the stack's mapping-signing key, and the one the
+    # embedded AWS signs with (moto's CloudFormation cannot make an asymmetric key:
+    # ops/deploy/signing.py)
+    assert len(own_keys) == 6
     roles = [
         role["RoleName"]
         for role in iam.list_roles()["Roles"]

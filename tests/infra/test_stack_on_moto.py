@@ -68,12 +68,16 @@ def test_runs_table_is_keyed_by_client_and_run(deployed: Deployed) -> None:
     ]
 
 
-def test_config_bucket_is_encrypted(deployed: Deployed) -> None:
-    aws, _ = deployed
-    rules = aws.client("s3").get_bucket_encryption(Bucket="siesa-integration-config")[
+def test_config_bucket_is_encrypted_with_its_own_key(deployed: Deployed) -> None:
+    aws, result = deployed
+    (rule,) = aws.client("s3").get_bucket_encryption(Bucket="siesa-integration-config")[
         "ServerSideEncryptionConfiguration"
     ]["Rules"]
-    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rule["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": result.outputs["ConfigBucketKeyArn"],
+    }
+    # (moto 5.2.5's CloudFormation drops BucketKeyEnabled: test_keys.py reads it from the template)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +120,12 @@ def test_keys_have_their_aliases_and_rotate(deployed: Deployed) -> None:
     aws, _ = deployed
     kms = aws.client("kms")
     aliases = {alias["AliasName"]: alias["TargetKeyId"] for alias in kms.list_aliases()["Aliases"]}
-    for alias in ("alias/siesa-integration-logs", "alias/siesa-integration-alerts"):
+    for alias in (
+        "alias/siesa-integration-logs",
+        "alias/siesa-integration-alerts",
+        "alias/siesa-integration-secrets",
+        "alias/siesa-integration-config",
+    ):
         assert kms.get_key_rotation_status(KeyId=aliases[alias])["KeyRotationEnabled"] is True
 
 
@@ -168,11 +177,14 @@ def test_roles_exist_with_their_trust(deployed: Deployed) -> None:
 
 
 def test_types_moto_cannot_create_are_reported(deployed: Deployed) -> None:
-    """Alarms, the bucket policy and the subscription are checked by test_template_static.py."""
+    """Alarms, the bucket policy and the subscription are checked by test_template_static.py,
+    the code-signing configuration (off by default) by test_code_signing.py."""
     _, result = deployed
     assert set(result.skipped_resources.values()) == {
         "AWS::CloudWatch::Alarm",
         "AWS::S3::BucketPolicy",
         "AWS::SNS::Subscription",
+        "AWS::Lambda::CodeSigningConfig",
     }
-    assert len(result.skipped_resources) == 6
+    # five alarms, the policy, the subscription, the code-signing configuration
+    assert len(result.skipped_resources) == 8

@@ -15,6 +15,7 @@ import pytest
 
 from ops.deploy import infra
 from runtime import settings
+from runtime.config import DEFAULT_FAILED_RECORDS_ALERT_PERCENT
 
 TEMPLATE: dict[str, Any] = infra.load_template()
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
@@ -193,8 +194,8 @@ def _query(alarm: dict[str, Any]) -> str:
     return expression
 
 
-def test_the_four_alarms_of_the_design_document() -> None:
-    assert len(of_type("AWS::CloudWatch::Alarm")) == 4
+def test_the_four_alarms_of_the_design_document_and_the_failed_records_alarm() -> None:
+    assert len(of_type("AWS::CloudWatch::Alarm")) == 5
     success = _alarm("SyncSuccessRate")
     assert _query(success) == (
         "SELECT AVG(SyncSuccessRate) FROM SCHEMA(SiesaIntegration, ClientId, Environment, "
@@ -220,7 +221,14 @@ def test_the_four_alarms_of_the_design_document() -> None:
         1800,
         "GreaterThanThreshold",
     )
-    for alarm in (success, errors_alarm, failed, duration):
+    share = _alarm("FailedRecordsShare")
+    assert _query(share) == (
+        "SELECT MAX(FailedRecordsShare) FROM SCHEMA(SiesaIntegration, ClientId, Environment, "
+        "SyncType) WHERE Environment = '${Environment}'"
+    )
+    assert (share["Threshold"], share["ComparisonOperator"]) == (5, "GreaterThanThreshold")
+    assert share["Threshold"] == DEFAULT_FAILED_RECORDS_ALERT_PERCENT  # the config's default
+    for alarm in (success, errors_alarm, failed, duration, share):
         assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
         assert alarm["ActionsEnabled"] == {"Fn::If": ["IsProd", True, False]}
 

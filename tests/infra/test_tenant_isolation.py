@@ -9,6 +9,7 @@ stage's function role may open its tenant sessions, and only with the tag.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,6 +25,7 @@ from template_values import (
     trust_document,
 )
 
+from infra import DEFINITION_PATH
 from runtime import settings
 from runtime.config_store import ConfigStore
 
@@ -325,3 +327,35 @@ def test_each_function_is_told_its_own_tenant_role(stage: str) -> None:
     assert variables[settings.tenant_role_env(stage.lower())] == {
         "Fn::GetAtt": [f"{stage}TenantRole", "Arn"]
     }
+
+
+# --- the workflow's own writes ---------------------------------------------------------------
+
+
+def _workflow_updates() -> list[dict[str, Any]]:
+    """The workflow definition's DynamoDB updateItem states' parameters."""
+    definition = json.loads(DEFINITION_PATH.read_text(encoding="utf-8"))
+    return [
+        state["Parameters"]
+        for state in definition["States"].values()
+        if state.get("Resource") == "arn:aws:states:::dynamodb:updateItem"
+    ]
+
+
+def test_the_workflow_role_writes_only_what_its_states_write() -> None:
+    """LogSuccess / LogFailure record the sync status; the role could not repoint a client."""
+    documents = identity_documents("StepFunctionsRole")
+    updates = _workflow_updates()
+    assert updates, "the workflow records the sync status itself"
+    for parameters in updates:
+        expressions = f"{parameters['UpdateExpression']} {parameters['ConditionExpression']}"
+        named = set(re.findall(r"(?<![:#\w])([A-Za-z_]+)", expressions)) - KEYWORDS
+        attributes = sorted(named | {"client_id"})
+        assert decide(
+            documents, "dynamodb:UpdateItem", CLIENTS, **{"dynamodb:Attributes": attributes}
+        ).allowed, attributes
+    for attribute in ("siesa_api_url", "product_api_url", "enabled", "last_sync_watermark"):
+        keys = {"dynamodb:Attributes": ["client_id", "last_sync_status", attribute]}
+        assert not decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed, attribute
+    keys = {"dynamodb:Attributes": ["last_sync_status"], "dynamodb:ReturnValues": "ALL_OLD"}
+    assert not decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed

@@ -68,8 +68,13 @@ def transformed(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary(event: dict[str, Any], status: str = "success", failed: int = 0) -> dict[str, Any]:
-    """The loader summary for `event`."""
+def summary(
+    event: dict[str, Any],
+    status: str = "success",
+    failed: int = 0,
+    alert: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The loader summary for `event` (`alert`: its failed-records alert, else none)."""
     processed = event["count"]
     return {
         "client_id": event["client_id"],
@@ -84,6 +89,8 @@ def summary(event: dict[str, Any], status: str = "success", failed: int = 0) -> 
         "run_id": event["run_id"],
         "sync_type": event["sync_type"],
         "failed_records_key": f"runs/{event['client_id']}/{event['run_id']}/failed-records.ndjson",
+        "failed_share_percent": round(100 * failed / processed, 2) if processed else 0.0,
+        "failed_records_alert": alert,
     }
 
 

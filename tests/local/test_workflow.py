@@ -61,6 +61,68 @@ def test_a_partial_load_is_logged_as_partial(workflow: Engine) -> None:
     assert workflow.alerts() == []
 
 
+ALERT = {
+    "share_percent": 66.67,
+    "threshold_percent": 5.0,
+    "reasons": [{"reason": "ean: is not a valid EAN-13", "records": 2}],
+    "subject": "Siesa integration: 66.67% of records failed for cliente-h",
+    "message": "Client cliente-h (Empresa H): 2 of 3 records in scope failed (66.67%) ...",
+}
+
+
+def test_a_failed_records_alert_is_published_once_then_the_outcome_logged(
+    workflow: Engine,
+) -> None:
+    workflow.add_client("cliente-h")
+    workflow.loader.behaviour = lambda event, attempt: summary(event, "partial", 2, ALERT)
+
+    described = workflow.run({"client_id": "cliente-h", "sync_type": "initial"})
+
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == summary(
+        workflow.loader.events[0], "partial", 2, ALERT
+    )
+    assert workflow.visited(described["executionArn"])[-3:] == [
+        "CheckLoadStatus",
+        "NotifyFailedRecords",
+        "LogSuccess",
+    ]
+    alert = _only_alert(workflow)
+    assert (alert["Subject"], alert["Message"]) == (ALERT["subject"], ALERT["message"])
+    item = workflow.client_item("cliente-h")
+    assert item is not None and item["last_sync_status"] == {"S": "partial"}
+
+
+def test_a_failed_load_sends_the_failure_alert_and_not_the_failed_records_one(
+    workflow: Engine,
+) -> None:
+    workflow.add_client("cliente-i")
+    workflow.loader.behaviour = lambda event, attempt: summary(event, "failed", 3, ALERT)
+
+    described = workflow.run({"client_id": "cliente-i", "sync_type": "initial"})
+
+    assert described["status"] == "FAILED"
+    assert "NotifyFailedRecords" not in workflow.visited(described["executionArn"])
+    assert "Error: LoadFailed" in _only_alert(workflow)["Message"]
+
+
+def test_a_summary_without_the_alert_field_goes_straight_to_logging(workflow: Engine) -> None:
+    workflow.add_client("cliente-j")
+
+    def older_loader(event: dict[str, Any], attempt: int) -> dict[str, Any]:
+        made = summary(event, "partial", 1)
+        del made["failed_records_alert"]
+        return made
+
+    workflow.loader.behaviour = older_loader
+
+    described = workflow.run({"client_id": "cliente-j", "sync_type": "initial"})
+
+    assert described["status"] == "SUCCEEDED"
+    assert "NotifyFailedRecords" not in workflow.visited(described["executionArn"])
+    assert workflow.alerts() == []
+
+
 def _raise(error: Exception) -> Any:
     def behaviour(event: dict[str, Any], attempt: int) -> Any:
         raise error

@@ -9,6 +9,7 @@ its failed-records lines, a rejected line under its own id.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,12 @@ import pytest
 
 from compiler.pipeline import compile_file
 from contract.loaded import LoadedMapping
-from ops.catalog_differences import ErpRecord, ReconcileReport, compare
+from ops.catalog_differences import ErpRecord, ReconcileReport
 from ops.run_evidence import RunEvidence
 
-LINES_MAP = Path(__file__).parents[1] / "compiler" / "golden_valid" / "each_array.map"
-BEFORE = "2025-01-15 10:00:00"
-WATERMARK = "2025-02-01 00:00:00"
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+from reconcile_support import BEFORE, LINES_MAP, compared
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +49,7 @@ def _failed(*line_ids: str) -> dict[str, dict[str, Any]]:
 def _compare(
     mapping: LoadedMapping, erp: list[ErpRecord], run: RunEvidence, held: dict[str, Any]
 ) -> ReconcileReport:
-    return compare(
-        report=ReconcileReport("cliente-l", "wms", "stock-per-warehouse", None, WATERMARK),
-        mapping=mapping,
-        id_field="sku",
-        erp=erp,
-        scope_before=WATERMARK,
-        runs=[run],
-        read_product=held.get,
-        listing=held,
-    )
+    return compared(mapping, erp, run, held, list(held.values()))
 
 
 def test_each_line_is_judged_on_its_own_and_a_reported_line_is_found_by_its_id(
@@ -90,7 +82,7 @@ def test_each_line_is_judged_on_its_own_and_a_reported_line_is_found_by_its_id(
     assert found == [
         ("loaded_but_absent", "P2", "run run-1 counted it as loaded, but the product has no P2-02"),
         (
-            "unexpected",
+            "orphan",
             "P9-01",
             "the product holds it, but no ERP record of this client maps to it",
         ),

@@ -34,12 +34,11 @@ def sync_together(
 
 
 def reconciled(engine: ReliabilityEngine, world: ClientWorld) -> ReconcileReport:
-    """Reconcile the client (faults disarmed first), its product listed through the simulator."""
+    """Reconcile the client (faults disarmed first), its product read through its listing."""
     calm(world)
     return reconcile(
         world.client_id,
         deployment=engine.deployment,
-        product_listing=world.held,
         source_factory=source_factory(engine.waits),
     )
 

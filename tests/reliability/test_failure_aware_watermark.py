@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 
 from cli.app import app
 from compiler.bundle import compile_paths
+from local.embedded_aws import LOCAL_ACCOUNT_ID
 from local.provision import MAPPINGS_DIR, MAPPINGS_PREFIX
-from ops.deploy.artefacts import upload_mapping_bundle
+from ops.deploy.artefacts import OwnedBucket, upload_mapping_bundle
 from ops.deploy.signing import ManifestSigner
 from ops.replay import replay
 from runtime.carryover import read_state
@@ -67,7 +68,9 @@ def lenient_kong_mapping(engine: ReliabilityEngine, scratch: Path) -> Iterator[N
     )
     compile_paths([sources], scratch / "bundle")
     signer = ManifestSigner(engine.deployment.client("kms"), os.environ["MAPPINGS_SIGNING_KEY_ARN"])
-    upload_mapping_bundle(s3, bucket, scratch / "bundle", MAPPINGS_PREFIX, signer)
+    upload_mapping_bundle(
+        OwnedBucket(s3, bucket, LOCAL_ACCOUNT_ID), scratch / "bundle", MAPPINGS_PREFIX, signer
+    )
     try:
         yield
     finally:

@@ -2,9 +2,9 @@
 
 One client is synced, then its product, ERP and run data are damaged one
 way per kind: a loaded record deleted from the product, a value changed, a
-record the product should not hold, a record held twice, an ERP record no
-run saw (missing) or rejected unreported, and a run that counted a record
-twice.
+record the product should not hold (an orphan), a record held twice, an ERP
+record no run saw (missing) or rejected unreported, and a run that counted
+a record twice.
 """
 
 from __future__ import annotations
@@ -19,21 +19,11 @@ from scenario import assert_reconciled, reconciled, sync_together
 from typer.testing import CliRunner
 
 from cli.app import app
-from local.demo_world import ClientWorld
-from local.sim import KongSim, WmsSim
 from local.sim.catalog import erp_timestamp
 from ops.reconcile import reconcile
 from runtime.runstore import page_key
 
 RECORDS = 80
-
-
-def store_of(world: ClientWorld) -> dict[str, dict[str, Any]]:
-    """The product simulator's live store of this client (to damage it behind the API's back)."""
-    if isinstance(world.product, KongSim):
-        return world.product.tenant(world.client_id).products
-    assert isinstance(world.product, WmsSim)
-    return world.product.tenant(world.client_id).items
 
 
 def kinds(report: Any) -> dict[str, set[str]]:
@@ -52,7 +42,7 @@ def test_each_kind_of_difference_is_found(engine: ReliabilityEngine) -> None:
         assert_reconciled(reconciled(engine, world))
         loaded = sorted(world.held())
         gone, changed = loaded[0], loaded[1]
-        store = store_of(world)
+        store = world.live_store()
         del store[gone]
         store[changed] = {**store[changed], "quantity": store[changed]["quantity"] + 1}
         store["ZZ-FOREIGN"] = {**store[loaded[2]], "product_id": "ZZ-FOREIGN"}
@@ -75,10 +65,11 @@ def test_each_kind_of_difference_is_found(engine: ReliabilityEngine) -> None:
         found = kinds(report)
         assert found["loaded_but_absent"] == {gone}
         assert found["wrong_values"] == {changed}
-        assert found["unexpected"] == {"ZZ-FOREIGN"}
+        assert found["orphan"] == {"ZZ-FOREIGN"}
         assert found["missing"] == {"LATE000001"}
         assert found["unreported_reject"] == {"LATE000002"}
-        assert found["duplicate"] == {loaded[3], str(records[-1]["id"])}
+        assert found["held_twice"] == {loaded[3]}
+        assert found["duplicate"] == {str(records[-1]["id"])}
         assert report.lost == 3 and report.duplicates == 2 and not report.ok
 
         result = CliRunner().invoke(
@@ -88,14 +79,11 @@ def test_each_kind_of_difference_is_found(engine: ReliabilityEngine) -> None:
         assert result.exit_code == 1, result.output
         document = json.loads(result.stdout)
         assert document["ok"] is False
-        # without a listing, what only a listing shows is not looked for
-        assert {d["kind"] for d in document["differences"]} == set(found) - {"unexpected"}
-        assert {d["record_id"] for d in document["differences"] if d["kind"] == "duplicate"} == {
-            str(records[-1]["id"])
-        }
-        # the product API has no listing: the command says what it cannot look for
-        assert document["listing_checked"] is False
-        assert any("no listing" in note for note in document["notes"])
+        assert {d["kind"] for d in document["differences"]} == set(found)
+        assert document["listing_checked"] is True
+        assert document["orphans"] == {"count": 1, "examples": ["ZZ-FOREIGN"]}
+        assert document["held_twice"] == {"count": 1, "examples": [loaded[3]]}
+        assert not any("no listing" in note for note in document["notes"])
         table = CliRunner().invoke(
             app, ["reconcile", "--client", world.client_id, "--endpoint-url", engine.aws.url]
         )
@@ -119,7 +107,6 @@ def test_a_clean_client_reconciles_through_the_command(engine: ReliabilityEngine
         report = reconcile(
             world.client_id,
             deployment=engine.deployment,
-            product_listing=world.held,
             source_factory=source_factory(engine.waits),
         )
         assert report.ok and report.in_scope == RECORDS and report.pending == 0

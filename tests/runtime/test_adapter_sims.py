@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -13,6 +13,7 @@ import pytest
 
 from local.sim import DEFAULT_KONG_API_KEY, DEFAULT_WMS_API_KEY, KongSim, SimServer, WmsSim
 from runtime.adapters.base import ProductAdapter
+from runtime.adapters.listing import MAX_PASSES
 from runtime.adapters.registry import get_adapter_class
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductAuthError, ProductUnavailable
@@ -237,3 +238,94 @@ def test_wms_without_service_endpoints_uses_the_combined_api() -> None:
     assert result.succeeded == ["P0001"]
     assert [f.id for f in result.failed] == ["P0002"]
     assert {e.service for e in simulator.log.entries()} == {"inventory", "warehouse"}
+
+
+# --- the listings (what reconciliation reads) ---------------------------------------------------
+
+
+@contextmanager
+def kong_storing_while_listed(every_pass: bool) -> Iterator[tuple[KongSim, ProductAdapter]]:
+    """Kong holding 9 products, storing one that sorts first after page 1 (once, or every pass)."""
+    simulator = KongSim()
+    for n in range(9):
+        simulator.tenant().upsert(kong_product(canonical(n)))
+    stored: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        answer = simulator.wsgi_app(environ, start_response)
+        first_page = "page=1&" in environ.get("QUERY_STRING", "") + "&"
+        if environ["PATH_INFO"].endswith("/products") and first_page and (every_pass or not stored):
+            stored.append(f"A{len(stored):03d}")
+            simulator.tenant().upsert(kong_product(canonical(0, id=stored[-1])))
+        return answer
+
+    with (
+        SimServer(app) as server,
+        adapter("kong", f"{server.url}/api/v1", DEFAULT_KONG_API_KEY) as kong,
+    ):
+        yield simulator, kong
+
+
+def test_kong_lists_every_stored_product_across_small_pages(
+    kong_sim: tuple[KongSim, str],
+) -> None:
+    simulator, url = kong_sim
+    with adapter("kong", url, DEFAULT_KONG_API_KEY) as kong:
+        load(kong, [canonical(n) for n in reversed(range(23))])
+        simulator.log.clear()
+        listed = kong.list_products(page_size=5)
+    assert [record["product_id"] for record in listed] == [f"P{n:04d}" for n in range(23)]
+    assert listed == [simulator.products()[record["product_id"]] for record in listed]
+    assert [(e.method, e.path, e.query) for e in simulator.log.entries()] == [
+        ("GET", "/api/v1/products", f"page={page}&limit=5") for page in range(1, 6)
+    ]
+
+
+def test_wms_lists_items_at_the_inventory_services_own_endpoint(
+    wms_split: tuple[WmsSim, dict[str, str]],
+) -> None:
+    simulator, endpoints = wms_split
+    with adapter("wms", UNUSED_API_URL, DEFAULT_WMS_API_KEY, endpoints) as wms:
+        load(wms, [canonical(n, warehouse_zone=None) for n in range(7)])
+        listed = wms.list_products(page_size=3)
+    assert [record["item_id"] for record in listed] == [f"P{n:04d}" for n in range(7)]
+    assert {(e.service, e.path) for e in simulator.log.entries() if e.method == "GET"} == {
+        ("inventory", "/items")
+    }
+
+
+def test_a_record_held_twice_is_listed_twice() -> None:
+    simulator = KongSim()
+    simulator.tenant().upsert(kong_product(canonical(1)))
+    simulator.tenant().products["P0001 "] = dict(simulator.tenant().products["P0001"])
+    with (
+        SimServer(simulator.wsgi_app) as server,
+        adapter("kong", f"{server.url}/api/v1", DEFAULT_KONG_API_KEY) as kong,
+    ):
+        listed = kong.list_products(page_size=1)
+    assert [record["product_id"] for record in listed] == ["P0001", "P0001"]
+
+
+def test_a_product_stored_while_the_listing_is_paged_is_paged_again_and_read_once() -> None:
+    with kong_storing_while_listed(every_pass=False) as (simulator, kong):
+        listed = kong.list_products(page_size=4)
+    ids = [record["product_id"] for record in listed]
+    assert ids == ["A000", *(f"P{n:04d}" for n in range(9))]
+    assert [e.query for e in simulator.log.entries()].count("page=1&limit=4") == 2
+
+
+def test_a_holding_that_keeps_changing_while_paged_fails_as_unavailable() -> None:
+    with (
+        kong_storing_while_listed(every_pass=True) as (simulator, kong),
+        pytest.raises(ProductUnavailable, match="kept changing while its listing was paged"),
+    ):
+        kong.list_products(page_size=4)
+    assert [e.query for e in simulator.log.entries()].count("page=1&limit=4") == MAX_PASSES
+
+
+def test_a_page_size_beyond_the_contract_is_refused_before_any_call() -> None:
+    with (
+        adapter("kong", UNUSED_API_URL, DEFAULT_KONG_API_KEY) as kong,
+        pytest.raises(ValueError, match=r"page_size must be 1\.\.1000"),
+    ):
+        kong.list_products(page_size=1001)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -39,6 +40,20 @@ def test_put_then_get_round_trips_and_derives_names(aws: Any) -> None:
     assert raw["Item"]["enabled"] == {"BOOL": True}
 
 
+def test_the_failed_records_threshold_defaults_to_5_and_round_trips_as_a_number(
+    aws: Any,
+) -> None:
+    assert aws.put_client().failed_records_alert_percent == Decimal(5)
+    aws.put_client(client_id="cliente-b", failed_records_alert_percent=2.5)
+    read = ConfigStore().get("cliente-b")
+    assert read.failed_records_alert_percent == Decimal("2.5")
+    raw = aws.dynamodb.get_item(
+        TableName="siesa-integration-clients", Key={"client_id": {"S": "cliente-b"}}
+    )
+    assert raw["Item"]["failed_records_alert_percent"] == {"N": "2.5"}
+    assert read.model_dump(mode="json")["failed_records_alert_percent"] == 2.5
+
+
 def test_missing_client_is_client_not_found(aws: Any) -> None:
     with pytest.raises(ClientNotFound, match="cliente-z"):
         ConfigStore().get("cliente-z")
@@ -59,6 +74,8 @@ def test_disabled_client_is_refused_only_when_enabled_is_required(aws: Any) -> N
         ({"product_type": {"S": "erp9000"}}, "product_type"),
         ({"siesa_timezone": {"S": "Mars/Olympus"}}, "siesa_timezone"),
         ({"last_sync_records": {"S": "many"}}, "last_sync_records"),
+        ({"failed_records_alert_percent": {"N": "100.5"}}, "failed_records_alert_percent"),
+        ({"failed_records_alert_percent": {"N": "2.125"}}, "failed_records_alert_percent"),
         ({"surprise": {"S": "extra"}}, "surprise"),
     ],
 )

@@ -44,6 +44,8 @@ SUMMARY_KEYS = {
     "failed_records",
     "failed_records_truncated",
     "failed_records_key",
+    "failed_share_percent",
+    "failed_records_alert",
     "load_timestamp",
     "duration_seconds",
     "run_id",

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from runtime import observability
 from runtime.observability import (
     LatencyRecorder,
+    failed_share,
     lambda_entry,
     logger,
     redact,
@@ -158,6 +159,7 @@ def test_run_metrics_are_emf_with_the_design_dimensions(
         "RecordsProcessed",
         "RecordsFailed",
         "SyncSuccessRate",
+        "FailedRecordsShare",
     }
     assert (record["ClientId"], record["SyncType"], record["Environment"]) == (
         "cliente-a",
@@ -165,6 +167,9 @@ def test_run_metrics_are_emf_with_the_design_dimensions(
         "test",
     )
     assert record["RecordsFailed"] == [2.0] and record["SyncSuccessRate"] == [80.0]
+    assert record["FailedRecordsShare"] == [20.0]
+    units = {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+    assert units["FailedRecordsShare"] == "Percent"
 
 
 def test_api_latency_is_emitted_per_api_in_chunks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -184,6 +189,12 @@ def test_api_latency_is_emitted_per_api_in_chunks(capsys: pytest.CaptureFixture[
     assert records[0]["APILatency"][0] == 250.0
     recorder.emit("cliente-a", "incremental")
     assert _emf(capsys.readouterr().out) == []
+
+
+def test_failed_share() -> None:
+    assert failed_share(200, 13) == 6.5
+    assert failed_share(3, 1) == 33.33
+    assert failed_share(0, 0) == 0.0
 
 
 def test_success_rate() -> None:

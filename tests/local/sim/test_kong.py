@@ -43,6 +43,7 @@ def test_requests_without_the_api_key_get_401(kong_server: SimServer, headers: d
     calls = [
         ("POST", "/products/bulk", [kong_product()]),
         ("POST", "/products", [kong_product()]),
+        ("GET", "/products", None),
         ("GET", "/products/PROD000001", None),
         ("PUT", "/products/PROD000001", kong_product()),
         ("POST", "/rfid/tags", [{"product_id": "PROD000001", "rfid_tag_id": TAG_A}]),

@@ -58,6 +58,7 @@ def test_requests_without_the_bearer_token_get_401(wms_server: SimServer, header
     calls = [
         ("POST", "/inventory/items/bulk", [wms_item()]),
         ("POST", "/inventory/items", [wms_item()]),
+        ("GET", "/inventory/items", None),
         ("GET", "/inventory/items/PROD000001", None),
         ("PUT", "/inventory/items/PROD000001", wms_item()),
         ("POST", "/warehouse/locations", [{"item_id": "PROD000001", "location_code": "A0101"}]),

@@ -16,6 +16,10 @@ from ops.deployment import Deployment
 STACK = "siesa-test"
 ARTIFACTS = "siesa-integration-artifacts-123456789012-us-east-1"
 CONFIG = "siesa-integration-config"
+STRANGER = "210987654321"  # another account, for buckets it creates under our names
+SIGNING_PROFILE = (
+    "arn:aws:signer:us-east-1:123456789012:/signing-profiles/siesa_integration/a1b2c3d4e5"
+)
 
 
 def deploy_onto(

@@ -11,8 +11,8 @@ import pytest
 from contract.signature import SignedManifest
 from local.embedded_aws import LocalAws
 from ops.deploy.build import Build
-from ops.deploy.deploy import DeployReport
-from ops.deploy.infra import DEFINITION_PATH
+from ops.deploy.deploy import TEMPLATE_BODY_LIMIT, DeployReport
+from ops.deploy.infra import DEFINITION_PATH, TEMPLATE_PATH
 from ops.deploy.stack import StackEvent
 from runtime.bundle_trust import ManifestVerifier
 from runtime.mapping_loader import BundleLoader
@@ -88,10 +88,14 @@ def test_the_artefacts_bucket_is_private_and_encrypted(first: Deployed) -> None:
     rules = s3.get_bucket_encryption(Bucket=ARTIFACTS)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=ARTIFACTS)["Contents"]}
-    assert keys == {
+    assert keys == {upload.key for upload in report.artefact_uploads}
+    assert {
         report.parameters["LambdaCodeKey"],
         report.parameters["StateMachineDefinitionKey"],
-    }
+    } <= keys
+    # the template goes there too once it is too big to send inline
+    too_big = len(TEMPLATE_PATH.read_bytes()) > TEMPLATE_BODY_LIMIT
+    assert any(key.startswith("templates/") for key in keys) == too_big
 
 
 def test_tables_bucket_and_workflow_exist_as_the_template_says(first: Deployed) -> None:
@@ -106,7 +110,10 @@ def test_tables_bucket_and_workflow_exist_as_the_template_says(first: Deployed) 
     rules = aws.client("s3").get_bucket_encryption(Bucket=CONFIG)[
         "ServerSideEncryptionConfiguration"
     ]["Rules"]
-    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert rules[0]["ApplyServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": report.stack.outputs["ConfigBucketKeyArn"],
+    }
     groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
     assert {group["retentionInDays"] for group in groups} == {7}
     assert len(groups) == 3

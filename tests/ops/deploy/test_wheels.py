@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -14,6 +15,7 @@ from packaging.requirements import Requirement
 
 from ops.deploy.errors import BundleError
 from ops.deploy.infra import load_template
+from ops.deploy.lock import read_lock
 from ops.deploy.requirements import Pin, normalize, runtime_pins, runtime_roots
 from ops.deploy.target import LambdaTarget, target_of_template
 from ops.deploy.wheels import ensure_wheels, find_cached, supported_tags
@@ -21,6 +23,8 @@ from ops.deploy.wheels import ensure_wheels, find_cached, supported_tags
 X86 = LambdaTarget((3, 11), "x86_64")
 ARM = LambdaTarget((3, 11), "arm64")
 CORE = Pin("pydantic-core", "2.50.4")
+TENACITY = Pin("tenacity", "9.2.1")
+LOCK = read_lock()
 
 
 def _touch(folder: Path, *names: str) -> None:
@@ -99,10 +103,14 @@ def test_a_wheel_for_a_newer_glibc_than_manylinux2014_is_not_taken(tmp_path: Pat
     assert "py3-none-any" in supported_tags(X86)
 
 
-def test_a_filled_cache_builds_without_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _touch(tmp_path, "tenacity-9.2.1-py3-none-any.whl")
+def test_a_filled_cache_builds_without_pip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wheel_cache: Path
+) -> None:
+    (real,) = ensure_wheels([TENACITY], wheel_cache, X86, LOCK)
+    shutil.copy2(real.path, tmp_path / real.path.name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # no index or find-links from pip.conf
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing listens there
-    wheels = ensure_wheels([Pin("tenacity", "9.2.1")], tmp_path, X86)
+    wheels = ensure_wheels([TENACITY], tmp_path, X86, LOCK)
     assert [wheel.path.name for wheel in wheels] == ["tenacity-9.2.1-py3-none-any.whl"]
 
 
@@ -114,7 +122,7 @@ def test_a_missing_wheel_without_network_fails_naming_it(
     monkeypatch.setenv("PIP_RETRIES", "0")
     monkeypatch.setenv("PIP_TIMEOUT", "2")
     with pytest.raises(BundleError) as failure:
-        ensure_wheels([Pin("tenacity", "9.2.1")], tmp_path / "cache", X86)
+        ensure_wheels([TENACITY], tmp_path / "cache", X86, LOCK)
     message = str(failure.value)
     assert "lacks tenacity==9.2.1" in message
     assert "manylinux2014_x86_64" in message
