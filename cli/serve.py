@@ -102,7 +102,9 @@ def serve_command(
     workspace, text = _workspace(file)
     samples = _samples(workspace.display, records, client, endpoint_url)
     try:
-        server = PlaygroundServer(Playground(workspace, samples, text, write), port)
+        on_disk = None if file is None else text
+        playground = Playground(workspace, samples, text, write, on_disk)
+        server = PlaygroundServer(playground, port)
     except OSError as exc:
         raise fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     saving = "edits are saved when they parse" if write else "edits are not saved (--write)"

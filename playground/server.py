@@ -18,11 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
+from compiler.sources import read_map_bytes
 from contract import jsontext
+from dsl.diagnostics import MapError
+from dsl.source_text import decode_map_bytes
 from playground.evaluate import MAX_SOURCE_BYTES, Workspace, evaluate
 from playground.guard import refusal, security_headers
 from playground.samples import Samples
-from playground.save import save_if_parses
+from playground.save import SAVED, save_if_parses
 
 LOOPBACK = "127.0.0.1"
 MAX_BODY_BYTES = MAX_SOURCE_BYTES + 64 * 1024
@@ -42,25 +45,45 @@ class Playground:
     samples: Samples
     source: str
     write: bool = False
+    on_disk: str | None = None
+    """The file's text as last read or written here; None for a draft held in memory."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def state(self) -> dict[str, Any]:
-        """The text to start the page with (the latest typed), and what it maps."""
-        return {
-            "file": self.workspace.display,
-            "source": self.source,
-            "write": self.write,
-            "records": self.samples.description,
-        }
+        """The text to start the page with, and what it maps.
+
+        The latest text typed, unless the file changed on disk since (an editor saved it):
+        then the file's text, so reloading the page follows the editor.
+        """
+        with self.lock:
+            self._follow_disk()
+            return {
+                "file": self.workspace.display,
+                "source": self.source,
+                "write": self.write,
+                "records": self.samples.description,
+            }
+
+    def _follow_disk(self) -> None:
+        if self.on_disk is None:
+            return
+        try:
+            data = read_map_bytes(self.workspace.path)
+            text = decode_map_bytes(data, self.workspace.display)
+        except (OSError, MapError):
+            return
+        if text != self.on_disk:
+            self.source = self.on_disk = text
 
     def run(self, source: str) -> dict[str, Any]:
         """What `source` does, and under --write whether it reached the file."""
         with self.lock:
             result = evaluate(source, self.workspace, self.samples)
             if self.write:
-                result["saved"] = save_if_parses(
-                    self.workspace.path, source, self.workspace.display
-                )
+                saved = save_if_parses(self.workspace.path, source, self.workspace.display)
+                result["saved"] = saved
+                if saved == SAVED:
+                    self.on_disk = source
             self.source = source
         return result
 

@@ -100,9 +100,8 @@ def serving(
 ) -> Iterator[PlaygroundServer]:
     """A playground server on 127.0.0.1 in a thread of this process, shut down after."""
     space = workspace(path)
-    playground = Playground(
-        space, samples or from_examples(space.display), path.read_text("utf-8"), write
-    )
+    text = path.read_text("utf-8")
+    playground = Playground(space, samples or from_examples(space.display), text, write, text)
     server = PlaygroundServer(playground, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from playground_support import MAPPING, post_source, serving, write_mapping
+from playground_support import MAPPING, post_source, request, serving, write_mapping
 
 from playground.save import NOT_PARSED, SAVED, save_if_parses
 
@@ -61,3 +61,22 @@ def test_the_server_saves_only_under_write_and_says_so(tmp_path: Path) -> None:
         answer = post_source(server.server_port, ADDED)
         assert "saved" not in answer.body
         assert other.read_text(encoding="utf-8") == MAPPING
+
+
+def test_reloading_the_page_follows_an_editor_that_saved_the_file(tmp_path: Path) -> None:
+    path = write_mapping(tmp_path)
+    with serving(path) as server:
+        port = server.server_port
+        post_source(port, BROKEN)
+        assert _state(port)["source"] == BROKEN, "the typed text, the file being unchanged"
+        path.write_text(ADDED, encoding="utf-8")
+        assert _state(port)["source"] == ADDED, "the editor's text, once it saved the file"
+        post_source(port, MAPPING)
+        assert _state(port)["source"] == MAPPING
+
+
+def _state(port: int) -> dict[str, object]:
+    answer = request(port, "GET", "/api/state", headers={"Host": f"127.0.0.1:{port}"})
+    assert answer.status == 200
+    state: dict[str, object] = answer.body
+    return state
