@@ -14,9 +14,9 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_PINS := .ci/checkov-requirements.txt
 CHECKOV := $(CHECKOV_VENV)/.installed
 # What the wheel ships: the packages mypy checks (pyproject.toml, [tool.mypy]).
-PACKAGES := dsl compiler contract runtime ops local cli editor infra mappings
+PACKAGES := dsl compiler contract runtime ops local cli editor playground infra mappings
 
-.PHONY: demo test lint typecheck static checkov bandit maps unit coverage bench clean
+.PHONY: demo test lint typecheck static checkov bandit maps browser unit coverage bench clean
 
 $(VENV)/.installed-%: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,12 +62,29 @@ maps: $(DEV)
 	$(BIN)/siesa map fmt --check mappings/
 	$(BIN)/siesa map test mappings/
 
-unit: $(DEV)
+# The playground's browser tests (tests/playground/test_browser.py) drive Debian's headless
+# Chromium through its chromedriver. Installed here when missing and we are root or may sudo
+# without a password; otherwise those tests skip and say what to install.
+BROWSER_PACKAGES := chromium chromium-driver
+
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; } \
+			|| echo "note: could not install $(BROWSER_PACKAGES): the browser tests will skip"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		echo "installing $(BROWSER_PACKAGES) for the browser tests"; \
+		{ sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; } \
+			|| echo "note: could not install $(BROWSER_PACKAGES): the browser tests will skip"; \
+	else echo "note: the browser tests will skip: install $(BROWSER_PACKAGES) (apt-get, as root)"; fi
+
+unit: $(DEV) browser
 	$(BIN)/pytest -n 2
 
 # The same tests with line coverage: about a third slower, so not part of `make test`
 # (which must stay under 10 minutes on a 2-core machine).
-coverage: $(DEV)
+coverage: $(DEV) browser
 	$(BIN)/pytest -n 2 --cov --cov-report=term-missing:skip-covered
 
 bench: $(DEV)

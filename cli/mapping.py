@@ -8,11 +8,9 @@ to stdout.
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import accumulate
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -21,13 +19,12 @@ import typer
 from cli.common import EndpointUrl, JsonFlag, deployment_for, operator_errors, out
 from cli.common import print_json as emit_json
 from cli.lsp import lsp_command
+from cli.serve import serve_command
+from compiler.apply import Mapped, Tally, apply_one, json_lines
 from compiler.bundle import BundleWriteError, compile_paths
-from compiler.examples import issue_text, run_examples
+from compiler.examples import run_examples
 from compiler.pipeline import check_file, compile_file
 from compiler.sources import common_root, find_map_files
-from contract import jsontext
-from contract.issues import rejected_lines
-from contract.linemap import failure_reason, locate
 from contract.loaded import LoadedMapping
 from contract.manifest import MANIFEST_NAME
 from dsl.ast import Span
@@ -213,104 +210,23 @@ def fmt_command(
         raise typer.Exit(1)
 
 
-MAX_RECORD_DEPTH = 200
-"""Arrays and objects nested deeper than this are refused before parsing (Python's recursion
-limit would otherwise stop the parser, or the code that shows the value, with a traceback)."""
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-
-
-def _too_deep(line: str) -> bool:
-    """The JSON text nests arrays and objects more than MAX_RECORD_DEPTH deep."""
-    if line.count("[") + line.count("{") <= MAX_RECORD_DEPTH:
-        return False
-    brackets = (_BRACKET_STEP.get(char, 0) for char in _JSON_STRING.sub("", line))
-    return max(accumulate(brackets, initial=0)) > MAX_RECORD_DEPTH
-
-
-def _records(lines: Iterable[str]) -> Iterator[tuple[int, object | None, str | None]]:
-    """(line number, record, error) for each non-blank line of JSON-lines text."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        if _too_deep(line):
-            yield number, None, f"the record is nested more than {MAX_RECORD_DEPTH} levels deep"
-            continue
-        try:
-            yield number, jsontext.loads(line), None
-        except ValueError as exc:
-            yield number, None, f"not valid JSON: {exc}"
-
-
-def _record_name(record_id: object) -> str:
-    """`record 'P2'`, or `a record with no id` when its id could not be read."""
-    return "a record with no id" if record_id is None else f"record {record_id!r}"
-
-
-def _reasons(errors: Iterable[Mapping[str, object]]) -> str:
-    """`error: FIELD (line N): REASON (...); error: ...` for a rejected record or line."""
-    return "; ".join(f"error: {issue_text(i, action=True)}" for i in errors) or "no reason given"
-
-
-def _failure(exc: Exception, mapping: LoadedMapping, root: Path) -> str:
-    """Why generated code raised, at the `.map` file and line (under `root`) it was compiled from."""
-    where = locate(exc, mapping)
-    return failure_reason(exc, where.under(str(root)) if where is not None else None)
-
-
 STDIN = "-"
 EXIT_REJECTS = 3
 """`siesa map run`'s exit code when some record was rejected (as `siesa sync`'s partial)."""
 
 
-def _apply(
-    mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str
-) -> tuple[int, int, int]:
-    """Map each line: results on stdout, rejects, skips and warnings on stderr.
-
-    Returns (product records made, records or lines rejected, records skipped).
-    One ERP record may make several product records (a one-to-many mapping),
-    each printed on its own line; a rejected line is named by its own id and
-    counted once however many of its fields failed; a record that makes no
-    line is skipped, as the transformer counts them.
-    """
-    accepted = rejected = skipped = 0
-    for number, record, problem in _records(lines):
-        where = f"{name}:{number}"
-        if problem is not None:
-            rejected += 1
-            _err(f"{where}: rejected: {problem}")
-            continue
-        try:
-            canonicals, issues = mapping.map_record(record)
-            products = [mapping.to_product(canonical) for canonical in canonicals]
-        except Exception as exc:
-            rejected += 1
-            _err(f"{where}: rejected: {_failure(exc, mapping, common_root([file]))}")
-            continue
-        record_name = _record_name(issues[0]["record_id"] if issues else None)
-        for issue in issues:
-            if issue["severity"] == "warning":
-                _err(f"{where}: {record_name}: warning: {issue_text(issue, action=True)}")
-        skips = [issue for issue in issues if issue.get("action") == "skip"]
-        errors = [issue for issue in issues if issue["severity"] == "error"]
-        if not canonicals and (skips or not errors):  # as the transformer counts it
-            skipped += 1
-            reason = skips[0].get("reason") if skips else "the mapping made no product record of it"
-            _err(f"{where}: {record_name} skipped: {reason}")
-            continue
-        if any(issue.get("part") is None for issue in errors):
-            rejected += 1
-            _err(f"{where}: {record_name} rejected: {_reasons(errors)}")
-            continue
-        for line in rejected_lines(errors):  # a line of a one-to-many record, rejected on its own
-            rejected += 1
-            _err(f"{where}: {_record_name(line.record_id)} rejected: {_reasons(line.issues)}")
-        for canonical, product in zip(canonicals, products, strict=True):
-            accepted += 1
-            typer.echo(jsontext.dumps({"canonical": canonical, "product": product}))
-    return accepted, rejected, skipped
+def _apply(mapping: LoadedMapping, file: Path, lines: Iterable[str], name: str) -> Tally:
+    """Map each line: results on stdout, rejects, skips and warnings on stderr."""
+    root = common_root([file])
+    tally = Tally()
+    for item in json_lines(lines, name):
+        for outcome in apply_one(mapping, item, root):
+            tally.add(outcome)
+            if isinstance(outcome, Mapped):
+                typer.echo(outcome.text)
+            else:
+                _err(outcome.text)
+    return tally
 
 
 def _load_local(file: Path) -> LoadedMapping:
@@ -350,15 +266,15 @@ def run_command(
     name = "stdin" if from_stdin else str(input)
     try:
         if from_stdin:
-            accepted, rejected, skipped = _apply(mapping, file, _text_stdin(), name)
+            tally = _apply(mapping, file, _text_stdin(), name)
         else:
             with input.open(encoding="utf-8") as lines:
-                accepted, rejected, skipped = _apply(mapping, file, lines, name)
+                tally = _apply(mapping, file, lines, name)
     except (OSError, UnicodeDecodeError) as exc:
         _err(f"error: cannot read {name}: {exc}")
         raise typer.Exit(1) from None
-    _err(f"{accepted} record(s) mapped, {rejected} rejected, {skipped} skipped")
-    if rejected and not allow_rejects:
+    _err(tally.line())
+    if tally.rejected and not allow_rejects:
         raise typer.Exit(EXIT_REJECTS)
 
 
@@ -393,9 +309,7 @@ def test_command(paths: PathsArg) -> None:
         failed += len(report.failures)
         for failure in report.failures:
             _err(failure.render() + "\n")
-        typer.echo(
-            f"{path}: {report.total - len(report.failures)} of {report.total} example(s) passed"
-        )
+        typer.echo(report.summary())
     if broken or failed:
         _err(
             f"{failed} of {total} example(s) failed"
@@ -446,3 +360,4 @@ def preview_command(
 
 
 map_app.command("lsp")(lsp_command)
+map_app.command("serve")(serve_command)

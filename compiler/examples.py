@@ -50,6 +50,10 @@ class ExampleReport:
     def ok(self) -> bool:
         return not self.failures
 
+    def summary(self) -> str:
+        """`path: N of M example(s) passed`, the line `siesa map test` prints for a file."""
+        return f"{self.path}: {self.total - len(self.failures)} of {self.total} example(s) passed"
+
 
 def _json(value: object) -> str:
     """JSON as the product gets it: a Decimal (`as number`) with its digits, 12.50 not 12.5."""

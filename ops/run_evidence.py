@@ -111,8 +111,10 @@ def read_run(store: RunStore, client_id: str, item: dict[str, Any]) -> RunEviden
     return evidence
 
 
-def run_items(deployment: Deployment, client_id: str) -> Iterator[dict[str, Any]]:
-    """Every run-history item of the client, oldest first."""
+def run_items(
+    deployment: Deployment, client_id: str, *, newest_first: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Every run-history item of the client, oldest first (or newest first), page by page."""
     from runtime.config_store import from_item
 
     paginator = deployment.client("dynamodb").get_paginator("query")
@@ -120,7 +122,7 @@ def run_items(deployment: Deployment, client_id: str) -> Iterator[dict[str, Any]
         TableName=deployment.runs_table,
         KeyConditionExpression="client_id = :c",
         ExpressionAttributeValues={":c": {"S": client_id}},
-        ScanIndexForward=True,
+        ScanIndexForward=not newest_first,
         ConsistentRead=True,
     ):
         for item in page.get("Items", []):

@@ -35,11 +35,25 @@ ROOT = Path(__file__).resolve().parents[2]
 # the first test: a new package needs a place in the layers.
 LAYERS: dict[str, frozenset[str]] = {
     "cli": frozenset(
-        {"ops", "local", "editor", "compiler", "dsl", "runtime", "contract", "infra", "mappings"}
+        {
+            "ops",
+            "local",
+            "editor",
+            "playground",
+            "compiler",
+            "dsl",
+            "runtime",
+            "contract",
+            "infra",
+            "mappings",
+        }
     ),
     # The language server of `.map` files: tooling beside the compiler; it asks the runtime
     # only for the product types a sync can load, as `siesa map check` does.
     "editor": frozenset({"compiler", "dsl", "runtime", "contract"}),
+    # The playground page (`siesa map serve`): tooling beside the compiler; it reads a client's
+    # last run through ops, never the other way round.
+    "playground": frozenset({"ops", "compiler", "dsl", "runtime", "contract"}),
     "local": frozenset({"ops", "runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "ops": frozenset({"runtime", "contract", "compiler", "dsl", "infra", "mappings"}),
     "compiler": frozenset({"dsl", "contract"}),

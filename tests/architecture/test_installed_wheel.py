@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
 import cli.app, infra, mappings, ops.deploy.lock
-ours = ("cli", "ops", "local", "compiler", "dsl", "runtime", "contract", "infra", "mappings")
+ours = ("cli", "ops", "local", "playground", "compiler", "dsl", "runtime", "contract", "infra", "mappings")
 print(json.dumps({
     "origins": sorted(
         getattr(module, "__file__", None) or "?"

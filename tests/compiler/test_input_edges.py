@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.mapping import MAX_RECORD_DEPTH, map_app
+from cli.mapping import map_app
+from compiler.apply import MAX_RECORD_DEPTH
 
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 VALID = "version 1\nmapping edge for kong\nfield id string required <- f_codigo -> product_id\n"
