@@ -22,7 +22,7 @@ from ops.clients import get_config
 from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.errors import InputError
 from ops.preview_diff import SCHEMA_VERSION, Comparison, Outputs, compare
-from ops.run_evidence import page_keys, run_items
+from ops.run_evidence import newest_finished_run, page_keys
 from runtime.errors import InvalidEvent, RunDataError
 from runtime.runstore import (
     RunStore,
@@ -33,7 +33,6 @@ from runtime.runstore import (
 )
 from runtime.scope import skipped_key
 from runtime.stages.transform import RecordMapping, map_records, positioned
-from runtime.sync_state import FINISHED_STATUSES
 
 
 @dataclass
@@ -85,15 +84,7 @@ def find_run(deployment: Deployment, client_id: str, run_id: str | None) -> dict
                 f"(its runs: `siesa status --client {client_id}`)"
             )
         return item
-    finished = [
-        item for item in run_items(deployment, client_id) if item.get("status") in FINISHED_STATUSES
-    ]
-    if not finished:
-        raise InputError(
-            f"client {client_id} has no finished run to preview against; "
-            f"run `siesa sync --client {client_id}` first"
-        )
-    return finished[-1]
+    return newest_finished_run(deployment, client_id)
 
 
 @dataclass(frozen=True)

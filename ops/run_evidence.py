@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ops.deployment import Deployment
+from ops.errors import InputError
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore, failed_records_key, run_prefix
 
@@ -127,6 +128,23 @@ def run_items(
     ):
         for item in page.get("Items", []):
             yield from_item(item)
+
+
+def newest_finished_run(deployment: Deployment, client_id: str) -> dict[str, Any]:
+    """The run-history item of the client's newest run that finished (success or partial).
+
+    A failed run may have stopped part way, so its pages are not a whole picture
+    of what the ERP held: tools that re-map a run's records start from this one.
+    """
+    from runtime.sync_state import FINISHED_STATUSES
+
+    for item in run_items(deployment, client_id, newest_first=True):
+        if item.get("status") in FINISHED_STATUSES:
+            return item
+    raise InputError(
+        f"client {client_id} has no finished run (success or partial) at {deployment.where}; "
+        f"run `siesa sync --client {client_id} --wait` first"
+    )
 
 
 def read_runs(deployment: Deployment, client_id: str) -> list[RunEvidence]:

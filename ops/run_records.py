@@ -18,13 +18,10 @@ from typing import Any
 
 from ops.deployment import Deployment, resolve, translate_aws_errors
 from ops.errors import InputError
-from ops.run_evidence import page_keys, run_items
+from ops.run_evidence import newest_finished_run, page_keys
 from runtime.config import validate_client_id
 from runtime.errors import InvalidClientConfig
 from runtime.runstore import run_prefix
-
-FINISHED = ("success", "partial")
-"""The run statuses whose extracted pages are whole (a failed run may have stopped part way)."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +33,6 @@ class RunRecords:
     records: list[tuple[str, Any]] = field(default_factory=list)
     more: bool = False
     """The run extracted more records than were read."""
-
-
-def _newest_finished(deployment: Deployment, client_id: str) -> str:
-    for item in run_items(deployment, client_id, newest_first=True):
-        if item.get("status") in FINISHED:
-            return str(item["run_id"])
-    raise InputError(
-        f"client {client_id} has no finished run (success or partial) at {deployment.where}; "
-        f"run `siesa sync --client {client_id} --wait` first"
-    )
 
 
 def _lines(deployment: Deployment, keys: list[str]) -> Generator[tuple[str, Any], None, None]:
@@ -66,7 +53,7 @@ def last_run_records(
         client_id = validate_client_id(client_id)
     except InvalidClientConfig as exc:
         raise InputError(str(exc)) from None
-    run_id = _newest_finished(target, client_id)
+    run_id = str(newest_finished_run(target, client_id)["run_id"])
     keys = page_keys(target.run_store(), run_prefix(client_id, run_id) + "extracted/")
     found = RunRecords(client_id, run_id)
     with closing(_lines(target, keys)) as lines:
