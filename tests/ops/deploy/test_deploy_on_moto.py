@@ -139,7 +139,10 @@ def test_the_mapping_bundle_is_in_the_config_bucket_and_loads(
     assert report.bundle_version == version
     keys = [upload.key for upload in report.bundle_uploads]
     # the version's files, its signed manifest last of them, then the pointer naming it
-    assert keys[-2:] == [f"mappings/versions/{version}/signed-manifest.json", "mappings/current.json"]
+    assert keys[-2:] == [
+        f"mappings/versions/{version}/signed-manifest.json",
+        "mappings/current.json",
+    ]
     signed = s3.get_object(Bucket=CONFIG, Key=keys[-2])["Body"].read()
     envelope = SignedManifest.from_json(signed, "signed-manifest.json")
     assert envelope.manifest_bytes("") == manifest
