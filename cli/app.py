@@ -17,6 +17,7 @@ from cli.reliability import mount as mount_reliability
 from cli.sim import sim_app
 from cli.status import status_command
 from cli.sync import sync_command
+from cli.versions import mount as mount_versions
 from runtime.observability import install_log_scrubber, redact
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+mount_versions(map_app)
 app.add_typer(map_app, name="map")
 app.add_typer(local_app, name="local")
 app.add_typer(sim_app, name="sim")

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from cli.common import EndpointUrl, JsonFlag, err, operator_errors, out, print_json
+from contract.versions import short
 from ops.deploy.build import (
     DEFAULT_MAPPINGS_DIR,
     DEFAULT_TEMPLATE,
@@ -162,6 +163,7 @@ def _report_json(report: DeployReport, build: Build) -> dict[str, Any]:
         "mapping_bundle": [
             {"key": item.key, "written": item.written} for item in report.bundle_uploads
         ],
+        "mapping_bundle_version": report.bundle_version,
         "package_sha256": build.package.sha256,
     }
 
@@ -171,7 +173,7 @@ def _summary(report: DeployReport) -> str:
     written = sum(item.written for item in report.bundle_uploads)
     bundle = (
         f"mapping bundle: {written} file(s) uploaded" if written else "mapping bundle unchanged"
-    )
+    ) + f" (version {short(report.bundle_version)}, current)"
     if stack.outcome == "unchanged":
         head = f"no changes: stack {stack.stack_name} already matches"
     else:

@@ -4,8 +4,9 @@
 uploading what the template's parameters point at: a placeholder Lambda
 package and the state machine definition), creates the executing state machine
 from infra/statemachine.asl.json with the template's placeholders filled from
-the stack outputs, compiles `mappings/*.map` and uploads the bundle to
-`s3://<config bucket>/mappings/` signed with the stack's mapping-signing key,
+the stack outputs, compiles `mappings/*.map` and uploads the bundle as a
+version under `s3://<config bucket>/mappings/versions/` signed with the
+stack's mapping-signing key (and makes it the current one, as `siesa deploy` does),
 and exports the names and ARNs to the process (`MAPPINGS_SIGNING_KEY_ARN` too,
 `SECRETS_KMS_KEY_ARN`, the key client secrets are created with, and each
 stage's tenant role, `EXTRACTOR_TENANT_ROLE_ARN`...: the handlers running in
@@ -288,11 +289,11 @@ def _compile_bundle(
 def _upload_bundle(
     aws: LocalAws, bucket: str, bundle: Path, signer: ManifestSigner
 ) -> tuple[str, ...]:
-    """Upload the bundle under mappings/: modules first, then the signed manifest."""
+    """Upload the bundle as a version under mappings/versions/ and make it current."""
     try:
         uploads = upload_mapping_bundle(
             OwnedBucket(aws.client("s3"), bucket, aws.account_id), bundle, MAPPINGS_PREFIX, signer
         )
     except DeploymentError as exc:
         raise ProvisionError(str(exc)) from exc
-    return tuple(upload.key for upload in uploads)
+    return tuple(upload.key for upload in uploads.uploads)

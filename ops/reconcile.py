@@ -101,7 +101,9 @@ def reconcile(
     """
     target = resolve(deployment)
     config = get_config(target, client_id)
-    mapping = target.bundles().load(config.field_mappings_key, product_type=config.product_type)
+    mapping = target.bundles().load(
+        config.field_mappings_key, product_type=config.product_type, version=config.bundle_pin
+    )
     runs = read_runs(target, config.client_id)
     with source_factory(config, siesa_credentials(target, config)) as source:
         erp = read_erp(source)

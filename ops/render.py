@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from contract.versions import short
 from ops import ClientList, ClientStatus, ClientView, StatusReport, SyncOutcome
 
 STATUS_STYLES = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
@@ -135,10 +136,12 @@ def failed_records_table(outcome: SyncOutcome, limit: int = 10) -> Table | None:
 def status_table(report: StatusReport) -> Table:
     """The last sync of each client."""
     table = Table(title="Last sync per client", title_justify="left")
-    for column in ("client", "product", "enabled", "status", "time", "records", "failures"):
+    columns = ("client", "product", "enabled", "status", "time", "records", "failures", "bundle")
+    for column in columns:
         table.add_column(column)
     for entry in report.clients:
         config = entry.config
+        pin = " (pinned)" if config.bundle_pin else ""
         table.add_row(
             config.client_id,
             config.product_type,
@@ -147,6 +150,7 @@ def status_table(report: StatusReport) -> Table:
             _text(config.last_sync_timestamp),
             _text(config.last_sync_records),
             _text(entry.last_failures),
+            short(entry.last_bundle) + pin,
         )
     return table
 
@@ -154,7 +158,17 @@ def status_table(report: StatusReport) -> Table:
 def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
     """Recent runs, newest first, at most `per_client` per client."""
     table = Table(title="Run history", title_justify="left")
-    columns = ("client", "run", "type", "status", "started", "processed", "failed", "skipped")
+    columns = (
+        "client",
+        "run",
+        "type",
+        "status",
+        "started",
+        "processed",
+        "failed",
+        "skipped",
+        "bundle",
+    )
     for column in (*columns, "error"):
         table.add_column(column, no_wrap=column in ("client", "run"))
     for entry in entries:
@@ -168,6 +182,7 @@ def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
                 _text(run.get("records_processed")),
                 _text(run.get("records_failed")),
                 _text(run.get("records_skipped", run.get("skipped_count"))),
+                short(run.get("bundle_sha256")),
                 _text(run.get("error") or run.get("last_error")),
             )
     return table

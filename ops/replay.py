@@ -183,7 +183,9 @@ def replay(
             f"run {run_id} of client {config.client_id} left no failed-records report "
             "(it stopped before loading; run a sync instead)"
         ) from None
-    mapping = target.bundles().load(config.field_mappings_key, product_type=config.product_type)
+    mapping = target.bundles().load(
+        config.field_mappings_key, product_type=config.product_type, version=config.bundle_pin
+    )
     report = ReplayReport(config.client_id, run_id, config.field_mappings_key, mapping.sha256)
     runs = read_runs(target, config.client_id)
     pending: list[_Pending] = []

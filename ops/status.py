@@ -27,6 +27,7 @@ RUN_FIELDS = (
     "records_failed",
     "mapping_rejected",
     "records_skipped",
+    "bundle_sha256",
     "error",
     "last_error",
 )
@@ -45,6 +46,15 @@ class ClientStatus:
         return self.runs[0] if self.runs else None
 
     @property
+    def last_bundle(self) -> str | None:
+        """The bundle version the newest run that got as far as the transformer used."""
+        for run in self.runs:
+            version = run.get("bundle_sha256")
+            if isinstance(version, str):
+                return version
+        return None
+
+    @property
     def last_failures(self) -> int | None:
         """Records that did not reach the product in the newest run."""
         run = self.last_run
@@ -59,6 +69,7 @@ class ClientStatus:
             "client_name": config.client_name,
             "product_type": config.product_type,
             "enabled": config.enabled,
+            "bundle_pin": config.bundle_pin,
             "last_sync": {
                 "status": config.last_sync_status,
                 "timestamp": config.last_sync_timestamp,
@@ -66,6 +77,7 @@ class ClientStatus:
                 "failures": self.last_failures,
                 "run_id": config.last_sync_run_id,
                 "watermark": config.last_sync_watermark,
+                "bundle_sha256": self.last_bundle,
             },
             "runs": [{key: run.get(key) for key in RUN_FIELDS} for run in self.runs],
         }

@@ -121,6 +121,12 @@ class ClientConfig(BaseModel):
 
     A Decimal, not a float: DynamoDB stores numbers as Decimal (boto3 refuses floats).
     """
+    bundle_pin: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    """The mapping bundle version this client's runs use instead of the current one.
+
+    Written only by `siesa map pin` with the operator's credentials: no tenant
+    role's UpdateItem may name it (infra/template.yaml, `dynamodb:Attributes`).
+    """
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None

@@ -263,6 +263,33 @@ class ConfigStore:
             raise
         return validate_config(from_item(response["Attributes"]), f"client {client_id!r}")
 
+    def set_pin(self, client_id: str, version: str | None) -> ClientConfig:
+        """Pin the client to a bundle version (None: unpin); ClientNotFound if absent.
+
+        An operator action: the tenant roles may not write `bundle_pin`.
+        """
+        client_id = validate_client_id(client_id)
+        values: dict[str, Any] = {":u": {"S": utc_now_iso(self.clock)}}
+        if version is None:
+            expression = "SET updated_at = :u REMOVE bundle_pin"
+        else:
+            expression = "SET bundle_pin = :p, updated_at = :u"
+            values[":p"] = {"S": version}
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key={"client_id": {"S": client_id}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(client_id)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise ClientNotFound(f"client {client_id!r} is not in {self.table_name}") from None
+            raise
+        return validate_config(from_item(response["Attributes"]), f"client {client_id!r}")
+
     def update_sync_status(
         self,
         client_id: str,

@@ -11,10 +11,12 @@ the bucket (a predictable name taken first), and the deploy stops with
 Keys of the Lambda package and the state machine definition carry a prefix
 of their SHA-256, so a changed file gets a new key (and the template a new
 parameter value, which is what makes CloudFormation update the functions)
-and an unchanged one is not uploaded again. The mapping bundle keeps fixed
-keys under `mappings/`: the modules, then `signed-manifest.json`, the
-manifest signed with the stack's KMS key (ops/deploy/signing.py), which the
-runtime reads. Whether an object already holds the bytes is decided by the
+and an unchanged one is not uploaded again. The mapping bundle is kept as a
+version under `mappings/versions/{sha256 of its manifest}/` (contract/versions.py):
+the modules, then `signed-manifest.json`, the manifest signed with the
+stack's KMS key (ops/deploy/signing.py), which the runtime reads; then, by
+default, `mappings/current.json` is pointed at it. Every earlier version stays
+where it is, so `siesa map promote` can make it current again. Whether an object already holds the bytes is decided by the
 checksum S3 itself computed and checked when the object was written
 (`ChecksumSHA256`, asked for with `ChecksumMode=ENABLED`), never by metadata,
 which whoever wrote the object chooses. A deploy with nothing changed writes
@@ -28,6 +30,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from botocore.exceptions import ClientError
 from contract.errors import BundleContractError
 from contract.manifest import MANIFEST_NAME, read_manifest
 from contract.signature import SIGNED_MANIFEST_NAME
+from contract.versions import CurrentVersion, current_key, version_of, version_prefix
 from ops.deploy.errors import ForeignBucket
 from ops.deploy.signing import ManifestSigner
 from ops.deployment import describe_client_error
@@ -239,25 +243,72 @@ def _checked_bundle_files(bundle: Path) -> list[Path]:
     return files
 
 
-def upload_mapping_bundle(
-    bucket: OwnedBucket, bundle: Path, prefix: str, signer: ManifestSigner
-) -> list[Upload]:
-    """Upload the bundle under `prefix`: modules first, the signed manifest last, unchanged objects skipped.
+@dataclass(frozen=True)
+class VersionUpload:
+    """A bundle uploaded as a version: its hash, what was written, whether it is now current."""
 
-    A reader never sees a manifest naming a module that is not there yet. The
+    version: str
+    uploads: tuple[Upload, ...]
+    current: bool
+
+
+def upload_mapping_bundle(
+    bucket: OwnedBucket,
+    bundle: Path,
+    prefix: str,
+    signer: ManifestSigner,
+    *,
+    make_current: bool = True,
+    now: str | None = None,
+) -> VersionUpload:
+    """Upload the bundle as a version under `prefix`, then (by default) make it the current one.
+
+    Modules first, the signed manifest last, unchanged objects skipped: a
+    reader never sees a manifest naming a module that is not there yet. The
     manifest goes up only inside its signed envelope; it is signed again only
     when the envelope the bucket holds does not sign these bytes with this key.
+    The pointer is written last, and only when it names another version.
     """
     *modules, manifest_path = _checked_bundle_files(bundle)
+    manifest = manifest_path.read_bytes()
+    version = version_of(manifest)
+    under = version_prefix(prefix, version)
     uploads = [
-        put_if_changed(bucket, prefix + path.relative_to(bundle).as_posix(), path.read_bytes())
+        put_if_changed(bucket, under + path.relative_to(bundle).as_posix(), path.read_bytes())
         for path in modules
     ]
-    manifest = manifest_path.read_bytes()
-    key = prefix + SIGNED_MANIFEST_NAME
+    key = under + SIGNED_MANIFEST_NAME
     held = bucket.read(key)
     if held is not None and signer.holds(held, manifest):
         uploads.append(Upload(bucket.name, key, hashlib.sha256(held).hexdigest(), written=False))
     else:
         uploads.append(put_if_changed(bucket, key, signer.sign(manifest)))
-    return uploads
+    if make_current:
+        pointer = point_current(bucket, prefix, version, now=now)
+        if pointer is not None:
+            uploads.append(pointer)
+    return VersionUpload(version, tuple(uploads), make_current)
+
+
+def held_current(bucket: OwnedBucket, prefix: str) -> CurrentVersion | None:
+    """The pointer the bucket holds; None when there is none (or it is not one: it is rewritten)."""
+    data = bucket.read(current_key(prefix))
+    if data is None:
+        return None
+    try:
+        return CurrentVersion.from_json(data, current_key(prefix))
+    except BundleContractError:
+        return None
+
+
+def point_current(
+    bucket: OwnedBucket, prefix: str, version: str, *, now: str | None = None
+) -> Upload | None:
+    """Point `current.json` at `version`; None when it already does (nothing is written)."""
+    held = held_current(bucket, prefix)
+    if held is not None and held.sha256 == version:
+        return None
+    stamp = now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return put_if_changed(
+        bucket, current_key(prefix), CurrentVersion(sha256=version, made_current_at=stamp).to_json()
+    )

@@ -8,10 +8,13 @@ Order, and why:
    it is too big to send inline. With Lambda code signing on, the functions
    get the signed package the operator names instead (ops/deploy/code_signing.py).
 3. The stack is brought to the template by one change set (ops/deploy/stack.py).
-4. The mapping bundle goes to the stack's config bucket under `mappings/`,
-   which the stack creates, modules first and the manifest last, signed with
-   the stack's `MappingsSigningKey` (ops/deploy/signing.py): the deploy role,
-   `DeployRoleArn` (by default the caller), is the only principal that may sign.
+4. The mapping bundle goes to the stack's config bucket as a version under
+   `mappings/versions/{sha256}/`, which the stack creates, modules first and
+   the manifest last, signed with the stack's `MappingsSigningKey`
+   (ops/deploy/signing.py): the deploy role, `DeployRoleArn` (by default the
+   caller), is the only principal that may sign. Then `mappings/current.json`
+   names it: unpinned clients use it from the next run (`siesa map promote`
+   goes back).
 An unchanged second deploy uploads nothing, finds an empty change set and
 says so.
 """
@@ -81,6 +84,7 @@ class DeployReport:
     artefact_uploads: tuple[Upload, ...]
     bundle_uploads: tuple[Upload, ...]
     signing_key_arn: str = ""
+    bundle_version: str = ""
 
     @property
     def changed(self) -> bool:
@@ -226,6 +230,7 @@ def deploy(
         bucket,
         parameters,
         tuple(uploads),
-        tuple(bundle),
+        bundle.uploads,
         signing_key_arn=key_arn,
+        bundle_version=bundle.version,
     )

@@ -93,7 +93,8 @@ class Transformed(Extracted):
     `retried_key` names the raw copies of records retried from the client's
     retry state (runtime/carryover.py), `skipped_key` the records a `skip when`
     rule left out (not failures), `mapping_sha256` the mapping module the
-    records went through.
+    records went through, `bundle_sha256` the bundle version it came from
+    (the client's pin, else the current one: contract/versions.py).
     """
 
     canonical_pages: list[str]
@@ -106,6 +107,7 @@ class Transformed(Extracted):
     skipped_count: int = Field(default=0, ge=0)
     skipped_key: str | None = None
     mapping_sha256: str | None = None
+    bundle_sha256: str | None = None
 
 
 def _checked(check: Any, value: Any) -> Any:

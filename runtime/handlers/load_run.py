@@ -148,6 +148,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "duration_seconds": duration,
         "run_id": run_id,
         "sync_type": sync_type,
+        "bundle_sha256": event.bundle_sha256,
     }
     store.put_json(summary_key(client_id, run_id), summary)
     deps.sync.finished(

@@ -43,12 +43,18 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
     run = StageRun(deps, "transformer", client_id, run_id, event.sync_type)
     pages = run.keys(event.extracted_pages)
     with run.opened(event.product_type) as config:
-        mapping = deps.bundles.load(config.field_mappings_key, product_type=config.product_type)
+        # the client's pinned bundle version, else the current one; verified like any bundle
+        loaded = deps.bundles.load_version(
+            config.field_mappings_key, product_type=config.product_type, version=config.bundle_pin
+        )
+        mapping = loaded.mapping
         logger.info(
             "Starting transformation",
             extra={
                 "metadata": {
                     "mapping": config.field_mappings_key,
+                    "bundle_sha256": loaded.version,
+                    "pinned": config.bundle_pin is not None,
                     "pages": len(pages),
                     "count": event.count,
                 }
@@ -82,6 +88,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         retried_count=retried.count,
         skipped_count=skipped.count,
         mapping_sha256=mapping_sha256,
+        bundle_sha256=loaded.version,
         transformed_at=deps.now_iso(),
     )
     summary = ValidationSummary(
@@ -123,6 +130,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         skipped_count=skipped.count,
         skipped_key=skipped.key,
         mapping_sha256=mapping_sha256,
+        bundle_sha256=loaded.version,
     )
 
 

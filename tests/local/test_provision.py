@@ -31,6 +31,12 @@ def provisioned() -> Iterator[tuple[LocalAws, ProvisionResult]]:
         yield aws, provision(aws)
 
 
+def _version(result: ProvisionResult) -> str:
+    """The version provisioning uploaded: the SHA-256 of the manifest's bytes as compiled."""
+    (key,) = [key for key in result.mapping_keys if key.endswith("/signed-manifest.json")]
+    return key.split("/")[2]
+
+
 def test_outputs_are_exported_to_the_process(provisioned: tuple[LocalAws, ProvisionResult]) -> None:
     _, result = provisioned
     assert os.environ["STATE_MACHINE_ARN"] == result.state_machine_arn
@@ -45,9 +51,14 @@ def test_the_repository_mappings_are_compiled_and_loadable_by_the_runtime(
 ) -> None:
     aws, result = provisioned
     assert result.mapping_manifest is not None
-    assert result.mapping_keys[-1] == "mappings/signed-manifest.json"  # the manifest goes last
+    version = _version(result)
+    # the manifest goes last of the version's files, then the pointer names the version
+    assert result.mapping_keys[-2:] == (
+        f"mappings/versions/{version}/signed-manifest.json",
+        "mappings/current.json",
+    )
     s3 = aws.client("s3")
-    signed = s3.get_object(Bucket="siesa-integration-config", Key="mappings/signed-manifest.json")
+    signed = s3.get_object(Bucket="siesa-integration-config", Key=result.mapping_keys[-2])
     envelope = SignedManifest.from_json(signed["Body"].read(), "signed-manifest.json")
     assert json.loads(envelope.manifest_bytes("")) == result.mapping_manifest
     assert envelope.key_id == result.outputs["MappingsSigningKeyArn"]
@@ -65,9 +76,8 @@ def test_uploaded_modules_hash_to_the_manifest(
     assert result.mapping_manifest is not None
     s3 = aws.client("s3")
     for name, entry in result.mapping_manifest["mappings"].items():
-        body = s3.get_object(Bucket="siesa-integration-config", Key=f"mappings/{entry['module']}")[
-            "Body"
-        ].read()
+        key = f"mappings/versions/{_version(result)}/{entry['module']}"
+        body = s3.get_object(Bucket="siesa-integration-config", Key=key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == entry["module_sha256"], name
 
 

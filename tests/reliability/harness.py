@@ -19,6 +19,7 @@ handlers' `Deps` differ from production, through their injection points:
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections import defaultdict
@@ -393,3 +394,13 @@ def omitting_results(ids: set[str]) -> Callable[[Any], Any]:
         return serve
 
     return wrap
+
+
+def bundle_prefix(engine: Any) -> str:
+    """Where the current mapping bundle version's files are (`mappings/versions/{sha256}/`)."""
+    from contract.versions import current_key, version_prefix
+    from local.provision import MAPPINGS_PREFIX
+
+    s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
+    pointer = s3.get_object(Bucket=bucket, Key=current_key(MAPPINGS_PREFIX))["Body"].read()
+    return version_prefix(MAPPINGS_PREFIX, json.loads(pointer)["sha256"])

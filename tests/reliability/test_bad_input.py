@@ -22,13 +22,12 @@ from typing import Any
 
 import pytest
 from e2e_support import kong_client, worlds
-from harness import ReliabilityEngine
+from harness import ReliabilityEngine, bundle_prefix
 from matrix import MatrixRow, record_row
 from scenario import alerts_for, assert_reconciled, reconciled, sync_together, watermark
 
 import ops
 from local.demo_world import ClientWorld
-from local.provision import MAPPINGS_PREFIX
 
 RECORDS = 60
 GROUP = "Bad input"
@@ -56,7 +55,7 @@ def edit_item(engine: ReliabilityEngine, client_id: str, **values: str) -> None:
 def bundle_removed(engine: ReliabilityEngine) -> Iterator[None]:
     """The mapping bundle's manifest gone from S3 for the block."""
     s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
-    key = MAPPINGS_PREFIX + "signed-manifest.json"
+    key = bundle_prefix(engine) + "signed-manifest.json"
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.delete_object(Bucket=bucket, Key=key)
     try:
@@ -266,7 +265,7 @@ def test_a_missing_mapping_bundle_stops_the_run_and_a_new_client(
         with bundle_removed(engine):
             outcome = sync_together(engine, [client_id], "incremental")[client_id]
             assert (outcome.status, outcome.error) == ("failed", "MappingBundleError")
-            assert "mappings/signed-manifest.json is missing" in (outcome.cause or "")
+            assert "/signed-manifest.json is missing" in (outcome.cause or "")
             (alert,) = alerts_for(engine.alerts(), client_id)
             assert "MappingBundleError" in alert["Message"]
             assert watermark(engine, client_id) == before and world.held() == held

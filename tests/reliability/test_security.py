@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from e2e_support import kong_client, worlds
 from evidence import Evidence, assert_no_secret
-from harness import ReliabilityEngine
+from harness import ReliabilityEngine, bundle_prefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
@@ -39,6 +39,7 @@ from typer.testing import CliRunner
 import ops
 from cli.app import app
 from contract.signature import SIGNED_MANIFEST_NAME, SignedManifest
+from contract.versions import current_key, version_of, version_prefix
 from local.provision import MAPPINGS_PREFIX
 from local.sim import SimServer
 from ops.deploy.signing import ManifestSigner
@@ -377,7 +378,7 @@ def kong_mapping() -> Any:
 def bundle_object_changed(engine: ReliabilityEngine, name: str, body: bytes) -> Iterator[None]:
     """One object of the bundle replaced for the block; a cold container reads it."""
     s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
-    key = MAPPINGS_PREFIX + name
+    key = bundle_prefix(engine) + name
     saved = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     s3.put_object(Bucket=bucket, Key=key, Body=body)
     mapping_loader.clear_cache()
@@ -388,10 +389,35 @@ def bundle_object_changed(engine: ReliabilityEngine, name: str, body: bytes) -> 
         mapping_loader.clear_cache()
 
 
+@contextmanager
+def signed_version_made_current(engine: ReliabilityEngine, manifest: bytes) -> Iterator[None]:
+    """`manifest`, signed by the deploy, as a version of its own (the current one's modules
+    copied) made current for the block: what a deploy of that manifest would leave."""
+    s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
+    source = bundle_prefix(engine)
+    target = version_prefix(MAPPINGS_PREFIX, version_of(manifest))
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=source)["Contents"]:
+        name = item["Key"][len(source) :]
+        if name != SIGNED:
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            s3.put_object(Bucket=bucket, Key=target + name, Body=body)
+    s3.put_object(Bucket=bucket, Key=target + SIGNED, Body=_signed(manifest))
+    pointer_key = current_key(MAPPINGS_PREFIX)
+    saved = s3.get_object(Bucket=bucket, Key=pointer_key)["Body"].read()
+    pointer = {"sha256": version_of(manifest), "made_current_at": "2025-01-15T10:00:00Z"}
+    s3.put_object(Bucket=bucket, Key=pointer_key, Body=json.dumps(pointer).encode())
+    mapping_loader.clear_cache()
+    try:
+        yield
+    finally:
+        s3.put_object(Bucket=bucket, Key=pointer_key, Body=saved)
+        mapping_loader.clear_cache()
+
+
 def _bundle_text(engine: ReliabilityEngine, name: str) -> str:
     body = (
         engine.deployment.client("s3")
-        .get_object(Bucket=engine.deployment.bucket, Key=MAPPINGS_PREFIX + name)["Body"]
+        .get_object(Bucket=engine.deployment.bucket, Key=bundle_prefix(engine) + name)["Body"]
         .read()
     )
     return str(body.decode("utf-8"))
@@ -428,12 +454,12 @@ def test_a_manifest_changed_to_name_another_module_is_refused(engine: Reliabilit
         sync_together(engine, [world.client_id])
         before = watermark(engine, world.client_id)
         s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
-        signed = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + SIGNED)["Body"].read()
+        signed = s3.get_object(Bucket=bucket, Key=bundle_prefix(engine) + SIGNED)["Body"].read()
         manifest = json.loads(SignedManifest.from_json(signed, SIGNED).manifest_bytes(SIGNED))
         # the entry for "kong" now names another valid module of the same product, hash and all
         manifest["mappings"]["kong"] = dict(manifest["mappings"]["connekta-kong"])
         world.catalog.modify(world.catalog.ids()[:5])
-        with bundle_object_changed(engine, SIGNED, _signed(json.dumps(manifest).encode())):
+        with signed_version_made_current(engine, json.dumps(manifest).encode()):
             outcome = sync_together(engine, [world.client_id], "incremental")[world.client_id]
         assert (outcome.status, outcome.error) == ("failed", "BundleIntegrityError")
         assert "the manifest was changed" in (outcome.cause or "")
@@ -455,9 +481,9 @@ def _forged(engine: ReliabilityEngine, marker: Path) -> dict[str, bytes]:
     that writes `marker` when imported, and the manifest's hash recomputed for it. The old
     signature is kept (they cannot make a new one with the deployment's key)."""
     s3, bucket = engine.deployment.client("s3"), engine.deployment.bucket
-    module = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + "kong.py")["Body"].read()
+    module = s3.get_object(Bucket=bucket, Key=bundle_prefix(engine) + "kong.py")["Body"].read()
     planted = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n".encode() + module
-    signed = s3.get_object(Bucket=bucket, Key=MAPPINGS_PREFIX + SIGNED)["Body"].read()
+    signed = s3.get_object(Bucket=bucket, Key=bundle_prefix(engine) + SIGNED)["Body"].read()
     envelope = SignedManifest.from_json(signed, SIGNED)
     manifest = json.loads(envelope.manifest_bytes(SIGNED))
     manifest["mappings"]["kong"]["module_sha256"] = hashlib.sha256(planted).hexdigest()

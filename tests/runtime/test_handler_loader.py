@@ -50,6 +50,7 @@ SUMMARY_KEYS = {
     "duration_seconds",
     "run_id",
     "sync_type",
+    "bundle_sha256",
 }
 
 

@@ -29,6 +29,7 @@ ADDED_KEYS = {
     "skipped_count",
     "skipped_key",
     "mapping_sha256",
+    "bundle_sha256",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,10 +134,20 @@ def test_the_mapping_bundle_is_in_the_config_bucket_and_loads(
 ) -> None:
     aws, report, _ = first
     s3 = aws.client("s3")
-    assert [upload.key for upload in report.bundle_uploads][-1] == "mappings/signed-manifest.json"
-    signed = s3.get_object(Bucket=CONFIG, Key="mappings/signed-manifest.json")["Body"].read()
+    manifest = (built.mapping_dir / "manifest.json").read_bytes()
+    version = hashlib.sha256(manifest).hexdigest()
+    assert report.bundle_version == version
+    keys = [upload.key for upload in report.bundle_uploads]
+    # the version's files, its signed manifest last of them, then the pointer naming it
+    assert keys[-2:] == [
+        f"mappings/versions/{version}/signed-manifest.json",
+        "mappings/current.json",
+    ]
+    signed = s3.get_object(Bucket=CONFIG, Key=keys[-2])["Body"].read()
     envelope = SignedManifest.from_json(signed, "signed-manifest.json")
-    assert envelope.manifest_bytes("") == (built.mapping_dir / "manifest.json").read_bytes()
+    assert envelope.manifest_bytes("") == manifest
+    current = json.loads(s3.get_object(Bucket=CONFIG, Key="mappings/current.json")["Body"].read())
+    assert current["sha256"] == version
     assert envelope.key_id == report.signing_key_arn
     verifier = ManifestVerifier(report.signing_key_arn, kms=aws.client("kms"))
     loader = BundleLoader(CONFIG, "mappings/", s3=s3, verifier=verifier)
