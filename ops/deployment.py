@@ -203,8 +203,20 @@ class Deployment:
             }
         return self._outputs
 
+    def _named(self, env_name: str) -> str | None:
+        """A resource the environment names, when the environment describes this deployment.
+
+        Variables such as MAPPINGS_SIGNING_KEY_ARN name resources of the AWS that
+        AWS_ENDPOINT_URL points at (`siesa local up` exports both together). A
+        deployment reached at another endpoint (`--endpoint-url`) has resources
+        of its own: its stack outputs say which, not the environment.
+        """
+        if self.endpoint_url != (os.environ.get("AWS_ENDPOINT_URL") or None):
+            return None
+        return os.environ.get(env_name) or None
+
     def _name(self, env_name: str, output_key: str, default: str) -> str:
-        return os.environ.get(env_name) or self.outputs().get(output_key) or default
+        return self._named(env_name) or self.outputs().get(output_key) or default
 
     @property
     def clients_table(self) -> str:
@@ -238,7 +250,7 @@ class Deployment:
     def state_machine_arn(self) -> str:
         """The workflow's ARN; DeploymentError when this deployment has none."""
         if self._state_machine_arn is None:
-            arn = os.environ.get(settings.STATE_MACHINE_ARN_ENV) or self.outputs().get(
+            arn = self._named(settings.STATE_MACHINE_ARN_ENV) or self.outputs().get(
                 "StateMachineArn"
             )
             if not arn:
@@ -305,7 +317,7 @@ class Deployment:
         stack's key cannot sign (moto makes it symmetric): the key provisioning made
         in its place is found by its alias (ops/deploy/signing.py).
         """
-        named = os.environ.get(settings.MAPPINGS_SIGNING_KEY_ENV)
+        named = self._named(settings.MAPPINGS_SIGNING_KEY_ENV)
         if named:
             return named
         if is_loopback_url(self.endpoint_url):
