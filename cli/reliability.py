@@ -4,7 +4,8 @@
 the client's ERP that is neither in its product as the mapping says nor
 reported by a run, and every record the product holds that no ERP record
 maps to (orphans) or holds twice, read through the product's listing (exit 1
-when there is any such difference). `siesa replay --client ID
+when there is any such difference), and ends with the command that repairs
+what it found (`next step: ...`). `siesa replay --client ID
 --run RUN_ID [--json]` sends a run's failed records again through the
 current mapping and says what now passes (exit 0 all pass, 3 some still
 fail). Both print one JSON object on stdout with --json.
@@ -159,6 +160,8 @@ def reconcile_command(
                 console.print(f"{kind}: {KINDS[kind]}", highlight=False)
         for note in report.notes:
             err().print(f"note: {_escaped(note)}", highlight=False)
+        for step in report.next_steps:
+            console.print(f"next step: {_escaped(step)}", highlight=False)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -1,7 +1,9 @@
 """`siesa sync --client ID`: start a client's sync, and with --wait follow it to its summary.
 
 Exit codes with --wait: 0 success, 3 partial (some records failed; they are
-reported), 1 failed. With --json, stdout holds exactly one JSON object.
+reported), 1 failed or refused (another run of the client is running: the
+error names its run id; one run per client at a time). With --json, stdout
+holds exactly one JSON object.
 """
 
 from __future__ import annotations

@@ -7,7 +7,10 @@ Scope: the records the client's watermark has passed (changed before it).
 Each must be, exactly once, either in the product with the values the
 mapping gives now (then it counts as loaded, whatever a later run that
 stopped before re-sending it reported), or else in the failed-records
-report of the newest run that handled it, with its reason. Records changed at or after the watermark are
+report of the newest finished run (`success`, `partial`) that handled it,
+with its reason. A run that failed delivered nothing reconciliation can
+count on: a record only it reported is missing (lost until a run delivers
+it), and the difference names that run, whose replay repairs it. Records changed at or after the watermark are
 pending: the next incremental run takes them.
 
 Differences (`KINDS`): `missing` (neither loaded nor reported),
@@ -103,11 +106,15 @@ class ReconcileReport:
     left_scope: list[dict[str, Any]] = field(default_factory=list)
     """Records that left the client's scope: id, why, choice, outcome (newest run's word)."""
     runs_read: list[str] = field(default_factory=list)
+    unfinished_runs: list[str] = field(default_factory=list)
+    """Runs read that ended without finishing (failed, or still running): their reports count not."""
     listing_checked: bool = False
     product_records: int | None = None
     """Records the product's listing served (a record held twice counts twice); None unlisted."""
     differences: list[Difference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    """What repairs the differences, the command first (ops/repair.py)."""
 
     def count(self, *kinds: str) -> int:
         """Differences of these kinds."""
@@ -166,8 +173,10 @@ class ReconcileReport:
             "orphans": {"count": self.orphans, "examples": self.examples("orphan")},
             "held_twice": {"count": self.held_twice, "examples": self.examples("held_twice")},
             "runs_read": list(self.runs_read),
+            "unfinished_runs": list(self.unfinished_runs),
             "differences": [difference.to_json() for difference in self.differences],
             "notes": list(self.notes),
+            "next_steps": list(self.next_steps),
         }
 
 
@@ -264,6 +273,7 @@ def compare(
     """
     report.erp_records = len(erp)
     report.runs_read = [evidence.run_id for evidence in runs]
+    report.unfinished_runs = [evidence.run_id for evidence in runs if not evidence.finished]
     mapped = [item for record in erp for item in map_record(mapping, id_field, record)]
     by_product_id: dict[str, list[str]] = defaultdict(list)
     for item in mapped:
@@ -321,19 +331,21 @@ def _judge(
     if held is not None and not differing:
         report.loaded += 1
         return
-    verdict = latest_verdict(runs, [item.canonical_id or "", key, item.product_id or ""])
+    names = [item.canonical_id or "", key, item.product_id or ""]
+    verdict = latest_verdict([run for run in runs if run.finished], names)
     if verdict is not None and verdict.outcome == "reported":
         report.reported += 1
         return
     run_id = verdict.run_id if verdict is not None else None
+    undelivered = _undelivered_by(runs, names, after=run_id)
     if item.product is None or item.product_id is None:
         where = f"run {run_id} counted it as loaded" if run_id else "no run reported it"
         report.differences.append(
             Difference(
                 "unreported_reject",
                 key,
-                f"the mapping rejects it ({item.reasons}), but {where}",
-                run_id,
+                f"the mapping rejects it ({item.reasons}), but {where}{_failed_words(undelivered)}",
+                undelivered or run_id,
             )
         )
         return
@@ -344,7 +356,9 @@ def _judge(
             if run_id
             else f"the product has no {item.product_id} and no run reported it"
         )
-        report.differences.append(Difference(kind, key, detail, run_id))
+        report.differences.append(
+            Difference(kind, key, detail + _failed_words(undelivered), undelivered or run_id)
+        )
         return
     report.differences.append(
         Difference(
@@ -354,6 +368,25 @@ def _judge(
             run_id,
         )
     )
+
+
+def _undelivered_by(
+    runs: Sequence[RunEvidence], names: Sequence[str], after: str | None
+) -> str | None:
+    """The newest run that ended without finishing and named the record, newer than `after`."""
+    for evidence in reversed(runs):
+        if after is not None and evidence.run_id <= after:
+            return None
+        if not evidence.finished and any(evidence.verdict(name) for name in names if name):
+            return evidence.run_id
+    return None
+
+
+def _failed_words(run_id: str | None) -> str:
+    """What a run that ended without finishing said of the record: nothing reconcile believes."""
+    if run_id is None:
+        return ""
+    return f" (run {run_id} did not finish: its report does not count as delivered)"
 
 
 def _check_listing(report: ReconcileReport, mapped: Sequence[_Mapped], held: Sequence[str]) -> None:

@@ -38,3 +38,7 @@ class WriteFailed(OpsError):
 
 class ExecutionNotFound(OpsError):
     """No workflow execution with this ARN."""
+
+
+class RunInProgress(OpsError):
+    """Another run of the client holds its run lease: one run per client at a time."""

@@ -9,7 +9,9 @@ the product holds that no ERP record maps to (orphans) and those it holds
 twice. A product without a listing is read one GET per record the ERP maps
 to, and the report says what could not be looked for. The records that left
 the client's scope (each run's `left-scope.ndjson`, newest word per record,
-and the actions still pending) are listed apart.
+and the actions still pending) are listed apart. Only finished runs' reports
+count (run_evidence.py): a record a failed run did not deliver is missing.
+The report ends with what repairs what it found (repair.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ops.catalog_differences import (
 from ops.clients import get_config
 from ops.credentials import product_credentials, siesa_credentials
 from ops.deployment import Deployment, resolve, translate_aws_errors
+from ops.repair import next_steps
 from ops.run_evidence import RunEvidence, read_runs
 from runtime.adapters.registry import get_adapter_class
 from runtime.errors import RunDataError
@@ -133,6 +136,7 @@ def reconcile(
             listing=listing,
         )
     _notes(report, runs)
+    report.next_steps = next_steps(report)
     return report
 
 

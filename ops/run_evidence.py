@@ -3,7 +3,9 @@
 A run speaks for a record only when its loader left a failed-records report
 (`runs/{client_id}/{run_id}/failed-records.ndjson`): a finished loader
 writes it, and so does a loader that stopped part way (it reports every
-record it did not load). The records a run loaded are its canonical records
+record it did not load). Only a finished run (`success`, `partial`) gives
+a verdict reconciliation believes (`RunEvidence.finished`): a failed run's
+report is kept to say which run did not deliver a record, and what to replay. The records a run loaded are its canonical records
 minus the product-stage failures. The newest run that speaks for a record
 gives its verdict. A run that names one record twice (two canonical copies,
 two failed lines) has counted it twice: reconciliation reports that as a
@@ -21,6 +23,7 @@ from ops.deployment import Deployment
 from ops.errors import InputError
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore, failed_records_key, run_prefix
+from runtime.sync_state import FINISHED_STATUSES
 
 Outcome = Literal["loaded", "reported"]
 
@@ -46,6 +49,15 @@ class RunEvidence:
     loaded: set[str] = field(default_factory=set)
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)
     repeated: list[str] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """The run ended `success` or `partial`: only then does its report speak for a record.
+
+        A failed run's report says what it did not load, not that the record was
+        dealt with: until a finished run delivers or reports it, it is missing.
+        """
+        return self.status in FINISHED_STATUSES
 
     def verdict(self, record_id: str) -> Verdict | None:
         """This run's verdict on `record_id`, or None when the run did not handle it."""

@@ -1,7 +1,9 @@
 """Starting a client's sync and following it to the loader summary.
 
 `start_sync` starts the workflow with a run id it picks, so the run's data
-(`runs/{client_id}/{run_id}/`) is known from the start. `wait` follows the
+(`runs/{client_id}/{run_id}/`) is known from the start; it refuses while
+another run of the client holds its run lease (RunInProgress, naming it),
+and a start that lost the race to another ends `refused`. `wait` follows the
 execution history: which state runs now, how many task attempts failed
 (the workflow retries transient ones), and the record counts each stage
 reports. The outcome carries the loader summary, from the execution output
@@ -21,15 +23,17 @@ from botocore.exceptions import ClientError
 
 from ops.clients import get_config
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
-from ops.errors import ExecutionNotFound, InputError, OpsError
+from ops.errors import ExecutionNotFound, InputError, OpsError, RunInProgress
 from runtime.config import SYNC_TYPES
 from runtime.errors import RunDataError
+from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
 
 MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
 """The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
 FAILURE_PATH = (
     "LoadFailed",
+    "ReleaseLeaseAfterFailure",
     "NotifyFailure",
     "RecordFailure",
     "LogFailure",
@@ -37,7 +41,15 @@ FAILURE_PATH = (
     "SyncFailed",
 )
 STATE_WORDS = {
+    "StartRun": "starting",
     "ExtractFromSiesa": "extracting from Siesa",
+    "CheckLease": "checking the run lease",
+    "RunSkipped": "skipped: another run is in progress",
+    "NotifySkipped": "alerting on skipped runs",
+    "Skipped": "skipped: another run is in progress",
+    "ReleaseLease": "releasing the run lease",
+    "ReleaseLeaseAfterFailure": "releasing the run lease",
+    "Done": "done",
     "TransformData": "mapping records",
     "LoadToProduct": "loading into the product",
     "CheckLoadStatus": "checking the load",
@@ -57,7 +69,7 @@ FAILED_ATTEMPT_EVENTS = frozenset(
 TERMINAL_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
-EXIT_CODES = {"success": 0, "partial": 3, "failed": 1}
+EXIT_CODES = {"success": 0, "partial": 3, "failed": 1, "refused": 1}
 MAX_EXECUTION_NAME = 80
 
 ProgressHook = Callable[["Progress"], None]
@@ -193,6 +205,7 @@ def start_sync(
             f"client {config.client_id} is disabled; enable it first "
             f"(`siesa client enable {config.client_id}`)"
         )
+    refuse_while_running(target, config.client_id)
     run_id = new_run_id()
     response = target.client("stepfunctions").start_execution(
         stateMachineArn=target.state_machine_arn,
@@ -206,6 +219,32 @@ def start_sync(
         sync_type=sync_type,
         started_at=_aware(response.get("startDate")) or datetime.now(UTC),
     )
+
+
+def refuse_while_running(deployment: Deployment, client_id: str) -> None:
+    """RunInProgress naming the running run when the client's run lease is held by a live execution.
+
+    A first look, so a manual start is refused at once; the lease itself
+    (taken by the extractor, runtime/run_lease.py) decides a race between
+    two starts, and `wait` reports the loser as refused.
+    """
+    lease = RunLease(deployment.clients_table, dynamodb=deployment.client("dynamodb"))
+    holder = lease.holder(client_id)
+    if holder is None or holder.expires_at < time.time():
+        return
+    try:
+        described = deployment.client("stepfunctions").describe_execution(
+            executionArn=holder.execution_arn
+        )
+    except ClientError as exc:
+        if error_code(exc) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return
+        raise
+    if described.get("status") == "RUNNING":
+        raise RunInProgress(
+            f"refused: {holder.describe(client_id)}; one run per client at a time. "
+            f"Follow it with `siesa status --client {client_id}`, then start again"
+        )
 
 
 def _aware(value: Any) -> datetime | None:
@@ -353,6 +392,10 @@ def _outcome(
         else "failed"
     )
     error = described.get("error") if status != "SUCCEEDED" else None
+    cause = readable_cause(described.get("cause")) if status != "SUCCEEDED" else None
+    skipped = summary.get("skipped") if summary else None
+    if isinstance(skipped, dict):
+        result, error, cause = "refused", "RunInProgress", str(skipped.get("reason"))
     return SyncOutcome(
         client_id=started.client_id,
         run_id=progress.run_id,
@@ -361,7 +404,7 @@ def _outcome(
         status=str(result),
         summary=summary,
         error=error or (None if status == "SUCCEEDED" else status),
-        cause=readable_cause(described.get("cause")) if status != "SUCCEEDED" else None,
+        cause=cause,
         started_at=_aware(described.get("startDate")) or started.started_at,
         stopped_at=_aware(described.get("stopDate")),
         progress=progress,

@@ -30,7 +30,9 @@ from runtime.errors import ClientDisabled, ClientNotFound, InvalidClientConfig
 ENABLED_INDEX = "enabled-index"
 PRODUCT_TYPE_INDEX = "product-type-index"
 ENABLED_FLAG = "enabled_flag"
-DERIVED_ATTRIBUTES = (ENABLED_FLAG,)
+LEASE_ATTRIBUTES = ("lease_execution", "lease_run_id", "lease_expires_at", "lease_skips")
+"""The client's run lease (runtime/run_lease.py): on the item, not part of its config."""
+DERIVED_ATTRIBUTES = (ENABLED_FLAG, *LEASE_ATTRIBUTES)
 
 CLIENTS_TABLE_SCHEMA: dict[str, Any] = {
     "AttributeDefinitions": [

@@ -3,7 +3,8 @@
 Rules:
 - One run-history item per run (PK client_id, SK run_id): sync type, start
   and finish times, counts, status (`running`, then `success`, `partial` or
-  `failed`) and the error. A run is finished or failed only while it is
+  `failed`) and the error; a start refused by the client's run lease is
+  one item `skipped`, its reason as the error. A run is finished or failed only while it is
   `running` (conditional writes), so a late duplicate cannot rewrite it.
 - A transient error ends the run as `failed` with `retryable` set, at once:
   if the workflow's retries are spent, nothing else would ever end it. The
@@ -33,6 +34,8 @@ from runtime.observability import logger, redact
 from runtime.runstore import validate_run_id
 
 RUNNING = "running"
+SKIPPED = "skipped"
+"""A start that did not run: another run of the client held the run lease (runtime/run_lease.py)."""
 FINISHED_STATUSES = ("success", "partial")
 FINAL_STATUSES = ("success", "partial", "failed")
 MAX_ERROR_LENGTH = 1000
@@ -171,6 +174,36 @@ class RunHistory:
             if _conditional_failed(exc):
                 raise InvalidEvent(f"run {run_id} of {client_id} has already ended") from None
             raise
+
+    def skipped(
+        self, client_id: str, run_id: str, *, sync_type: str, at: str, reason: str, **fields: Any
+    ) -> None:
+        """Record a start that did not run (another run of the client held its lease), with why.
+
+        A new item only: a skip never rewrites a run that did start.
+        """
+        values = {
+            "sync_type": sync_type,
+            "status": SKIPPED,
+            "started_at": at,
+            "finished_at": at,
+            "updated_at": utc_now_iso(self.clock),
+            "error": error_text(reason),
+            **fields,
+        }
+        setting = {name: value for name, value in values.items() if value is not None}
+        names = {f"#f{index}": name for index, name in enumerate(setting)}
+        expression = "SET " + ", ".join(f"#f{index} = :v{index}" for index in range(len(setting)))
+        self.dynamodb.update_item(
+            TableName=self.table_name,
+            Key=self._key(client_id, run_id),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_not_exists(run_id)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(
+                {f":v{index}": value for index, value in enumerate(setting.values())}
+            ),
+        )
 
     def update(self, client_id: str, run_id: str, **fields: Any) -> None:
         """Set fields (counts, stage times) on a run's item."""

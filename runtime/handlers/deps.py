@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from runtime import aws, tenant_session
 from runtime.adapters.registry import get_adapter_class
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
@@ -54,6 +56,19 @@ def make_source(*args: Any, **kwargs: Any) -> Any:
     return make(*args, **kwargs)
 
 
+def execution_status(execution_arn: str) -> str | None:
+    """The execution's status (metadata only, never its input or output); None when there is none."""
+    try:
+        described = aws.client("stepfunctions").describe_execution(
+            executionArn=execution_arn, includedData="METADATA_ONLY"
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        raise
+    return str(described.get("status") or "") or None
+
+
 @dataclass
 class Deps:
     """Stores, loaders and factories the runs call; every default reads settings at build time."""
@@ -65,6 +80,8 @@ class Deps:
     product_credentials: Callable[[ClientConfig, Any], ProductCredentials] = get_product_credentials
     source_factory: Callable[..., Any] = make_source
     adapter_class: Callable[[str], Any] = get_adapter_class
+    execution_status: Callable[[str], str | None] = execution_status
+    """A workflow execution's status, asked with the function's own role (run_lease.py)."""
     clock: Callable[[], datetime] = now_utc
     batch_size: int | None = None
     page_size: int | None = None

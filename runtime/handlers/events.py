@@ -33,17 +33,66 @@ class _Event(BaseModel):
             raise ValueError(str(exc)) from None
 
 
+EXECUTION_ARN_PATTERN = (
+    r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:execution:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]{1,80}$"
+)
+
+
+class LeaseRequest(BaseModel):
+    """What the workflow's first state hands the extractor: its own execution, the run lease's holder."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    execution_arn: str = Field(pattern=EXECUTION_ARN_PATTERN)
+
+
 class ExtractRequest(_Event):
-    """Extractor input, from EventBridge or `siesa sync`; `run_id` is optional (the CLI may pick one)."""
+    """Extractor input, from EventBridge or `siesa sync`; `run_id` is optional (the CLI may pick one).
+
+    A start without `run_id` is a scheduled one (the rule's input names none).
+    `lease` comes from the workflow (StartRun); without it no lease is taken.
+    """
 
     client_id: str
     sync_type: SyncType = "incremental"
     run_id: str | None = None
+    lease: LeaseRequest | None = None
 
     @field_validator("run_id")
     @classmethod
     def _run_id(cls, value: str | None) -> str | None:
         return None if value is None else _checked(validate_run_id, value)
+
+
+class SkipAlert(BaseModel):
+    """The SNS alert of a scheduled start skipped a second time in a row (the workflow publishes it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    message: str
+
+
+class SkipReport(BaseModel):
+    """Why a start did not run: the run that holds the client's lease."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    running_run_id: str | None
+    running_execution: str
+    scheduled: bool
+    in_a_row: int = Field(ge=0)
+    alert: SkipAlert | None = None
+
+
+class Skipped(_Event):
+    """Extractor output when another run of the client holds its lease: the workflow ends here."""
+
+    client_id: str
+    sync_type: SyncType
+    run_id: str
+    skipped: SkipReport
 
 
 class Extracted(_Event):

@@ -1,6 +1,8 @@
 """One extraction run: the client's source through the extract core into the run store.
 
-1. The client's config (it must be enabled); the run starts (run history).
+1. The client's config (it must be enabled); the client's run lease
+   (lease_guard.py: another execution of the client running, this start is
+   skipped and says which); the run starts (run history).
 2. The watermark is taken NOW, before the first page (stages/extract.py).
 3. Siesa credentials, the client's source, every page streamed into S3 with
    one copy per record (the newest).
@@ -14,15 +16,16 @@ rate wait for the retry's outcome). Anything else fails the run for good.
 from __future__ import annotations
 
 from runtime.handlers.deps import Deps
-from runtime.handlers.events import Extracted, ExtractRequest
+from runtime.handlers.events import Extracted, ExtractRequest, Skipped
+from runtime.handlers.lease_guard import take_lease
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, bind_run, logger
 from runtime.stages.dedup import DedupWriter
 from runtime.stages.extract import deduplicate, plan_extraction
 
 
-def extract(request: ExtractRequest, deps: Deps) -> Extracted:
-    """Run one extraction; returns the claim-check for the transformer."""
+def extract(request: ExtractRequest, deps: Deps) -> Extracted | Skipped:
+    """Run one extraction; returns the claim-check for the transformer, or why it was skipped."""
     client_id, sync_type = request.client_id, request.sync_type
     bind_run("extractor", client_id, sync_type)
     deps = deps.for_client("extractor", client_id)
@@ -40,6 +43,9 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted:
             }
         },
     )
+    skipped = take_lease(request, deps, run_id=plan.run_id, started_at=plan.started_at)
+    if skipped is not None:
+        return skipped
     if sync_type == "incremental" and plan.modified_since is None:
         logger.info("no watermark yet: this incremental sync extracts everything")
     deps.history.start(

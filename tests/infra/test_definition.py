@@ -48,16 +48,67 @@ def _walk(start: str) -> list[str]:
         path.append(following)
 
 
-def test_the_happy_path_is_extract_transform_load_log() -> None:
-    assert DEFINITION["StartAt"] == "ExtractFromSiesa"
-    assert _walk("ExtractFromSiesa") == [
+def test_the_happy_path_is_extract_transform_load_log_release() -> None:
+    assert DEFINITION["StartAt"] == "StartRun"
+    assert _walk("StartRun") == [
+        "StartRun",
         "ExtractFromSiesa",
+        "CheckLease",
         "TransformData",
         "LoadToProduct",
         "CheckLoadStatus",
         "LogSuccess",
+        "ReleaseLease",
+        "Done",
     ]
-    assert STATES["LogSuccess"]["End"] is True
+    assert STATES["Done"] == {"Type": "Succeed"}
+    # the extractor is told its execution: the run lease names it
+    assert STATES["StartRun"]["Parameters"] == {"execution_arn.$": "$$.Execution.Id"}
+    assert STATES["StartRun"]["ResultPath"] == "$.lease"
+
+
+def test_a_start_the_lease_refuses_ends_skipped_alerting_only_when_told() -> None:
+    assert STATES["CheckLease"]["Choices"] == [
+        {"Variable": "$.skipped", "IsPresent": True, "Next": "RunSkipped"}
+    ]
+    assert _walk("RunSkipped") == ["RunSkipped", "Skipped"]
+    assert STATES["RunSkipped"]["Choices"][0]["Next"] == "NotifySkipped"
+    notify = STATES["NotifySkipped"]
+    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+    assert notify["Parameters"]["Message.$"] == "$.skipped.alert.message"
+    assert notify["Next"] == notify["Catch"][0]["Next"] == "Skipped"
+    assert STATES["Skipped"]["Type"] == "Succeed"  # a skip is no failed execution
+    # a skipped start never reaches a state that could release its holder's lease
+    assert not {"ReleaseLease", "ReleaseLeaseAfterFailure"} & set(_walk("RunSkipped"))
+
+
+@pytest.mark.parametrize("state", ["ReleaseLease", "ReleaseLeaseAfterFailure"])
+def test_the_lease_is_released_only_by_the_execution_that_holds_it(state: str) -> None:
+    parameters = STATES[state]["Parameters"]
+    assert parameters["ConditionExpression"] == "lease_execution = :execution"
+    assert parameters["ExpressionAttributeValues"] == {":execution": {"S.$": "$$.Execution.Id"}}
+    assert parameters["UpdateExpression"].startswith("REMOVE lease_execution")
+    assert STATES[state]["ResultPath"] is None
+    (catcher,) = STATES[state]["Catch"]
+    assert catcher["ErrorEquals"] == ["States.ALL"] and catcher["ResultPath"] is None
+    assert catcher["Next"] == STATES[state]["Next"]
+
+
+def test_every_path_that_took_the_lease_releases_it() -> None:
+    """Success, a newer run recorded, and each failure path go through a release state."""
+    assert _walk("NewerRunRecorded")[1:] == ["ReleaseLease", "Done"]
+    for start in ("LogSuccess", "LogFailure", "LogFailureWithoutRunId"):
+        path = _walk(start)
+        assert {"ReleaseLease", "ReleaseLeaseAfterFailure"} & set(path), start
+        for catcher in STATES[start]["Catch"]:
+            onward = _walk(catcher["Next"])
+            assert {"ReleaseLease", "ReleaseLeaseAfterFailure", "NotifyFailure"} & set(onward)
+
+
+def test_the_lease_outlives_no_execution() -> None:
+    from runtime.run_lease import LEASE_SECONDS
+
+    assert DEFINITION["TimeoutSeconds"] == LEASE_SECONDS
 
 
 def test_the_failure_path_alerts_then_logs_then_fails_the_execution() -> None:
@@ -65,16 +116,17 @@ def test_the_failure_path_alerts_then_logs_then_fails_the_execution() -> None:
         "NotifyFailure",
         "RecordFailure",
         "LogFailureWithoutRunId",
+        "ReleaseLeaseAfterFailure",
         "SyncFailed",
     ]
     assert STATES["RecordFailure"]["Choices"] == [
         {"Variable": "$.run_id", "IsPresent": True, "Next": "LogFailure"}
     ]
-    assert STATES["LogFailure"]["Next"] == "SyncFailed"
+    assert STATES["LogFailure"]["Next"] == "ReleaseLeaseAfterFailure"
     assert STATES["NotifyFailure"]["Resource"] == "arn:aws:states:::sns:publish"
     for state in ("LogFailure", "LogFailureWithoutRunId"):
         assert STATES[state]["Resource"] == "arn:aws:states:::dynamodb:updateItem"
-        assert STATES[state]["Catch"][0]["Next"] == "SyncFailed"
+        assert STATES[state]["Catch"][0]["Next"] == "ReleaseLeaseAfterFailure"
     assert STATES["SyncFailed"]["Type"] == "Fail"
     assert STATES["SyncFailed"]["ErrorPath"] == "$.error.Error"
 
@@ -195,7 +247,7 @@ def test_log_success_records_the_loader_status_time_and_count() -> None:
         "ResultPath": None,
         "Next": "NewerRunRecorded",
     }
-    assert STATES["NewerRunRecorded"] == {"Type": "Succeed"}
+    assert STATES["NewerRunRecorded"] == {"Type": "Pass", "Next": "ReleaseLease"}
     # the execution's output stays the loader summary
     assert STATES["LogSuccess"]["ResultPath"] is None
 

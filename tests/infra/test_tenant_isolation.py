@@ -26,7 +26,7 @@ from template_values import (
 )
 
 from infra import DEFINITION_PATH
-from runtime import settings
+from runtime import config_store, settings
 from runtime.config_store import ConfigStore
 
 STAGES = ("Extractor", "Transformer", "Loader")
@@ -45,6 +45,20 @@ SYNC_STATUS_ATTRIBUTES = [
     "last_sync_watermark",
     "updated_at",
 ]
+
+
+class Recorder:
+    """A DynamoDB client that records the updates it is asked for (and holds no item)."""
+
+    def __init__(self) -> None:
+        self.written: list[dict[str, Any]] = []
+
+    def update_item(self, **arguments: Any) -> dict[str, Any]:
+        self.written.append(arguments)
+        return {}
+
+    def get_item(self, **arguments: Any) -> dict[str, Any]:
+        return {}
 
 
 def tagged(client_id: str | None, stage: str) -> dict[str, Any]:
@@ -184,14 +198,9 @@ def test_update_item_on_the_client_is_limited_to_what_a_run_writes(stage: str) -
 
 def test_the_allowed_attributes_are_exactly_what_config_store_writes() -> None:
     """The template's list follows the code: what update_sync_status names, and nothing else."""
-    written: list[dict[str, Any]] = []
-
-    class Recorder:
-        def update_item(self, **arguments: Any) -> dict[str, Any]:
-            written.append(arguments)
-            return {}
-
-    store = ConfigStore("siesa-integration-clients", dynamodb=Recorder())
+    recorder = Recorder()
+    written = recorder.written
+    store = ConfigStore("siesa-integration-clients", dynamodb=recorder)
     store.update_sync_status(
         "cliente-a", run_id=RUN, status="success", timestamp="t", records=3, watermark="w"
     )
@@ -359,3 +368,74 @@ def test_the_workflow_role_writes_only_what_its_states_write() -> None:
         assert not decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed, attribute
     keys = {"dynamodb:Attributes": ["last_sync_status"], "dynamodb:ReturnValues": "ALL_OLD"}
     assert not decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed
+
+
+# --- the run lease ------------------------------------------------------------------------------
+
+LEASE_ATTRIBUTES = ["client_id", *config_store.LEASE_ATTRIBUTES]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_the_extractor_holds_its_own_clients_run_lease(stage: str) -> None:
+    """The lease attributes of cliente-a: the extractor's session tagged cliente-a only."""
+    documents = identity_documents(f"{stage}TenantRole")
+
+    def update(client_id: str, tag: str | None, attributes: list[str], **more: Any) -> bool:
+        keys = {
+            **tagged(tag, stage),
+            "dynamodb:LeadingKeys": [client_id],
+            "dynamodb:Attributes": attributes,
+            **more,
+        }
+        return decide(documents, "dynamodb:UpdateItem", CLIENTS, **keys).allowed
+
+    assert update("cliente-a", "cliente-a", LEASE_ATTRIBUTES) == (stage == "Extractor")
+    for other in ("cliente-b", "cliente-ab", "cliente-"):
+        assert not update(other, "cliente-a", LEASE_ATTRIBUTES), other
+    assert not update("cliente-a", None, LEASE_ATTRIBUTES)
+    # the lease statement opens no other attribute, nor old values
+    for attribute in ("siesa_api_url", "enabled", "field_mappings_key", "last_sync_watermark"):
+        assert not update("cliente-a", "cliente-a", [*LEASE_ATTRIBUTES, attribute]), attribute
+    assert not update(
+        "cliente-a", "cliente-a", LEASE_ATTRIBUTES, **{"dynamodb:ReturnValues": "ALL_OLD"}
+    )
+
+
+def test_the_lease_attributes_are_exactly_what_run_lease_writes_and_each_write_is_conditional() -> (
+    None
+):
+    from runtime.run_lease import Holder, RunLease
+
+    recorder = Recorder()
+    written = recorder.written
+    lease = RunLease("siesa-integration-clients", dynamodb=recorder, now=lambda: 1.0e9)
+    lease.take("cliente-a", "arn:execution", RUN)
+    lease.take("cliente-a", "arn:execution", RUN, replacing="arn:old")
+    lease.note_skip("cliente-a", Holder("arn:old", RUN, 2.0e9))
+    named: set[str] = set()
+    for call in written:
+        assert call["ConditionExpression"], call  # IAM cannot require it: the code does
+        assert call.get("ReturnValues", "NONE") == "NONE"
+        expressions = f"{call['UpdateExpression']} {call['ConditionExpression']}"
+        named |= set(re.findall(r"(?<![:#\w])([A-Za-z_]+)", expressions)) - KEYWORDS
+    named -= {"if_not_exists"}
+    (statement,) = [
+        s
+        for document in identity_documents("ExtractorTenantRole")
+        for s in document["Statement"]
+        if s.get("Sid") == "HoldOwnRunLease"
+    ]
+    allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert sorted(allowed) == sorted(named | {"client_id"}) == sorted(LEASE_ATTRIBUTES)
+
+
+def test_the_extractor_function_role_sees_only_the_workflows_executions() -> None:
+    documents = identity_documents("ExtractorRole")
+    execution = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:siesa-integration-workflow:x-1"
+    assert decide(documents, "states:DescribeExecution", execution).allowed
+    other = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:another-machine:x-1"
+    assert not decide(documents, "states:DescribeExecution", other).allowed
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:siesa-integration-workflow"
+    for action in ("states:StartExecution", "states:StopExecution", "states:GetExecutionHistory"):
+        assert not decide(documents, action, machine).allowed, action
+        assert not decide(documents, action, execution).allowed, action

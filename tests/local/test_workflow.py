@@ -25,7 +25,9 @@ def test_success_passes_each_output_on_and_logs_the_loader_status(workflow: Engi
     described = workflow.run(execution_input, name=RUN_ID)
 
     assert described["status"] == "SUCCEEDED"
-    assert workflow.extractor.events == [execution_input]
+    # the extractor is told its execution: the run lease names it
+    lease = {"execution_arn": described["executionArn"]}
+    assert workflow.extractor.events == [{**execution_input, "lease": lease}]
     extractor_output = extracted(execution_input)
     assert workflow.transformer.events == [extractor_output]
     assert workflow.loader.events == [transformed(extractor_output)]
@@ -38,11 +40,15 @@ def test_success_passes_each_output_on_and_logs_the_loader_status(workflow: Engi
     assert item["last_sync_timestamp"] == {"S": "2025-01-15T10:05:00Z"}
     assert item["last_sync_records"] == {"N": "3"}
     assert workflow.visited(described["executionArn"]) == [
+        "StartRun",
         "ExtractFromSiesa",
+        "CheckLease",
         "TransformData",
         "LoadToProduct",
         "CheckLoadStatus",
         "LogSuccess",
+        "ReleaseLease",
+        "Done",
     ]
     assert workflow.alerts() == []
 
@@ -82,10 +88,12 @@ def test_a_failed_records_alert_is_published_once_then_the_outcome_logged(
     assert json.loads(described["output"]) == summary(
         workflow.loader.events[0], "partial", 2, ALERT
     )
-    assert workflow.visited(described["executionArn"])[-3:] == [
+    assert workflow.visited(described["executionArn"])[-5:] == [
         "CheckLoadStatus",
         "NotifyFailedRecords",
         "LogSuccess",
+        "ReleaseLease",
+        "Done",
     ]
     alert = _only_alert(workflow)
     assert (alert["Subject"], alert["Message"]) == (ALERT["subject"], ALERT["message"])
@@ -149,10 +157,12 @@ def test_siesa_auth_error_is_not_retried_and_alerts(workflow: Engine) -> None:
     assert described["status"] == "FAILED"
     assert described["error"] == "SiesaAuthError"
     assert workflow.visited(described["executionArn"]) == [
+        "StartRun",
         "ExtractFromSiesa",
         "NotifyFailure",
         "RecordFailure",
         "LogFailureWithoutRunId",
+        "ReleaseLeaseAfterFailure",
         "SyncFailed",
     ]
     alert = _only_alert(workflow)
@@ -285,7 +295,12 @@ def test_an_older_run_finishing_late_leaves_the_newer_status(workflow: Engine) -
     described = workflow.run({"client_id": "cliente-i", "sync_type": "incremental"})
 
     assert described["status"] == "SUCCEEDED"
-    assert workflow.visited(described["executionArn"])[-2:] == ["LogSuccess", "NewerRunRecorded"]
+    assert workflow.visited(described["executionArn"])[-4:] == [
+        "LogSuccess",
+        "NewerRunRecorded",
+        "ReleaseLease",
+        "Done",
+    ]
     item = workflow.client_item("cliente-i")
     assert item is not None
     assert item["last_sync_run_id"] == {"S": NEWER_RUN}
