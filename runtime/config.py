@@ -247,9 +247,13 @@ def _plain_leaves(value: Any, where: str = "") -> None:
 
 
 class _Credentials(BaseModel):
-    """What both secrets share: no unknown keys (they would show in `repr`), plain values."""
+    """What both secrets share: no unknown keys (they would show in `repr`), plain values.
 
-    model_config = ConfigDict(extra="forbid")
+    Built on first use (`defer_build`): the transformer reads no secret and each of the
+    other handlers one kind, so no handler's cold start builds a model it never validates.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @field_validator("*", mode="after")
     @classmethod

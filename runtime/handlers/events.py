@@ -22,7 +22,9 @@ E = TypeVar("E", bound=BaseModel)
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first use (`defer_build`): each handler validates or makes two or three of
+    # these models, and its cold start builds only those.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     @field_validator("client_id", check_fields=False)
     @classmethod
@@ -127,7 +129,7 @@ class Extracted(_Event):
 class ValidationSummary(BaseModel):
     """The transformer's `validation_errors`: counts, and where the full report is."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     count: int = Field(ge=0)
     warnings: int = Field(ge=0)

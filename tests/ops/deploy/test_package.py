@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from ops.deploy.build import Build, build_bundles
 from ops.deploy.infra import load_template
-from ops.deploy.lambda_layout import isolated_python
+from ops.deploy.lambda_layout import isolated_python, link_provided_sdk
 from ops.deploy.package import (
     HANDLER_MODULES,
     LAMBDA_PACKAGES,
@@ -223,6 +223,19 @@ def test_handlers_load_the_shipped_bytecode(lambda_dirs: tuple[Path, Path]) -> N
     expected = f"{task}/runtime/handlers/__pycache__/loader.cpython-311.pyc"
     assert any(expected in line for line in loaded)
     assert any("/pydantic/__pycache__/" in line and str(task) in line for line in loaded)
+
+
+def test_the_sdk_stand_in_loads_every_module_from_its_bytecode(tmp_path: Path) -> None:
+    # The runtime's SDK is installed compiled; a single-file module (six) linked without its
+    # bytecode would be compiled on every import the import benchmark times.
+    sdk = link_provided_sdk(tmp_path / "sdk")
+    assert (sdk / "six.py").exists()
+    result = isolated_python([sdk], "import boto3, six", "-v")
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("# code object from")]
+    from_sdk = [line for line in loaded if str(sdk) in line]
+    assert any(f"{sdk}/__pycache__/six." in line for line in from_sdk)
+    assert [line for line in from_sdk if not line.rstrip("'").endswith(".pyc")] == []
 
 
 def _wheel_tags(build: Build, distribution: str) -> list[str]:
