@@ -2,8 +2,9 @@
 
 1. The client's config (it must be enabled); the run starts (run history).
 2. The watermark is taken NOW, before the first page (stages/extract.py).
-3. Siesa credentials, the client's source, every page streamed into S3 with
-   one copy per record (the newest).
+3. Siesa credentials, the client's source (its requests taken from the
+   client's shared ERP budget), every page streamed into S3 with one copy
+   per record (the newest).
 
 A transient error with the event's own run id ends the run as failed until
 the workflow's retry resumes it; without one, the retry is a new run, so
@@ -13,6 +14,7 @@ rate wait for the retry's outcome). Anything else fails the run for good.
 
 from __future__ import annotations
 
+from runtime.budgets import SIESA_BUDGET_NAME
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, ExtractRequest
 from runtime.handlers.stage_run import StageRun
@@ -56,7 +58,8 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted:
     try:
         with run.recording_errors(resumable=request.run_id is not None):
             credentials = deps.read_siesa_credentials(config)
-            with deps.source_factory(config, credentials, on_latency=latency) as source:
+            budget = deps.budget_options(config, SIESA_BUDGET_NAME)
+            with deps.source_factory(config, credentials, on_latency=latency, **budget) as source:
                 writer = DedupWriter(
                     store.page_writer(client_id, plan.run_id, "extracted"),
                     key_of=source.record_key,
