@@ -363,8 +363,10 @@ CASES = [
         GROUP_PRODUCT,
         "401 in the middle of a run",
         "kong",
-        "API key revoked after 2 of 5 batches",
-        revoke_after(4),
+        # a batch is two requests (products, then tags) and four batches are at the product
+        # at once: eight requests in, at least one batch is loaded whatever their order
+        "API key revoked after 8 requests (4 of 5 batches, sent 4 at once)",
+        revoke_after(8),
         "failed",
         alert="ProductAuthError",
     ),
