@@ -11,11 +11,13 @@ simulator answers each request after `--latency-ms`.
 
 Timed pass (no tracing): wall time of each execution, records per second,
 HTTP calls each API answered, and the floor the APIs set: the ERP serves
-pages of 1,000 and allows 100 requests per minute; the products take
-batches of 100, two calls per batch (Kong: products then RFID tags; WMS:
-items then locations, plus one zone listing), sent one at a time by the
-adapters. floor = calls x latency (+ the minutes the ERP budget forces for
-more than 100 pages), and achieved/floor says how close the engine gets.
+pages of 1,000, one after another, within the client's budget of 100
+requests per minute (10 at once, then one every 61/90 s: runtime/budgets.py);
+the products take batches of 100, two calls per batch (Kong: products then
+RFID tags; WMS: items then locations, plus one zone listing), the loader
+sending the client's `product_concurrency` (4) batches at once.
+floor = ERP pages at max(latency, budget interval) + product calls x latency
+/ concurrency, and achieved/floor says how close the engine gets.
 
 Memory pass (tracemalloc on, latency `--memory-latency-ms`): the peak memory
 each handler allocates during its invocation, for each of `--memory-sizes`,
@@ -54,12 +56,17 @@ import ops  # noqa: E402
 from local.embedded_aws import LocalAws  # noqa: E402
 from local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
 from local.provision import provision  # noqa: E402
+from runtime.budgets import Rate  # noqa: E402
+from runtime.config import (  # noqa: E402
+    DEFAULT_PRODUCT_CONCURRENCY,
+    DEFAULT_SIESA_REQUESTS_PER_MINUTE,
+)
 
 SIESA_PAGE = 1000
-SIESA_REQUESTS_PER_MINUTE = 100
+ERP_RATE = Rate(DEFAULT_SIESA_REQUESTS_PER_MINUTE, 60.0)
 PRODUCT_BATCH = 100
 CALLS_PER_BATCH = 2
-ADAPTER_CONCURRENCY = 1
+ADAPTER_CONCURRENCY = DEFAULT_PRODUCT_CONCURRENCY
 READY_DEADLINE_SECONDS = 120.0
 MOTO_S3_BUFFER_BYTES = 64 * 1024
 """S3 bodies above this go to temporary files: run data must not pile up in this process."""
@@ -182,10 +189,12 @@ class SyncFigures:
 
     @property
     def floor_seconds(self) -> float:
-        """Time those calls take at this latency, with the ERP budget's forced waits."""
+        """Time those calls take at this latency, the ERP's pages paced by the client's budget."""
         pages, product = self.floor_calls
-        budget_waits = max(0, math.ceil(pages / SIESA_REQUESTS_PER_MINUTE) - 1) * 60.0
-        return (pages + product / ADAPTER_CONCURRENCY) * self.latency_ms / 1000 + budget_waits
+        latency = self.latency_ms / 1000
+        burst = min(pages, ERP_RATE.burst)
+        extraction = burst * latency + (pages - burst) * max(latency, ERP_RATE.interval)
+        return extraction + product / ADAPTER_CONCURRENCY * latency
 
 
 def run_client(

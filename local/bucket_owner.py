@@ -10,8 +10,7 @@ wrapper that compares the header with the owner moto recorded for the bucket
 moto does not know, pass through untouched.
 
 The server is moto's `ThreadedMotoServer` with its one start-up method
-rebuilt around the wrapped application (which also answers DynamoDB
-requests one at a time, local/dynamodb_atomic.py); tests/local/test_bucket_owner.py
+rebuilt around the wrapped application; tests/local/test_bucket_owner.py
 fails if a moto upgrade changes that seam.
 """
 
@@ -28,8 +27,6 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.s3.models import s3_backends
 from werkzeug.serving import make_server
-
-from local.dynamodb_atomic import one_dynamodb_request_at_a_time
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -79,9 +76,7 @@ class OwnerCheckingMotoServer(ThreadedMotoServer):
     """moto's threaded server whose application refuses a wrong ExpectedBucketOwner."""
 
     def _server_entry(self) -> None:
-        app = one_dynamodb_request_at_a_time(
-            checking_bucket_owner(DomainDispatcherApplication(create_backend_app))
-        )
+        app = checking_bucket_owner(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

@@ -8,7 +8,8 @@ credentials (so no real credentials can be sent anywhere by mistake), sets
 `MOTO_PORT`, which moto's interpreter uses to call Lambda, DynamoDB and SNS, and
 `ENVIRONMENT=local`, the one mark of the local engine (runtime.api_url: only
 then may an API URL be plain http, and only to loopback). S3 refuses a wrong
-`ExpectedBucketOwner` as AWS does (local/bucket_owner.py).
+`ExpectedBucketOwner` as AWS does (local/bucket_owner.py), and DynamoDB's
+conditional writes are atomic, as on AWS (`moto_writes`).
 Everything is restored on exit.
 """
 
@@ -33,6 +34,7 @@ from moto.server import ThreadedMotoServer
 
 from local.bucket_owner import OwnerCheckingMotoServer
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
+from local.moto_writes import atomic_writes
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
 from runtime.settings import ENVIRONMENT_ENV
@@ -95,6 +97,7 @@ class LocalAws:
         self._saved_levels: dict[str, int] = {}
         self._warnings_guard: warnings.catch_warnings[None] | None = None
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
+        self._writes: AbstractContextManager[None] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -106,6 +109,8 @@ class LocalAws:
             raise LocalAwsError("the embedded AWS is already running")
         self._dispatch = dispatching(self.dispatcher)
         self._dispatch.__enter__()
+        self._writes = atomic_writes()
+        self._writes.__enter__()
         try:
             self._configure_moto()
             _check_port_free(self._requested_port)
@@ -152,6 +157,9 @@ class LocalAws:
         guard, self._warnings_guard = self._warnings_guard, None
         if guard is not None:
             guard.__exit__(None, None, None)
+        writes, self._writes = self._writes, None
+        if writes is not None:
+            writes.__exit__(None, None, None)
         dispatch, self._dispatch = self._dispatch, None
         if dispatch is not None:
             dispatch.__exit__(None, None, None)

@@ -67,6 +67,7 @@ _EXPORTED_OUTPUTS = {
     "STATE_MACHINE_ARN": "StateMachineArn",
     "CLIENTS_TABLE": "ClientsTableName",
     "RUNS_TABLE": "RunsTableName",
+    settings.BUDGETS_TABLE_ENV: "BudgetsTableName",
     "CONFIG_BUCKET": "ConfigBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,

@@ -34,6 +34,12 @@ LeftScope = Literal["zero_stock", "mark_inactive", "report"]
 """What a record the product holds becomes when it leaves the client's scope (docs/operations.md)."""
 DEFAULT_FAILED_RECORDS_ALERT_PERCENT = Decimal(5)
 """A run whose failed records are above this share of its records in scope alerts (design document)."""
+DEFAULT_SIESA_REQUESTS_PER_MINUTE = 100
+"""The ERP's limit per client (design document, "Rate Limiting")."""
+DEFAULT_PRODUCT_CONCURRENCY = 4
+"""Product requests one load sends at once; the contracts state no limit (issue 13)."""
+MAX_PRODUCT_CONCURRENCY = 32
+MAX_REQUESTS_PER_MINUTE = 60_000
 
 
 def validate_client_id(value: object) -> str:
@@ -127,6 +133,16 @@ class ClientConfig(BaseModel):
     Written only by `siesa map pin` with the operator's credentials: no tenant
     role's UpdateItem may name it (infra/template.yaml, `dynamodb:Attributes`).
     """
+    siesa_requests_per_minute: int = Field(
+        default=DEFAULT_SIESA_REQUESTS_PER_MINUTE, ge=1, le=MAX_REQUESTS_PER_MINUTE
+    )
+    """The client's budget of ERP requests, shared by every invocation (runtime/budgets.py)."""
+    product_requests_per_minute: int | None = Field(default=None, ge=1, le=MAX_REQUESTS_PER_MINUTE)
+    """The client's budget of product requests; None caps nothing (a 429 still pauses them all)."""
+    product_concurrency: int = Field(
+        default=DEFAULT_PRODUCT_CONCURRENCY, ge=1, le=MAX_PRODUCT_CONCURRENCY
+    )
+    """Product requests one load sends at once (the loader's workers)."""
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
@@ -144,6 +160,16 @@ class ClientConfig(BaseModel):
     def _percent_as_number(self, value: Decimal) -> float:
         """A JSON number (pydantic writes a Decimal as a string)."""
         return float(value)
+
+    @field_validator(
+        "siesa_requests_per_minute",
+        "product_requests_per_minute",
+        "product_concurrency",
+        mode="before",
+    )
+    @classmethod
+    def _count(cls, value: object) -> object:
+        return _not_bool(value)
 
     @field_validator("siesa_timezone")
     @classmethod

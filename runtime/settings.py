@@ -16,6 +16,8 @@ from runtime.errors import ConfigError
 CLIENTS_TABLE_ENV = "CLIENTS_TABLE"
 RUNS_TABLE_ENV = "RUNS_TABLE"
 CONFIG_BUCKET_ENV = "CONFIG_BUCKET"
+BUDGETS_TABLE_ENV = "BUDGETS_TABLE"
+RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
 MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
 ALERTS_TOPIC_ARN_ENV = "ALERTS_TOPIC_ARN"
@@ -45,6 +47,8 @@ DEFAULT_MAPPINGS_PREFIX = "mappings/"
 DEFAULT_ALERTS_TOPIC_NAME = "siesa-integration-alerts"
 DEFAULT_STATE_MACHINE_NAME = "siesa-integration-workflow"
 DEFAULT_ENVIRONMENT = "test"
+DEFAULT_RATE_WINDOW_SECONDS = 60
+"""The window of every per-minute budget (runtime/budgets.py); only a test shortens it."""
 DEFAULT_BATCH_SIZE = 100
 MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
@@ -99,6 +103,20 @@ def runs_table(explicit: str | None = None) -> str:
 def config_bucket(explicit: str | None = None) -> str:
     """S3 bucket for mapping bundles and run data."""
     return _text(explicit, CONFIG_BUCKET_ENV, DEFAULT_CONFIG_BUCKET)
+
+
+def budgets_table(explicit: str | None = None) -> str | None:
+    """DynamoDB table of the clients' shared request budgets; None: budgets kept in-process.
+
+    Without it (unit tests, the CLI) each process keeps its own budgets
+    (runtime/http/budget.py); the stack sets it for the extractor and the loader.
+    """
+    return explicit or os.environ.get(BUDGETS_TABLE_ENV) or None
+
+
+def rate_window_seconds(explicit: int | None = None) -> int:
+    """Seconds a per-minute budget counts its requests over (60; 1..3600 for tests)."""
+    return _int(explicit, RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW_SECONDS, 1, 3600)
 
 
 def mappings_prefix(explicit: str | None = None) -> str:

@@ -6,8 +6,9 @@ and is changed at run time from Python (`injector.set(...)`) or over HTTP
 are deterministic and are what tests should use; rates draw from a seeded RNG.
 
 Per request, in this order: a revoked credential answers 401 (from request
-`revoke_from_request` on); else the first counted fault with a count left is
-used up (429, 503, 500, read timeout, dropped connection, malformed JSON);
+`revoke_from_request` on); request number `rate_limit_at_request` answers 429;
+else the first counted fault with a count left is used up (429, 503, 500,
+read timeout, dropped connection, malformed JSON);
 else the 503 and 500 rates are drawn. `latency_ms` delays every request.
 Requests to `/_sim/` are never faulted or counted.
 """
@@ -92,6 +93,9 @@ class FaultPlan(BaseModel):
     revoke_from_request: int | None = Field(
         default=None, ge=1, description="answer 401 from the Nth counted request on"
     )
+    rate_limit_at_request: int | None = Field(
+        default=None, ge=1, description="answer 429 (with retry_after) to the Nth counted request"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +164,8 @@ class FaultInjector:
     def _choose(self, plan: FaultPlan) -> FaultKind | None:
         if plan.revoke_from_request is not None and self._requests >= plan.revoke_from_request:
             return "revoked"
+        if plan.rate_limit_at_request == self._requests:
+            return "rate_limit"
         for knob, kind in COUNTED_FAULTS:
             left = getattr(plan, knob)
             if left > 0:

@@ -1,4 +1,9 @@
-"""A sliding-window rate limiter per API key (Siesa: 100 requests per 60 s)."""
+"""A sliding-window rate limiter per API key (Siesa: 100 requests per 60 s), and how to count one.
+
+`busiest_window` and `most_at_once` read a simulator's request times back
+(RequestLog `arrived`): the most requests any window held, as the limiter
+counts them, and the most requests in progress at once.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -64,3 +69,28 @@ def optional_limiter(
 ) -> SlidingWindowLimiter | None:
     """A limiter of `limit` requests per `window_s`, or None for a simulator without a limit."""
     return SlidingWindowLimiter(limit, window_s, clock) if limit is not None else None
+
+
+def busiest_window(arrivals: Iterable[float], window_s: float) -> int:
+    """The most requests any window of `window_s` held: max over t of those in (t - window_s, t].
+
+    The limiter's own count, taken at every arrival, so a budget that never
+    exceeds this never meets a 429 from a limiter of the same window.
+    """
+    times = sorted(arrivals)
+    most, start = 0, 0
+    for end, now in enumerate(times):
+        while times[start] <= now - window_s:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def most_at_once(spans: Sequence[tuple[float, float]]) -> int:
+    """The most (start, end) spans that overlap at any moment (requests in progress at once)."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    most = current = 0
+    for _, change in edges:
+        current += change
+        most = max(most, current)
+    return most

@@ -2,7 +2,8 @@
 
 Entries hold method, path, query, status, time and duration, never headers, so
 no credential can reach it. Requests to the `/_sim/` read-back endpoints are not
-logged.
+logged. `arrived` is the request's `time.monotonic()` on arrival: what a test
+counts windows and overlaps by (local/sim/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class LoggedRequest:
     time: str
     duration_ms: float
     service: str | None
+    arrived: float
 
 
 class RequestLog:
@@ -66,6 +68,7 @@ class RequestLog:
                 time=datetime.now(UTC).isoformat(timespec="milliseconds"),
                 duration_ms=duration_ms,
                 service=service,
+                arrived=started,
             )
             self._entries.append(entry)
         return entry

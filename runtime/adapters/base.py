@@ -17,12 +17,14 @@ from typing import Any, ClassVar
 import httpx
 
 from contract.loaded import LoadedMapping
+from runtime import settings
 from runtime.adapters.listing import read_listing
 from runtime.adapters.product_api import BatchRejected, ProductApi
 from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
+from runtime.http.budget import BudgetGate, RequestBudget, SlidingWindowBudget
 from runtime.http.pages import MAX_PAGE_SIZE
 from runtime.http.retry import Sleeper
 from runtime.product_types import leaving_scope_field
@@ -39,6 +41,12 @@ class ProductAdapter(ABC):
     `product_type`. Errors: ProductAuthError stops at once; ProductUnavailable
     or ProductRateLimited are raised when retries end (the workflow retries);
     anything a record did wrong lands in the BatchResult, never raised.
+
+    Every request takes one from `budget`, the client's product budget (the
+    loader passes the shared one of the budgets table; without one, the
+    adapter keeps its own: the config's `product_requests_per_minute`).
+    `load_batch` may be called from several threads at once (the loader's
+    workers): what an adapter keeps between calls must allow that.
     """
 
     product_type: ClassVar[str] = ""
@@ -55,6 +63,7 @@ class ProductAdapter(ABC):
         policy: RetryPolicy = PRODUCT_RETRY_POLICY,
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.credentials = credentials
         self.config = config
@@ -63,6 +72,7 @@ class ProductAdapter(ABC):
         self._policy = policy
         self._sleep = sleep
         self._on_latency = on_latency
+        self.budget = budget if budget is not None else in_process_budget(config)
         self.api_client = self.get_api_client()
 
     # --- what a product provides ---------------------------------------------------
@@ -86,7 +96,7 @@ class ProductAdapter(ABC):
     # --- the design document's interface ------------------------------------------
 
     def get_api_client(self) -> ProductApi:
-        """The product's HTTP client: auth, error table, retries, latency reports."""
+        """The product's HTTP client: auth, error table, retries, the client's budget, latency."""
         return ProductApi(
             api_name=self.display_name,
             auth=self.make_auth(),
@@ -95,6 +105,7 @@ class ProductAdapter(ABC):
             policy=self._policy,
             sleep=self._sleep,
             on_latency=self._on_latency,
+            budget=BudgetGate(self.budget, self.config.client_id),
         )
 
     def transform_products(self, canonical: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -221,6 +232,13 @@ class ProductAdapter(ABC):
         """Put a refused item in `result` with the product's message."""
         reason = outcome.error or f"{self.display_name} refused the record"
         result.fail(outcome.id, f"{context}{reason}", retryable=outcome.retryable)
+
+
+def in_process_budget(config: ClientConfig) -> SlidingWindowBudget:
+    """An adapter's own product budget: the config's requests per minute (None: pauses only)."""
+    return SlidingWindowBudget(
+        config.product_requests_per_minute, float(settings.rate_window_seconds())
+    )
 
 
 def _with_value(record: dict[str, Any], path: tuple[str, ...], value: object) -> dict[str, Any]:

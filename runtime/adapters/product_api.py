@@ -42,12 +42,14 @@ class ProductApi(JsonApi):
     """One product's HTTP calls; `error_for` is its one status → error table."""
 
     def error_for(self, failure: Failure) -> IntegrationError:
-        """400 skips; 401/403 stop; 429 waits; 5xx, timeouts, drops, cut-off and bad bodies retry; the rest stop."""
+        """400 skips; 401/403 stop; 429 and a held budget wait; 5xx, timeouts, drops, bad bodies retry."""
         message = failure.describe(self.api_name)
         if failure.kind == "too_large":
             return ProductResponseTooLarge(message)
         if failure.kind == "deadline":
             return ProductResponseTooSlow(message)
+        if failure.kind == "budget":
+            return ProductRateLimited(message, retry_after=failure.retry_after)
         if failure.kind != "status":
             return ProductUnavailable(message)
         if failure.status == 400:

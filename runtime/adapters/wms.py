@@ -11,6 +11,7 @@ reason instead of a round trip.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,10 @@ class WMSAdapter(ProductAdapter):
 
     _zones: frozenset[str] | None = None
 
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self._zones_lock = threading.Lock()  # the loader's workers share one adapter
+
     def make_auth(self) -> httpx.Auth:
         """`Authorization: Bearer <api_key>`."""
         return bearer_auth(self.credentials.api_key)
@@ -62,13 +67,14 @@ class WMSAdapter(ProductAdapter):
         return self.service_url("inventory", "/items")
 
     def zones(self) -> frozenset[str]:
-        """The zone ids the warehouse service lists, read once per adapter."""
-        if self._zones is None:
-            body = self.api_client.call(
-                "GET", self.service_url("warehouse", "/zones"), check=check_zones
-            )
-            self._zones = frozenset(zone["zone_id"] for zone in body["data"])
-        return self._zones
+        """The zone ids the warehouse service lists, read once per adapter (whatever its workers)."""
+        with self._zones_lock:
+            if self._zones is None:
+                body = self.api_client.call(
+                    "GET", self.service_url("warehouse", "/zones"), check=check_zones
+                )
+                self._zones = frozenset(zone["zone_id"] for zone in body["data"])
+            return self._zones
 
     def validate_product(self, product: dict[str, Any]) -> tuple[bool, str]:
         """An id, a name, a whole non-negative quantity and a location code (WMS needs one)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from runtime import aws, tenant_session
+from runtime import aws, settings, tenant_session
 from runtime.adapters.registry import get_adapter_class
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import ConfigStore, iso_utc, now_utc
@@ -85,6 +85,8 @@ class Deps:
     clock: Callable[[], datetime] = now_utc
     batch_size: int | None = None
     page_size: int | None = None
+    product_concurrency: int | None = None
+    """Batches at the product at once; None: the client config's `product_concurrency`."""
     tenant: TenantSession | None = None
     """The client's tenant session, once `for_client` opened it; None: the ambient session."""
 
@@ -121,6 +123,21 @@ class Deps:
         if self.tenant is not None:
             return self.tenant.client(service_name)
         return aws.client(service_name)
+
+    def budget_options(self, config: ClientConfig, name: str) -> dict[str, Any]:
+        """`budget=` the client's budget `name` (`siesa`, `product`) of the budgets table.
+
+        Reached through the client's tenant session and shared by every
+        invocation and worker of the client (runtime/budgets.py). Empty where no
+        table is configured: the source or adapter then keeps its own.
+        """
+        table = settings.budgets_table()
+        if table is None:
+            return {}
+        from runtime.budgets import TableBudget, rate_of
+
+        rate = rate_of(config, name)
+        return {"budget": TableBudget(table, name, rate, dynamodb=self.client("dynamodb"))}
 
     def read_siesa_credentials(self, config: ClientConfig) -> SiesaCredentials:
         """The client's Siesa secret, read through its tenant session."""

@@ -4,8 +4,9 @@
    (lease_guard.py: another execution of the client running, this start is
    skipped and says which); the run starts (run history).
 2. The watermark is taken NOW, before the first page (stages/extract.py).
-3. Siesa credentials, the client's source, every page streamed into S3 with
-   one copy per record (the newest).
+3. Siesa credentials, the client's source (its requests taken from the
+   client's shared ERP budget), every page streamed into S3 with one copy
+   per record (the newest).
 
 A transient error with the event's own run id ends the run as failed until
 the workflow's retry resumes it; without one, the retry is a new run, so
@@ -15,6 +16,7 @@ rate wait for the retry's outcome). Anything else fails the run for good.
 
 from __future__ import annotations
 
+from runtime.budgets import SIESA_BUDGET_NAME
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, ExtractRequest, Skipped
 from runtime.handlers.lease_guard import take_lease
@@ -62,7 +64,8 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted | Skipped:
     try:
         with run.recording_errors(resumable=request.run_id is not None):
             credentials = deps.read_siesa_credentials(config)
-            with deps.source_factory(config, credentials, on_latency=latency) as source:
+            budget = deps.budget_options(config, SIESA_BUDGET_NAME)
+            with deps.source_factory(config, credentials, on_latency=latency, **budget) as source:
                 writer = DedupWriter(
                     store.page_writer(client_id, plan.run_id, "extracted"),
                     key_of=source.record_key,

@@ -11,6 +11,10 @@ them too, capped so the workflow state stays small. Before the watermark
 moves, the client's retry state (runtime/carryover.py) takes this run's
 failures, so the next run tries them again as their kind says.
 
+Up to the client's `product_concurrency` batches are at the product at once,
+each request taken from the client's shared product budget (a 429 pauses
+them all); outcomes are accounted in batch order (runtime/stages/load.py).
+
 A run whose failed records are above the client's threshold of its records
 in scope carries the alert in its summary (`failed_records_alert`,
 runtime/stages/failed_alert.py); the workflow publishes it.
@@ -32,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runtime import settings
+from runtime.budgets import PRODUCT_BUDGET_NAME
 from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
 from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
@@ -73,6 +78,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
             try:
                 config = run.client_config(event.product_type)
                 batch_size = settings.batch_size(deps.batch_size)
+                workers = deps.product_concurrency or config.product_concurrency
                 credentials = deps.read_product_credentials(config)
                 adapter_class = deps.adapter_class(config.product_type)
                 logger.info(
@@ -82,12 +88,21 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                             "product_type": config.product_type,
                             "count": event.count,
                             "batch_size": batch_size,
+                            "concurrency": workers,
                         }
                     },
                 )
                 take_rejects(store.iter_lines(rejected), failed, progress)
-                with adapter_class(credentials, config, on_latency=latency) as adapter:
-                    load_records(adapter, store.iter_records(pages), batch_size, failed, progress)
+                budget = deps.budget_options(config, PRODUCT_BUDGET_NAME)
+                with adapter_class(credentials, config, on_latency=latency, **budget) as adapter:
+                    load_records(
+                        adapter,
+                        store.iter_records(pages),
+                        batch_size,
+                        failed,
+                        progress,
+                        workers=workers,
+                    )
                     skipped = _skipped_ids(store, run, event)
                     left = leave_scope(
                         store,

@@ -6,7 +6,12 @@ Every API client of the runtime is built from these parts; see `api.JsonApi`.
 from __future__ import annotations
 
 from runtime.http.api import TRANSIENT_STATUSES, Failure, JsonApi, error_text
-from runtime.http.budget import SlidingWindowBudget
+from runtime.http.budget import (
+    BudgetGate,
+    BudgetWaitTooLong,
+    RequestBudget,
+    SlidingWindowBudget,
+)
 from runtime.http.connection import (
     DEFAULT_LIMITS,
     DEFAULT_TIMEOUT,
@@ -34,12 +39,15 @@ __all__ = [
     "SIESA_RETRY_POLICY",
     "TRANSIENT_STATUSES",
     "ApiCall",
+    "BudgetGate",
+    "BudgetWaitTooLong",
     "Failure",
     "HeaderAuth",
     "HttpFailure",
     "JsonApi",
     "LatencyHook",
     "MultiHeaderAuth",
+    "RequestBudget",
     "RetryPolicy",
     "SlidingWindowBudget",
     "add_latency_listener",

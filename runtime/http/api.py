@@ -21,6 +21,7 @@ import httpx
 
 from contract import jsontext
 from runtime.errors import IntegrationError
+from runtime.http.budget import BudgetGate, BudgetWaitTooLong
 from runtime.http.connection import make_http_client
 from runtime.http.latency import ApiCall, LatencyHook, report_call
 from runtime.http.limits import ResponseCutOff, ResponseLimits, read_body
@@ -28,7 +29,9 @@ from runtime.http.retry import HttpFailure, RetryPolicy, Sleeper, parse_retry_af
 from runtime.observability import redact
 from runtime.remote_text import shorten, strip_to_plain
 
-FailureKind = Literal["status", "timeout", "connection", "malformed", "too_large", "deadline"]
+FailureKind = Literal[
+    "status", "timeout", "connection", "malformed", "too_large", "deadline", "budget"
+]
 BodyCheck = Callable[[Any], "str | None"]
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 """Statuses that say the server may answer if asked again: every client's `error_for` retries them."""
@@ -40,7 +43,9 @@ class Failure:
 
     `operation` is "METHOD /path"; `detail` is the server's own error text
     (scrubbed, truncated) or what went wrong on the wire; `retry_after` is the
-    server's Retry-After in seconds when it sent one.
+    server's Retry-After in seconds when it sent one. Kind "budget" is a
+    request never sent: the client's budget would have held it longer than
+    the retry policy waits (every `error_for` makes it its rate-limited error).
     """
 
     operation: str
@@ -61,6 +66,8 @@ class Failure:
             text = f"{api_name} {self.operation} answered too much"
         elif self.kind == "deadline":
             text = f"{api_name} {self.operation} answered too slowly"
+        elif self.kind == "budget":
+            text = f"{api_name} {self.operation} was not sent"
         else:
             text = f"{api_name} {self.operation} answered a malformed body"
         return f"{text}: {self.detail}" if self.detail else text
@@ -92,7 +99,7 @@ class JsonApi(ABC):
         policy: RetryPolicy,
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
-        before_request: Callable[[], object] | None = None,
+        budget: BudgetGate | None = None,
         limits: ResponseLimits | None = None,
     ) -> None:
         self.api_name = api_name
@@ -104,7 +111,7 @@ class JsonApi(ABC):
         self.policy = policy
         self._sleep = sleep
         self._on_latency = on_latency
-        self._before_request = before_request
+        self._budget = budget
 
     @abstractmethod
     def error_for(self, failure: Failure) -> IntegrationError:
@@ -127,9 +134,16 @@ class JsonApi(ABC):
         runtime error for the last failed attempt when retries end.
         """
         attempts = count(1)
-        return (policy or self.policy).call(
+        chosen = policy or self.policy
+        return chosen.call(
             lambda: self.call_once(
-                method, url, params=params, json_body=json_body, check=check, attempt=next(attempts)
+                method,
+                url,
+                params=params,
+                json_body=json_body,
+                check=check,
+                attempt=next(attempts),
+                max_wait=chosen.retry_after_cap,
             ),
             sleep=self._sleep,
         )
@@ -143,11 +157,16 @@ class JsonApi(ABC):
         json_body: Any = None,
         check: BodyCheck | None = None,
         attempt: int = 1,
+        max_wait: float | None = None,
     ) -> Any:
-        """One attempt: the decoded body, or the classified runtime error."""
+        """One attempt: the decoded body, or the classified runtime error.
+
+        It first takes a request from the client's budget, waiting at most
+        `max_wait` seconds for it; a 429 with Retry-After pauses the budget, so
+        every worker of the client waits it out, not only this one.
+        """
         operation = f"{method} {urlsplit(url).path or '/'}"
-        if self._before_request is not None:
-            self._before_request()
+        self._take_budget(operation, max_wait)
         started = time.perf_counter()
         began = time.monotonic()
         status: int | None = None
@@ -171,6 +190,8 @@ class JsonApi(ABC):
                     parse_retry_after(response.headers.get("Retry-After")),
                 )
                 self._report(operation, status, "error", started, attempt)
+                if status == 429 and failure.retry_after and self._budget is not None:
+                    self._budget.pause(failure.retry_after)
                 raise self.error_for(failure) from HttpFailure("status", status, failure.detail)
             body = self._decode(content)
             problem = check(body) if check is not None else None
@@ -190,6 +211,16 @@ class JsonApi(ABC):
             self._fail(operation, "malformed", status, exc.detail, started, attempt)
         self._report(operation, status, "ok", started, attempt)
         return body
+
+    def _take_budget(self, operation: str, max_wait: float | None) -> None:
+        """One request of the client's budget; its rate-limited error when the wait is too long."""
+        if self._budget is None:
+            return
+        try:
+            self._budget.acquire(max_wait)
+        except BudgetWaitTooLong as exc:
+            failure = Failure(operation, "budget", None, str(exc), exc.seconds)
+            raise self.error_for(failure) from HttpFailure("budget", None, failure.detail)
 
     def _fail(
         self,

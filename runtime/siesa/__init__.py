@@ -9,7 +9,7 @@ import httpx
 
 from runtime.config import ClientConfig, SiesaCredentials
 from runtime.errors import InvalidClientConfig
-from runtime.http import SIESA_RETRY_POLICY, LatencyHook, RetryPolicy, SlidingWindowBudget
+from runtime.http import SIESA_RETRY_POLICY, LatencyHook, RequestBudget, RetryPolicy
 from runtime.http.retry import Sleeper
 from runtime.siesa.base import SiesaSource
 from runtime.siesa.connekta import ConnektaSiesaSource
@@ -26,7 +26,7 @@ def make_source(
     credentials: SiesaCredentials,
     *,
     http: httpx.Client | None = None,
-    budget: SlidingWindowBudget | None = None,
+    budget: RequestBudget | None = None,
     policy: RetryPolicy = SIESA_RETRY_POLICY,
     sleep: Sleeper = time.sleep,
     on_latency: LatencyHook | None = None,
@@ -34,7 +34,9 @@ def make_source(
 ) -> SiesaSource:
     """The source for the client's ERP dialect.
 
-    `http` is an injected client (the caller closes it); `budget`, `sleep`,
+    `http` is an injected client (the caller closes it); `budget` is the
+    client's shared request budget (the handlers pass the budgets table's;
+    without one, the process's own: runtime/siesa/budget.py); `sleep`,
     `policy` and `page_size` (records per request, the dialect's maximum by
     default) exist for tests and tuning; `on_latency` receives every call.
     """

@@ -34,13 +34,13 @@ from runtime.http import (
     LatencyHook,
     MultiHeaderAuth,
     RetryPolicy,
-    SlidingWindowBudget,
     api_key_auth,
 )
+from runtime.http.budget import BudgetGate, RequestBudget
 from runtime.http.retry import Sleeper
 from runtime.remote_text import plain_text
 from runtime.siesa.base import SiesaSource
-from runtime.siesa.budget import SIESA_BUDGET
+from runtime.siesa.budget import in_process_budget
 from runtime.siesa.connekta_api import ROWS_KEYS, ConnektaApi, NoRecords, check_body
 from runtime.siesa.connekta_filter import build_filter
 
@@ -112,7 +112,7 @@ class ConnektaSiesaSource(SiesaSource):
         credentials: SiesaCredentials,
         *,
         http: httpx.Client | None = None,
-        budget: SlidingWindowBudget | None = None,
+        budget: RequestBudget | None = None,
         policy: RetryPolicy = SIESA_RETRY_POLICY,
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
@@ -142,7 +142,7 @@ class ConnektaSiesaSource(SiesaSource):
         self.rows_key = ROWS_KEYS[self.settings.endpoint]
         self.rows_seen = 0
         self.rows_of_other_companies = 0
-        spend = budget or SIESA_BUDGET
+        spend = budget if budget is not None else in_process_budget(config)
         auth = MultiHeaderAuth(api_key_auth("ConniKey", key), api_key_auth("ConniToken", token))
         self._api = ConnektaApi(
             query=self.settings.query,
@@ -155,7 +155,7 @@ class ConnektaSiesaSource(SiesaSource):
             policy=policy,
             sleep=sleep,
             on_latency=on_latency,
-            before_request=lambda: spend.acquire(self.client_id),
+            budget=BudgetGate(spend, self.client_id),
         )
 
     def filter_for(self, modified_since: datetime | None) -> str:

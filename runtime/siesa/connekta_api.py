@@ -56,6 +56,8 @@ class ConnektaApi(JsonApi):
             return SiesaResponseTooLarge(message)
         if failure.kind == "deadline":
             return SiesaResponseTooSlow(message)
+        if failure.kind == "budget":
+            return SiesaRateLimited(message, retry_after=failure.retry_after)
         if failure.kind != "status":
             return SiesaUnavailable(message)
         if failure.status == 400 and says_no_records(failure.detail):

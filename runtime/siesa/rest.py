@@ -46,15 +46,15 @@ from runtime.http import (
     JsonApi,
     LatencyHook,
     RetryPolicy,
-    SlidingWindowBudget,
     bearer_auth,
     status_of,
 )
+from runtime.http.budget import BudgetGate, RequestBudget
 from runtime.http.pages import MAX_PAGE_SIZE, check_page, total_records
 from runtime.http.retry import Sleeper
 from runtime.remote_text import plain_text
 from runtime.siesa.base import SiesaSource
-from runtime.siesa.budget import SIESA_BUDGET
+from runtime.siesa.budget import in_process_budget
 
 PRODUCTS_PATH = "/inventory/products"
 MAX_PASSES = 3
@@ -67,12 +67,14 @@ class SiesaRestApi(JsonApi):
     """The REST dialect's HTTP calls; `error_for` is its one status → error table."""
 
     def error_for(self, failure: Failure) -> IntegrationError:
-        """401/403 stop; 429 waits; 5xx, timeouts, drops, cut-off and malformed pages retry; the rest stop."""
+        """401/403 stop; 429 and a held budget wait; 5xx, timeouts, drops, cut-off and malformed pages retry."""
         message = failure.describe(self.api_name)
         if failure.kind == "too_large":
             return SiesaResponseTooLarge(message)
         if failure.kind == "deadline":
             return SiesaResponseTooSlow(message)
+        if failure.kind == "budget":
+            return SiesaRateLimited(message, retry_after=failure.retry_after)
         if failure.kind != "status":
             return SiesaUnavailable(message)
         if failure.status in (401, 403):
@@ -95,7 +97,7 @@ class RestSiesaSource(SiesaSource):
         credentials: SiesaCredentials,
         *,
         http: httpx.Client | None = None,
-        budget: SlidingWindowBudget | None = None,
+        budget: RequestBudget | None = None,
         policy: RetryPolicy = SIESA_RETRY_POLICY,
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
@@ -112,7 +114,7 @@ class RestSiesaSource(SiesaSource):
         self.zone = ZoneInfo(config.siesa_timezone)
         self.page_size = page_size
         self.products_url = config.siesa_api_url.rstrip("/") + PRODUCTS_PATH
-        spend = budget or SIESA_BUDGET
+        spend = budget if budget is not None else in_process_budget(config)
         self._api = SiesaRestApi(
             api_name="Siesa",
             auth=bearer_auth(token),
@@ -121,7 +123,7 @@ class RestSiesaSource(SiesaSource):
             policy=policy,
             sleep=sleep,
             on_latency=on_latency,
-            before_request=lambda: spend.acquire(self.client_id),
+            budget=BudgetGate(spend, self.client_id),
         )
 
     def iter_pages(self, modified_since: datetime | None) -> Iterator[list[dict[str, Any]]]:

@@ -3,7 +3,7 @@
 The transformer wrote each line with the product's record already made
 (runtime/stages/transform.py `ready_line`), so nothing here runs mapping
 code. Batches of at most `batch_size` lines go to the adapter's
-`load_batch`. Every record ends as a success or a failed record, handed to
+`load_batch`, up to the client's `product_concurrency` at once. Every record ends as a success or a failed record, handed to
 a `FailureSink` with its id, stage `product`, reason, whether sending it
 again may succeed, its canonical record and its position (where its raw
 ERP record is, for replay); a record the adapter reported nothing about is
@@ -13,14 +13,20 @@ that stops can report every record it did not load (`stop_lines`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.errors import RunDataError
 from runtime.observability import redact
 from runtime.sync_state import run_status
+
+if TYPE_CHECKING:
+    from runtime.adapters.results import BatchResult
 
 Record = dict[str, Any]
 
@@ -95,20 +101,103 @@ def load_records(
     batch_size: int,
     failed: FailureSink,
     progress: LoadProgress,
+    workers: int = 1,
 ) -> LoadProgress:
-    """Every canonical record through the adapter, `batch_size` at a time; `progress` as it ends."""
+    """Every canonical record through the adapter, `batch_size` at a time; `progress` as it ends.
+
+    Up to `workers` batches are at the adapter at once (the client's
+    `product_concurrency`), each in a thread of its own, and each batch's
+    outcome is accounted in the main thread in batch order: the counts and
+    the failed-record lines are the same, in the same order, as one batch
+    after another. A batch that raises stops the load: no batch is sent
+    after it, those at the adapter are waited for, and `progress.current`
+    holds, in order, every batch read that did not complete (the stopped
+    run reports them); a later batch that did complete is accounted as
+    what it is. The error raised is that of the first batch in order.
+    """
+    if workers < 1:
+        raise ValueError("load_records needs at least one worker")
     progress.records = batched(records, batch_size)
-    for batch in progress.records:
-        progress.current = batch
-        progress.canonical_count += len(batch)
-        progress.handled.update(
-            str(record["id"]) for record in batch if record.get("id") is not None
-        )
-        succeeded = load_batch(adapter, batch, failed)
-        progress.success += len(succeeded)
-        progress.loaded.update(succeeded)
-        progress.current = []
+    sent: deque[_Sent] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="load") as pool:
+        try:
+            for batch in progress.records:
+                progress.canonical_count += len(batch)
+                progress.handled.update(
+                    str(record["id"]) for record in batch if record.get("id") is not None
+                )
+                sent.append(_Sent(batch))
+                products = products_of(batch)
+                sent[-1].future = pool.submit(copy_context().run, adapter.load_batch, products)
+                while sent and (len(sent) >= workers or sent[0].done):
+                    _account(adapter, sent[0], failed, progress)
+                    sent.popleft()
+            while sent:
+                _account(adapter, sent[0], failed, progress)
+                sent.popleft()
+        except BaseException as stop:
+            first = _settle(adapter, sent, failed, progress)
+            if first is None or first is stop:
+                raise
+            raise first from None
     return progress
+
+
+@dataclass
+class _Sent:
+    """One batch read from the pages, and its call of the adapter once it is made."""
+
+    batch: list[Record]
+    future: Future[Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        """True when the adapter has answered (or failed) for this batch."""
+        return self.future is not None and self.future.done()
+
+
+def _account(adapter: Any, sent: _Sent, failed: FailureSink, progress: LoadProgress) -> None:
+    """Wait for one batch's outcome and account it; its error propagates (the load stops)."""
+    if sent.future is None:
+        raise RuntimeError("a batch was read but never sent")
+    result = sent.future.result()
+    succeeded = account_batch(adapter, sent.batch, result, failed)
+    progress.success += len(succeeded)
+    progress.loaded.update(succeeded)
+
+
+def _settle(
+    adapter: Any, sent: deque[_Sent], failed: FailureSink, progress: LoadProgress
+) -> BaseException | None:
+    """A stopping load: wait for every batch still at the adapter, in order.
+
+    A batch that completed is accounted; one that did not (it raised, or was
+    never sent) goes to `progress.current` for the stopped run's report.
+    Returns the error of the first batch in order that raised, if any.
+    """
+    progress.current = []
+    first: BaseException | None = None
+    for each in sent:
+        error = None if each.future is None else each.future.exception()
+        if each.future is not None and error is None:
+            _account(adapter, each, failed, progress)
+            continue
+        progress.current.extend(each.batch)
+        if first is None and error is not None:
+            first = error
+    sent.clear()
+    return first
+
+
+def products_of(batch: list[Record]) -> list[Record]:
+    """The product records of a batch of page lines; RunDataError when a line holds none."""
+    for line in batch:
+        if not isinstance(line.get("product"), dict):
+            raise RunDataError(
+                "a page line holds no product record: the pages were written by a transformer "
+                "older than this loader; run the sync again"
+            )
+    return [line["product"] for line in batch]
 
 
 def totals(progress: LoadProgress, failed_count: int) -> LoadTotals:
@@ -121,16 +210,14 @@ def totals(progress: LoadProgress, failed_count: int) -> LoadTotals:
     )
 
 
-def load_batch(adapter: Any, batch: list[Record], failed: FailureSink) -> list[str]:
-    """One batch of page lines through the adapter; returns the ids of the records that reached it."""
-    for line in batch:
-        if not isinstance(line.get("product"), dict):
-            raise RunDataError(
-                "a page line holds no product record: the pages were written by a transformer "
-                "older than this loader; run the sync again"
-            )
+def account_batch(
+    adapter: Any, batch: list[Record], result: BatchResult, failed: FailureSink
+) -> list[str]:
+    """A batch's outcome: failed records to `failed` (one the adapter said nothing of, too).
+
+    Returns the ids of the records that reached the product.
+    """
     products = [line["product"] for line in batch]
-    result = adapter.load_batch(products)
     succeeded = set(result.succeeded)
     by_id = {adapter.id_of(product): line for product, line in zip(products, batch, strict=True)}
     accounted: set[str] = set(succeeded)

@@ -1,8 +1,8 @@
 """A botocore hook on every client of the process that fails tenant-data calls not made in a tenant session.
 
 What counts as tenant data: a secret `siesa-integration/{client}/...`, an
-object or listing under `runs/` of the config bucket, an item of the clients
-or runs table (docs/security.md, row 9). The guard registers itself in
+object or listing under `runs/` of the config bucket, an item of the tables
+it is given: clients, runs, request budgets (docs/security.md, row 9). The guard registers itself in
 botocore's built-in handlers, so every session (and so every client) made
 after `guarding` starts carries it, whoever makes it: the runtime's ambient
 clients, its tenant clients, a transfer thread's, moto's own.

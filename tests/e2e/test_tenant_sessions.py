@@ -30,7 +30,7 @@ STAGES = ("extractor", "transformer", "loader")
 @pytest.fixture
 def guard(engine: E2eEngine) -> Iterator[TenantGuard]:
     outputs = engine.provisioned.outputs
-    tables = {outputs["ClientsTableName"], outputs["RunsTableName"]}
+    tables = {outputs["ClientsTableName"], outputs["RunsTableName"], outputs["BudgetsTableName"]}
     with guarding(outputs["ConfigBucketName"], tables) as installed:
         yield installed
 

@@ -9,6 +9,7 @@ import pytest
 from local.embedded_aws import LocalAws
 from local.provision import ProvisionResult
 from ops.deploy import infra
+from runtime.budgets import BUDGETS_TABLE_SCHEMA
 
 Deployed = tuple[LocalAws, ProvisionResult]
 
@@ -68,6 +69,14 @@ def test_runs_table_is_keyed_by_client_and_run(deployed: Deployed) -> None:
     ]
 
 
+def test_budgets_table_is_keyed_by_client_and_budget(deployed: Deployed) -> None:
+    aws, result = deployed
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.describe_table(TableName=result.outputs["BudgetsTableName"])["Table"]
+    assert table["TableName"] == "siesa-integration-budgets"
+    assert table["KeySchema"] == BUDGETS_TABLE_SCHEMA["KeySchema"]
+
+
 def test_config_bucket_is_encrypted_with_its_own_key(deployed: Deployed) -> None:
     aws, result = deployed
     (rule,) = aws.client("s3").get_bucket_encryption(Bucket="siesa-integration-config")[
@@ -101,6 +110,10 @@ def test_functions_are_configured(deployed: Deployed, name: str, memory: int, ti
     assert variables["RUNS_TABLE"] == "siesa-integration-runs"
     assert variables["CONFIG_BUCKET"] == "siesa-integration-config"
     assert variables["ENVIRONMENT"] == "test"
+    # the stages that call an API take their requests from the clients' shared budgets
+    assert variables.get("BUDGETS_TABLE") == (
+        None if name.endswith("transformer") else "siesa-integration-budgets"
+    )
     assert function["Concurrency"]["ReservedConcurrentExecutions"] == 10
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from ops.deploy import infra
 from runtime import settings
+from runtime.budgets import ATTRIBUTES, BUDGETS_TABLE_SCHEMA
 from runtime.config import DEFAULT_FAILED_RECORDS_ALERT_PERCENT
 
 TEMPLATE: dict[str, Any] = infra.load_template()
@@ -35,6 +36,27 @@ def test_both_tables_are_encrypted_with_point_in_time_recovery() -> None:
         assert table["SSESpecification"] == {"SSEEnabled": True}
         assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert RESOURCES[name]["DeletionPolicy"] == "Retain"
+
+
+def test_budgets_table_is_encrypted_keyed_like_the_runtime_and_expires_idle_items() -> None:
+    table = props("BudgetsTable")
+    assert table["TableName"] == "siesa-integration-budgets"
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["KeySchema"] == BUDGETS_TABLE_SCHEMA["KeySchema"]
+    assert table["AttributeDefinitions"] == BUDGETS_TABLE_SCHEMA["AttributeDefinitions"]
+    assert table["BillingMode"] == BUDGETS_TABLE_SCHEMA["BillingMode"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "expires_at" in ATTRIBUTES
+    # a budget is a minute's state: a replaced table loses nothing worth keeping
+    assert RESOURCES["BudgetsTable"]["DeletionPolicy"] == "Delete"
+
+
+@pytest.mark.parametrize("logical", ["ExtractorFunction", "TransformerFunction", "LoaderFunction"])
+def test_the_stages_that_call_an_api_are_told_the_budgets_table(logical: str) -> None:
+    variables = props(logical)["Environment"]["Variables"]
+    expected = None if logical == "TransformerFunction" else {"Ref": "BudgetsTable"}
+    assert variables.get(settings.BUDGETS_TABLE_ENV) == expected
 
 
 def test_clients_table_indexes_enabled_as_a_string_flag() -> None:

@@ -27,15 +27,29 @@ from template_values import (
 
 from infra import DEFINITION_PATH
 from runtime import config_store, settings
+from runtime.budgets import ATTRIBUTES as BUDGET_ATTRIBUTES
+from runtime.budgets import Rate, TableBudget
 from runtime.config_store import ConfigStore
 
 STAGES = ("Extractor", "Transformer", "Loader")
 SECRETS_OF = {"Extractor": ("siesa",), "Transformer": (), "Loader": ("kong", "wms")}
 CLIENTS = get_att("ClientsTable", "Arn")
 RUNS = get_att("RunsTable", "Arn")
+BUDGETS = get_att("BudgetsTable", "Arn")
+BUDGET_STAGES = ("Extractor", "Loader")
+"""The stages that call an API, so take requests from the client's budget (runtime/budgets.py)."""
 BUCKET = get_att("ConfigBucket", "Arn")
 RUN = "20250115T100000Z-3f9a1c"
-KEYWORDS = {"SET", "REMOVE", "AND", "OR", "NOT", "attribute_exists", "attribute_not_exists"}
+KEYWORDS = {
+    "SET",
+    "REMOVE",
+    "ADD",
+    "AND",
+    "OR",
+    "NOT",
+    "attribute_exists",
+    "attribute_not_exists",
+}
 SYNC_STATUS_ATTRIBUTES = [
     "client_id",
     "last_sync_status",
@@ -91,6 +105,8 @@ def tenant_requests(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         ("dynamodb:UpdateItem", CLIENTS, {**key, "dynamodb:Attributes": SYNC_STATUS_ATTRIBUTES}),
         ("dynamodb:GetItem", RUNS, key),
         ("dynamodb:UpdateItem", RUNS, {**key, "dynamodb:Attributes": ["client_id", "status"]}),
+        ("dynamodb:GetItem", BUDGETS, key),
+        ("dynamodb:UpdateItem", BUDGETS, {**key, "dynamodb:Attributes": list(BUDGET_ATTRIBUTES)}),
     ]
     return found
 
@@ -105,6 +121,8 @@ def own_access_allowed(stage: str, action: str, resource: str) -> bool:
         return any(f"/{system}-" in resource for system in SECRETS_OF[stage])
     if action == "s3:DeleteObject":
         return stage == "Extractor"  # it drops pages deduplication emptied
+    if resource == BUDGETS:
+        return stage in BUDGET_STAGES  # the transformer calls no API
     return True
 
 
@@ -151,7 +169,7 @@ def test_no_scan_no_keyless_query_no_index_no_other_item_write(stage: str) -> No
     documents = identity_documents(f"{stage}TenantRole")
     context = tagged("cliente-a", stage)
     own = {"dynamodb:LeadingKeys": ["cliente-a"]}
-    for table in (CLIENTS, RUNS):
+    for table in (CLIENTS, RUNS, BUDGETS):
         assert not decide(documents, "dynamodb:Scan", table, **context).allowed
         assert not decide(documents, "dynamodb:Query", table, **context).allowed
         assert not decide(documents, "dynamodb:Query", table, **context, **own).allowed
@@ -205,20 +223,103 @@ def test_the_allowed_attributes_are_exactly_what_config_store_writes() -> None:
         "cliente-a", run_id=RUN, status="success", timestamp="t", records=3, watermark="w"
     )
     (call,) = written
-    expressions = f"{call['UpdateExpression']} {call['ConditionExpression']}"
-    words = set(re.findall(r"(?<![:#\w])([A-Za-z_]+)", expressions))
-    named = words - KEYWORDS
+    named = attributes_named(call)
     assert call.get("ReturnValues", "NONE") == "NONE"
     for stage in STAGES:
-        (statement,) = [
-            s
-            for document in identity_documents(f"{stage}TenantRole")
-            for s in document["Statement"]
-            if s.get("Sid") == "RecordOwnSyncStatus"
-        ]
-        allowed = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+        allowed = allowed_attributes(stage, "RecordOwnSyncStatus")
         assert set(allowed) == named | {"client_id"}, stage
         assert sorted(allowed) == sorted(SYNC_STATUS_ATTRIBUTES)
+
+
+def attributes_named(call: dict[str, Any]) -> set[str]:
+    """The attribute names an UpdateItem call's expressions use."""
+    expressions = f"{call['UpdateExpression']} {call['ConditionExpression']}"
+    return set(re.findall(r"(?<![:#\w])([A-Za-z_]+)", expressions)) - KEYWORDS
+
+
+def allowed_attributes(stage: str, sid: str) -> list[str]:
+    """The `dynamodb:Attributes` a statement of the stage's tenant role allows."""
+    (statement,) = [
+        s
+        for document in identity_documents(f"{stage}TenantRole")
+        for s in document["Statement"]
+        if s.get("Sid") == sid
+    ]
+    return list(statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+
+
+@pytest.mark.parametrize("stage", BUDGET_STAGES)
+def test_cliente_as_session_cannot_read_or_spend_cliente_bs_budget(stage: str) -> None:
+    """A compromised worker of one client can neither see nor hold up another's requests."""
+    documents = identity_documents(f"{stage}TenantRole")
+    context = tagged("cliente-a", stage)
+    spend = {"dynamodb:Attributes": list(BUDGET_ATTRIBUTES)}
+    own, other = ["cliente-a"], ["cliente-b"]
+    assert decide(documents, "dynamodb:GetItem", BUDGETS, **context, **leading(own)).allowed
+    assert decide(
+        documents, "dynamodb:UpdateItem", BUDGETS, **context, **leading(own), **spend
+    ).allowed
+    for keys in (other, ["cliente-a", "cliente-b"]):
+        assert not decide(
+            documents, "dynamodb:GetItem", BUDGETS, **context, **leading(keys)
+        ).allowed
+        assert not decide(
+            documents, "dynamodb:UpdateItem", BUDGETS, **context, **leading(keys), **spend
+        ).allowed
+    # its own item only through the budget's attributes, and never returned or replaced
+    assert not decide(
+        documents,
+        "dynamodb:UpdateItem",
+        BUDGETS,
+        **context,
+        **leading(own),
+        **{"dynamodb:Attributes": [*BUDGET_ATTRIBUTES, "client_name"]},
+    ).allowed
+    assert not decide(
+        documents,
+        "dynamodb:UpdateItem",
+        BUDGETS,
+        **context,
+        **leading(own),
+        **spend,
+        **{"dynamodb:ReturnValues": "ALL_OLD"},
+    ).allowed
+    assert not decide(documents, "dynamodb:PutItem", BUDGETS, **context, **leading(own)).allowed
+
+
+def test_the_transformer_has_no_budget() -> None:
+    documents = identity_documents("TransformerTenantRole")
+    context = {**tagged("cliente-a", "Transformer"), **leading(["cliente-a"])}
+    assert not decide(documents, "dynamodb:GetItem", BUDGETS, **context).allowed
+
+
+def test_the_budget_attributes_allowed_are_exactly_what_a_budget_writes() -> None:
+    """Every UpdateItem a TableBudget makes names only attributes the tenant roles allow."""
+    written: list[dict[str, Any]] = []
+
+    class Recorder:
+        def get_item(self, **arguments: Any) -> dict[str, Any]:
+            return {}
+
+        def update_item(self, **arguments: Any) -> dict[str, Any]:
+            written.append(arguments)
+            return {}
+
+    budget = TableBudget("siesa-integration-budgets", "siesa", Rate(100, 60.0), dynamodb=Recorder())
+    budget.acquire("cliente-a")
+    budget.pause("cliente-a", 5.0)
+    named: set[str] = set()
+    for call in written:
+        named |= attributes_named(call) | set(call["Key"])
+        assert call.get("ReturnValues", "NONE") == "NONE"
+    assert len(written) == 2 and named <= set(BUDGET_ATTRIBUTES)
+    for stage in BUDGET_STAGES:
+        allowed = allowed_attributes(stage, "SpendOwnRequestBudget")
+        assert sorted(allowed) == sorted(BUDGET_ATTRIBUTES), stage
+
+
+def leading(keys: list[str]) -> dict[str, Any]:
+    return {"dynamodb:LeadingKeys": keys}
 
 
 # --- no tag, explicit deny ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 moto alone let two racing conditional writes both succeed now and then (the run
 lease's race in tests/reliability/test_one_run_per_client.py caught it about one
-run in six); local/dynamodb_atomic.py serialises DynamoDB requests.
+run in six); local/moto_writes.py makes moto's DynamoDB writes one step.
 """
 
 from __future__ import annotations

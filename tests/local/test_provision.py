@@ -19,6 +19,7 @@ from local.provision import (
     ProvisionResult,
     provision,
 )
+from runtime.budgets import BUDGETS_TABLE_SCHEMA
 from runtime.config_store import CLIENTS_TABLE_SCHEMA
 from runtime.mapping_loader import BundleLoader
 from runtime.sync_state import RUNS_TABLE_SCHEMA
@@ -42,6 +43,7 @@ def test_outputs_are_exported_to_the_process(provisioned: tuple[LocalAws, Provis
     assert os.environ["STATE_MACHINE_ARN"] == result.state_machine_arn
     assert os.environ["CLIENTS_TABLE"] == "siesa-integration-clients"
     assert os.environ["RUNS_TABLE"] == "siesa-integration-runs"
+    assert os.environ["BUDGETS_TABLE"] == "siesa-integration-budgets"
     assert os.environ["CONFIG_BUCKET"] == "siesa-integration-config"
     assert os.environ["ALERTS_TOPIC_ARN"] == result.outputs["AlertsTopicArn"]
 
@@ -95,12 +97,13 @@ def test_the_artifacts_the_template_points_at_are_uploaded(
 
 
 def test_tables_match_the_runtime_schemas(provisioned: tuple[LocalAws, ProvisionResult]) -> None:
-    """The template and runtime.config_store / runtime.sync_state agree on keys and indexes."""
+    """The template and runtime.config_store / sync_state / budgets agree on keys and indexes."""
     aws, _ = provisioned
     dynamodb = aws.client("dynamodb")
     for table_name, schema in (
         ("siesa-integration-clients", CLIENTS_TABLE_SCHEMA),
         ("siesa-integration-runs", RUNS_TABLE_SCHEMA),
+        ("siesa-integration-budgets", BUDGETS_TABLE_SCHEMA),
     ):
         table = dynamodb.describe_table(TableName=table_name)["Table"]
         assert table["KeySchema"] == schema["KeySchema"]

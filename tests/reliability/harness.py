@@ -11,7 +11,9 @@ handlers' `Deps` differ from production, through their injection points:
 - the ERP is read in pages of PAGE_SIZE records and the product loaded in
   batches of BATCH_SIZE, so a run of a few hundred records has several of each;
 - the ERP read timeout is READ_TIMEOUT_SECONDS (30 s in production);
-- a loader can be made to crash between two batches (`Injections`);
+- a loader can be made to crash between two batches (`Injections`); it then
+  sends one batch at a time, so "after batch k" means what it says (the
+  concurrent loader's stop is tested in tests/runtime/stages/test_load.py);
 - the workflow's own retries (Step Functions `Retry`, interval times backoff,
   with full jitter) are recorded by `workflow_waits_recorded`, not slept: what
   a retry decides is the same, only the clock is not waited on.
@@ -195,11 +197,12 @@ def _crash_after(adapter: Any, batches: int) -> None:
 def handlers(waits: WaitLog, injections: Injections) -> dict[str, Handler]:
     """The three Lambda functions: the runtime's cores with the harness's Deps."""
 
-    def deps() -> Deps:
+    def deps(product_concurrency: int | None = None) -> Deps:
         return Deps(
             source_factory=source_factory(waits, injections),
             adapter_class=adapter_factory(waits, injections),
             batch_size=BATCH_SIZE,
+            product_concurrency=product_concurrency,
         )
 
     @lambda_entry("extractor")
@@ -212,7 +215,10 @@ def handlers(waits: WaitLog, injections: Injections) -> dict[str, Handler]:
 
     @lambda_entry("loader")
     def loader(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return load(parse_event(Transformed, event, "loader"), deps())
+        request = parse_event(Transformed, event, "loader")
+        # "crashes after batch k" means one batch after another: such a loader sends one at a time
+        crashing = request.client_id in injections.crash_after_batches
+        return load(request, deps(1 if crashing else None))
 
     return {EXTRACTOR: extractor, TRANSFORMER: transformer, LOADER: loader}
 

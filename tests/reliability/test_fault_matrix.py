@@ -313,10 +313,13 @@ CASES = [
         GROUP_PRODUCT,
         "500 four times in a row",
         "kong",
-        "4 × 500 (past the design's 3 retries: the workflow retries the loader)",
-        product(error_500_next=4),
+        # four batches at the product at once (product_concurrency): each meets four 500s,
+        # past the design's three retries, and the workflow retries the loader once
+        "16 × 500: 4 × 500 for each of the 4 batches at the product at once (past the "
+        "design's 3 retries: the workflow retries the loader)",
+        product(error_500_next=16),
         "completed",
-        both(product_injected_check("error_500", 4), a_loader_attempt_failed),
+        both(product_injected_check("error_500", 16), a_loader_attempt_failed),
     ),
     Case(
         GROUP_PRODUCT,
@@ -360,8 +363,10 @@ CASES = [
         GROUP_PRODUCT,
         "401 in the middle of a run",
         "kong",
-        "API key revoked after 2 of 5 batches",
-        revoke_after(4),
+        # a batch is two requests (products, then tags) and four batches are at the product
+        # at once: eight requests in, at least one batch is loaded whatever their order
+        "API key revoked after 8 requests (4 of 5 batches, sent 4 at once)",
+        revoke_after(8),
         "failed",
         alert="ProductAuthError",
     ),

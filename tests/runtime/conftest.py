@@ -321,9 +321,9 @@ def platform(
     The process-wide Siesa request budget is replaced by a fresh one so tests never
     wait on each other's requests.
     """
-    import runtime.siesa.rest as siesa_rest
+    import runtime.siesa.budget as siesa_budget
 
-    monkeypatch.setattr(siesa_rest, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
+    monkeypatch.setattr(siesa_budget, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
     upload_bundle(aws.s3, aws.bucket, compiled_bundle_dir)
     with ExitStack() as stack:
         yield Platform(aws=aws, stack=stack)

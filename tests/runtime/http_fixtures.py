@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from runtime.http import SlidingWindowBudget
+
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 BOGOTA = ZoneInfo("America/Bogota")
@@ -190,6 +192,15 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += max(seconds, 0.0)
+
+
+def quiet_budget(limit: int | None = 100) -> SlidingWindowBudget:
+    """A request budget of its own on a fake clock: never shared, never waits for real.
+
+    A 429's pause is waited on the fake clock, so a test with a long Retry-After is instant.
+    """
+    clock = FakeClock()
+    return SlidingWindowBudget(limit, 60.0, clock=clock, sleep=clock.sleep)
 
 
 class Sleeps:

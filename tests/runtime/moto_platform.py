@@ -68,6 +68,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_PROFILE",
         settings.CLIENTS_TABLE_ENV,
         settings.RUNS_TABLE_ENV,
+        settings.BUDGETS_TABLE_ENV,
+        settings.RATE_WINDOW_ENV,
         settings.CONFIG_BUCKET_ENV,
         settings.MAPPINGS_PREFIX_ENV,
         settings.MAPPINGS_SIGNING_KEY_ENV,

@@ -22,7 +22,7 @@ from runtime.http import ApiCall, RetryPolicy
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from http_fixtures import ProductStoreApp, Reply, Sleeps, raw_server, serve
+from http_fixtures import ProductStoreApp, Reply, Sleeps, quiet_budget, raw_server, serve
 
 KEY = "kong-key-7c3e91d2-unique"
 BULK = "/api/v1/products/bulk"
@@ -70,6 +70,7 @@ def kong_app() -> ProductStoreApp:
 
 def kong(url: str, *, key: str = KEY, rfid: bool = True, **options: Any) -> ProductAdapter:
     options.setdefault("sleep", Sleeps())
+    options.setdefault("budget", quiet_budget(None))  # a 429's pause waits on a fake clock
     credentials = ProductCredentials(
         product_type="kong",
         api_url=url + "/api/v1",
@@ -178,6 +179,46 @@ def test_429_waits_retry_after_in_seconds_and_as_a_date() -> None:
     assert result.succeeded == ["P0001"]
     assert sleeps.calls[0] == 12.0
     assert 25.0 <= sleeps.calls[1] <= 30.0
+
+
+class RecordingBudget:
+    """A budget that lets everything through and notes what the API asked of it."""
+
+    def __init__(self) -> None:
+        self.taken: list[str] = []
+        self.paused: list[tuple[str, float]] = []
+
+    def acquire(self, key: str, max_wait: float | None = None) -> float:
+        self.taken.append(key)
+        return 0.0
+
+    def pause(self, key: str, seconds: float) -> None:
+        self.paused.append((key, seconds))
+
+
+def test_every_attempt_takes_from_the_clients_budget_and_a_429_pauses_it() -> None:
+    app = kong_app()
+    app.script("POST", BULK, Reply(429, {"error": "slow down"}, {"Retry-After": "12"}))
+    budget = RecordingBudget()
+    with serve(app) as url, kong(url, rfid=False, budget=budget) as adapter:
+        assert load(adapter, [canonical(1)]).succeeded == ["P0001"]
+    assert budget.taken == ["cliente-a", "cliente-a"]  # the 429 and its retry
+    assert budget.paused == [("cliente-a", 12.0)]  # so the client's other workers wait too
+
+
+def test_a_budget_held_past_the_retry_cap_sends_nothing_and_leaves_it_to_the_workflow() -> None:
+    app = kong_app()
+    budget = quiet_budget(None)
+    budget.pause("cliente-a", 600.0)  # another worker's 429 said: ten minutes
+    sleeps = Sleeps()
+    with (
+        serve(app) as url,
+        kong(url, budget=budget, sleep=sleeps) as adapter,
+        pytest.raises(ProductRateLimited, match=r"was not sent: .*paused after a 429") as held,
+    ):
+        load(adapter, [canonical(1)])
+    assert held.value.retry_after == pytest.approx(600.0)
+    assert app.requests_to("POST", BULK) == [] and sleeps.calls == []
 
 
 def test_429_that_persists_raises_rate_limited() -> None:

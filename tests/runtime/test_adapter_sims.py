@@ -20,7 +20,7 @@ from runtime.errors import ProductAuthError, ProductUnavailable
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from http_fixtures import Sleeps
+from http_fixtures import Sleeps, quiet_budget
 
 GOOD_EAN = "7701234567897"
 TAG = "E2801170000002012345678A"
@@ -64,6 +64,7 @@ def adapter(
     **options: Any,
 ) -> ProductAdapter:
     options.setdefault("sleep", Sleeps())
+    options.setdefault("budget", quiet_budget(None))  # a 429's pause waits on a fake clock
     config = ClientConfig(
         client_id="cliente-a",
         client_name="Empresa A",

@@ -12,6 +12,7 @@ import pytest
 
 from local.sim import generate_catalog
 from local.sim.keys import DEFAULT_TENANT
+from local.sim.ratelimit import most_at_once
 from runtime import mapping_loader
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import get_adapter_class
@@ -173,6 +174,43 @@ def test_batches_respect_batch_size(platform: Any, monkeypatch: pytest.MonkeyPat
     bulk_calls = [e for e in kong.log.entries() if e.path.endswith("/products/bulk")]
     assert len(bulk_calls) == -(-transformed["count"] // 40)
     assert summary["records_success"] == transformed["count"]
+
+
+def test_batches_go_to_the_product_at_once_and_the_run_reads_as_one_at_a_time(
+    platform: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATCH_SIZE", "10")
+    kong, kong_url = platform.kong()
+    kong.faults.set(latency_ms=30)
+    transformed = _through_transformer(platform, "cliente-q", 130, product_url=kong_url)
+    tagged = [
+        line["canonical"]
+        for key in transformed["canonical_pages"]
+        for line in platform.aws.ndjson(key)
+        if line["canonical"]["rfid_tag_id"]
+    ][::5]
+    assert len(tagged) >= 4
+    tenant = kong.tenant(DEFAULT_TENANT)
+    for index, record in enumerate(tagged):  # refused by the product, in batches all along
+        tenant.tags[record["rfid_tag_id"]] = f"OTHER-{index}"
+    event = Transformed.model_validate(_event(transformed))
+    one_at_a_time = load(event, Deps(product_concurrency=1))
+    first = len(kong.log.entries())
+    at_once = load(event, Deps())  # the workflow's retry of the run: the config's 4 at once
+
+    def bulk_spans(entries: list[Any]) -> list[tuple[float, float]]:
+        return [
+            (e.arrived, e.arrived + e.duration_ms / 1000)
+            for e in entries
+            if e.path.endswith("/products/bulk")
+        ]
+
+    assert most_at_once(bulk_spans(kong.log.entries()[:first])) == 1
+    assert most_at_once(bulk_spans(kong.log.entries()[first:])) == 4
+    for key in ("status", "records_processed", "records_success", "records_failed"):
+        assert at_once[key] == one_at_a_time[key], key
+    assert at_once["failed_records"] == one_at_a_time["failed_records"]  # same lines, same order
+    assert {line["stage"] for line in at_once["failed_records"]} == {"mapping", "product"}
 
 
 def test_refused_product_credentials_stop_the_run(platform: Any) -> None:

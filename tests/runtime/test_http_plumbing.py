@@ -20,6 +20,7 @@ from runtime.errors import (
 )
 from runtime.http import (
     ApiCall,
+    BudgetWaitTooLong,
     HttpFailure,
     RetryPolicy,
     SlidingWindowBudget,
@@ -229,6 +230,34 @@ def test_budget_is_per_key() -> None:
 def test_budget_refuses_nonsense_limits() -> None:
     with pytest.raises(ValueError):
         SlidingWindowBudget(0, 60.0)
+    with pytest.raises(ValueError):
+        SlidingWindowBudget(None, 0.0)
+
+
+def test_a_pause_holds_every_request_of_its_key_and_only_of_its_key() -> None:
+    clock = FakeClock()
+    budget = SlidingWindowBudget(None, 60.0, clock=clock, sleep=clock.sleep)
+    budget.pause("cliente-a", 12.0)
+    budget.pause("cliente-a", 3.0)  # a shorter pause never cuts a longer one short
+    assert budget.acquire("cliente-b") == 0.0
+    assert budget.acquire("cliente-a") == pytest.approx(12.0)
+    assert budget.acquire("cliente-a") == 0.0
+    budget.pause("cliente-a", 0.0)  # Retry-After: 0 pauses nothing
+    assert budget.acquire("cliente-a") == 0.0
+
+
+def test_a_wait_longer_than_allowed_takes_nothing_and_says_why() -> None:
+    clock = FakeClock()
+    budget = SlidingWindowBudget(1, 60.0, clock=clock, sleep=clock.sleep)
+    budget.acquire("c")
+    with pytest.raises(BudgetWaitTooLong) as spent:
+        budget.acquire("c", max_wait=30.0)
+    assert spent.value.seconds == pytest.approx(60.0) and not spent.value.paused
+    budget.pause("c", 600.0)
+    with pytest.raises(BudgetWaitTooLong, match="paused after a 429") as paused:
+        budget.acquire("c", max_wait=60.0)
+    assert paused.value.paused and budget.in_window("c") == 1
+    assert clock.sleeps == []
 
 
 # --- client, auth, redaction, latency ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from http_fixtures import (
     SiesaCatalogApp,
     Sleeps,
     http_response,
+    quiet_budget,
     raw_server,
     serve,
     siesa_records,
@@ -60,9 +61,7 @@ def config(url: str, **extra: Any) -> ClientConfig:
 
 def source(url: str, **options: Any) -> SiesaSource:
     """A source with its own budget and a sleeper that does not wait."""
-    options.setdefault(
-        "budget", SlidingWindowBudget(100, 60.0, clock=FakeClock(), sleep=lambda s: None)
-    )
+    options.setdefault("budget", quiet_budget())
     options.setdefault("sleep", Sleeps())
     return make_source(
         config(url, **options.pop("config", {})), SiesaCredentials(api_key=TOKEN), **options

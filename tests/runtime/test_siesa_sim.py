@@ -20,7 +20,7 @@ from runtime.siesa import RestSiesaSource, SiesaSource, make_source
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
-from http_fixtures import FakeClock, Sleeps
+from http_fixtures import FakeClock, Sleeps, quiet_budget
 
 
 def source(server: SimServer, **options: Any) -> SiesaSource:
@@ -31,9 +31,7 @@ def source(server: SimServer, **options: Any) -> SiesaSource:
         siesa_api_url=f"{server.url}/api/v1",
         product_api_url="https://cliente-a.kong.example/api/v1",
     )
-    options.setdefault(
-        "budget", SlidingWindowBudget(100, 60.0, clock=FakeClock(), sleep=lambda s: None)
-    )
+    options.setdefault("budget", quiet_budget())
     options.setdefault("sleep", Sleeps())
     return make_source(config, SiesaCredentials(api_key=DEFAULT_SIESA_API_KEY), **options)
 

@@ -147,9 +147,9 @@ def connekta_platform(
     The process-wide Siesa request budget is replaced by a fresh one so tests
     never wait on each other's requests.
     """
-    import runtime.siesa.connekta as connekta_source
+    import runtime.siesa.budget as siesa_budget
 
-    monkeypatch.setattr(connekta_source, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
+    monkeypatch.setattr(siesa_budget, "SIESA_BUDGET", SlidingWindowBudget(100, 60.0))
     upload_bundle(aws.s3, aws.bucket, compiled_bundle_dir)
     with ExitStack() as stack:
         yield ConnektaPlatform(*aws, stack)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -142,3 +144,85 @@ def test_a_load_stopped_before_reading_reports_the_unread_records() -> None:
         ("A", "why", "a"),
         ("B", "why", "b"),
     ]
+
+
+# --- several batches at once -----------------------------------------------------------------
+
+
+class Overlapping(Adapter):
+    """Holds every batch until `workers` are in at once; later batches answer first."""
+
+    def __init__(self, workers: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.together = threading.Barrier(workers, timeout=10)
+        self.lock = threading.Lock()
+        self.at_once = self.most_at_once = 0
+
+    def load_batch(self, products: list[dict[str, Any]]) -> BatchResult:
+        with self.lock:
+            self.at_once += 1
+            self.most_at_once = max(self.most_at_once, self.at_once)
+        try:
+            if products[0]["product_id"] != "I":  # the last batch of 1 has no partners left
+                self.together.wait()
+            time.sleep(0.01 * (5 - len(self.batches)) if len(products) > 1 else 0)
+            with self.lock:
+                return super().load_batch(products)
+        finally:
+            with self.lock:
+                self.at_once -= 1
+
+
+def test_batches_go_at_once_yet_are_accounted_in_order_as_one_after_another() -> None:
+    ids = tuple("ABCDEFGHI")
+    sequential_failed, sequential = Failures(), LoadProgress()
+    load_records(
+        Adapter(refuse=("C", "F"), forget=("H",)), _records(*ids), 2, sequential_failed, sequential
+    )
+    adapter = Overlapping(4, refuse=("C", "F"), forget=("H",))
+    failed, progress = Failures(), LoadProgress()
+    load_records(adapter, _records(*ids), 2, failed, progress, workers=4)
+    assert adapter.most_at_once == 4
+    assert failed.lines == sequential_failed.lines  # the same lines, in the same order
+    assert (progress.success, progress.canonical_count) == (sequential.success, 9)
+    assert progress.loaded == sequential.loaded and progress.handled == sequential.handled
+    assert progress.current == []
+
+
+class StopsAtB(Adapter):
+    """The batch holding B fails once the two batches after it are at the product too."""
+
+    def __init__(self) -> None:
+        super().__init__(refuse=("D",))
+        self.others_in = threading.Barrier(3, timeout=10)
+
+    def load_batch(self, products: list[dict[str, Any]]) -> BatchResult:
+        first = products[0]["product_id"]
+        if first in ("B", "C", "D"):
+            self.others_in.wait()
+        if first == "B":
+            raise ConnectionError("product down")
+        if first == "E":
+            raise AssertionError("nothing is sent after the batch that stopped the load")
+        return super().load_batch(products)
+
+
+def test_a_batch_that_stops_the_load_is_reported_and_one_that_completed_meanwhile_is_not() -> None:
+    failed, progress = Failures(), LoadProgress()
+    with pytest.raises(ConnectionError, match="product down"):
+        load_records(StopsAtB(), _records(*"ABCDE"), 1, failed, progress, workers=3)
+    # A loaded; B stopped the load while C and D were at the product: C was loaded (not
+    # reported), D refused (reported as the product said); E was never sent
+    assert [line["id"] for line in failed.lines] == ["D"]
+    assert progress.loaded == {"A", "C"}
+    lines = list(stop_lines(progress, [], failed, "why"))
+    assert [line["id"] for line in lines] == ["B", "E"]
+
+
+def test_a_line_without_a_product_stops_the_load_after_the_batches_before_it() -> None:
+    lines = [*_records("A", "B"), {"id": "X", "name": "x"}]
+    failed, progress = Failures(), LoadProgress()
+    with pytest.raises(RunDataError):
+        load_records(Adapter(refuse=("A",)), lines, 1, failed, progress, workers=4)
+    assert [line["id"] for line in failed.lines] == ["A"] and progress.loaded == {"B"}
+    assert [line["id"] for line in stop_lines(progress, [], failed, "why")] == ["X"]
