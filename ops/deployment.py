@@ -204,19 +204,21 @@ class Deployment:
         return self._outputs
 
     def _named(self, env_name: str) -> str | None:
-        """A resource the environment names, when the environment describes this deployment.
+        """An ARN the environment names, when the environment describes this deployment.
 
-        Variables such as MAPPINGS_SIGNING_KEY_ARN name resources of the AWS that
-        AWS_ENDPOINT_URL points at (`siesa local up` exports both together). A
-        deployment reached at another endpoint (`--endpoint-url`) has resources
-        of its own: its stack outputs say which, not the environment.
+        Variables such as MAPPINGS_SIGNING_KEY_ARN name resources of the one AWS
+        that AWS_ENDPOINT_URL points at (`siesa local up` exports both together):
+        a key or a state machine exists there only. A deployment reached at
+        another endpoint (`--endpoint-url`) has its own: its stack outputs say
+        which. (Table and bucket names are names, not resources of one engine:
+        the environment's apply at any endpoint.)
         """
         if self.endpoint_url != (os.environ.get("AWS_ENDPOINT_URL") or None):
             return None
         return os.environ.get(env_name) or None
 
     def _name(self, env_name: str, output_key: str, default: str) -> str:
-        return self._named(env_name) or self.outputs().get(output_key) or default
+        return os.environ.get(env_name) or self.outputs().get(output_key) or default
 
     @property
     def clients_table(self) -> str:
@@ -244,7 +246,8 @@ class Deployment:
         SECRETS_KMS_KEY_ARN, else the stack output, else the stack's alias: a
         secret is never left to the AWS-managed key.
         """
-        return self._name(SECRETS_KEY_ENV, SECRETS_KEY_OUTPUT, DEFAULT_SECRETS_KEY)
+        named = self._named(SECRETS_KEY_ENV)
+        return named or self.outputs().get(SECRETS_KEY_OUTPUT) or DEFAULT_SECRETS_KEY
 
     @property
     def state_machine_arn(self) -> str:

@@ -33,14 +33,19 @@ def test_the_environment_names_the_resources_of_the_aws_it_points_at() -> None:
     for deployment in (Deployment(), Deployment(HERE)):
         assert deployment._named(settings.MAPPINGS_SIGNING_KEY_ENV) == KEY
         assert deployment._named(SECRETS_KEY_ENV) == KEY
-        assert deployment._named(settings.CONFIG_BUCKET_ENV) == "exported-bucket"
+        assert deployment.bucket == "exported-bucket"
 
 
 @pytest.mark.usefixtures("exported")
 def test_another_endpoint_does_not_take_the_environments_resources_for_its_own() -> None:
     deployment = Deployment(ELSEWHERE)
-    for name in (settings.MAPPINGS_SIGNING_KEY_ENV, SECRETS_KEY_ENV, settings.CONFIG_BUCKET_ENV):
+    for name in (settings.MAPPINGS_SIGNING_KEY_ENV, SECRETS_KEY_ENV):
         assert deployment._named(name) is None, name
+
+
+@pytest.mark.usefixtures("exported")
+def test_table_and_bucket_names_apply_at_any_endpoint() -> None:
+    assert Deployment(ELSEWHERE).bucket == "exported-bucket"
 
 
 def test_on_aws_with_no_endpoint_the_environment_applies(monkeypatch: pytest.MonkeyPatch) -> None:
