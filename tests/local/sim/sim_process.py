@@ -39,7 +39,8 @@ def running_sim(*args: str) -> Iterator[str]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            # generous: on a loaded 2-core CI machine the interpreter may wait seconds for a core
+            process.wait(timeout=30)
         finally:
             if process.poll() is None:
                 process.kill()
