@@ -79,8 +79,10 @@ browser:
 			|| echo "note: could not install $(BROWSER_PACKAGES): the browser tests will skip"; \
 	else echo "note: the browser tests will skip: install $(BROWSER_PACKAGES) (apt-get, as root)"; fi
 
+# worksteal: a worker that runs out of tests takes some of the other's, so the slow
+# end-to-end tests do not leave one core idle at the end.
 unit: $(DEV) browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist worksteal
 
 # The same tests with line coverage: about a third slower, so not part of `make test`
 # (which must stay under 10 minutes on a 2-core machine).
