@@ -7,6 +7,7 @@ Simulators bind 127.0.0.1 only: their /_sim/ endpoints are for local use.
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated, Literal
 
 import typer
@@ -36,6 +37,9 @@ AccessLog = Annotated[bool, typer.Option(help="Print one line per request.")]
 
 
 def _serve(server: SimServer, api_hint: str) -> None:
+    # Ctrl-C stops a simulator even when it was started with SIGINT ignored (a child
+    # inherits that disposition, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     typer.echo(f"ready: {server.url}")
     typer.echo(f"api: {server.url}{api_hint}  (Ctrl-C to stop)")
     server.serve_forever()

@@ -35,3 +35,36 @@ def test_products_serve_with_the_given_key(command: str, path: str, headers: dic
     with running_sim(command, "--api-key", "k-2") as url:
         assert httpx.get(url + path, headers=headers).status_code == 404
         assert httpx.get(url + path).status_code == 401
+
+
+def test_ctrl_c_stops_a_simulator_started_with_sigint_ignored() -> None:
+    """A child inherits an ignored SIGINT (some test runners' workers ignore it): it still stops."""
+    import signal
+    import subprocess
+
+    from sim_process import LAUNCH, REPO
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "kong", "--api-key", "k-3"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_sigint,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("ready: http://127.0.0.1:")
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        stopped_by_itself = True
+    except subprocess.TimeoutExpired:
+        stopped_by_itself = False
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert stopped_by_itself, "the simulator ignored Ctrl-C"
