@@ -244,47 +244,44 @@ class ConfigStore:
 
     def set_enabled(self, client_id: str, enabled: bool) -> ClientConfig:
         """Enable or disable a client (both `enabled` and its index flag); ClientNotFound if absent."""
-        client_id = validate_client_id(client_id)
-        try:
-            response = self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key={"client_id": {"S": client_id}},
-                UpdateExpression="SET enabled = :e, #flag = :f, updated_at = :u",
-                ConditionExpression="attribute_exists(client_id)",
-                ExpressionAttributeNames={"#flag": ENABLED_FLAG},
-                ExpressionAttributeValues={
-                    ":e": {"BOOL": enabled},
-                    ":f": {"S": _flag(enabled)},
-                    ":u": {"S": utc_now_iso(self.clock)},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                raise ClientNotFound(f"client {client_id!r} is not in {self.table_name}") from None
-            raise
-        return validate_config(from_item(response["Attributes"]), f"client {client_id!r}")
+        return self._update_existing(
+            client_id,
+            "SET enabled = :e, #flag = :f, updated_at = :u",
+            {":e": {"BOOL": enabled}, ":f": {"S": _flag(enabled)}},
+            names={"#flag": ENABLED_FLAG},
+        )
 
     def set_pin(self, client_id: str, version: str | None) -> ClientConfig:
         """Pin the client to a bundle version (None: unpin); ClientNotFound if absent.
 
         An operator action: the tenant roles may not write `bundle_pin`.
         """
-        client_id = validate_client_id(client_id)
-        values: dict[str, Any] = {":u": {"S": utc_now_iso(self.clock)}}
         if version is None:
-            expression = "SET updated_at = :u REMOVE bundle_pin"
-        else:
-            expression = "SET bundle_pin = :p, updated_at = :u"
-            values[":p"] = {"S": version}
+            return self._update_existing(client_id, "SET updated_at = :u REMOVE bundle_pin", {})
+        return self._update_existing(
+            client_id, "SET bundle_pin = :p, updated_at = :u", {":p": {"S": version}}
+        )
+
+    def _update_existing(
+        self,
+        client_id: str,
+        expression: str,
+        values: dict[str, Any],
+        *,
+        names: dict[str, str] | None = None,
+    ) -> ClientConfig:
+        """Apply an operator's update (stamped `updated_at = :u`) to an existing client item."""
+        client_id = validate_client_id(client_id)
+        extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key={"client_id": {"S": client_id}},
                 UpdateExpression=expression,
                 ConditionExpression="attribute_exists(client_id)",
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={**values, ":u": {"S": utc_now_iso(self.clock)}},
                 ReturnValues="ALL_NEW",
+                **extra,
             )
         except ClientError as exc:
             if _conditional_failed(exc):
