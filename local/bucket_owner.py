@@ -73,10 +73,21 @@ def checking_bucket_owner(app: WsgiApp) -> WsgiApp:
 
 
 class OwnerCheckingMotoServer(ThreadedMotoServer):
-    """moto's threaded server whose application refuses a wrong ExpectedBucketOwner."""
+    """moto's threaded server whose application refuses a wrong ExpectedBucketOwner.
+
+    `middleware`, when given, wraps the whole application (a request census, say).
+    """
+
+    def __init__(
+        self, *args: Any, middleware: Callable[[WsgiApp], WsgiApp] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._middleware = middleware
 
     def _server_entry(self) -> None:
         app = checking_bucket_owner(DomainDispatcherApplication(create_backend_app))
+        if self._middleware is not None:
+            app = self._middleware(app)
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

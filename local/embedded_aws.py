@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
@@ -32,7 +32,7 @@ import httpx
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
-from local.bucket_owner import OwnerCheckingMotoServer
+from local.bucket_owner import OwnerCheckingMotoServer, WsgiApp
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.moto_writes import atomic_writes
 from ops.deployment import EMBEDDED_AWS_KEY
@@ -85,8 +85,10 @@ class LocalAws:
         handlers: Mapping[str, Handler | str] | None = None,
         region: str = DEFAULT_REGION,
         quiet: bool = True,
+        middleware: Callable[[WsgiApp], WsgiApp] | None = None,
     ) -> None:
         self.region = region
+        self._middleware = middleware
         self.dispatcher = LambdaDispatcher(handlers)
         self._requested_port = port
         self._quiet = quiet
@@ -115,7 +117,10 @@ class LocalAws:
             self._configure_moto()
             _check_port_free(self._requested_port)
             server = OwnerCheckingMotoServer(
-                ip_address=LOOPBACK, port=self._requested_port, verbose=False
+                ip_address=LOOPBACK,
+                port=self._requested_port,
+                verbose=False,
+                middleware=self._middleware,
             )
             server.start()
             self._server = server
