@@ -94,6 +94,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/sync.py
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/checking.py
+	$(BIN)/python benchmarks/aws_usage.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage
