@@ -9,16 +9,21 @@ the copy the run saw, or pages the ERP's listing for its current copy.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from typing import Any
 
 import pytest
 from e2e_support import kong_client, worlds
 from harness import ReliabilityEngine
+from rich.console import Console
 from typer.testing import CliRunner
 
 import ops
 from cli.app import app
+from ops.render import outcome_table
+from ops.run_evidence import page_keys
 
 RECORDS = 60
 PAGE = 10
@@ -62,6 +67,12 @@ def test_a_failed_run_says_its_sync_type_and_what_it_loaded_and_status_counts_th
     assert len(world.held()) == loaded
     document = outcome.to_json()
     assert (document["sync_type"], document["records_loaded"]) == ("initial", loaded)
+    console = Console(file=io.StringIO(), width=200)
+    console.print(outcome_table(outcome))
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert re.search(r"sync type\s+│ initial", shown), shown
+    assert re.search(rf"records loaded\s+│ {loaded}\b", shown), shown
+    assert re.search(rf"records extracted\s+│ {RECORDS}\b", shown), shown
 
     status = as_json(siesa(engine, "status", "--client", world.client_id, "--json"))
     (entry,) = status["clients"]
@@ -108,6 +119,31 @@ def test_run_show_and_failed_open_the_run(engine: ReliabilityEngine, stopped: An
     assert unknown.exit_code == 1 and "no run 20200101T000000Z-000000" in unknown.output
 
 
+def test_a_run_id_two_clients_share_needs_client(engine: ReliabilityEngine, stopped: Any) -> None:
+    world, outcome = stopped
+    spec = kong_client("run-twin", seed=62)
+    with worlds(spec, products=5) as running:
+        engine.add(running[spec.client_id])
+    engine.deployment.run_history().start(
+        spec.client_id, outcome.run_id, sync_type="incremental", started_at="2026-01-01T00:00:00Z"
+    )
+    both = siesa(engine, "run", "show", outcome.run_id)
+    assert both.exit_code == 1
+    assert "several clients (run-open, run-twin); add --client ID" in both.output
+    mine = as_json(
+        siesa(engine, "run", "show", outcome.run_id, "--client", spec.client_id, "--json")
+    )
+    assert (mine["client_id"], mine["sync_type"]) == ("run-twin", "incremental")
+    theirs = as_json(
+        siesa(engine, "run", "show", outcome.run_id, "--client", world.client_id, "--json")
+    )
+    assert theirs["sync_type"] == "initial"
+    engine.deployment.client("dynamodb").delete_item(
+        TableName=engine.deployment.runs_table,
+        Key={"client_id": {"S": spec.client_id}, "run_id": {"S": outcome.run_id}},
+    )
+
+
 def test_run_logs_reads_the_runs_lines_from_the_engines_log_groups(
     engine: ReliabilityEngine, stopped: Any
 ) -> None:
@@ -139,6 +175,14 @@ def test_replay_remaps_the_runs_copy_or_pages_the_erp_and_retry_keeps_the_sync_t
     from_erp = as_json(siesa(engine, *args, "--copy", "erp"))
     assert from_erp["copy"] == "erp"
     assert 1 <= from_erp["erp_pages"] <= -(-RECORDS // PAGE)  # pages, not one call per record
+
+    store = engine.deployment.run_store()
+    for key in page_keys(store, f"runs/{world.client_id}/{run_id}/extracted/"):
+        store.delete(key)  # the run's pages expired: only the ERP's copy is left
+    expired = siesa(engine, "replay", "--client", world.client_id, "--run", run_id, "--copy", "run")
+    assert expired.exit_code == 1 and "replay with --copy erp" in expired.output
+    auto = as_json(siesa(engine, *args))
+    assert auto["copy"] == "erp" and auto["erp_pages"] >= 1
 
     started = as_json(siesa(engine, "run", "retry", run_id, "--json"))
     assert (started["sync_type"], started["retry_of"]) == ("initial", run_id)
