@@ -121,7 +121,8 @@ def outcome_table(outcome: SyncOutcome) -> Table:
         table.add_row("error", f"[red]{_text(outcome.error)}[/]")
         table.add_row("cause", _text(outcome.cause))
     if summary.get("failed_records_key"):
-        table.add_row("failed records", _text(summary["failed_records_key"]))
+        every = f"siesa run failed {outcome.run_id}" if outcome.run_id else ""
+        table.add_row("failed records", f"{every} ({_text(summary['failed_records_key'])})")
     return table
 
 
