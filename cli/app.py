@@ -14,6 +14,7 @@ from cli.deploy import mount_deploy_commands
 from cli.local import local_app
 from cli.mapping import map_app
 from cli.reliability import mount as mount_reliability
+from cli.run import run_app
 from cli.sim import sim_app
 from cli.status import status_command
 from cli.sync import sync_command
@@ -31,6 +32,7 @@ app.add_typer(map_app, name="map")
 app.add_typer(local_app, name="local")
 app.add_typer(sim_app, name="sim")
 app.add_typer(client_app, name="client")
+app.add_typer(run_app, name="run")
 app.command("sync")(sync_command)
 app.command("status")(status_command)
 app.command("demo")(demo_command)

@@ -6,14 +6,17 @@ reported by a run, and every record the product holds that no ERP record
 maps to (orphans) or holds twice, read through the product's listing (exit 1
 when there is any such difference), and ends with the command that repairs
 what it found (`next step: ...`). `siesa replay --client ID
---run RUN_ID [--json]` sends a run's failed records again through the
-current mapping and says what now passes (exit 0 all pass, 3 some still
-fail). Both print one JSON object on stdout with --json.
+--run RUN_ID [--copy auto|run|erp] [--json]` sends a run's failed records
+again through the current mapping, says which copy it sent (the run's
+extracted copy, or the ERP's current one read by paging its listing) and
+what now passes (exit 0 all pass, 3 some still fail), with a progress bar
+on stderr. Both print one JSON object on stdout with --json.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -21,6 +24,7 @@ from rich.table import Table
 
 from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
 from cli.common import print_json as emit_json
+from ops.progress import ReplayBar
 from ops.reconcile import KINDS, MAX_PAGE_SIZE, ReconcileReport, reconcile
 from ops.replay import ReplayReport, replay
 
@@ -185,19 +189,42 @@ def replay_table(report: ReplayReport) -> Table:
     return table
 
 
+class CopyName(StrEnum):
+    """Which copy of each failed record replay sends."""
+
+    auto = "auto"
+    run = "run"
+    erp = "erp"
+
+
 def replay_command(
     client: ClientOption,
     run: Annotated[str, typer.Option("--run", help="The run whose failed records to send again.")],
+    copy: Annotated[
+        CopyName,
+        typer.Option(
+            "--copy",
+            help="run: what the run extracted; erp: the ERP's current copy (after an ERP fix), "
+            "read by paging its listing; auto: run while its pages exist, else erp.",
+        ),
+    ] = CopyName.auto,
     json_output: JsonFlag = False,
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """Send a run's failed records again through the current mapping (exit 0 all pass, 3 not)."""
-    with operator_errors():
-        report = replay(client, run, deployment=deployment_for(endpoint_url))
+    with operator_errors(), ReplayBar(err()) as bar:
+        report = replay(
+            client,
+            run,
+            copy=copy.value,
+            deployment=deployment_for(endpoint_url),
+            on_progress=bar.update,
+        )
     if json_output:
         emit_json(report.to_json())
     else:
         out().print(replay_table(report))
+        out().print(f"copy used: {report.copy_text}", highlight=False)
         err().print(f"stored at {report.report_key}", highlight=False)
     raise typer.Exit(report.exit_code)
 

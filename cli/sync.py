@@ -19,6 +19,8 @@ from cli.common import print_json as emit_json
 from ops.progress import SyncBars
 from ops.render import failed_records_table, outcome_table
 
+WaitFlag = Annotated[bool, typer.Option("--wait", help="Follow the sync and print its summary.")]
+
 
 class SyncTypeName(StrEnum):
     """What to extract: everything, or what changed since the last finished run."""
@@ -34,9 +36,7 @@ def sync_command(
     sync_type: Annotated[
         SyncTypeName, typer.Option("--sync-type", help="initial: everything; incremental: changes.")
     ] = SyncTypeName.incremental,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Follow the sync and print its summary.")
-    ] = False,
+    wait: WaitFlag = False,
     json_output: JsonFlag = False,
     endpoint_url: EndpointUrl = None,
 ) -> None:
@@ -44,9 +44,15 @@ def sync_command(
     deployment = deployment_for(endpoint_url)
     with operator_errors():
         started = ops.start_sync(client, sync_type.value, deployment=deployment)
-        if not wait:
-            _started(started, json_output)
-            return
+    if not wait:
+        started_message(started, json_output)
+        return
+    follow(started, deployment, json_output)
+
+
+def follow(started: ops.StartedSync, deployment: ops.Deployment, json_output: bool) -> None:
+    """Follow a started sync with progress bars, print its summary, exit with its code."""
+    with operator_errors():
         try:
             with SyncBars(err()) as bars:
                 bars.add(started.client_id)
@@ -70,20 +76,25 @@ def sync_command(
     raise typer.Exit(outcome.exit_code)
 
 
-def _started(started: ops.StartedSync, json_output: bool) -> None:
+def started_message(
+    started: ops.StartedSync, json_output: bool, *, retry_of: str | None = None
+) -> None:
+    """What a started sync prints when it is not followed (`retry_of`: the run it retries)."""
     if json_output:
-        emit_json(
-            {
-                "client_id": started.client_id,
-                "run_id": started.run_id,
-                "sync_type": started.sync_type,
-                "status": "running",
-                "execution_arn": started.execution_arn,
-            }
-        )
+        document = {
+            "client_id": started.client_id,
+            "run_id": started.run_id,
+            "sync_type": started.sync_type,
+            "status": "running",
+            "execution_arn": started.execution_arn,
+        }
+        if retry_of is not None:
+            document["retry_of"] = retry_of
+        emit_json(document)
         return
+    again = f" (retrying run {retry_of})" if retry_of else ""
     out().print(
-        f"started the {started.sync_type} sync of {started.client_id}: run {started.run_id}\n"
+        f"started the {started.sync_type} sync of {started.client_id}{again}: run {started.run_id}\n"
         f"execution {started.execution_arn}\n"
         f"follow it with: siesa status --client {started.client_id}",
         highlight=False,

@@ -34,6 +34,7 @@ from moto.server import ThreadedMotoServer
 
 from local.bucket_owner import OwnerCheckingMotoServer, WsgiApp
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
+from local.log_sink import LogGroupSink, install_log_sink, remove_log_sink
 from local.moto_writes import atomic_writes
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
@@ -100,6 +101,7 @@ class LocalAws:
         self._warnings_guard: warnings.catch_warnings[None] | None = None
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
         self._writes: AbstractContextManager[None] | None = None
+        self._log_sink: LogGroupSink | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -127,6 +129,7 @@ class LocalAws:
             self._port = server.get_host_and_port()[1]
             self._point_environment()
             self.reset()
+            self._log_sink = install_log_sink(self.account_id, self.region)
         except BaseException as exc:
             self.stop()
             if isinstance(exc, OSError):
@@ -138,6 +141,8 @@ class LocalAws:
 
     def stop(self) -> None:
         """Stop the server and restore the environment, moto's config and its Lambda backend."""
+        remove_log_sink(self._log_sink)
+        self._log_sink = None
         server, self._server = self._server, None
         if server is not None:
             with contextlib.suppress(httpx.HTTPError):

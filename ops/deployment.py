@@ -233,6 +233,11 @@ class Deployment:
         return self._name(settings.RUNS_TABLE_ENV, "RunsTableName", settings.DEFAULT_RUNS_TABLE)
 
     @property
+    def budgets_table(self) -> str | None:
+        """The clients' shared request budgets table (runtime/budgets.py); None where there is none."""
+        return os.environ.get(settings.BUDGETS_TABLE_ENV) or self.outputs().get("BudgetsTableName")
+
+    @property
     def bucket(self) -> str:
         """The config and run-data bucket."""
         return self._name(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
+from typing import Any, Self
 
 from rich.console import Console
 from rich.progress import BarColumn, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
@@ -19,27 +20,22 @@ from ops.render import styled_status
 from ops.sync import MAIN_PATH
 
 
-class SyncBars:
-    """Progress of one or more syncs on `console` (stderr for the CLI)."""
+class LiveBars:
+    """Rich progress bars on a terminal (started and stopped with the block); plain lines elsewhere."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *columns: Any) -> None:
         self.console = console
         self.live = console.is_terminal
         self._bars = RichProgress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.fields[client]:<12}"),
-            BarColumn(bar_width=24),
-            TextColumn("{task.description}"),
+            *columns,
             TimeElapsedColumn(),
             console=console,
             redirect_stdout=False,
             redirect_stderr=False,
         )
-        self._tasks: dict[str, TaskID] = {}
-        self._said: dict[str, str] = {}
-        self._lock = threading.Lock()
 
-    def __enter__(self) -> SyncBars:
+    def __enter__(self) -> Self:
         if self.live:
             self._bars.start()
         return self
@@ -52,6 +48,21 @@ class SyncBars:
     ) -> None:
         if self.live:
             self._bars.stop()
+
+
+class SyncBars(LiveBars):
+    """Progress of one or more syncs on `console` (stderr for the CLI)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("[bold]{task.fields[client]:<12}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.description}"),
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._said: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def add(self, client_id: str) -> None:
         """A bar for a client's sync, before it has progress to show."""
@@ -86,3 +97,29 @@ class SyncBars:
             elif self._said.get(client_id) != text:
                 self._said[client_id] = text
                 self.console.print(f"{client_id}: {text}", highlight=False)
+
+
+class ReplayBar(LiveBars):
+    """Progress of a replay (`ops.replay`'s `on_progress`): a rich bar, or a line per phase."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.completed:,}/{task.total:,}"),
+        )
+        self._task: TaskID | None = None
+        self._phase: str | None = None
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        """Show how far a phase got (`reading the ERP listing`: records found of wanted)."""
+        if not self.live:
+            if phase != self._phase:
+                self._phase = phase
+                self.console.print(f"replay: {phase} ({total:,} records)", highlight=False)
+            return
+        if self._task is None or phase != self._phase:
+            self._phase = phase
+            self._task = self._bars.add_task(phase, total=total)
+        self._bars.update(self._task, completed=done, total=total)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from contract.versions import short
 from ops import ClientList, ClientStatus, ClientView, StatusReport, SyncOutcome
+from ops.run_counts import records_loaded
 
 STATUS_STYLES = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
 
@@ -29,6 +30,11 @@ def _text(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value).replace("[", r"\[")
+
+
+def cell(value: Any) -> str:
+    """A value as a table cell: "-" for none, yes/no, thousands separators, [brackets] escaped."""
+    return _text(value)
 
 
 def client_table(listing: ClientList) -> Table:
@@ -97,9 +103,10 @@ def outcome_table(outcome: SyncOutcome) -> Table:
     table.add_column("value")
     table.add_row("status", styled_status(outcome.status))
     table.add_row("run", _text(outcome.run_id))
-    table.add_row("sync type", _text(summary.get("sync_type")))
+    table.add_row("sync type", _text(summary.get("sync_type") or outcome.sync_type))
+    table.add_row("records extracted", _text(outcome.records_extracted))
     table.add_row("records processed", _text(summary.get("records_processed")))
-    table.add_row("records loaded", _text(summary.get("records_success")))
+    table.add_row("records loaded", _text(outcome.records_loaded))
     table.add_row("records failed", _text(summary.get("records_failed")))
     table.add_row("records skipped", _text(summary.get("records_skipped", 0)))
     left = summary.get("left_scope") or {}
@@ -114,7 +121,8 @@ def outcome_table(outcome: SyncOutcome) -> Table:
         table.add_row("error", f"[red]{_text(outcome.error)}[/]")
         table.add_row("cause", _text(outcome.cause))
     if summary.get("failed_records_key"):
-        table.add_row("failed records", _text(summary["failed_records_key"]))
+        every = f"siesa run failed {outcome.run_id}" if outcome.run_id else ""
+        table.add_row("failed records", f"{every} ({_text(summary['failed_records_key'])})")
     return table
 
 
@@ -136,7 +144,7 @@ def failed_records_table(outcome: SyncOutcome, limit: int = 10) -> Table | None:
 def status_table(report: StatusReport) -> Table:
     """The last sync of each client."""
     table = Table(title="Last sync per client", title_justify="left")
-    columns = ("client", "product", "enabled", "status", "time", "records", "failures", "bundle")
+    columns = ("client", "product", "enabled", "status", "time", "loaded", "failures", "bundle")
     for column in columns:
         table.add_column(column)
     for entry in report.clients:
@@ -148,7 +156,7 @@ def status_table(report: StatusReport) -> Table:
             _text(config.enabled),
             styled_status(config.last_sync_status),
             _text(config.last_sync_timestamp),
-            _text(config.last_sync_records),
+            _text(entry.last_loaded),
             _text(entry.last_failures),
             short(entry.last_bundle) + pin,
         )
@@ -165,6 +173,7 @@ def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
         "status",
         "started",
         "processed",
+        "loaded",
         "failed",
         "skipped",
         "bundle",
@@ -180,6 +189,7 @@ def history_table(entries: Iterable[ClientStatus], per_client: int) -> Table:
                 styled_status(run.get("status")),
                 _text(run.get("started_at")),
                 _text(run.get("records_processed")),
+                _text(records_loaded(run)),
                 _text(run.get("records_failed")),
                 _text(run.get("records_skipped", run.get("skipped_count"))),
                 short(run.get("bundle_sha256")),

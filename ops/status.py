@@ -2,7 +2,8 @@
 
 The client item holds what the workflow recorded last (LogSuccess or
 LogFailure: status, time, records); the runs table holds one item per run
-with its counts and error. Both are read as they are: status adds nothing.
+with its counts and error. The records shown are what the last run loaded
+(ops/run_counts.py): a failed run's item keeps the older run's count.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import Any
 
 from ops.clients import get_config
 from ops.deployment import Deployment, resolve, translate_aws_errors
+from ops.run_counts import records_loaded
 from runtime.config import ClientConfig
 from runtime.config_store import InvalidItem
+from runtime.sync_state import FINISHED_STATUSES
 
 DEFAULT_HISTORY = 10
 RUN_FIELDS = (
@@ -55,6 +58,21 @@ class ClientStatus:
         return None
 
     @property
+    def last_loaded(self) -> int | None:
+        """Records the client's last recorded run put into the product (0 for one that loaded none).
+
+        Read from that run's history item: the client item's last_sync_records
+        is left as it was by a failed run, so it would show an older run's count.
+        """
+        config = self.config
+        for run in self.runs:
+            if run.get("run_id") == config.last_sync_run_id:
+                return records_loaded(run)
+        if config.last_sync_status in FINISHED_STATUSES:
+            return config.last_sync_records
+        return None
+
+    @property
     def last_failures(self) -> int | None:
         """Records that did not reach the product in the newest run."""
         run = self.last_run
@@ -73,13 +91,16 @@ class ClientStatus:
             "last_sync": {
                 "status": config.last_sync_status,
                 "timestamp": config.last_sync_timestamp,
-                "records": config.last_sync_records,
+                "records": self.last_loaded,
                 "failures": self.last_failures,
                 "run_id": config.last_sync_run_id,
                 "watermark": config.last_sync_watermark,
                 "bundle_sha256": self.last_bundle,
             },
-            "runs": [{key: run.get(key) for key in RUN_FIELDS} for run in self.runs],
+            "runs": [
+                {**{key: run.get(key) for key in RUN_FIELDS}, "records_loaded": records_loaded(run)}
+                for run in self.runs
+            ],
         }
 
 

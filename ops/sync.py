@@ -24,8 +24,9 @@ from botocore.exceptions import ClientError
 from ops.clients import get_config
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
 from ops.errors import ExecutionNotFound, InputError, OpsError, RunInProgress
+from ops.run_counts import records_loaded
 from runtime.config import SYNC_TYPES
-from runtime.errors import RunDataError
+from runtime.errors import InvalidClientConfig, InvalidEvent, RunDataError
 from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
 
@@ -157,6 +158,20 @@ class SyncOutcome:
     started_at: datetime
     stopped_at: datetime | None
     progress: Progress = field(repr=False)
+    sync_type: str | None = None
+    run: dict[str, Any] | None = field(default=None, repr=False)
+    """The run-history item: what a failed run extracted and loaded before it stopped."""
+
+    @property
+    def records_extracted(self) -> int | None:
+        """Records the run extracted (run history), when it got that far."""
+        return _count((self.run or {}).get("extracted_count"))
+
+    @property
+    def records_loaded(self) -> int | None:
+        """Records that reached the product: the loader summary's, else run history's."""
+        loaded = _count((self.summary or {}).get("records_success"))
+        return loaded if loaded is not None else records_loaded(self.run)
 
     @property
     def exit_code(self) -> int:
@@ -175,6 +190,9 @@ class SyncOutcome:
         document: dict[str, Any] = dict(self.summary or {})
         document.setdefault("client_id", self.client_id)
         document.setdefault("run_id", self.run_id)
+        document.setdefault("sync_type", self.sync_type)
+        document["records_extracted"] = self.records_extracted
+        document["records_loaded"] = self.records_loaded
         document["status"] = self.status
         document["execution_arn"] = self.execution_arn
         document["execution_status"] = self.execution_status
@@ -408,7 +426,19 @@ def _outcome(
         started_at=_aware(described.get("startDate")) or started.started_at,
         stopped_at=_aware(described.get("stopDate")),
         progress=progress,
+        sync_type=started.sync_type,
+        run=_run_item(deployment, started.client_id, progress.run_id),
     )
+
+
+def _run_item(deployment: Deployment, client_id: str, run_id: str | None) -> dict[str, Any] | None:
+    """The run's history item, or None (no run id, or none recorded: a start refused early)."""
+    if not run_id:
+        return None
+    try:
+        return deployment.run_history().get(client_id, run_id)
+    except (ClientError, InvalidEvent, InvalidClientConfig):
+        return None
 
 
 def readable_cause(cause: Any) -> str | None:

@@ -123,6 +123,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
             except Exception as exc:
                 if not failed.writer.closed:
                     _report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
+                _note_loaded(deps, client_id, run_id, progress)
                 raise
     finally:
         latency.emit(client_id, sync_type)
@@ -175,6 +176,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         watermark=event.watermark,
         records_processed=counts.processed,
         records_failed=counts.failed,
+        records_loaded=counts.success,
         mapping_rejected=counts.mapping_rejected,
         records_skipped=event.skipped_count,
         records_left_scope=left.count,
@@ -232,6 +234,17 @@ def _keep_for_retry(
     state = next_state(read_state(store, client_id), run_id=run_id, handled=handled, failed=entries)
     if not write_state(store, state):
         logger.info("a newer run's retry state is stored; this run's is not written")
+
+
+def _note_loaded(deps: Deps, client_id: str, run_id: str, progress: LoadProgress) -> None:
+    """What a stopping run loaded before it stopped, on its history item (`siesa run show`).
+
+    Bookkeeping never hides the error: its own failure is only logged.
+    """
+    try:
+        deps.history.update(client_id, run_id, records_loaded=progress.success)
+    except Exception:
+        logger.exception("could not record what the stopped run loaded")
 
 
 def _report_stop(

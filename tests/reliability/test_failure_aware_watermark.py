@@ -210,6 +210,8 @@ def test_replay_sends_a_runs_failed_records_through_the_current_mapping(
                 world.client_id,
                 "--run",
                 run_id,
+                "--copy",
+                "erp",  # the ERP fixed the record: its current copy, read by paging the listing
                 "--json",
                 "--endpoint-url",
                 engine.aws.url,
@@ -219,6 +221,7 @@ def test_replay_sends_a_runs_failed_records_through_the_current_mapping(
         document = json.loads(result.stdout)
         outcomes = {record["id"]: record for record in document["records"]}
         assert outcomes[fixed]["outcome"] == "loaded" and outcomes[fixed]["copy"] == "erp"
+        assert document["copy"] == "erp" and document["erp_pages"] >= 1
         assert world.held()[fixed]["quantity"] == 7
         still = {key for key, record in outcomes.items() if record["outcome"] == "rejected"}
         assert still == set(outcomes) - {fixed}

@@ -133,6 +133,11 @@ def test_no_canary_escapes_the_workflow_its_alerts_or_the_operator_commands(
             ["replay", "--client", world.client_id, "--run", runs[2].run_id or "", "--json"],
             ["status", "--client", world.client_id, "--json"],
             ["client", "show", world.client_id, "--json"],
+            *(
+                ["run", action, run.run_id or "", "--json"]
+                for run in runs[2:]
+                for action in ("show", "failed", "logs")
+            ),
         ):
             result = CliRunner().invoke(app, [*command, "--endpoint-url", engine.aws.url])
             evidence.add(f"siesa {command[0]}", result.output)
