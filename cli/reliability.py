@@ -133,7 +133,7 @@ def reconcile_command(
     ] = MAX_PAGE_SIZE,
 ) -> None:
     """Compare a client's ERP with its product and its runs' reports; exit 1 on any difference."""
-    with operator_errors():
+    with operator_errors(client):
         report = reconcile(client, deployment=deployment_for(endpoint_url), page_size=page_size)
     if json_output:
         emit_json(report.to_json())
@@ -192,7 +192,7 @@ def replay_command(
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """Send a run's failed records again through the current mapping (exit 0 all pass, 3 not)."""
-    with operator_errors():
+    with operator_errors(client):
         report = replay(client, run, deployment=deployment_for(endpoint_url))
     if json_output:
         emit_json(report.to_json())
