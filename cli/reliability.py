@@ -19,8 +19,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
+from cli.common import EndpointUrl, JsonFlag, deployment_for, err, escape, operator_errors, out
 from cli.common import print_json as emit_json
+from ops.advice import after_replay
 from ops.reconcile import KINDS, MAX_PAGE_SIZE, ReconcileReport, reconcile
 from ops.replay import ReplayReport, replay
 
@@ -148,7 +149,8 @@ def reconcile_command(
         table = differences_table(report)
         if table is None:
             console.print(
-                f"no differences: every record the watermark ({report.watermark or 'none yet'}) "
+                f"no differences: every record the watermark "
+                f"({report.watermark or 'none yet'}, ERP local time) "
                 "has passed is in the product as the mapping says, or reported by a run"
             )
         else:
@@ -194,11 +196,15 @@ def replay_command(
     """Send a run's failed records again through the current mapping (exit 0 all pass, 3 not)."""
     with operator_errors(client):
         report = replay(client, run, deployment=deployment_for(endpoint_url))
+    failing = len(report.records) - report.count("superseded") - report.passed
+    step = after_replay(report.client_id, report.run_id, failing) if report.exit_code else None
     if json_output:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "next_step": step})
     else:
         out().print(replay_table(report))
         err().print(f"stored at {report.report_key}", highlight=False)
+        if step:
+            out().print(f"next step: {escape(step)}", highlight=False)
     raise typer.Exit(report.exit_code)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from runtime import errors
 
 SECRET_PREFIX = "siesa-integration"
-PRODUCT_PLACEHOLDER = "PRODUCT"
+PRODUCT_PLACEHOLDER = "<product_type>"
 """Stands for the product type when it is not known (the secret's last part)."""
 
 
@@ -104,4 +104,14 @@ def after_sync(status: str, error: str | None, client_id: str, run: RunContext) 
     return (
         f"see the client's runs with siesa status --client {client_id}; once the cause is "
         f"fixed, {sync_again(client_id, run.sync_type)}"
+    )
+
+
+def after_replay(client_id: str, run_id: str, still_failing: int) -> str | None:
+    """The next-step line of a replay; None when every record now passes."""
+    if still_failing <= 0:
+        return None
+    return (
+        f"{still_failing:,} record(s) still fail for the reasons above: correct them in the ERP "
+        f"or the mapping, then siesa replay --client {client_id} --run {run_id} again"
     )

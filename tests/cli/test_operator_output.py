@@ -54,7 +54,7 @@ def test_an_error_under_json_is_one_json_document_on_stdout_with_the_exit_code()
     error = document["error"]
     assert error["type"] == "ProductAuthError" and error["exit_code"] == 1
     assert "answered 401" in error["message"]
-    assert "siesa-integration/c1/PRODUCT" in error["next_step"]
+    assert "siesa-integration/c1/<product_type>" in error["next_step"]
     assert "siesa client set-credentials c1 --product FILE" in error["next_step"]
 
 
@@ -96,6 +96,15 @@ def test_every_failure_summary_ends_with_a_next_step(
         assert step is None
     else:
         assert step is not None and expected in step
+
+
+def test_a_replay_with_records_still_failing_says_to_fix_them_and_replay_again() -> None:
+    from ops.advice import after_replay
+
+    assert after_replay("c1", "r1", 0) is None
+    step = after_replay("c1", "r1", 2)
+    assert step is not None and step.startswith("2 record(s) still fail")
+    assert step.endswith("siesa replay --client c1 --run r1 again")
 
 
 def test_errors_without_specific_advice_get_none_and_disabled_clients_get_enable() -> None:
@@ -188,3 +197,15 @@ def test_client_detail_shows_the_rule_input_as_json_and_labels_the_erp_watermark
     assert '{"client_id": "c1", "sync_type": "incremental"}' in text
     assert "last_sync_watermark (ERP local time)" in text
     assert "'client_id'" not in text
+
+
+def test_map_preview_under_json_reports_a_file_that_does_not_compile_as_json(tmp_path: Any) -> None:
+    from cli.app import app
+
+    broken = tmp_path / "broken.map"
+    broken.write_text("mapping broken for kong {\n  sku = \n}\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["map", "preview", str(broken), "--client", "c1", "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "MapError"
+    assert f"{broken}:" in error["message"] and "error:" in error["message"]
