@@ -3,7 +3,9 @@
 A mistake the operator can fix (unknown client, a bad file, nothing
 listening at the endpoint) prints `error: ...` on stderr and exits 1; it
 never shows a traceback. Everything a command prints for scripts goes to
-stdout; progress and errors go to stderr.
+stdout; progress and errors go to stderr. Both pass through the runtime's
+scrubber (`runtime.observability.redact`): a secret value this process read
+never reaches the terminal, even inside a server's error text.
 
 Machine-readable output has one shape everywhere: a command that declares
 `json_output: JsonFlag` gets, with `--json`, every document it prints
@@ -12,9 +14,7 @@ goes through `fail` / `operator_errors` printed on stdout as
 `{"schema_version": N, "error": {"type", "message", "exit_code", "next_step"}}`
 instead of the `error:` line; the exit code is the same either way. The
 option's callback marks the running command (until its context closes), so a
-new command gets both by declaring the flag. Both pass through the runtime's
-scrubber (`runtime.observability.redact`): a secret value this process read
-never reaches the terminal, even inside a server's error text.
+new command gets both by declaring the flag.
 """
 
 from __future__ import annotations

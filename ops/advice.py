@@ -80,7 +80,7 @@ def next_step_for(error: str | None, client_id: str, run: RunContext | None = No
     if _is(error, errors.TransientError):
         side = "Siesa" if (error or "").startswith("Siesa") else "the product"
         return (
-            f"{side} did not answer in time (the cause names the host); once it answers, "
+            f"{side} kept failing through the retries (the cause says how); once it answers, "
             f"{sync_again(client_id, known.sync_type)}"
         )
     return None

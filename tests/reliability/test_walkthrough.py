@@ -95,8 +95,8 @@ def test_a_product_that_is_down_and_comes_back_empty(engine: ReliabilityEngine) 
         assert "answered 503" in down.stderr
         assert "ProductUnavailable" in down.stdout
         assert last_line(down.stdout) == (
-            "next step: the product did not answer in time (the cause names the host); once it "
-            "answers, siesa sync --client wt-down --sync-type initial --wait"
+            "next step: the product kept failing through the retries (the cause says how); once "
+            "it answers, siesa sync --client wt-down --sync-type initial --wait"
         )
 
         calm(world)

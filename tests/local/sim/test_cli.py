@@ -94,9 +94,9 @@ def test_fault_settings_on_the_command_line_apply_from_the_first_request() -> No
 
 
 def test_clean_serves_a_catalog_without_invalid_records_and_fail_rate_fails_requests() -> None:
-    with running_sim("siesa", "--products", "200", "--api-key", "k-5") as url:
-        default = httpx.get(f"{url}/_sim/state").json()["catalog"]["invalid"]
-    assert len(default) == 4  # 2% of 200
+    from local.sim.catalog import generate_catalog
+
+    assert len(generate_catalog(200, 1).invalid) == 4  # without --clean: 2% of 200
     with running_sim(
         "siesa", "--products", "200", "--clean", "--fail-rate", "1", "--api-key", "k-5"
     ) as url:
