@@ -6,6 +6,15 @@ never shows a traceback. Everything a command prints for scripts goes to
 stdout; progress and errors go to stderr. Both pass through the runtime's
 scrubber (`runtime.observability.redact`): a secret value this process read
 never reaches the terminal, even inside a server's error text.
+
+Machine-readable output has one shape everywhere: a command that declares
+`json_output: JsonFlag` gets, with `--json`, every document it prints
+through `print_json` stamped with `schema_version`, and every error that
+goes through `fail` / `operator_errors` printed on stdout as
+`{"schema_version": N, "error": {"type", "message", "exit_code", "next_step"}}`
+instead of the `error:` line; the exit code is the same either way. The
+option's callback marks the running command (until its context closes), so a
+new command gets both by declaring the flag.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
@@ -22,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from ops import Deployment, OpsError
+from ops.advice import next_step_for
 from ops.deployment import describe_client_error
 from runtime.errors import IntegrationError
 from runtime.observability import redact
@@ -35,7 +46,28 @@ EndpointUrl = Annotated[
         show_default=False,
     ),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SCHEMA_VERSION = 1
+"""Version of every `--json` document's shape (docs/operations.md); raise it on a breaking change."""
+_JSON_OUTPUT: ContextVar[bool] = ContextVar("siesa_json_output", default=False)
+"""True while a command that was given `--json` runs."""
+
+
+def _remember_json(ctx: typer.Context, value: bool) -> bool:
+    """The `--json` option's callback: errors of this command are JSON too, until it ends."""
+    if value:
+        token = _JSON_OUTPUT.set(True)
+        ctx.call_on_close(lambda: _JSON_OUTPUT.reset(token))
+    return value
+
+
+JsonFlag = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help='Print one JSON object on stdout (errors too: {"error": ...}).',
+        callback=_remember_json,
+    ),
+]
 
 
 PIPE_WIDTH = 160
@@ -81,29 +113,67 @@ def deployment_for(endpoint_url: str | None) -> Deployment:
     return Deployment(endpoint_url)
 
 
-def print_json(document: Any) -> None:
-    """One JSON object on stdout, on one line, nothing else."""
-    sys.stdout.write(redact(json.dumps(document, ensure_ascii=False, default=str)) + "\n")
+def versioned(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with `schema_version` first (a document that has one keeps it)."""
+    return {"schema_version": SCHEMA_VERSION, **document}
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """One JSON object on stdout, on one line, nothing else; stamped with `schema_version`."""
+    text = json.dumps(versioned(document), ensure_ascii=False, default=str)
+    sys.stdout.write(redact(text) + "\n")
     sys.stdout.flush()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print `error: message` on stderr; returns the Exit to raise."""
-    err().print(f"[bold red]error:[/] {_escape(message)}", highlight=False, markup=True)
+def json_mode() -> bool:
+    """Whether the running command was given `--json` (False outside a command)."""
+    return _JSON_OUTPUT.get()
+
+
+def error_document(
+    message: str, code: int, kind: str = "error", next_step: str | None = None
+) -> dict[str, Any]:
+    """What `--json` prints for an error: `{"error": {type, message, exit_code, next_step}}`."""
+    return {"error": {"type": kind, "message": message, "exit_code": code, "next_step": next_step}}
+
+
+def fail(
+    message: str, code: int = 1, *, kind: str = "error", next_step: str | None = None
+) -> typer.Exit:
+    """Report an error (JSON on stdout under `--json`, else `error: ...` on stderr); returns the Exit.
+
+    `kind` names the error for scripts (the exception's class name); `next_step`
+    is the command or action that fixes it, printed as its own line.
+    """
+    if json_mode():
+        print_json(error_document(message, code, kind, next_step))
+        return typer.Exit(code)
+    console = err()
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
+    if next_step:
+        console.print(f"next step: {escape(next_step)}", highlight=False)
     return typer.Exit(code)
 
 
 @contextmanager
-def operator_errors() -> Iterator[None]:
-    """Turn the failures an operator can act on into `error: ...` and exit 1."""
+def operator_errors(client_id: str | None = None) -> Iterator[None]:
+    """Turn the failures an operator can act on into an error report and exit 1.
+
+    With the `client_id` the command acts on, a refused credential or a
+    missing secret also gets its next step (the secret and the command that
+    replaces it, ops.advice).
+    """
     try:
         yield
     except (OpsError, IntegrationError) as exc:
-        raise fail(str(exc)) from None
+        kind = type(exc).__name__
+        step = next_step_for(kind, client_id) if client_id else None
+        raise fail(str(exc), kind=kind, next_step=step) from None
     except ClientError as exc:
-        raise fail(f"AWS refused the request ({describe_client_error(exc)})") from None
+        message = f"AWS refused the request ({describe_client_error(exc)})"
+        raise fail(message, kind="AwsClientError") from None
     except BotoCoreError as exc:
-        raise fail(f"AWS call failed: {exc}") from None
+        raise fail(f"AWS call failed: {exc}", kind="AwsCallFailed") from None
 
 
 def read_text(path: Path, what: str) -> str:
@@ -120,6 +190,6 @@ def read_text(path: Path, what: str) -> str:
         raise OpsError(f"cannot read {what} file {path}: {exc.strerror or exc}") from None
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Keep rich from reading [brackets] in a message as markup."""
     return text.replace("[", r"\[")

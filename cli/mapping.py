@@ -16,7 +16,7 @@ from typing import Annotated, TextIO
 
 import typer
 
-from cli.common import EndpointUrl, JsonFlag, deployment_for, operator_errors, out
+from cli.common import EndpointUrl, JsonFlag, deployment_for, fail, json_mode, operator_errors, out
 from cli.common import print_json as emit_json
 from cli.lsp import lsp_command
 from cli.serve import serve_command
@@ -234,11 +234,12 @@ def _load_local(file: Path) -> LoadedMapping:
     try:
         compiled = compile_file(file, display=str(file))
     except MapError as exc:
+        if json_mode():  # `map preview --json`: the diagnostics as the error object
+            raise fail(exc.render().rstrip(), kind="MapError") from None
         _err(exc.render())
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err(f"error: {file}: {exc.strerror}")
-        raise typer.Exit(1) from None
+        raise fail(f"{file}: {exc.strerror}", kind="OSError") from None
     return compiled.load()
 
 

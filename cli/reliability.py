@@ -22,8 +22,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
+from cli.common import EndpointUrl, JsonFlag, deployment_for, err, escape, operator_errors, out
 from cli.common import print_json as emit_json
+from ops.advice import after_replay
 from ops.progress import ReplayBar
 from ops.reconcile import KINDS, MAX_PAGE_SIZE, ReconcileReport, reconcile
 from ops.replay import ReplayReport, replay
@@ -137,7 +138,7 @@ def reconcile_command(
     ] = MAX_PAGE_SIZE,
 ) -> None:
     """Compare a client's ERP with its product and its runs' reports; exit 1 on any difference."""
-    with operator_errors():
+    with operator_errors(client):
         report = reconcile(client, deployment=deployment_for(endpoint_url), page_size=page_size)
     if json_output:
         emit_json(report.to_json())
@@ -152,7 +153,8 @@ def reconcile_command(
         table = differences_table(report)
         if table is None:
             console.print(
-                f"no differences: every record the watermark ({report.watermark or 'none yet'}) "
+                f"no differences: every record the watermark "
+                f"({report.watermark or 'none yet'}, ERP local time) "
                 "has passed is in the product as the mapping says, or reported by a run"
             )
         else:
@@ -212,7 +214,7 @@ def replay_command(
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """Send a run's failed records again through the current mapping (exit 0 all pass, 3 not)."""
-    with operator_errors(), ReplayBar(err()) as bar:
+    with operator_errors(client), ReplayBar(err()) as bar:
         report = replay(
             client,
             run,
@@ -220,12 +222,16 @@ def replay_command(
             deployment=deployment_for(endpoint_url),
             on_progress=bar.update,
         )
+    failing = len(report.records) - report.count("superseded") - report.passed
+    step = after_replay(report.client_id, report.run_id, failing) if report.exit_code else None
     if json_output:
-        emit_json(report.to_json())
+        emit_json({**report.to_json(), "next_step": step})
     else:
         out().print(replay_table(report))
         out().print(f"copy used: {report.copy_text}", highlight=False)
         err().print(f"stored at {report.report_key}", highlight=False)
+        if step:
+            out().print(f"next step: {escape(step)}", highlight=False)
     raise typer.Exit(report.exit_code)
 
 

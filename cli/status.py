@@ -26,7 +26,7 @@ def status_command(
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """Last sync per client (status, time, records, failures) and run history."""
-    with operator_errors():
+    with operator_errors(client):
         report = ops.status(client, history=history, deployment=deployment_for(endpoint_url))
     if json_output:
         emit_json(report.to_json())

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 import ops
-from cli.common import EndpointUrl, JsonFlag, deployment_for, err, operator_errors, out
+from cli.common import EndpointUrl, JsonFlag, deployment_for, err, escape, operator_errors, out
 from cli.common import print_json as emit_json
 from ops.progress import SyncBars
 from ops.render import failed_records_table, outcome_table
@@ -42,7 +42,7 @@ def sync_command(
 ) -> None:
     """Start a client's sync through the workflow (exit 0 success, 3 partial, 1 failed)."""
     deployment = deployment_for(endpoint_url)
-    with operator_errors():
+    with operator_errors(client):
         started = ops.start_sync(client, sync_type.value, deployment=deployment)
     if not wait:
         started_message(started, json_output)
@@ -73,6 +73,8 @@ def follow(started: ops.StartedSync, deployment: ops.Deployment, json_output: bo
         failed = failed_records_table(outcome)
         if failed is not None:
             console.print(failed)
+        if outcome.next_step:
+            console.print(f"next step: {escape(outcome.next_step)}", highlight=False)
     raise typer.Exit(outcome.exit_code)
 
 

@@ -38,7 +38,7 @@ from ops.schedule import (
 )
 from ops.validation import JsonInput, NewClient, check_new_client, rule_name
 from runtime.config import ClientConfig, validate_client_id
-from runtime.config_store import InvalidItem
+from runtime.config_store import InvalidItem, platform_time
 from runtime.errors import (
     ClientNotFound,
     IntegrationError,
@@ -292,7 +292,7 @@ def secret_info(deployment: Deployment, name: str) -> SecretInfo:
             return SecretInfo(name=name, exists=False)
         raise
     changed = described.get("LastChangedDate") or described.get("CreatedDate")
-    return SecretInfo(name=name, exists=True, last_changed=changed.isoformat() if changed else None)
+    return SecretInfo(name=name, exists=True, last_changed=platform_time(changed))
 
 
 def _checked_id(client_id: str) -> str:

@@ -16,6 +16,10 @@ class InputError(OpsError):
     """A file or value the operator gave is wrong; nothing was written."""
 
 
+class ClientIsDisabled(InputError):
+    """The client is disabled: nothing of it runs until it is enabled."""
+
+
 class UnknownClient(OpsError):
     """No client with this id is registered."""
 

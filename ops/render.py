@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,8 @@ from ops import ClientList, ClientStatus, ClientView, StatusReport, SyncOutcome
 from ops.run_counts import records_loaded
 
 STATUS_STYLES = {"success": "green", "partial": "yellow", "failed": "red", "running": "cyan"}
+FIELD_LABELS = {"last_sync_watermark": "last_sync_watermark (ERP local time)"}
+"""Fields shown under a longer name: the watermark is the ERP's local time, not a platform time."""
 
 
 def styled_status(value: str | None) -> str:
@@ -35,6 +38,13 @@ def _text(value: Any) -> str:
 def cell(value: Any) -> str:
     """A value as a table cell: "-" for none, yes/no, thousands separators, [brackets] escaped."""
     return _text(value)
+
+
+def _json_text(value: Any) -> str:
+    """A structured value as the JSON an operator would write, not a Python repr."""
+    if value is None:
+        return "-"
+    return _text(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
 def client_table(listing: ClientList) -> Table:
@@ -78,7 +88,8 @@ def client_detail(view: ClientView) -> Table:
     for key, value in shown.items():
         if key in ("schedule", "secrets"):
             continue
-        table.add_row(key, styled_status(value) if key == "last_sync_status" else _text(value))
+        shown_value = styled_status(value) if key == "last_sync_status" else _text(value)
+        table.add_row(FIELD_LABELS.get(key, key), shown_value)
     schedule = view.schedule
     if schedule is None:
         table.add_row("schedule rule", "[red]missing[/]: runs only when started by hand")
@@ -88,7 +99,7 @@ def client_detail(view: ClientView) -> Table:
         table.add_row("rule schedule", _text(schedule.expression))
         table.add_row("rule target", _text(schedule.target_arn))
         table.add_row("rule role", _text(schedule.role_arn))
-        table.add_row("rule input", _text(schedule.input))
+        table.add_row("rule input", _json_text(schedule.input))
     for info in view.secrets:
         state = f"present, changed {info.last_changed}" if info.exists else "[red]missing[/]"
         table.add_row("secret", f"{info.name}: {state}")

@@ -21,12 +21,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ops.advice import RunContext, after_sync
 from ops.clients import get_config
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
-from ops.errors import ExecutionNotFound, InputError, OpsError, RunInProgress
+from ops.errors import ClientIsDisabled, ExecutionNotFound, InputError, OpsError, RunInProgress
 from ops.run_counts import records_loaded
 from runtime.config import SYNC_TYPES
-from runtime.errors import InvalidClientConfig, InvalidEvent, RunDataError
+from runtime.errors import IntegrationError, InvalidClientConfig, InvalidEvent, RunDataError
 from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
 
@@ -71,6 +72,15 @@ TERMINAL_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 )
 EXIT_CODES = {"success": 0, "partial": 3, "failed": 1, "refused": 1}
+FAILED_DETAILS = (
+    "lambdaFunctionFailedEventDetails",
+    "lambdaFunctionTimedOutEventDetails",
+    "lambdaFunctionStartFailedEventDetails",
+    "taskFailedEventDetails",
+)
+"""Where a failed attempt's history event keeps its `error` and `cause`."""
+REASON_LENGTH = 160
+"""How much of the last failed attempt's reason progress shows."""
 MAX_EXECUTION_NAME = 80
 
 ProgressHook = Callable[["Progress"], None]
@@ -103,6 +113,8 @@ class Progress:
     rejected: int | None = None
     elapsed_seconds: float = 0.0
     total_steps: int = len(MAIN_PATH)
+    last_reason: str | None = None
+    """Why the last failed task attempt failed (error name and cause), while retries go on."""
 
     @property
     def failing(self) -> bool:
@@ -123,6 +135,8 @@ class Progress:
             words += f" ({self.canonical:,} records)"
         if self.attempts_failed:
             words += f", {self.attempts_failed} attempt(s) failed"
+            if self.last_reason:
+                words += f"; last: {self.last_reason}"
         return words
 
     def same_as(self, other: Progress | None) -> bool:
@@ -140,6 +154,7 @@ def _key(progress: Progress) -> tuple[Any, ...]:
         progress.canonical,
         progress.rejected,
         progress.run_id,
+        progress.last_reason,
     )
 
 
@@ -173,6 +188,9 @@ class SyncOutcome:
         loaded = _count((self.summary or {}).get("records_success"))
         return loaded if loaded is not None else records_loaded(self.run)
 
+    next_step: str | None = None
+    """What to do now (ops.advice); None after a success."""
+
     @property
     def exit_code(self) -> int:
         """0 success, 3 partial (failed records are reported), 1 failed."""
@@ -200,6 +218,7 @@ class SyncOutcome:
         if self.error is not None:
             document["error"] = self.error
             document["cause"] = self.cause
+        document["next_step"] = self.next_step
         return document
 
 
@@ -219,7 +238,7 @@ def start_sync(
         raise InputError(f"sync type {sync_type!r} must be one of {', '.join(SYNC_TYPES)}")
     config = get_config(target, client_id)
     if not config.enabled:
-        raise InputError(
+        raise ClientIsDisabled(
             f"client {config.client_id} is disabled; enable it first "
             f"(`siesa client enable {config.client_id}`)"
         )
@@ -293,6 +312,7 @@ def read_progress(
     steps = failed = 0
     run_id = started.run_id
     extracted = canonical = rejected = None
+    reason: str | None = None
     for event in events:
         kind = str(event.get("type", ""))
         if kind.endswith("StateEntered"):
@@ -311,6 +331,7 @@ def read_progress(
                 rejected = _count(output.get("rejected_count"))
         elif kind in FAILED_ATTEMPT_EVENTS:
             failed += 1
+            reason = failed_reason(event) or reason
     return Progress(
         client_id=started.client_id,
         run_id=run_id,
@@ -323,7 +344,23 @@ def read_progress(
         canonical=canonical,
         rejected=rejected,
         elapsed_seconds=round((now - started.started_at).total_seconds(), 3),
+        last_reason=reason,
     )
+
+
+def failed_reason(event: dict[str, Any]) -> str | None:
+    """`Error: cause` of a failed attempt's history event, cut short; None when it has neither."""
+    details: dict[str, Any] = {}
+    for key in FAILED_DETAILS:
+        if isinstance(event.get(key), dict):
+            details = event[key]
+            break
+    error = details.get("error")
+    cause = readable_cause(details.get("cause"))
+    text = ": ".join(str(part) for part in (error, cause) if part)
+    if not text:
+        return None
+    return text if len(text) <= REASON_LENGTH else text[: REASON_LENGTH - 1] + "…"
 
 
 def _history(deployment: Deployment, arn: str) -> list[dict[str, Any]]:
@@ -414,6 +451,12 @@ def _outcome(
     skipped = summary.get("skipped") if summary else None
     if isinstance(skipped, dict):
         result, error, cause = "refused", "RunInProgress", str(skipped.get("reason"))
+    sync_type = summary.get("sync_type") if summary else None
+    context = RunContext(
+        product_type=_product_type(deployment, started.client_id) if result != "success" else None,
+        run_id=progress.run_id,
+        sync_type=sync_type if isinstance(sync_type, str) else started.sync_type,
+    )
     return SyncOutcome(
         client_id=started.client_id,
         run_id=progress.run_id,
@@ -428,6 +471,7 @@ def _outcome(
         progress=progress,
         sync_type=started.sync_type,
         run=_run_item(deployment, started.client_id, progress.run_id),
+        next_step=after_sync(str(result), error, started.client_id, context),
     )
 
 
@@ -438,6 +482,14 @@ def _run_item(deployment: Deployment, client_id: str, run_id: str | None) -> dic
     try:
         return deployment.run_history().get(client_id, run_id)
     except (ClientError, InvalidEvent, InvalidClientConfig):
+        return None
+
+
+def _product_type(deployment: Deployment, client_id: str) -> str | None:
+    """The client's product type (names its product secret), None when it cannot be read."""
+    try:
+        return get_config(deployment, client_id).product_type
+    except (OpsError, IntegrationError, ClientError):
         return None
 
 

@@ -75,6 +75,14 @@ def iso_utc(moment: datetime) -> str:
     return moment.strftime(ISO_UTC_FORMAT)
 
 
+def platform_time(moment: object) -> str | None:
+    """Any time AWS returns (aware, or naive meaning UTC) as `2025-01-15T10:00:00Z`; None if not one."""
+    if not isinstance(moment, datetime):
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return iso_utc(aware.astimezone(UTC))
+
+
 def utc_now_iso(clock: Callable[[], datetime] = now_utc) -> str:
     """Now (by `clock`), as the design document writes times: `2025-01-15T10:00:00Z`."""
     return iso_utc(clock())

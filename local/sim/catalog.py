@@ -425,12 +425,19 @@ def _make_invalid(rng: random.Random, record: dict[str, Any], kind: str) -> None
         raise ValueError(f"unknown invalid kind {kind!r}")
 
 
+DEFAULT_INVALID_SHARE = 0.02
+"""Share of generated records that are invalid (bad EAN, negative quantity, no name, bad location).
+
+`malformed_location` breaks only products that map the location (WMS), so a
+Kong client sees about 1.5% of its records fail and a WMS client about 2%."""
+
+
 def generate_catalog(
     n: int,
     seed: int,
     *,
     client: str = "cliente-a",
-    invalid_share: float = 0.02,
+    invalid_share: float = DEFAULT_INVALID_SHARE,
     quirk_share: float = 0.25,
     start: datetime = CATALOG_START,
     stock_lines: bool = False,

@@ -6,7 +6,9 @@ and is changed at run time from Python (`injector.set(...)`) or over HTTP
 are deterministic and are what tests should use; rates draw from a seeded RNG.
 
 Per request, in this order: a revoked credential answers 401 (from request
-`revoke_from_request` on); request number `rate_limit_at_request` answers 429;
+`revoke_from_request` on); a server "down" answers 503 to every request after
+the first `down_after`; a path of `status_on` answers its status;
+request number `rate_limit_at_request` answers 429;
 else the first counted fault with a count left is used up (429, 503, 500,
 read timeout, dropped connection, malformed JSON);
 else the 503 and 500 rates are drawn. `latency_ms` delays every request.
@@ -24,7 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any, Literal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
 FaultKind = Literal[
     "revoked",
+    "down",
+    "status",
     "rate_limit",
     "error_503",
     "error_500",
@@ -54,6 +59,7 @@ COUNTED_FAULTS: tuple[tuple[str, FaultKind], ...] = (
 
 ERROR_STATUSES: dict[str, tuple[str, str]] = {
     "revoked": ("401 Unauthorized", "unauthorized"),
+    "down": ("503 Service Unavailable", "service down (injected: down after N requests)"),
     "rate_limit": ("429 Too Many Requests", "rate limit exceeded"),
     "error_503": ("503 Service Unavailable", "service unavailable"),
     "error_500": ("500 Internal Server Error", "internal error"),
@@ -96,6 +102,22 @@ class FaultPlan(BaseModel):
     rate_limit_at_request: int | None = Field(
         default=None, ge=1, description="answer 429 (with retry_after) to the Nth counted request"
     )
+    down_after: int | None = Field(
+        default=None, ge=0, description="answer 503 to every counted request after the first N"
+    )
+    status_on: dict[str, Annotated[int, Field(ge=400, le=599)]] = Field(
+        default_factory=dict,
+        description="path (or path prefix ending in /) -> HTTP error status it always answers",
+    )
+
+    def status_for(self, path: str) -> int | None:
+        """The status `status_on` sets for this request path (the longest match), if any."""
+        matches = [
+            prefix
+            for prefix in self.status_on
+            if path == prefix or (prefix.endswith("/") and path.startswith(prefix))
+        ]
+        return self.status_on[max(matches, key=len)] if matches else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +126,8 @@ class FaultDecision:
 
     kind: FaultKind | None
     delay_s: float
+    status: int | None = None
+    """The HTTP status of a "status" fault."""
 
 
 class FaultInjector:
@@ -148,22 +172,27 @@ class FaultInjector:
             self._injected = {}
             self._events = []
 
-    def decide(self) -> FaultDecision:
-        """Count one request and choose its fault (or none)."""
+    def decide(self, path: str = "") -> FaultDecision:
+        """Count one request (to `path`) and choose its fault (or none)."""
         with self._lock:
             self._requests += 1
             plan = self._plan
             delay = plan.latency_ms / 1000
-            kind = self._choose(plan)
+            status = plan.status_for(path)
+            kind = self._choose(plan, status)
             if kind == "timeout":
                 delay += plan.timeout_delay_s
             if kind is not None:
                 self._injected[kind] = self._injected.get(kind, 0) + 1
-            return FaultDecision(kind=kind, delay_s=delay)
+            return FaultDecision(kind=kind, delay_s=delay, status=status)
 
-    def _choose(self, plan: FaultPlan) -> FaultKind | None:
+    def _choose(self, plan: FaultPlan, status: int | None = None) -> FaultKind | None:
         if plan.revoke_from_request is not None and self._requests >= plan.revoke_from_request:
             return "revoked"
+        if plan.down_after is not None and self._requests > plan.down_after:
+            return "down"
+        if status is not None:
+            return "status"
         if plan.rate_limit_at_request == self._requests:
             return "rate_limit"
         for knob, kind in COUNTED_FAULTS:
@@ -220,6 +249,14 @@ class FaultInjector:
         return self.snapshot()
 
 
+def _phrase(status: int) -> str:
+    """The reason phrase of an HTTP status ("Error" for a code without one)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _json_error(
     status: str, error: str, extra_headers: Iterable[tuple[str, str]] = ()
 ) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -270,13 +307,18 @@ def with_faults(app: WSGIApplication, injector: FaultInjector) -> WSGIApplicatio
     def faulty(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if is_sim_path(environ):
             return app(environ, start_response)
-        decision = injector.decide()
+        decision = injector.decide(str(environ.get("PATH_INFO", "")))
         if decision.delay_s > 0:
             stop = environ.get(STOP_EVENT_KEY)
             (stop if isinstance(stop, threading.Event) else threading.Event()).wait(
                 decision.delay_s
             )
         kind = decision.kind
+        if kind == "status" and decision.status is not None:
+            phrase = _phrase(decision.status)
+            status, headers, body = _json_error(f"{decision.status} {phrase}", phrase.lower())
+            start_response(status, headers)
+            return [body]
         if kind in ERROR_STATUSES:
             status, error = ERROR_STATUSES[kind]
             extra = [("Retry-After", injector.retry_after_header())] if kind == "rate_limit" else []

@@ -9,7 +9,10 @@ handler thread and closes the listening socket.
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,19 @@ HANDLER_IDLE_TIMEOUT_S = 5.0
 
 STOP_EVENT_KEY = "sim.stop_event"
 """WSGI environ key holding the server's stop event (set when the server stops)."""
+
+
+@contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """While open, Ctrl-C does nothing (only the main thread can change that; others just run)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -120,13 +136,24 @@ class SimServer:
         self._server.server_close()
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted (Ctrl-C), then stop."""
+        """Serve until interrupted (Ctrl-C), then stop cleanly, however busy the server is.
+
+        The server runs in its thread while this one waits, so the interrupt
+        lands here and never inside a handler or a join; stopping wakes every
+        request held back (latency, a stalled response) first, and a second
+        Ctrl-C while the handlers finish is ignored rather than cutting the
+        joins short with a traceback.
+        """
+        self.start()
+        thread = self._thread
         try:
-            self._server.serve_forever(poll_interval=0.5)
+            while thread is not None and thread.is_alive():
+                thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
         finally:
-            self._stopped = True
-            self.stop_event.set()
-            self._server.server_close()
+            with _interrupts_ignored():
+                self.stop()
 
     def __enter__(self) -> SimServer:
         return self.start()

@@ -53,15 +53,17 @@ class Failure:
     status: int | None
     detail: str
     retry_after: float | None = None
+    host: str = ""
+    """`host:port` called, named when the connection itself failed (DNS, refused, timeout)."""
 
     def describe(self, api_name: str) -> str:
         """One sentence for an exception message: who, what, how it failed."""
         if self.kind == "status":
             text = f"{api_name} {self.operation} answered {self.status}"
         elif self.kind == "timeout":
-            text = f"{api_name} {self.operation} timed out"
+            text = f"{api_name} {self.operation}{self._at()} timed out"
         elif self.kind == "connection":
-            text = f"{api_name} {self.operation}: connection failed"
+            text = f"{api_name} {self.operation}{self._at()}: connection failed"
         elif self.kind == "too_large":
             text = f"{api_name} {self.operation} answered too much"
         elif self.kind == "deadline":
@@ -71,6 +73,20 @@ class Failure:
         else:
             text = f"{api_name} {self.operation} answered a malformed body"
         return f"{text}: {self.detail}" if self.detail else text
+
+    def _at(self) -> str:
+        return f" at {self.host}" if self.host else ""
+
+
+def host_of(url: str) -> str:
+    """`host:port` of a URL (never its user or password part)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    return f"{host}:{port}" if host and port else host
 
 
 def error_text(content: bytes, encoding: str | None = None) -> str:
@@ -201,12 +217,14 @@ class JsonApi(ABC):
             self._fail(operation, exc.kind, status, exc.detail, started, attempt)
         except httpx.TimeoutException as exc:
             if time.monotonic() - began < self.limits.deadline_seconds:
-                self._fail(operation, "timeout", None, type(exc).__name__, started, attempt)
+                self._fail(
+                    operation, "timeout", None, type(exc).__name__, started, attempt, host_of(url)
+                )
             detail = f"no answer within the deadline of {self.limits.deadline_seconds:g} s"
             self._fail(operation, "deadline", status, detail, started, attempt)
         except httpx.RequestError as exc:
             detail = self.clean_text(f"{type(exc).__name__}: {exc}")
-            self._fail(operation, "connection", None, detail, started, attempt)
+            self._fail(operation, "connection", None, detail, started, attempt, host_of(url))
         except _Malformed as exc:
             self._fail(operation, "malformed", status, exc.detail, started, attempt)
         self._report(operation, status, "ok", started, attempt)
@@ -230,10 +248,11 @@ class JsonApi(ABC):
         detail: str,
         started: float,
         attempt: int,
+        host: str = "",
     ) -> NoReturn:
         """Report the failed attempt and raise the client's error for it."""
         self._report(operation, status, "error" if kind == "status" else kind, started, attempt)
-        failure = Failure(operation, kind, status, detail)
+        failure = Failure(operation, kind, status, detail, host=host)
         raise self.error_for(failure) from HttpFailure(kind, status, detail)
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -68,3 +69,105 @@ def test_ctrl_c_stops_a_simulator_started_with_sigint_ignored() -> None:
             process.kill()
             process.communicate()
     assert stopped_by_itself, "the simulator ignored Ctrl-C"
+
+
+def test_fault_settings_on_the_command_line_apply_from_the_first_request() -> None:
+    headers = {"X-API-Key": "k-4"}
+    with running_sim(
+        "kong",
+        "--api-key",
+        "k-4",
+        "--status-on",
+        "/api/v1/products/bulk=500",
+        "--down-after",
+        "3",
+        "--latency-ms",
+        "60",
+    ) as url:
+        started = time.monotonic()
+        assert httpx.get(f"{url}/api/v1/products/NOPE", headers=headers).status_code == 404
+        assert time.monotonic() - started >= 0.06
+        bulk = httpx.post(f"{url}/api/v1/products/bulk", headers=headers, json=[])
+        assert bulk.status_code == 500
+        assert httpx.get(f"{url}/api/v1/products/NOPE", headers=headers).status_code == 404
+        assert httpx.get(f"{url}/api/v1/products/NOPE", headers=headers).status_code == 503
+
+
+def test_clean_serves_a_catalog_without_invalid_records_and_fail_rate_fails_requests() -> None:
+    from local.sim.catalog import generate_catalog
+
+    assert len(generate_catalog(200, 1).invalid) == 4  # without --clean: 2% of 200
+    with running_sim(
+        "siesa", "--products", "200", "--clean", "--fail-rate", "1", "--api-key", "k-5"
+    ) as url:
+        assert httpx.get(f"{url}/_sim/state").json()["catalog"]["invalid"] == {}
+        answer = httpx.get(
+            f"{url}/api/v1/inventory/products", headers={"Authorization": "Bearer k-5"}
+        )
+        assert answer.status_code == 503
+
+
+def test_a_bad_status_on_setting_is_refused_before_the_simulator_starts() -> None:
+    from typer.testing import CliRunner
+
+    from cli.sim import sim_app
+
+    result = CliRunner().invoke(sim_app, ["kong", "--status-on", "products=500"])
+    assert result.exit_code == 2
+    assert "PATH=CODE" in result.output
+
+
+def test_ctrl_c_under_load_stops_at_once_without_a_traceback() -> None:
+    """Requests held back by latency are woken; the interrupt never surfaces as a traceback."""
+    import signal
+    import subprocess
+    import threading
+
+    from sim_process import LAUNCH, REPO
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, "kong", "--api-key", "k-6", "--latency-ms", "20000"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = ""
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().removeprefix("ready: ").strip()
+
+        outcomes: list[str] = []
+
+        def load() -> None:
+            try:
+                answer = httpx.get(
+                    f"{url}/api/v1/products/X", headers={"X-API-Key": "k-6"}, timeout=30
+                )
+                outcomes.append(str(answer.status_code))
+            except httpx.HTTPError as exc:
+                outcomes.append(type(exc).__name__)
+
+        callers = [threading.Thread(target=load) for _ in range(8)]
+        for caller in callers:
+            caller.start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # every request is in and held back by the latency
+            seen = httpx.get(f"{url}/_sim/faults").json()["requests_seen"]
+            if seen == len(callers):
+                break
+            time.sleep(0.05)
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - began
+        for caller in callers:
+            caller.join(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr, stderr[-2000:]
+    assert took < 10, "stopping waited for the held-back requests"
+    assert outcomes.count("404") == len(callers), outcomes

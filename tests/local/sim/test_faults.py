@@ -239,3 +239,22 @@ def test_a_wms_service_on_its_own_server_takes_its_own_faults() -> None:
         httpx.post(f"{warehouse.url}/_sim/faults", json={"error_503_next": 1})
         assert sim.faults["warehouse"].plan.error_503_next == 1
         assert sim.faults["inventory"].plan.error_503_next == 0
+
+
+def test_a_path_answers_its_status_and_a_server_goes_down_after_n_requests(
+    siesa_server: SimServer, siesa: httpx.Client
+) -> None:
+    control = f"{siesa_server.url}/_sim/faults"
+    body = {"status_on": {"/api/v1/inventory/": 502, f"/api/v1{PRODUCTS}": 401}, "down_after": 3}
+    assert httpx.post(control, json=body).status_code == 200
+    assert _statuses(siesa, 1) == [401]  # the longest match wins
+    assert _statuses(siesa, 1, "/inventory/stock") == [502]
+    assert siesa.get("/nowhere").status_code == 404
+    down = siesa.get("/nowhere")
+    assert down.status_code == 503 and "down" in down.json()["error"]
+    assert httpx.get(control).json()["injected"] == {"status": 2, "down": 1}
+
+
+def test_a_status_out_of_the_error_range_is_refused(siesa_server: SimServer) -> None:
+    control = f"{siesa_server.url}/_sim/faults"
+    assert httpx.post(control, json={"status_on": {"/x": 200}}).status_code == 400
