@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from ops.clients import ClientView, _checked_id, get_config, show_client
-from ops.credentials import read_secret_values
+from ops.clients import ClientView, _checked_id, get_config, secret_info, show_client
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
 from ops.errors import InputError, UnknownClient
 from ops.schedule import delete_schedule, put_schedule
@@ -108,7 +107,11 @@ def set_credentials(
     else:
         values = check_product_credentials(document, config)
         name = config.product_credentials_secret
-    read_secret_values(target, name)  # InvalidSecret when the secret is missing
+    if not secret_info(target, name).exists:
+        raise InputError(
+            f"secret {name} does not exist; remove the client (`siesa client remove "
+            f"{config.client_id}`) and add it again"
+        )
     written = target.client("secretsmanager").put_secret_value(
         SecretId=name, SecretString=json.dumps(values)
     )
