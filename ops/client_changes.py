@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from ops.clients import ClientView, _checked_id, get_config, secret_info, show_client
+from ops.clients import ClientView, checked_id, get_config, secret_info, show_client
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
 from ops.errors import InputError, UnknownClient
 from ops.schedule import delete_schedule, put_schedule
@@ -148,7 +148,7 @@ class Removal:
 def removal_plan(client_id: str, *, deployment: Deployment | None = None) -> Removal:
     """What `remove_client` would delete: rules, secrets (not yet scheduled for deletion), item."""
     target = resolve(deployment)
-    checked = _checked_id(client_id)
+    checked = checked_id(client_id)
     plan = Removal(client_id=checked)
     for stock in (False, True):
         name = rule_name(checked, stock=stock)

@@ -388,7 +388,8 @@ def secret_info(deployment: Deployment, name: str) -> SecretInfo:
     return SecretInfo(name=name, exists=True, last_changed=changed.isoformat() if changed else None)
 
 
-def _checked_id(client_id: str) -> str:
+def checked_id(client_id: str) -> str:
+    """The client id, checked before it names a key, secret or rule; InputError otherwise."""
     try:
         return validate_client_id(client_id)
     except InvalidClientConfig as exc:
@@ -398,7 +399,7 @@ def _checked_id(client_id: str) -> str:
 def get_config(deployment: Deployment, client_id: str) -> ClientConfig:
     """The client's config; UnknownClient when it is not registered."""
     try:
-        return deployment.config_store().get(_checked_id(client_id))
+        return deployment.config_store().get(checked_id(client_id))
     except ClientNotFound:
         raise UnknownClient(
             f"no client {client_id} at {deployment.where} (see `siesa client list`)"
@@ -460,7 +461,7 @@ def disable_client(client_id: str, *, deployment: Deployment | None = None) -> C
 
 
 def _set_enabled(deployment: Deployment, client_id: str, enabled: bool) -> ClientView:
-    checked = _checked_id(client_id)
+    checked = checked_id(client_id)
     try:
         config = deployment.config_store().set_enabled(checked, enabled)
     except ClientNotFound:
