@@ -191,3 +191,6 @@ def test_add_refuses_a_client_whose_key_is_wrong_unless_told_not_to_check(
         unchecked = runner().invoke(app, ["client", "add", *options, "--no-check", *endpoint])
         assert unchecked.exit_code == 0, unchecked.output
         assert _rules(stack, "wrong-key") == ["siesa-integration-wrong-key-schedule"]
+        removed = runner().invoke(app, ["client", "remove", "wrong-key", "--yes", *endpoint])
+        assert removed.exit_code == 0, removed.output
+        assert _rules(stack, "wrong-key") == [] and _live_secrets(stack, "wrong-key") == []
