@@ -174,7 +174,7 @@ def failed_command(
     endpoint_url: EndpointUrl = None,
 ) -> None:
     """Every failed record with its id, stage, field, value and reason, a page at a time."""
-    with operator_errors():
+    with operator_errors(client):
         found = failed_records(
             run_id,
             client_id=client,
@@ -245,7 +245,7 @@ def retry_command(
 ) -> None:
     """Start a new run of the same client with the run's sync type."""
     deployment = deployment_for(endpoint_url)
-    with operator_errors():
+    with operator_errors(client):
         started = retry_run(run_id, client_id=client, deployment=deployment)
     if not wait:
         started_message(started, json_output, retry_of=run_id)

@@ -18,6 +18,7 @@ from cli.common import EndpointUrl, JsonFlag, deployment_for, err, escape, opera
 from cli.common import print_json as emit_json
 from ops.progress import SyncBars
 from ops.render import failed_records_table, outcome_table
+from ops.render_lifecycle import sync_plan_table
 
 WaitFlag = Annotated[bool, typer.Option("--wait", help="Follow the sync and print its summary.")]
 
@@ -39,9 +40,23 @@ def sync_command(
     wait: WaitFlag = False,
     json_output: JsonFlag = False,
     endpoint_url: EndpointUrl = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Check the client and print the execution input; start nothing."
+        ),
+    ] = False,
 ) -> None:
     """Start a client's sync through the workflow (exit 0 success, 3 partial, 1 failed)."""
     deployment = deployment_for(endpoint_url)
+    if dry_run:
+        with operator_errors(client):
+            plan = ops.plan_sync(client, sync_type.value, deployment=deployment)
+        if json_output:
+            emit_json(plan.to_json())
+        else:
+            out().print(sync_plan_table(plan))
+        return
     with operator_errors(client):
         started = ops.start_sync(client, sync_type.value, deployment=deployment)
     if not wait:

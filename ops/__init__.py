@@ -8,7 +8,16 @@ Failures are `OpsError`s whose message is one line, safe to print.
 
 from __future__ import annotations
 
+from ops.client_changes import (
+    CredentialsChange,
+    Removal,
+    removal_plan,
+    remove_client,
+    set_credentials,
+    set_schedule,
+)
 from ops.clients import (
+    AddPlan,
     ClientList,
     ClientView,
     SecretInfo,
@@ -16,8 +25,10 @@ from ops.clients import (
     disable_client,
     enable_client,
     list_clients,
+    plan_add_client,
     show_client,
 )
+from ops.connection_check import CheckReport, ConnectionCheckFailed, check_client
 from ops.deployment import Deployment
 from ops.errors import (
     DeploymentError,
@@ -34,6 +45,8 @@ from ops.sync import (
     Progress,
     StartedSync,
     SyncOutcome,
+    SyncPlan,
+    plan_sync,
     read_summary,
     run_sync,
     start_sync,
@@ -42,9 +55,13 @@ from ops.sync import (
 from ops.validation import NewClient, check_new_client, rule_name
 
 __all__ = [
+    "AddPlan",
+    "CheckReport",
     "ClientList",
     "ClientStatus",
     "ClientView",
+    "ConnectionCheckFailed",
+    "CredentialsChange",
     "Deployment",
     "DeploymentError",
     "EndpointError",
@@ -53,21 +70,30 @@ __all__ = [
     "NewClient",
     "OpsError",
     "Progress",
+    "Removal",
     "Schedule",
     "SecretInfo",
     "StartedSync",
     "StatusReport",
     "SyncOutcome",
+    "SyncPlan",
     "UnknownClient",
     "WriteFailed",
     "add_client",
+    "check_client",
     "check_new_client",
     "disable_client",
     "enable_client",
     "list_clients",
+    "plan_add_client",
+    "plan_sync",
     "read_summary",
+    "removal_plan",
+    "remove_client",
     "rule_name",
     "run_sync",
+    "set_credentials",
+    "set_schedule",
     "show_client",
     "start_sync",
     "status",

@@ -35,6 +35,7 @@ from ops.schedule import (
     put_schedule,
     rule_exists,
     set_schedule_enabled,
+    target_input,
 )
 from ops.validation import JsonInput, NewClient, check_new_client, rule_name
 from runtime.config import ClientConfig, validate_client_id
@@ -59,6 +60,7 @@ SHOWN_CONFIG_FIELDS = (
     "product_credentials_secret",
     "field_mappings_key",
     "sync_schedule",
+    "stock_schedule",
     "siesa_timezone",
     "aws_account_id",
     "last_sync_status",
@@ -66,6 +68,7 @@ SHOWN_CONFIG_FIELDS = (
     "last_sync_records",
     "last_sync_watermark",
     "last_sync_run_id",
+    "credentials_version",
     "created_at",
     "updated_at",
 )
@@ -87,6 +90,8 @@ class ClientView:
     config: ClientConfig
     schedule: Schedule | None
     secrets: tuple[SecretInfo, ...] = ()
+    stock_schedule: Schedule | None = None
+    """The stock-only rule (`siesa-integration-{id}-stock`), when the client has one."""
 
     @property
     def client_id(self) -> str:
@@ -98,6 +103,7 @@ class ClientView:
         values = self.config.model_dump(mode="json")
         shown: dict[str, Any] = {name: values.get(name) for name in SHOWN_CONFIG_FIELDS}
         shown["schedule"] = self.schedule.to_json() if self.schedule else None
+        shown["stock_rule"] = self.stock_schedule.to_json() if self.stock_schedule else None
         if self.secrets:
             shown["secrets"] = [
                 {"name": info.name, "exists": info.exists, "last_changed": info.last_changed}
@@ -126,6 +132,70 @@ class ClientList:
 # --- adding -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class AddPlan:
+    """What `client add` would write, checked: the item, secret names (never values), the rules."""
+
+    new: NewClient
+    secrets_key_id: str
+
+    @property
+    def client_id(self) -> str:
+        """The client's id."""
+        return self.new.config.client_id
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The schedule rules, as `put_schedule` writes them."""
+        config = self.new.config
+        state = "ENABLED" if config.enabled else "DISABLED"
+        rules = []
+        for stock, expression in ((False, config.sync_schedule), (True, config.stock_schedule)):
+            if expression is not None:
+                rules.append(
+                    {
+                        "rule_name": rule_name(config.client_id, stock=stock),
+                        "schedule": expression,
+                        "state": state,
+                        "input": json.loads(target_input(config.client_id, stock=stock)),
+                    }
+                )
+        return rules
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--dry-run --json`."""
+        config = self.new.config
+        item = {k: v for k, v in config.model_dump(mode="json").items() if v is not None}
+        return {
+            "dry_run": True,
+            "client_id": config.client_id,
+            "item": item,
+            "secrets": [
+                {"name": name, "kms_key_id": self.secrets_key_id}
+                for name in (config.siesa_credentials_secret, config.product_credentials_secret)
+            ],
+            "rules": self.rules(),
+        }
+
+
+ConnectionCheck = Callable[[NewClient], None]
+"""Checks a new client's connections before anything is written; raises to refuse the client."""
+
+
+@translate_aws_errors
+def plan_add_client(
+    config_json: JsonInput,
+    siesa_credentials_json: JsonInput,
+    product_credentials_json: JsonInput,
+    *,
+    deployment: Deployment | None = None,
+) -> AddPlan:
+    """Everything `add_client` checks, and what it would write; writes nothing (`--dry-run`)."""
+    target = resolve(deployment)
+    new = check_new_client(config_json, siesa_credentials_json, product_credentials_json)
+    check_deployment_for(target, new)
+    return AddPlan(new=new, secrets_key_id=target.secrets_key_id)
+
+
 @translate_aws_errors
 def add_client(
     config_json: JsonInput,
@@ -133,18 +203,23 @@ def add_client(
     product_credentials_json: JsonInput,
     *,
     deployment: Deployment | None = None,
+    check: ConnectionCheck | None = None,
 ) -> ClientView:
-    """Register a client: secrets, clients-table item and schedule rule, or nothing at all.
+    """Register a client: secrets, clients-table item and schedule rules, or nothing at all.
 
     Each document is JSON text (or an already parsed mapping). InputError
     when a document or the deployment's contents say no; nothing is written
-    then. WriteFailed when a write fails; what was written is undone.
+    then, nor when `check` (the connection check of `siesa client add`)
+    raises. WriteFailed when a write fails; what was written is undone.
     """
     target = resolve(deployment)
-    new = check_new_client(config_json, siesa_credentials_json, product_credentials_json)
-    check_deployment_for(target, new)
-    _write(target, new)
-    return show_client(new.config.client_id, deployment=target)
+    plan = plan_add_client(
+        config_json, siesa_credentials_json, product_credentials_json, deployment=target
+    )
+    if check is not None:
+        check(plan.new)
+    _write(target, plan.new)
+    return show_client(plan.client_id, deployment=target)
 
 
 def check_deployment_for(deployment: Deployment, new: NewClient) -> None:
@@ -173,11 +248,13 @@ def check_deployment_for(deployment: Deployment, new: NewClient) -> None:
                 f"(aws secretsmanager delete-secret --secret-id {name} "
                 "--force-delete-without-recovery)"
             )
-    if rule_exists(deployment, config.client_id):
-        raise InputError(
-            f"EventBridge rule {rule_name(config.client_id)} already exists, left from an "
-            "earlier client; delete it first"
-        )
+    for stock in (False, True):
+        if rule_exists(deployment, config.client_id, stock=stock):
+            raise InputError(
+                f"EventBridge rule {rule_name(config.client_id, stock=stock)} already exists, "
+                f"left from an earlier client; delete it first (`siesa client remove "
+                f"{config.client_id}` removes what is left)"
+            )
 
 
 def check_mapping(deployment: Deployment, config: ClientConfig) -> None:
@@ -226,10 +303,26 @@ def _write(deployment: Deployment, new: NewClient) -> None:
         deployment.config_store().put(config, must_not_exist=True)
         undo.append((step, lambda: _delete_item(deployment, config.client_id)))
         step = f"schedule rule {rule_name(config.client_id)}"
-        undo.append((step, lambda: delete_schedule(deployment, config.client_id)))
+        undo.append((step, lambda: _forget(delete_schedule(deployment, config.client_id))))
         put_schedule(deployment, config.client_id, config.sync_schedule, enabled=config.enabled)
+        if config.stock_schedule is not None:
+            step = f"schedule rule {rule_name(config.client_id, stock=True)}"
+            undo.append(
+                (step, lambda: _forget(delete_schedule(deployment, config.client_id, stock=True)))
+            )
+            put_schedule(
+                deployment,
+                config.client_id,
+                config.stock_schedule,
+                enabled=config.enabled,
+                stock=True,
+            )
     except Exception as exc:
         raise WriteFailed(_failure_message(config.client_id, step, exc, undo)) from None
+
+
+def _forget(_: object) -> None:
+    """Drop a result an undo step does not need."""
 
 
 def _failure_message(
@@ -295,7 +388,8 @@ def secret_info(deployment: Deployment, name: str) -> SecretInfo:
     return SecretInfo(name=name, exists=True, last_changed=platform_time(changed))
 
 
-def _checked_id(client_id: str) -> str:
+def checked_id(client_id: str) -> str:
+    """The client id, checked before it names a key, secret or rule; InputError otherwise."""
     try:
         return validate_client_id(client_id)
     except InvalidClientConfig as exc:
@@ -305,7 +399,7 @@ def _checked_id(client_id: str) -> str:
 def get_config(deployment: Deployment, client_id: str) -> ClientConfig:
     """The client's config; UnknownClient when it is not registered."""
     try:
-        return deployment.config_store().get(_checked_id(client_id))
+        return deployment.config_store().get(checked_id(client_id))
     except ClientNotFound:
         raise UnknownClient(
             f"no client {client_id} at {deployment.where} (see `siesa client list`)"
@@ -320,7 +414,11 @@ def list_clients(*, deployment: Deployment | None = None) -> ClientList:
     target = resolve(deployment)
     listing = target.config_store().list_clients()
     views = [
-        ClientView(config=config, schedule=get_schedule(target, config.client_id))
+        ClientView(
+            config=config,
+            schedule=get_schedule(target, config.client_id),
+            stock_schedule=_stock_rule(target, config),
+        )
         for config in listing.clients
     ]
     return ClientList(clients=views, invalid=listing.invalid)
@@ -336,8 +434,18 @@ def show_client(client_id: str, *, deployment: Deployment | None = None) -> Clie
         for name in (config.siesa_credentials_secret, config.product_credentials_secret)
     )
     return ClientView(
-        config=config, schedule=get_schedule(target, config.client_id), secrets=secrets
+        config=config,
+        schedule=get_schedule(target, config.client_id),
+        secrets=secrets,
+        stock_schedule=_stock_rule(target, config),
     )
+
+
+def _stock_rule(deployment: Deployment, config: ClientConfig) -> Schedule | None:
+    """The stock-only rule; not asked for when the config names no stock schedule."""
+    if config.stock_schedule is None:
+        return None
+    return get_schedule(deployment, config.client_id, stock=True)
 
 
 @translate_aws_errors
@@ -353,7 +461,7 @@ def disable_client(client_id: str, *, deployment: Deployment | None = None) -> C
 
 
 def _set_enabled(deployment: Deployment, client_id: str, enabled: bool) -> ClientView:
-    checked = _checked_id(client_id)
+    checked = checked_id(client_id)
     try:
         config = deployment.config_store().set_enabled(checked, enabled)
     except ClientNotFound:
@@ -361,4 +469,10 @@ def _set_enabled(deployment: Deployment, client_id: str, enabled: bool) -> Clien
             f"no client {client_id} at {deployment.where} (see `siesa client list`)"
         ) from None
     set_schedule_enabled(deployment, checked, enabled)
-    return ClientView(config=config, schedule=get_schedule(deployment, checked))
+    if config.stock_schedule is not None:
+        set_schedule_enabled(deployment, checked, enabled, stock=True)
+    return ClientView(
+        config=config,
+        schedule=get_schedule(deployment, checked),
+        stock_schedule=_stock_rule(deployment, config),
+    )

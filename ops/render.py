@@ -50,7 +50,16 @@ def _json_text(value: Any) -> str:
 def client_table(listing: ClientList) -> Table:
     """`siesa client list`."""
     table = Table(title="Clients", title_justify="left")
-    for column in ("client", "name", "product", "enabled", "schedule", "rule", "last sync"):
+    for column in (
+        "client",
+        "name",
+        "product",
+        "enabled",
+        "schedule",
+        "rule",
+        "stock schedule",
+        "last sync",
+    ):
         table.add_column(column)
     for view in listing.clients:
         config = view.config
@@ -66,9 +75,21 @@ def client_table(listing: ClientList) -> Table:
             _text(config.enabled),
             config.sync_schedule,
             rule if rule != "missing" else "[red]missing[/]",
+            _stock_cell(view),
             f"{styled_status(config.last_sync_status)} {_text(config.last_sync_timestamp)}",
         )
     return table
+
+
+def _stock_cell(view: ClientView) -> str:
+    """The stock-only schedule and its rule's state ("-" when the client has none)."""
+    expression = view.config.stock_schedule
+    if expression is None:
+        return "-"
+    rule = view.stock_schedule
+    if rule is None:
+        return f"{expression} [red]rule missing[/]"
+    return f"{expression} {'ENABLED' if rule.enabled else 'DISABLED'}"
 
 
 def print_invalid(console: Console, invalid: Iterable[Any]) -> None:
@@ -86,7 +107,7 @@ def client_detail(view: ClientView) -> Table:
     table.add_column("value")
     shown = view.to_json()
     for key, value in shown.items():
-        if key in ("schedule", "secrets"):
+        if key in ("schedule", "secrets", "stock_rule"):
             continue
         shown_value = styled_status(value) if key == "last_sync_status" else _text(value)
         table.add_row(FIELD_LABELS.get(key, key), shown_value)
@@ -100,6 +121,11 @@ def client_detail(view: ClientView) -> Table:
         table.add_row("rule target", _text(schedule.target_arn))
         table.add_row("rule role", _text(schedule.role_arn))
         table.add_row("rule input", _json_text(schedule.input))
+    if view.config.stock_schedule is not None:
+        table.add_row("stock rule", _stock_cell(view))
+        if view.stock_schedule is not None:
+            table.add_row("stock rule name", _text(view.stock_schedule.rule_name))
+            table.add_row("stock rule input", _json_text(view.stock_schedule.input))
     for info in view.secrets:
         state = f"present, changed {info.last_changed}" if info.exists else "[red]missing[/]"
         table.add_row("secret", f"{info.name}: {state}")

@@ -1,9 +1,11 @@
-"""Each client's EventBridge schedule rule (design document §7).
+"""Each client's EventBridge schedule rules (design document §7).
 
 `siesa-integration-{client_id}-schedule` runs the workflow on the client's
 `sync_schedule` with the input `{"client_id": ..., "sync_type": "incremental"}`,
-as the stack's EventBridge role. The rule's state follows the client's
-`enabled` flag.
+as the stack's EventBridge role. A client with a `stock_schedule` has a second
+rule, `siesa-integration-{client_id}-stock`, whose input asks for a stock-only
+sync (`"sync_type": "stock"`). Both rules' state follows the client's
+`enabled` flag. Every function takes `stock=True` for the second rule.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ops.errors import OpsError
 from ops.validation import rule_name
 
 TARGET_ID = "siesa-integration-workflow"
+STOCK_SYNC_TYPE = "stock"
+"""The sync type of the stock-only rule's input (the runtime's stock-only sync, issue 13)."""
 
 
 @dataclass(frozen=True)
@@ -44,15 +48,20 @@ class Schedule:
         }
 
 
-def target_input(client_id: str) -> str:
-    """What the rule hands the workflow: an incremental sync of the client."""
-    return json.dumps({"client_id": client_id, "sync_type": "incremental"})
+def rule_sync_type(*, stock: bool) -> str:
+    """The sync type a rule starts: stock-only, or incremental."""
+    return STOCK_SYNC_TYPE if stock else "incremental"
 
 
-def rule_exists(deployment: Deployment, client_id: str) -> bool:
+def target_input(client_id: str, *, stock: bool = False) -> str:
+    """What the rule hands the workflow: an incremental (or stock-only) sync of the client."""
+    return json.dumps({"client_id": client_id, "sync_type": rule_sync_type(stock=stock)})
+
+
+def rule_exists(deployment: Deployment, client_id: str, *, stock: bool = False) -> bool:
     """Whether the client's rule exists."""
     try:
-        deployment.client("events").describe_rule(Name=rule_name(client_id))
+        deployment.client("events").describe_rule(Name=rule_name(client_id, stock=stock))
     except ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             return False
@@ -60,15 +69,18 @@ def rule_exists(deployment: Deployment, client_id: str) -> bool:
     return True
 
 
-def put_schedule(deployment: Deployment, client_id: str, expression: str, *, enabled: bool) -> None:
-    """Create the rule and its one target (the workflow, run as the EventBridge role)."""
+def put_schedule(
+    deployment: Deployment, client_id: str, expression: str, *, enabled: bool, stock: bool = False
+) -> None:
+    """Create (or update) the rule and its one target (the workflow, run as the EventBridge role)."""
     events = deployment.client("events")
-    name = rule_name(client_id)
+    name = rule_name(client_id, stock=stock)
+    kind = "Stock-only" if stock else "Incremental"
     events.put_rule(
         Name=name,
         ScheduleExpression=expression,
         State="ENABLED" if enabled else "DISABLED",
-        Description=f"Incremental Siesa sync of {client_id}",
+        Description=f"{kind} Siesa sync of {client_id}",
     )
     response = events.put_targets(
         Rule=name,
@@ -77,7 +89,7 @@ def put_schedule(deployment: Deployment, client_id: str, expression: str, *, ena
                 "Id": TARGET_ID,
                 "Arn": deployment.state_machine_arn,
                 "RoleArn": deployment.eventbridge_role_arn,
-                "Input": target_input(client_id),
+                "Input": target_input(client_id, stock=stock),
             }
         ],
     )
@@ -87,10 +99,10 @@ def put_schedule(deployment: Deployment, client_id: str, expression: str, *, ena
         raise OpsError(f"EventBridge refused the target of {name}: {reason}")
 
 
-def delete_schedule(deployment: Deployment, client_id: str) -> None:
-    """Remove the rule and its targets (nothing to do when it is gone)."""
+def delete_schedule(deployment: Deployment, client_id: str, *, stock: bool = False) -> bool:
+    """Remove the rule and its targets; False when there was no rule."""
     events = deployment.client("events")
-    name = rule_name(client_id)
+    name = rule_name(client_id, stock=stock)
     try:
         targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
         if targets:
@@ -99,12 +111,16 @@ def delete_schedule(deployment: Deployment, client_id: str) -> None:
     except ClientError as exc:
         if error_code(exc) != "ResourceNotFoundException":
             raise
+        return False
+    return True
 
 
-def set_schedule_enabled(deployment: Deployment, client_id: str, enabled: bool) -> bool:
+def set_schedule_enabled(
+    deployment: Deployment, client_id: str, enabled: bool, *, stock: bool = False
+) -> bool:
     """Enable or disable the rule; False when the client has no rule."""
     events = deployment.client("events")
-    name = rule_name(client_id)
+    name = rule_name(client_id, stock=stock)
     try:
         if enabled:
             events.enable_rule(Name=name)
@@ -119,10 +135,10 @@ def set_schedule_enabled(deployment: Deployment, client_id: str, enabled: bool) 
     return True
 
 
-def get_schedule(deployment: Deployment, client_id: str) -> Schedule | None:
+def get_schedule(deployment: Deployment, client_id: str, *, stock: bool = False) -> Schedule | None:
     """The client's rule and target, or None when there is no rule."""
     events = deployment.client("events")
-    name = rule_name(client_id)
+    name = rule_name(client_id, stock=stock)
     try:
         rule = events.describe_rule(Name=name)
         targets = events.list_targets_by_rule(Rule=name).get("Targets", [])

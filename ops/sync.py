@@ -26,7 +26,7 @@ from ops.clients import get_config
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
 from ops.errors import ClientIsDisabled, ExecutionNotFound, InputError, OpsError, RunInProgress
 from ops.run_counts import records_loaded
-from runtime.config import SYNC_TYPES
+from runtime.config import SYNC_TYPES, ClientConfig
 from runtime.errors import IntegrationError, InvalidClientConfig, InvalidEvent, RunDataError
 from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
@@ -228,11 +228,51 @@ def execution_name(client_id: str, run_id: str) -> str:
     return f"{client_id[:room]}-{run_id}"
 
 
+@dataclass(frozen=True)
+class SyncPlan:
+    """What `start_sync` would start, checked, and what the run would read (`sync --dry-run`)."""
+
+    config: ClientConfig
+    sync_type: str
+    state_machine_arn: str
+    run_id: str
+
+    @property
+    def execution_input(self) -> dict[str, Any]:
+        """The workflow's input."""
+        return {
+            "client_id": self.config.client_id,
+            "sync_type": self.sync_type,
+            "run_id": self.run_id,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values for `--dry-run --json` (secrets by name only)."""
+        config = self.config
+        since = config.last_sync_watermark if self.sync_type != "initial" else None
+        return {
+            "dry_run": True,
+            "client_id": config.client_id,
+            "state_machine_arn": self.state_machine_arn,
+            "execution_name": execution_name(config.client_id, self.run_id),
+            "execution_input": self.execution_input,
+            "reads": {
+                "siesa_api_url": config.siesa_api_url,
+                "siesa_dialect": config.siesa_dialect,
+                "modified_since": since,
+                "secrets": [config.siesa_credentials_secret, config.product_credentials_secret],
+                "mapping": config.field_mappings_key,
+                "bundle_pin": config.bundle_pin,
+            },
+            "writes_to": {"product_api_url": config.product_api_url},
+        }
+
+
 @translate_aws_errors
-def start_sync(
+def plan_sync(
     client_id: str, sync_type: str = "incremental", *, deployment: Deployment | None = None
-) -> StartedSync:
-    """Start the workflow for an enabled client; returns at once."""
+) -> SyncPlan:
+    """Every check `start_sync` makes (known, enabled, not running) and its input; starts nothing."""
     target = resolve(deployment)
     if sync_type not in SYNC_TYPES:
         raise InputError(f"sync type {sync_type!r} must be one of {', '.join(SYNC_TYPES)}")
@@ -243,11 +283,21 @@ def start_sync(
             f"(`siesa client enable {config.client_id}`)"
         )
     refuse_while_running(target, config.client_id)
-    run_id = new_run_id()
+    return SyncPlan(config, sync_type, target.state_machine_arn, new_run_id())
+
+
+@translate_aws_errors
+def start_sync(
+    client_id: str, sync_type: str = "incremental", *, deployment: Deployment | None = None
+) -> StartedSync:
+    """Start the workflow for an enabled client; returns at once."""
+    target = resolve(deployment)
+    plan = plan_sync(client_id, sync_type, deployment=target)
+    config, run_id = plan.config, plan.run_id
     response = target.client("stepfunctions").start_execution(
-        stateMachineArn=target.state_machine_arn,
+        stateMachineArn=plan.state_machine_arn,
         name=execution_name(config.client_id, run_id),
-        input=json.dumps({"client_id": config.client_id, "sync_type": sync_type, "run_id": run_id}),
+        input=json.dumps(plan.execution_input),
     )
     return StartedSync(
         execution_arn=response["executionArn"],

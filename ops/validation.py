@@ -13,11 +13,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
 from ops.errors import InputError
 from runtime import observability
+from runtime.api_url import is_loopback_host
 from runtime.config import ClientConfig, ProductCredentials, SiesaCredentials
 from runtime.config_store import validate_config
 from runtime.errors import InvalidClientConfig
@@ -25,10 +27,13 @@ from runtime.secrets import REQUIRED_SIESA_KEYS, secret_strings
 
 RULE_PREFIX = "siesa-integration-"
 RULE_SUFFIX = "-schedule"
+STOCK_RULE_SUFFIX = "-stock"
+"""The stock-only schedule's rule: shorter than RULE_SUFFIX, so every client id fits both."""
 MAX_RULE_NAME = 64
 MAX_CLIENT_ID_FOR_RULE = MAX_RULE_NAME - len(RULE_PREFIX) - len(RULE_SUFFIX)
 
 PLATFORM_FIELDS = (
+    "credentials_version",
     "last_sync_timestamp",
     "last_sync_status",
     "last_sync_records",
@@ -58,9 +63,9 @@ class NewClient:
         return rule_name(self.config.client_id)
 
 
-def rule_name(client_id: str) -> str:
-    """`siesa-integration-{client_id}-schedule` (design document §7)."""
-    return f"{RULE_PREFIX}{client_id}{RULE_SUFFIX}"
+def rule_name(client_id: str, *, stock: bool = False) -> str:
+    """`siesa-integration-{client_id}-schedule` (design document §7), or its stock-only `-stock`."""
+    return f"{RULE_PREFIX}{client_id}{STOCK_RULE_SUFFIX if stock else RULE_SUFFIX}"
 
 
 def load_json(document: JsonInput, what: str) -> dict[str, Any]:
@@ -94,24 +99,24 @@ def _problems(exc: ValidationError, word: str) -> str:
     return "; ".join(clauses)
 
 
-def check_schedule(expression: str) -> str:
+def check_schedule(expression: str, field: str = "sync_schedule") -> str:
     """EventBridge's own rules on top of the config's: `rate(1 hour)` but `rate(6 hours)`."""
+    where = f"client config: field {field!r}"
     match = _RATE.fullmatch(expression)
     if match:
         value, unit = int(match.group(1)), match.group(2)
         if value < 1:
-            raise InputError("client config: field 'sync_schedule': a rate must be at least 1")
+            raise InputError(f"{where}: a rate must be at least 1")
         if (value == 1) == unit.endswith("s"):
             fixed = f"rate({value} {unit.rstrip('s') if value == 1 else unit + 's'})"
             raise InputError(
-                f"client config: field 'sync_schedule': EventBridge needs {fixed!r} "
-                "(singular unit for 1, plural otherwise)"
+                f"{where}: EventBridge needs {fixed!r} (singular unit for 1, plural otherwise)"
             )
     elif expression.startswith("cron("):
         fields = expression[len("cron(") : -1].split()
         if len(fields) != 6:
             raise InputError(
-                "client config: field 'sync_schedule': an EventBridge cron has 6 fields "
+                f"{where}: an EventBridge cron has 6 fields "
                 "(minutes hours day-of-month month day-of-week year), e.g. cron(0 */6 * * ? *)"
             )
     return expression
@@ -138,6 +143,8 @@ def check_config(document: JsonInput) -> ClientConfig:
             f"{MAX_RULE_NAME}"
         )
     check_schedule(config.sync_schedule)
+    if config.stock_schedule is not None:
+        check_schedule(config.stock_schedule, "stock_schedule")
     return config
 
 
@@ -191,7 +198,25 @@ def check_product_credentials(document: JsonInput, config: ClientConfig) -> dict
             f"{what}: key 'api_url' differs from the client config's product_api_url "
             f"({config.product_api_url}); make them the same"
         )
+    check_same_host_family(what, credentials.service_endpoints, config.product_api_url)
     return values
+
+
+def check_same_host_family(what: str, endpoints: Mapping[str, str], api_url: str) -> None:
+    """Every service endpoint is loopback exactly when the product's api_url is.
+
+    Each endpoint already passed the api_url rules (runtime.api_url: https
+    outside loopback); this keeps one client's credentials from going to a
+    public host beside a loopback api_url, or to loopback beside a public one.
+    """
+    local = is_loopback_host(urlsplit(api_url).hostname or "")
+    for name, url in sorted(endpoints.items()):
+        if is_loopback_host(urlsplit(url).hostname or "") != local:
+            family = "loopback" if local else "public"
+            raise InputError(
+                f"{what}: key 'service_endpoints.{name[:64]}': must name a {family} host like "
+                f"the client config's product_api_url ({api_url})"
+            )
 
 
 def check_new_client(

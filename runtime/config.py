@@ -40,6 +40,8 @@ DEFAULT_PRODUCT_CONCURRENCY = 4
 """Product requests one load sends at once; the contracts state no limit (issue 13)."""
 MAX_PRODUCT_CONCURRENCY = 32
 MAX_REQUESTS_PER_MINUTE = 60_000
+SCHEDULE_PATTERN = r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)"
+"""An EventBridge schedule expression, as `sync_schedule` and `stock_schedule` take it."""
 
 
 def validate_client_id(value: object) -> str:
@@ -115,6 +117,8 @@ class ClientConfig(BaseModel):
     product_credentials_secret: str = ""
     aws_account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     sync_schedule: str = "rate(6 hours)"
+    stock_schedule: str | None = None
+    """A second, usually tighter schedule of stock-only syncs (e.g. `rate(15 minutes)`); None: none."""
     field_mappings_key: str = Field(default="", pattern=r"^([a-z0-9][a-z0-9_-]*)?$")
     siesa_timezone: str = "America/Bogota"
     siesa_dialect: Literal["rest", "connekta"] = "rest"
@@ -143,6 +147,9 @@ class ClientConfig(BaseModel):
         default=DEFAULT_PRODUCT_CONCURRENCY, ge=1, le=MAX_PRODUCT_CONCURRENCY
     )
     """Product requests one load sends at once (the loader's workers)."""
+    credentials_version: str | None = None
+    """Stamped by `siesa client set-credentials` (operator only): a handler whose cached secret was
+    read under another stamp reads the secret again (runtime/secrets.py)."""
     last_sync_timestamp: str | None = None
     last_sync_status: SyncStatus | None = None
     last_sync_records: int | None = None
@@ -180,10 +187,10 @@ class ClientConfig(BaseModel):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("sync_schedule")
+    @field_validator("sync_schedule", "stock_schedule")
     @classmethod
-    def _schedule(cls, value: str) -> str:
-        if not re.fullmatch(r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\)", value):
+    def _schedule(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(SCHEDULE_PATTERN, value):
             raise ValueError("must be an EventBridge schedule: rate(N hours) or cron(...)")
         return value
 

@@ -270,6 +270,34 @@ class ConfigStore:
             client_id, "SET bundle_pin = :p, updated_at = :u", {":p": {"S": version}}
         )
 
+    def set_schedule(
+        self, client_id: str, expression: str | None, *, stock: bool = False
+    ) -> ClientConfig:
+        """Change `sync_schedule` (or `stock_schedule`; None removes it); ClientNotFound if absent.
+
+        Validated first by the config's own rules; an operator action.
+        """
+        field_name = "stock_schedule" if stock else "sync_schedule"
+        current = self.get(client_id)
+        validate_config(current.model_copy(update={field_name: expression}))
+        if expression is None:
+            return self._update_existing(client_id, f"SET updated_at = :u REMOVE {field_name}", {})
+        return self._update_existing(
+            client_id, f"SET {field_name} = :s, updated_at = :u", {":s": {"S": expression}}
+        )
+
+    def stamp_credentials(self, client_id: str, version: str) -> ClientConfig:
+        """Record that the client's credentials changed; ClientNotFound if absent.
+
+        An operator action: the handlers only read `credentials_version`, and a
+        secret they cached under another stamp is read again (runtime/secrets.py).
+        """
+        return self._update_existing(
+            client_id,
+            "SET credentials_version = :v, updated_at = :u",
+            {":v": {"S": version}},
+        )
+
     def _update_existing(
         self,
         client_id: str,

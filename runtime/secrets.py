@@ -9,6 +9,10 @@ the secret and the key; no message ever carries a secret value (pydantic's
 errors echo their input, so only their location and message are kept).
 Every value read is registered with `runtime.observability` so that log
 lines scrub it even if it strayed into one.
+
+The cache never hides a changed secret: `siesa client set-credentials` stamps
+the client item's `credentials_version`, every invocation reads the item
+afresh, and a secret cached under another stamp is fetched again at once.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ MAX_PROVIDERS = 64
 
 _lock = threading.Lock()
 _providers: OrderedDict[int, tuple[Any, SecretsProvider]] = OrderedDict()
+_stamps: dict[tuple[int, str], str | None] = {}
+"""The `credentials_version` each cached secret was read under, per provider and name."""
 
 
 def secret_name(client_id: str, system: str) -> str:
@@ -79,6 +85,7 @@ def clear_cache() -> None:
     """Forget cached secret values (an operator rotated a secret; tests)."""
     with _lock:
         _providers.clear()
+        _stamps.clear()
 
 
 def _error_code(exc: BaseException) -> str:
@@ -88,11 +95,32 @@ def _error_code(exc: BaseException) -> str:
     return type(cause).__name__ if cause is not None else "unknown"
 
 
-def read_secret(name: str, *, secretsmanager: Any | None = None) -> dict[str, Any]:
-    """The secret `name` as a JSON object; InvalidSecret (naming only the secret) otherwise."""
+_UNSEEN = object()
+
+
+def _stale(provider: SecretsProvider, name: str, version: str | None) -> bool:
+    """True when `name` was cached under another credentials stamp (or never read): fetch again."""
+    with _lock:
+        seen = _stamps.get((id(provider), name), _UNSEEN)
+        _stamps[(id(provider), name)] = version
+    return seen is _UNSEEN or seen != version
+
+
+def read_secret(
+    name: str, *, secretsmanager: Any | None = None, version: str | None = None
+) -> dict[str, Any]:
+    """The secret `name` as a JSON object; InvalidSecret (naming only the secret) otherwise.
+
+    `version` is the client's `credentials_version`: a value cached under
+    another one is not used.
+    """
     try:
         provider = _secrets_provider(secretsmanager)
-        raw = provider.get(name, max_age=settings.secrets_ttl_seconds())
+        raw = provider.get(
+            name,
+            max_age=settings.secrets_ttl_seconds(),
+            force_fetch=_stale(provider, name, version),
+        )
     except GetParameterError as exc:
         code = _error_code(exc)
         if code == "ResourceNotFoundException":
@@ -163,7 +191,8 @@ def get_siesa_credentials(
 ) -> SiesaCredentials:
     """The client's Siesa credentials, with the keys its dialect needs."""
     name = secret_name(config.client_id, SIESA_SYSTEM)
-    return siesa_credentials_from(config, read_secret(name, secretsmanager=secretsmanager))
+    values = read_secret(name, secretsmanager=secretsmanager, version=config.credentials_version)
+    return siesa_credentials_from(config, values)
 
 
 def siesa_credentials_from(config: ClientConfig, values: dict[str, Any]) -> SiesaCredentials:
@@ -189,7 +218,8 @@ def get_product_credentials(
 ) -> ProductCredentials:
     """The client's product credentials; their product_type must be the client's."""
     name = secret_name(config.client_id, config.product_type)
-    return product_credentials_from(config, read_secret(name, secretsmanager=secretsmanager))
+    values = read_secret(name, secretsmanager=secretsmanager, version=config.credentials_version)
+    return product_credentials_from(config, values)
 
 
 def product_credentials_from(config: ClientConfig, values: dict[str, Any]) -> ProductCredentials:

@@ -93,6 +93,19 @@ class ProductAdapter(ABC):
         """Where GET lists every stored product a page at a time; None when the product has no listing."""
         return None
 
+    def probe_urls(self) -> dict[str, str]:
+        """A cheap read per service, by service name: what `siesa client check` calls.
+
+        The listing's first page of one record by default; a product made of
+        several services (WMS) names one read at each.
+        """
+        url = self.listing_url()
+        return {} if url is None else {"api": url}
+
+    def probe(self, url: str) -> None:
+        """GET `url` once (one record, no retry); the product's runtime error when it fails."""
+        self.api_client.call_once("GET", url, params={"page": 1, "limit": 1})
+
     # --- the design document's interface ------------------------------------------
 
     def get_api_client(self) -> ProductApi:

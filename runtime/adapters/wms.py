@@ -66,6 +66,13 @@ class WMSAdapter(ProductAdapter):
         """GET .../items at the inventory service (paged by `page` and `limit`)."""
         return self.service_url("inventory", "/items")
 
+    def probe_urls(self) -> dict[str, str]:
+        """The inventory service's item listing and the warehouse service's zones."""
+        return {
+            "inventory": self.service_url("inventory", "/items"),
+            "warehouse": self.service_url("warehouse", "/zones"),
+        }
+
     def zones(self) -> frozenset[str]:
         """The zone ids the warehouse service lists, read once per adapter (whatever its workers)."""
         with self._zones_lock:

@@ -36,6 +36,13 @@ class SiesaSource(ABC):
         """The record's last change as a string that sorts in time order."""
 
     @abstractmethod
+    def probe(self) -> str:
+        """One cheap read (the first record), one attempt, no retry: `siesa client check`.
+
+        Returns the URL it read; raises the dialect's runtime error as a sync would.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Release the HTTP connections this source opened."""
 

@@ -20,6 +20,7 @@ import math
 import re
 import time
 from collections.abc import Generator, Iterator
+from contextlib import suppress
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -209,6 +210,18 @@ class ConnektaSiesaSource(SiesaSource):
             self.rows_seen,
             self.rows_of_other_companies,
         )
+
+    def probe(self) -> str:
+        """Run the saved query for its first row, once ("no rows" is an answer too)."""
+        params: dict[str, str | int] = {
+            "idCompania": self.settings.id_compania,
+            "descripcion": self.settings.query,
+            "parametros": self.filter_for(None),
+            "paginacion": "numPag=1|tamPag=1",
+        }
+        with suppress(NoRecords):
+            self._api.call_once("GET", self.url, params=params, check=check_body(self.rows_key, 1))
+        return self.url
 
     def _one_pass(self, params: dict[str, str | int]) -> Generator[list[dict[str, Any]], None, int]:
         """Page 1, 2, ... until "No se encontraron registros" or a page without rows.

@@ -182,6 +182,11 @@ class RestSiesaSource(SiesaSource):
                 return total
             page += 1
 
+    def probe(self) -> str:
+        """GET the listing's first record, once."""
+        self._api.call_once("GET", self.products_url, params={"limit": 1, "page": 1})
+        return self.products_url
+
     def fetch_record(self, key: str) -> dict[str, Any] | None:
         """The ERP's current copy of one record (GET /inventory/products/{id}); None on 404."""
         url = f"{self.products_url}/{quote(key.strip(), safe='')}"

@@ -208,6 +208,11 @@ def test_managing_a_client_from_the_terminal(local_up: LocalUp, tmp_path: Path) 
             assert text in shown.stdout
         assert world.product_key not in shown.stdout
 
+        checked = runner().invoke(app, ["client", "check", "cli-wms", *endpoint])
+        assert checked.exit_code == 0, checked.output
+        for service in ("wms inventory", "wms warehouse"):
+            assert service in checked.stdout
+
         disabled = runner().invoke(app, ["client", "disable", "cli-wms", *endpoint])
         assert disabled.exit_code == 0 and "disabled client cli-wms" in disabled.stdout
         listed = runner().invoke(app, ["client", "list", *endpoint])

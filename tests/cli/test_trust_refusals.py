@@ -118,3 +118,19 @@ def test_client_add_refuses_unknown_keys_in_credentials(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "key 'api_secret'" in result.stderr
     assert "stray-secret-value-11" not in result.stdout + result.stderr
+
+
+def test_service_endpoints_stay_in_the_api_urls_host_family(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "local")
+    loopback = {**CONFIG, "product_api_url": "http://127.0.0.1:8081/api/v1"}
+    public = {"inventory": "https://inventory.example.com/api/v1"}
+    wms = {**KONG, "api_url": "http://127.0.0.1:8081/api/v1", "service_endpoints": public}
+    refused = _add(tmp_path, loopback, SIESA, wms)
+    assert refused.exit_code == 1
+    assert "key 'service_endpoints.inventory': must name a loopback host" in refused.stderr
+    plain = {**KONG, "service_endpoints": {"inventory": "http://127.0.0.1:8082/inv"}}
+    refused = _add(tmp_path, CONFIG, SIESA, plain)
+    assert refused.exit_code == 1
+    assert "key 'service_endpoints.inventory': must name a public host" in refused.stderr

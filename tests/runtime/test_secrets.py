@@ -128,6 +128,19 @@ def test_values_are_cached_per_container(aws: Any) -> None:
     assert get_siesa_credentials(config).api_key.get_secret_value() == "second"  # type: ignore[union-attr]
 
 
+def test_a_new_credentials_version_reads_the_secret_again_at_once(aws: Any) -> None:
+    aws.put_secret("cliente-a", "siesa", {"api_key": "first"})
+    stamped = _config(credentials_version="siesa:v1")
+    assert get_siesa_credentials(stamped).api_key.get_secret_value() == "first"  # type: ignore[union-attr]
+    aws.put_secret("cliente-a", "siesa", {"api_key": "second"})
+    # the same stamp: the cached value, as before
+    assert get_siesa_credentials(stamped).api_key.get_secret_value() == "first"  # type: ignore[union-attr]
+    restamped = _config(credentials_version="siesa:v2")
+    assert get_siesa_credentials(restamped).api_key.get_secret_value() == "second"  # type: ignore[union-attr]
+    aws.put_secret("cliente-a", "siesa", {"api_key": "third"})
+    assert get_siesa_credentials(restamped).api_key.get_secret_value() == "second"  # type: ignore[union-attr]
+
+
 def test_a_zero_ttl_reads_the_secret_every_time(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRETS_TTL_SECONDS", "0")
     config = _config()
