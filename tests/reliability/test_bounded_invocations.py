@@ -3,7 +3,7 @@
 EXTRACT_MAX_PAGES makes a tiny catalog behave like a large one: the
 extractor hands back a cursor after two ERP pages, and the workflow invokes
 it again until the listing ends. The ERP moves a record while it is paged
-(`move_record_after_page`): the record is served on page 2, at the end of
+(`move_record_after_page`): the record is served on page 3, at the end of
 the first invocation, and again, newer, in a later one; an unchanged record
 shifts onto a page already read, so a second pass runs across invocations
 too. The dedup index lives in the dedup table, so the record is kept once,
@@ -27,12 +27,12 @@ from runtime.runstore import run_prefix
 
 RECORDS = 55
 PAGE_SIZE = 10
-PAGES_PER_INVOCATION = 2
+PAGES_PER_INVOCATION = 3
 
 
 @pytest.fixture
 def small_invocations(engine: ReliabilityEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Pages of ten records, two ERP pages per extractor invocation."""
+    """Pages of ten records, three ERP pages per extractor invocation."""
     monkeypatch.setenv(settings.EXTRACT_MAX_PAGES_ENV, str(PAGES_PER_INVOCATION))
     before = engine.injections.page_size
     engine.injections.page_size = PAGE_SIZE
@@ -69,7 +69,7 @@ def test_an_extraction_over_several_invocations_sends_each_record_once(
     spec = kong_client("bi-kong", seed=71)
     catalog = generate_catalog(RECORDS, spec.seed, client=spec.client_id)
     with shared_products() as products, world_on(spec, catalog, products) as world:
-        world.siesa.faults.set(move_record_after_page=2)
+        world.siesa.faults.set(move_record_after_page=3)
         engine.add(world)
         outcome = sync_together(engine, [world.client_id])[world.client_id]
         assert outcome.status in ("success", "partial"), outcome
