@@ -31,12 +31,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from runtime.errors import DedupIndexBusy
+
 BATCH_GET_MAX = 100
 BATCH_WRITE_MAX = 25
 ENTRY_TTL_SECONDS = 7 * 24 * 3600
 """A run's entries outlive any run (the workflow stops after 2 hours), then expire."""
+MAX_ROUNDS = 8
+"""Rounds of a batch whose unprocessed part is asked again (throttling), backing off between."""
 ATTRIBUTES = ("client_id", "entry", "page", "seq", "attempt", "expires_at")
 """Every attribute the index writes (the tenant role's policy allows exactly these)."""
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before asking an unprocessed part again: 50 ms doubling, at most 2 s."""
+    return float(min(2.0, 0.05 * 2**attempt))
 
 
 class DedupIndex(Protocol):
@@ -93,6 +102,7 @@ class TableDedupIndex:
     dynamodb: _DynamoDb
     attempt: str = field(default_factory=lambda: secrets.token_hex(6))
     clock: Any = time.time
+    sleep: Any = time.sleep
     durable: bool = True
     reads: int = 0
     writes: int = 0
@@ -148,7 +158,7 @@ class TableDedupIndex:
         request: dict[str, Any] = {
             self.table: {"Keys": [self._key(key) for key in keys], "ConsistentRead": True}
         }
-        while request:
+        for attempt in range(MAX_ROUNDS):
             answer = self.dynamodb.batch_get_item(RequestItems=request)
             self.reads += 1
             for item in answer.get("Responses", {}).get(self.table, []):
@@ -156,13 +166,23 @@ class TableDedupIndex:
                     key = item["entry"]["S"].split("#", 1)[1]
                     self._known[key] = int(item["page"]["N"])
             request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                return
+            self.sleep(_backoff(attempt))
+        raise DedupIndexBusy(f"the dedup table {self.table} left keys unread {MAX_ROUNDS} times")
 
     def _write(self, requests: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self.table: requests}
-        while pending:
+        for attempt in range(MAX_ROUNDS):
             answer = self.dynamodb.batch_write_item(RequestItems=pending)
             self.writes += 1
             pending = answer.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            self.sleep(_backoff(attempt))
+        raise DedupIndexBusy(
+            f"the dedup table {self.table} left items unwritten {MAX_ROUNDS} times"
+        )
 
     def _counts(self, item: dict[str, Any]) -> bool:
         """True for an entry of a finished invocation, or of this attempt."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from runtime.errors import DedupIndexBusy
 from runtime.stages.dedup import DedupWriter
 from runtime.stages.dedup_index import ATTRIBUTES, TableDedupIndex
 from tests.runtime.stages.test_extract import MemoryPages
@@ -53,7 +56,9 @@ def _rec(code: str, modified: str) -> dict[str, Any]:
 
 
 def _writer(table: FakeTable, seq: int, sink: MemoryPages, **resume: Any) -> DedupWriter:
-    index = TableDedupIndex("dedup", "cliente-a", RUN, seq, dynamodb=table, clock=lambda: 0)
+    index = TableDedupIndex(
+        "dedup", "cliente-a", RUN, seq, dynamodb=table, clock=lambda: 0, sleep=lambda _: None
+    )
     return DedupWriter(
         sink,
         key_of=lambda r: r["f_codigo"],
@@ -95,3 +100,16 @@ def test_a_failed_attempts_entries_do_not_count_for_its_retry() -> None:
     retry = _writer(table, 3, MemoryPages(10))
     retry.add_page([_rec("A", "10:00")])
     assert (retry.count, retry.duplicates) == (1, 0)
+
+
+def test_a_table_that_keeps_refusing_fails_the_invocation_as_transient() -> None:
+    class Throttled(FakeTable):
+        def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+            return {"UnprocessedItems": RequestItems}
+
+    waits: list[float] = []
+    index = TableDedupIndex("dedup", "cliente-a", RUN, 0, dynamodb=Throttled(), sleep=waits.append)
+    index.put("A", 1)
+    with pytest.raises(DedupIndexBusy):
+        index.flush()
+    assert waits == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
