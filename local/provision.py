@@ -68,6 +68,7 @@ _EXPORTED_OUTPUTS = {
     "CLIENTS_TABLE": "ClientsTableName",
     "RUNS_TABLE": "RunsTableName",
     settings.BUDGETS_TABLE_ENV: "BudgetsTableName",
+    settings.DEDUP_TABLE_ENV: "DedupTableName",
     "CONFIG_BUCKET": "ConfigBucketName",
     "ALERTS_TOPIC_ARN": "AlertsTopicArn",
     "MAPPINGS_SIGNING_KEY_ARN": SIGNING_KEY_OUTPUT,

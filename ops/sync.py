@@ -374,7 +374,10 @@ def read_progress(
                 steps = max(steps, MAIN_PATH.index(name) + 1)
             output = _json_object(details.get("output"))
             if name == "ExtractFromSiesa" and "error" not in output:
-                extracted = _count(output.get("count"))
+                # an extraction that continues in another invocation counts in its cursor
+                cursor = output.get("cursor")
+                extracted = _count(cursor.get("count") if isinstance(cursor, dict) else None)
+                extracted = _count(output.get("count")) if extracted is None else extracted
                 run_id = run_id or output.get("run_id")
             elif name == "TransformData" and "error" not in output:
                 canonical = _count(output.get("count"))

@@ -125,6 +125,10 @@ class ProductUnavailable(TransientError):
     """The product failed transiently (5xx, timeout, connection dropped)."""
 
 
+class DedupIndexBusy(TransientError):
+    """The dedup table kept a batch unprocessed (throttled): the workflow retries the invocation."""
+
+
 class ResponseTooLarge(TransientError):
     """A response body passed the byte cap (MAX_RESPONSE_BYTES) while it streamed: cut off unread."""
 

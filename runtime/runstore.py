@@ -106,6 +106,16 @@ def retried_key(client_id: str, run_id: str) -> str:
     return run_prefix(client_id, run_id) + "retried.ndjson"
 
 
+def stale_marks_key(client_id: str, run_id: str, seq: int) -> str:
+    """The stale copies an extractor invocation noted (page -> keys), for the run's last one."""
+    return f"{run_prefix(client_id, run_id)}extract-state/stale-{seq:05d}.json"
+
+
+def page_number(key: str) -> int:
+    """The number of a page from its key (`.../page-00042.ndjson` -> 42)."""
+    return int(key.rsplit("page-", 1)[1].split(".", 1)[0])
+
+
 def failed_records_key(client_id: str, run_id: str) -> str:
     """Every record of the run that did not reach the product."""
     return run_prefix(client_id, run_id) + "failed-records.ndjson"
@@ -166,9 +176,11 @@ class RunStore:
         """Remove one object (a page emptied by deduplication)."""
         self.s3.delete_object(Bucket=self.bucket, Key=key)
 
-    def page_writer(self, client_id: str, run_id: str, stage: Stage) -> PageWriter:
-        """A writer that streams records into pages of `page_size`."""
-        return PageWriter(self, client_id, run_id, stage)
+    def page_writer(
+        self, client_id: str, run_id: str, stage: Stage, first_page: int = 1
+    ) -> PageWriter:
+        """A writer that streams records into pages of `page_size`, numbered from `first_page`."""
+        return PageWriter(self, client_id, run_id, stage, first_page)
 
     def ndjson_writer(self, key: str) -> NdjsonWriter:
         """A writer for one (possibly large) NDJSON object."""
@@ -217,6 +229,13 @@ class RunStore:
         for key in keys:
             yield from self.iter_lines(key)
 
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under `prefix`, in key order, a listing page (1,000 keys) at a time."""
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for listed in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in listed.get("Contents", []):
+                yield str(item["Key"])
+
     def get_json_if_present(self, key: str) -> Any | None:
         """One JSON document, or None when there is no object at `key`.
 
@@ -254,12 +273,15 @@ class PageWriter:
     written page to rewrite.
     """
 
-    def __init__(self, store: RunStore, client_id: str, run_id: str, stage: Stage) -> None:
+    def __init__(
+        self, store: RunStore, client_id: str, run_id: str, stage: Stage, first_page: int = 1
+    ) -> None:
         self.store = store
         self.client_id = client_id
         self.run_id = run_id
         self.stage = stage
-        page_key(client_id, run_id, stage, 1)  # refuse odd ids before anything is written
+        self.first_page = first_page
+        page_key(client_id, run_id, stage, first_page)  # refuse odd ids before anything is written
         self.keys: list[str] = []
         self.count = 0
         self._buffer: list[bytes] = []
@@ -268,7 +290,11 @@ class PageWriter:
     @property
     def open_page(self) -> int:
         """Number of the page being filled."""
-        return len(self.keys) + 1
+        return self.first_page + len(self.keys)
+
+    def key_of(self, number: int) -> str:
+        """The key of page `number` of this writer's stage."""
+        return page_key(self.client_id, self.run_id, self.stage, number)
 
     def write(self, record: Any) -> tuple[int, int]:
         """Append one record; returns (page number, index in page)."""

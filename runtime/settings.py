@@ -17,6 +17,9 @@ CLIENTS_TABLE_ENV = "CLIENTS_TABLE"
 RUNS_TABLE_ENV = "RUNS_TABLE"
 CONFIG_BUCKET_ENV = "CONFIG_BUCKET"
 BUDGETS_TABLE_ENV = "BUDGETS_TABLE"
+DEDUP_TABLE_ENV = "DEDUP_TABLE"
+EXTRACT_MAX_PAGES_ENV = "EXTRACT_MAX_PAGES"
+EXTRACT_RESERVE_MS_ENV = "EXTRACT_RESERVE_MS"
 RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
 MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
@@ -53,6 +56,9 @@ DEFAULT_BATCH_SIZE = 100
 MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
 DEFAULT_RUN_PAGE_SIZE = 1000
+DEFAULT_EXTRACT_RESERVE_MS = 120_000
+"""Time an extraction keeps in hand: with less left, it hands back a cursor. One more ERP page
+with its retries and 429 waits, then the open page and the dedup index written, fit in it."""
 DEFAULT_SECRETS_TTL_SECONDS = 300
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """A page of 1,000 ERP records is about 1 MB; 16 MB leaves room and still bounds memory."""
@@ -112,6 +118,24 @@ def budgets_table(explicit: str | None = None) -> str | None:
     (runtime/http/budget.py); the stack sets it for the extractor and the loader.
     """
     return explicit or os.environ.get(BUDGETS_TABLE_ENV) or None
+
+
+def dedup_table(explicit: str | None = None) -> str | None:
+    """The extractor's dedup index table; None: an in-memory index, and no continuation."""
+    return explicit or os.environ.get(DEDUP_TABLE_ENV) or None
+
+
+def extract_max_pages(explicit: int | None = None) -> int:
+    """ERP pages one extraction invocation reads at most (0: as many as its time allows).
+
+    Tests set it to make a tiny catalog take several invocations.
+    """
+    return _int(explicit, EXTRACT_MAX_PAGES_ENV, 0, 0, 1_000_000)
+
+
+def extract_reserve_ms(explicit: int | None = None) -> int:
+    """Milliseconds an extraction keeps in hand before its timeout (then it hands back a cursor)."""
+    return _int(explicit, EXTRACT_RESERVE_MS_ENV, DEFAULT_EXTRACT_RESERVE_MS, 0, 900_000)
 
 
 def rate_window_seconds(explicit: int | None = None) -> int:

@@ -27,6 +27,7 @@ from runtime.config_store import ConfigStore, iso_utc, now_utc
 from runtime.mapping_loader import BundleLoader
 from runtime.observability import logger, record_run_failed
 from runtime.runstore import RunStore
+from runtime.stages.dedup_index import DedupIndex, MemoryDedupIndex, TableDedupIndex
 from runtime.sync_state import RunHistory, SyncState
 from runtime.tenant_session import TenantSession
 
@@ -138,6 +139,16 @@ class Deps:
 
         rate = rate_of(config, name)
         return {"budget": TableBudget(table, name, rate, dynamodb=self.client("dynamodb"))}
+
+    def dedup_index(self, client_id: str, run_id: str, seq: int) -> DedupIndex:
+        """The run's dedup index: in DEDUP_TABLE through the client's tenant session, else in memory.
+
+        `seq` numbers the extractor invocation (runtime/stages/dedup_index.py).
+        """
+        table = settings.dedup_table()
+        if table is None:
+            return MemoryDedupIndex()
+        return TableDedupIndex(table, client_id, run_id, seq, dynamodb=self.client("dynamodb"))
 
     def read_siesa_credentials(self, config: ClientConfig) -> SiesaCredentials:
         """The client's Siesa secret, read through its tenant session."""

@@ -48,6 +48,28 @@ class LeaseRequest(BaseModel):
     execution_arn: str = Field(pattern=EXECUTION_ARN_PATTERN)
 
 
+class ExtractCursor(BaseModel):
+    """Where an extraction that ran out of time resumes (the workflow loops it back).
+
+    `seq` numbers the run's extractor invocations (from 0); `source` is the
+    ERP listing's position (runtime/siesa/base.py `pages_from`); `next_page`
+    the first extracted page the next invocation writes; `count` and
+    `duplicates` the dedup's totals so far. The plan's times travel along, so
+    every invocation stores the first one's watermark.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    seq: int = Field(ge=1)
+    source: dict[str, int]
+    next_page: int = Field(ge=1)
+    count: int = Field(ge=0)
+    duplicates: int = Field(ge=0)
+    started_at: str
+    modified_since: str | None
+    watermark: str
+
+
 class ExtractRequest(_Event):
     """Extractor input, from EventBridge or `siesa sync`; `run_id` is optional (the CLI may pick one).
 
@@ -59,11 +81,21 @@ class ExtractRequest(_Event):
     sync_type: SyncType = "incremental"
     run_id: str | None = None
     lease: LeaseRequest | None = None
+    cursor: ExtractCursor | None = None
 
     @field_validator("run_id")
     @classmethod
     def _run_id(cls, value: str | None) -> str | None:
         return None if value is None else _checked(validate_run_id, value)
+
+
+class Continuing(_Event):
+    """Extractor output when its time ran low: the workflow invokes it again with the cursor."""
+
+    client_id: str
+    sync_type: SyncType
+    run_id: str
+    cursor: ExtractCursor
 
 
 class SkipAlert(BaseModel):

@@ -21,6 +21,6 @@ from runtime.observability import lambda_entry
 
 @lambda_entry("extractor")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Parse the event, extract, return the claim-check."""
+    """Parse the event, extract, return the claim-check (or the cursor to continue at)."""
     request = parse_event(ExtractRequest, event, "extractor")
-    return extract(request, Deps()).model_dump()
+    return extract(request, Deps(), context).model_dump()

@@ -8,9 +8,12 @@ per `record_key`, the copy with the greatest `record_modified`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
+
+Position = dict[str, Any]
+"""Where a listing resumes: small JSON the extractor's cursor carries between invocations."""
 
 
 class SiesaSource(ABC):
@@ -26,6 +29,24 @@ class SiesaSource(ABC):
         the client's Siesa time zone. Raises SiesaAuthError at once on refused
         credentials, SiesaUnavailable / SiesaRateLimited when retries end.
         """
+
+    def pages_from(
+        self,
+        modified_since: datetime | None,
+        position: Position | None,
+        distinct: Callable[[], int],
+    ) -> Iterator[tuple[list[dict[str, Any]], Position | None]]:
+        """Each page with the position after it: where a later invocation resumes the listing.
+
+        `distinct` answers how many distinct records the extraction holds so far
+        (its dedup index, across invocations). A position of None means the
+        listing cannot stop after that page. This default cannot resume: it reads
+        every page in one invocation.
+        """
+        if position is not None:
+            raise ValueError(f"the {self.dialect} source cannot resume a listing")
+        for page in self.iter_pages(modified_since):
+            yield page, None
 
     @abstractmethod
     def record_key(self, record: dict[str, Any]) -> str:

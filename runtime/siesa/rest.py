@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -53,7 +53,7 @@ from runtime.http.budget import BudgetGate, RequestBudget
 from runtime.http.pages import MAX_PAGE_SIZE, check_page, total_records
 from runtime.http.retry import Sleeper
 from runtime.remote_text import plain_text
-from runtime.siesa.base import SiesaSource
+from runtime.siesa.base import Position, SiesaSource
 from runtime.siesa.budget import in_process_budget
 
 PRODUCTS_PATH = "/inventory/products"
@@ -136,35 +136,45 @@ class RestSiesaSource(SiesaSource):
         Still short after that, SiesaUnavailable: the workflow retries the
         extraction, and no watermark moves past an unread record.
         """
+        seen: set[str] = set()
+        for records, _ in self.pages_from(modified_since, None, lambda: len(seen)):
+            seen.update(self.record_key(record) for record in records)
+            yield records
+
+    def pages_from(
+        self,
+        modified_since: datetime | None,
+        position: Position | None,
+        distinct: Callable[[], int],
+    ) -> Iterator[tuple[list[dict[str, Any]], Position | None]]:
+        """`iter_pages` from `position` ({pass, page, total}); `distinct` counts the records read.
+
+        After a pass's last page the position says so (`page` 0): the next
+        invocation first checks whether that pass read every record.
+        """
         params: dict[str, str | int] = {"limit": self.page_size}
         if modified_since is not None:
             params["modified_since"] = self.format_since(modified_since)
-        seen: set[str] = set()
-        total = 0
-        for attempt in range(1, MAX_PASSES + 1):
-            total = yield from self._one_pass(params, seen)
-            if len(seen) >= total:
-                return
-            if attempt < MAX_PASSES:
+        where = position or {}
+        attempt, page, total = int(where.get("pass", 1)), int(where.get("page", 1)), 0
+        total = int(where.get("total", 0))
+        while True:
+            if page == 0:  # the pass ended: was every record read?
+                if distinct() >= total:
+                    return
+                if attempt >= MAX_PASSES:
+                    raise SiesaUnavailable(
+                        f"Siesa records kept changing while the listing was paged: {distinct()} "
+                        f"of {total} records read after {MAX_PASSES} passes"
+                    )
+                attempt, page = attempt + 1, 1
                 logger.info(
                     "Siesa listing changed while paging: %d of %d records read; paging again "
                     "(pass %d)",
-                    len(seen),
+                    distinct(),
                     total,
-                    attempt + 1,
+                    attempt,
                 )
-        raise SiesaUnavailable(
-            f"Siesa records kept changing while the listing was paged: {len(seen)} of {total} "
-            f"records read after {MAX_PASSES} passes"
-        )
-
-    def _one_pass(
-        self, params: dict[str, str | int], seen: set[str]
-    ) -> Generator[list[dict[str, Any]], None, int]:
-        """Page 1, 2, ... once; adds each record's key to `seen`; returns the ERP's total_records."""
-        page = 1
-        total = 0
-        while True:
             params["page"] = page
             body = self._api.call(
                 "GET",
@@ -174,13 +184,12 @@ class RestSiesaSource(SiesaSource):
             )
             records: list[dict[str, Any]] = body["data"]
             total = total_records(body, total)
-            if not records:
-                return total
-            seen.update(self.record_key(record) for record in records)
-            yield records
-            if page >= body["pagination"]["total_pages"]:
-                return total
-            page += 1
+            last = not records or page >= body["pagination"]["total_pages"]
+            page = 0 if last else page + 1
+            if records:
+                yield records, {"pass": attempt, "page": page, "total": total}
+            elif distinct() >= total:
+                return
 
     def probe(self) -> str:
         """GET the listing's first record, once."""

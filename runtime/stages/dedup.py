@@ -16,7 +16,11 @@ copy sits on an older page reads that page's stamps back from the run
 store, once, keeping them while the next duplicates come from the same
 page (a whole extra pass of the listing reads each old page once). So
 memory holds one page, the stamps of at most STAMP_PAGES_KEPT pages, and
-the index.
+the index's entries of one ERP page: the index itself lives in a
+`DedupIndex` (dedup_index.py), in DynamoDB when the extraction spans several
+invocations. Such an extraction resumes with `count`, `duplicates` and the
+stale copies noted so far (`stale`), and a copy whose index entry names a
+page that does not hold it (an entry of a failed attempt) counts as new.
 
 A newer copy replaces the old one in place while its page is still open;
 once the old page is written, the stale copy is noted and the few affected
@@ -30,6 +34,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from runtime.stages.dedup_index import DedupIndex, MemoryDedupIndex
 
 Record = dict[str, Any]
 
@@ -56,6 +62,8 @@ class PageSink(Protocol):
     @property
     def open_page(self) -> int: ...
 
+    def key_of(self, number: int) -> str: ...
+
     def write(self, record: Any) -> tuple[int, int]: ...
 
     def replace(self, index: int, record: Any) -> None: ...
@@ -75,6 +83,7 @@ class DedupOutcome:
     count: int
     duplicates: int
     rewritten_pages: int = 0
+    emptied: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,17 +93,18 @@ class DedupWriter:
     writer: PageSink
     key_of: Callable[[Record], str]
     modified_of: Callable[[Record], str]
+    index: DedupIndex = field(default_factory=MemoryDedupIndex)
+    count: int = 0
+    """Distinct records so far (an extraction's earlier invocations included)."""
     duplicates: int = 0
     pages_read_back: int = 0
-    # key -> number of the page holding its live copy (one int object per page)
-    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    stale: dict[int, set[str]] = field(default_factory=dict)
+    """Written page -> keys whose copy there is stale (rewritten at the end)."""
     # the open page: its number, and key -> (slot in the page, modified stamp)
     _page: int = field(default=0, init=False, repr=False)
     _open: dict[str, tuple[int, str]] = field(default_factory=dict, init=False, repr=False)
     # written page -> key -> modified stamp, for at most STAMP_PAGES_KEPT pages
     _stamps: dict[int, dict[str, str]] = field(default_factory=dict, init=False, repr=False)
-    # written page -> keys whose copy there is stale (rewritten at the end)
-    _stale: dict[int, set[str]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._page = self.writer.open_page
@@ -103,35 +113,49 @@ class DedupWriter:
         """Take one record as the ERP sent it."""
         key = self.key_of(record)
         modified = self.modified_of(record)
-        page = self._index.get(key)
-        if page is None:
-            self._write(key, record, modified)
-            return
-        self.duplicates += 1
-        if page == self._page:
+        page = self.index.get(key)
+        if page == self._page and key in self._open:
+            self.duplicates += 1
             slot, held = self._open[key]
             if modified < held:
                 return  # the copy we hold is newer
             self.writer.replace(slot, record)
             self._open[key] = (slot, modified)
             return
-        if modified < self._stamp(page, key):
+        held_stamp = None if page is None or page == self._page else self._stamp(page, key)
+        if page is None or held_stamp is None:
+            self.count += 1
+            self._write(key, record, modified)
+            return
+        self.duplicates += 1
+        if modified < held_stamp:
             return  # the copy we hold is newer
-        self._stale.setdefault(page, set()).add(key)
+        self.stale.setdefault(page, set()).add(key)
         self._write(key, record, modified)
+
+    def add_page(self, page: list[Record]) -> None:
+        """Take every record of one ERP page (its index entries read and written in batches)."""
+        self.index.prefetch(self.key_of(record) for record in page)
+        for record in page:
+            self.add(record)
+        self.index.flush()
 
     def add_pages(self, pages: Iterable[list[Record]]) -> None:
         """Take every record of every page."""
         for page in pages:
-            for record in page:
-                self.add(record)
+            self.add_page(page)
+
+    def suspend(self) -> int:
+        """Write the open page (the next invocation starts a new one); returns its number."""
+        self.writer.close()
+        return self.writer.open_page
 
     def finish(self, store: PageStore) -> DedupOutcome:
         """Write the last page, then rewrite the pages that hold stale copies."""
         keys = self.writer.close()
         emptied: set[str] = set()
-        for page_number, stale_keys in sorted(self._stale.items()):
-            page_key = keys[page_number - 1]
+        for page_number, stale_keys in sorted(self.stale.items()):
+            page_key = self.writer.key_of(page_number)
             kept = [
                 record
                 for record in store.read_page(page_key)
@@ -144,30 +168,35 @@ class DedupWriter:
                 emptied.add(page_key)
         return DedupOutcome(
             pages=[key for key in keys if key not in emptied],
-            count=len(self._index),
+            count=self.count,
             duplicates=self.duplicates,
-            rewritten_pages=len(self._stale),
+            rewritten_pages=len(self.stale),
+            emptied=sorted(emptied),
         )
 
     def _write(self, key: str, record: Record, modified: str) -> None:
         """Append a record's copy to the open page; when that fills the page, a new one opens."""
         _, slot = self.writer.write(record)
-        self._index[key] = self._page
+        self.index.put(key, self._page)
         self._open[key] = (slot, modified)
         if self.writer.open_page != self._page:
             self._keep_stamps(self._page, {k: stamp for k, (_, stamp) in self._open.items()})
             self._page = self.writer.open_page
             self._open = {}
 
-    def _stamp(self, page: int, key: str) -> str:
-        """The modified stamp of `key`'s copy on a written page (read back when not kept)."""
+    def _stamp(self, page: int, key: str) -> str | None:
+        """The modified stamp of `key`'s copy on a written page (read back when not kept).
+
+        None when the page does not hold the key: its index entry came from an
+        attempt whose pages were written over.
+        """
         stamps = self._stamps.pop(page, None)
         if stamps is None:
-            records = self.writer.store.read_page(self.writer.keys[page - 1])
+            records = self.writer.store.read_page(self.writer.key_of(page))
             stamps = {self.key_of(record): self.modified_of(record) for record in records}
             self.pages_read_back += 1
         self._keep_stamps(page, stamps)
-        return stamps[key]
+        return stamps.get(key)
 
     def _keep_stamps(self, page: int, stamps: dict[str, str]) -> None:
         """Keep a page's stamps as the most recently used; forget the least recently used."""

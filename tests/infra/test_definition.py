@@ -68,9 +68,11 @@ def test_the_happy_path_is_extract_transform_load_log_release() -> None:
 
 
 def test_a_start_the_lease_refuses_ends_skipped_alerting_only_when_told() -> None:
-    assert STATES["CheckLease"]["Choices"] == [
-        {"Variable": "$.skipped", "IsPresent": True, "Next": "RunSkipped"}
-    ]
+    assert STATES["CheckLease"]["Choices"][0] == {
+        "Variable": "$.skipped",
+        "IsPresent": True,
+        "Next": "RunSkipped",
+    }
     assert _walk("RunSkipped") == ["RunSkipped", "Skipped"]
     assert STATES["RunSkipped"]["Choices"][0]["Next"] == "NotifySkipped"
     notify = STATES["NotifySkipped"]
@@ -80,6 +82,14 @@ def test_a_start_the_lease_refuses_ends_skipped_alerting_only_when_told() -> Non
     assert STATES["Skipped"]["Type"] == "Succeed"  # a skip is no failed execution
     # a skipped start never reaches a state that could release its holder's lease
     assert not {"ReleaseLease", "ReleaseLeaseAfterFailure"} & set(_walk("RunSkipped"))
+
+
+def test_an_extraction_that_hands_back_a_cursor_is_invoked_again_with_it() -> None:
+    """runtime/handlers/extract_run.py: the whole output (client, run id, cursor) is the next input."""
+    choice = STATES["CheckLease"]["Choices"][1]
+    assert choice["Variable"] == "$.cursor" and choice["IsPresent"] is True
+    assert choice["Next"] == "ExtractFromSiesa"
+    assert STATES["ExtractFromSiesa"]["ResultPath"] == "$"
 
 
 @pytest.mark.parametrize("state", ["ReleaseLease", "ReleaseLeaseAfterFailure"])

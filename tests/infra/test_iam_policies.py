@@ -170,6 +170,8 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
     assert _allowed_actions("ExtractorTenantRole") == tenant | {
         "s3:DeleteObject",  # drops a page emptied by deduplication
         "secretsmanager:GetSecretValue",
+        "dynamodb:BatchGetItem",  # the dedup index across invocations (stages/dedup_index.py)
+        "dynamodb:BatchWriteItem",
     }
     assert _allowed_actions("TransformerTenantRole") == tenant
     # the loader runs no mapping code: no bundle, no signing key (only runs/ and its secrets)

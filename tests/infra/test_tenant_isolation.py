@@ -30,12 +30,14 @@ from runtime import config_store, settings
 from runtime.budgets import ATTRIBUTES as BUDGET_ATTRIBUTES
 from runtime.budgets import Rate, TableBudget
 from runtime.config_store import ConfigStore
+from runtime.stages.dedup_index import ATTRIBUTES as DEDUP_ATTRIBUTES
 
 STAGES = ("Extractor", "Transformer", "Loader")
 SECRETS_OF = {"Extractor": ("siesa",), "Transformer": (), "Loader": ("kong", "wms")}
 CLIENTS = get_att("ClientsTable", "Arn")
 RUNS = get_att("RunsTable", "Arn")
 BUDGETS = get_att("BudgetsTable", "Arn")
+DEDUP = get_att("DedupTable", "Arn")
 BUDGET_STAGES = ("Extractor", "Loader")
 """The stages that call an API, so take requests from the client's budget (runtime/budgets.py)."""
 BUCKET = get_att("ConfigBucket", "Arn")
@@ -316,6 +318,37 @@ def test_the_budget_attributes_allowed_are_exactly_what_a_budget_writes() -> Non
     for stage in BUDGET_STAGES:
         allowed = allowed_attributes(stage, "SpendOwnRequestBudget")
         assert sorted(allowed) == sorted(BUDGET_ATTRIBUTES), stage
+
+
+def test_only_the_extractor_keeps_a_dedup_index_and_only_its_clients() -> None:
+    """The dedup index (runtime/stages/dedup_index.py): batch reads and puts of its own items."""
+    documents = identity_documents("ExtractorTenantRole")
+    context = tagged("cliente-a", "Extractor")
+    put = {"dynamodb:Attributes": list(DEDUP_ATTRIBUTES)}
+    own, other = ["cliente-a"], ["cliente-b"]
+    assert decide(documents, "dynamodb:BatchGetItem", DEDUP, **context, **leading(own)).allowed
+    assert decide(
+        documents, "dynamodb:BatchWriteItem", DEDUP, **context, **leading(own), **put
+    ).allowed
+    for keys in (other, ["cliente-a", "cliente-b"]):
+        for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"):
+            assert not decide(documents, action, DEDUP, **context, **leading(keys), **put).allowed
+    assert not decide(
+        documents,
+        "dynamodb:BatchWriteItem",
+        DEDUP,
+        **context,
+        **leading(own),
+        **{"dynamodb:Attributes": [*DEDUP_ATTRIBUTES, "record"]},
+    ).allowed
+    for action in ("dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem"):
+        assert not decide(documents, action, DEDUP, **context, **leading(own)).allowed
+    assert sorted(allowed_attributes("Extractor", "WriteOwnDedupIndex")) == sorted(DEDUP_ATTRIBUTES)
+    for stage in ("Transformer", "Loader"):
+        others = identity_documents(f"{stage}TenantRole")
+        assert not decide(
+            others, "dynamodb:BatchGetItem", DEDUP, **tagged("cliente-a", stage), **leading(own)
+        ).allowed
 
 
 def leading(keys: list[str]) -> dict[str, Any]:

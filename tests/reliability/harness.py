@@ -207,7 +207,8 @@ def handlers(waits: WaitLog, injections: Injections) -> dict[str, Handler]:
 
     @lambda_entry("extractor")
     def extractor(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return extract(parse_event(ExtractRequest, event, "extractor"), deps()).model_dump()
+        request = parse_event(ExtractRequest, event, "extractor")
+        return extract(request, deps(), context).model_dump()
 
     @lambda_entry("transformer")
     def transformer(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -93,3 +93,23 @@ def test_a_record_shifted_onto_a_read_page_is_read_by_another_pass() -> None:
     assert set(read) == set(catalog.ids())
     pages = [entry.query for entry in sim.log.entries()]
     assert len(pages) > 6  # a second pass ran
+
+
+def test_a_listing_resumed_at_its_position_reads_on_from_there() -> None:
+    """The extractor's cursor (runtime/siesa/base.py `pages_from`): a later invocation goes on."""
+    catalog = generate_catalog(35, seed=9, client="cliente-p")
+    sim = SiesaSim(catalog, api_keys=KEY)
+    with SimServer(sim.wsgi_app) as server, source(f"{server.url}/api/v1") as erp:
+        seen: set[str] = set()
+        first = erp.pages_from(None, None, lambda: len(seen))
+        records, position = next(first)
+        seen.update(erp.record_key(record) for record in records)
+        assert position == {"pass": 1, "page": 2, "total": 35}
+        positions = []
+        for records, later in erp.pages_from(None, position, lambda: len(seen)):
+            seen.update(erp.record_key(record) for record in records)
+            positions.append(later)
+    assert seen == set(catalog.ids())
+    assert positions[-1] == {"pass": 1, "page": 0, "total": 35}  # pass ended: checked on resume
+    pages = [parse_qs(entry.query)["page"] for entry in sim.log.entries()]
+    assert pages == [["1"], ["2"], ["3"], ["4"]]

@@ -8,7 +8,13 @@ from typing import Any
 
 from runtime.config import ClientConfig
 from runtime.stages.dedup import DedupWriter
-from runtime.stages.extract import deduplicate, plan_extraction
+from runtime.stages.dedup_index import MemoryDedupIndex
+from runtime.stages.extract import (
+    InvocationBudget,
+    deduplicate,
+    extract_pages,
+    plan_extraction,
+)
 
 NOW = datetime(2025, 1, 15, 15, 4, 5, 678_000, tzinfo=UTC)
 
@@ -43,6 +49,9 @@ class MemoryPages:
     @property
     def open_page(self) -> int:
         return len(self.keys) + 1
+
+    def key_of(self, number: int) -> str:
+        return f"page-{number}"
 
     def write(self, record: Any) -> tuple[int, int]:
         self._open.append(dict(record))
@@ -124,3 +133,30 @@ def test_an_initial_sync_asks_for_everything_and_keeps_a_given_run_id() -> None:
     plan = plan_extraction(config, "initial", NOW, "20250115T150405Z-3f9a1c")
     assert plan.run_id == "20250115T150405Z-3f9a1c"
     assert plan.modified_since is None and plan.since is None
+
+
+def test_an_invocation_stops_when_its_time_runs_low_or_its_page_quota_is_read() -> None:
+    left = [900_000, 200_000, 119_999]
+    by_time = InvocationBudget(lambda: left.pop(0), reserve_ms=120_000)
+    assert [by_time.spent() for _ in range(3)] == [False, False, True]
+    by_quota = InvocationBudget(None, reserve_ms=120_000, max_pages=2)
+    assert [by_quota.spent() for _ in range(2)] == [False, True]
+
+
+def test_a_listing_stops_only_where_it_can_resume_and_its_index_survives() -> None:
+    sink = MemoryPages(2)
+    pages = [([_rec("A", "10:00")], None), ([_rec("B", "10:00")], {"page": 3})]
+    writer = DedupWriter(
+        sink, key_of=lambda r: r["f_codigo"], modified_of=lambda r: r["f_fecha_modificacion"]
+    )
+    # an in-memory index would not survive the invocation: the listing is read to its end
+    assert extract_pages(iter(pages), writer, InvocationBudget(None, 0, max_pages=1)) is None
+    writer2 = DedupWriter(
+        MemoryPages(2),
+        key_of=lambda r: r["f_codigo"],
+        modified_of=lambda r: r["f_fecha_modificacion"],
+        index=MemoryDedupIndex(durable=True),
+    )
+    # the first page has no position to resume at, so the quota stops after the second
+    position = extract_pages(iter(pages), writer2, InvocationBudget(None, 0, max_pages=1))
+    assert position == {"page": 3}
