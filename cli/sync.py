@@ -21,10 +21,11 @@ from ops.render import failed_records_table, outcome_table
 
 
 class SyncTypeName(StrEnum):
-    """What to extract: everything, or what changed since the last finished run."""
+    """What to sync: everything, what changed since the last finished run, or stock only."""
 
     initial = "initial"
     incremental = "incremental"
+    stock = "stock"
 
 
 def sync_command(
@@ -32,7 +33,10 @@ def sync_command(
         str, typer.Option("--client", help="The client to sync.", show_default=False)
     ],
     sync_type: Annotated[
-        SyncTypeName, typer.Option("--sync-type", help="initial: everything; incremental: changes.")
+        SyncTypeName,
+        typer.Option(
+            "--sync-type", help="initial: everything; incremental: changes; stock: quantities only."
+        ),
     ] = SyncTypeName.incremental,
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow the sync and print its summary.")

@@ -24,10 +24,11 @@ from botocore.exceptions import ClientError
 from ops.clients import get_config
 from ops.deployment import Deployment, error_code, resolve, translate_aws_errors
 from ops.errors import ExecutionNotFound, InputError, OpsError, RunInProgress
-from runtime.config import SYNC_TYPES
-from runtime.errors import RunDataError
+from runtime.config import SYNC_TYPES, ClientConfig
+from runtime.errors import InvalidClientConfig, RunDataError
 from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
+from runtime.stages.stock import check_stock_sync
 
 MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
 """The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
@@ -205,6 +206,8 @@ def start_sync(
             f"client {config.client_id} is disabled; enable it first "
             f"(`siesa client enable {config.client_id}`)"
         )
+    if sync_type == "stock":
+        refuse_stock_sync(config)
     refuse_while_running(target, config.client_id)
     run_id = new_run_id()
     response = target.client("stepfunctions").start_execution(
@@ -219,6 +222,14 @@ def start_sync(
         sync_type=sync_type,
         started_at=_aware(response.get("startDate")) or datetime.now(UTC),
     )
+
+
+def refuse_stock_sync(config: ClientConfig) -> None:
+    """InputError before anything starts when the client cannot run a stock sync (Connekta without a column)."""
+    try:
+        check_stock_sync(config)
+    except InvalidClientConfig as exc:
+        raise InputError(f"refused: {exc}") from None
 
 
 def refuse_while_running(deployment: Deployment, client_id: str) -> None:

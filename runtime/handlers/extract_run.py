@@ -24,6 +24,7 @@ from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, bind_run, logger
 from runtime.stages.dedup import DedupWriter
 from runtime.stages.extract import deduplicate, plan_extraction
+from runtime.stages.stock import check_stock_sync, stock_row_identity
 
 
 def extract(request: ExtractRequest, deps: Deps) -> Extracted | Skipped:
@@ -32,6 +33,8 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted | Skipped:
     bind_run("extractor", client_id, sync_type)
     deps = deps.for_client("extractor", client_id)
     config = deps.configs.get(client_id, require_enabled=True)
+    if sync_type == "stock":
+        check_stock_sync(config)  # refused before the lease: nothing ran
     plan = plan_extraction(config, sync_type, deps.clock(), request.run_id)
     run = StageRun(deps, "extractor", client_id, plan.run_id, sync_type)
     logger.info(
@@ -66,12 +69,14 @@ def extract(request: ExtractRequest, deps: Deps) -> Extracted | Skipped:
             credentials = deps.read_siesa_credentials(config)
             budget = deps.budget_options(config, SIESA_BUDGET_NAME)
             with deps.source_factory(config, credentials, on_latency=latency, **budget) as source:
+                stock = sync_type == "stock"  # stock rows: one per item and warehouse
                 writer = DedupWriter(
                     store.page_writer(client_id, plan.run_id, "extracted"),
-                    key_of=source.record_key,
-                    modified_of=source.record_modified,
+                    key_of=stock_row_identity if stock else source.record_key,
+                    modified_of=(lambda row: "") if stock else source.record_modified,
                 )
-                outcome = deduplicate(source.iter_pages(plan.since), writer, store)
+                pages = source.iter_stock_pages() if stock else source.iter_pages(plan.since)
+                outcome = deduplicate(pages, writer, store)
     finally:
         latency.emit(client_id, sync_type)
     deps.history.update(

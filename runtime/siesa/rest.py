@@ -57,6 +57,7 @@ from runtime.siesa.base import SiesaSource
 from runtime.siesa.budget import in_process_budget
 
 PRODUCTS_PATH = "/inventory/products"
+STOCK_PATH = "/inventory/stock"
 MAX_PASSES = 3
 """Passes over the listing when records change while it is paged."""
 
@@ -114,6 +115,7 @@ class RestSiesaSource(SiesaSource):
         self.zone = ZoneInfo(config.siesa_timezone)
         self.page_size = page_size
         self.products_url = config.siesa_api_url.rstrip("/") + PRODUCTS_PATH
+        self.stock_url = config.siesa_api_url.rstrip("/") + STOCK_PATH
         spend = budget if budget is not None else in_process_budget(config)
         self._api = SiesaRestApi(
             api_name="Siesa",
@@ -158,8 +160,17 @@ class RestSiesaSource(SiesaSource):
             f"records read after {MAX_PASSES} passes"
         )
 
+    def iter_stock_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """GET /inventory/stock, page 1, 2, ... once: one row per product and warehouse.
+
+        Stock moves all the time and has no change timestamp: one pass reads
+        what the ERP holds now; a row that moves between pages is read again by
+        the next stock sync.
+        """
+        yield from self._one_pass({"limit": self.page_size}, set(), url=self.stock_url)
+
     def _one_pass(
-        self, params: dict[str, str | int], seen: set[str]
+        self, params: dict[str, str | int], seen: set[str], url: str | None = None
     ) -> Generator[list[dict[str, Any]], None, int]:
         """Page 1, 2, ... once; adds each record's key to `seen`; returns the ERP's total_records."""
         page = 1
@@ -168,7 +179,7 @@ class RestSiesaSource(SiesaSource):
             params["page"] = page
             body = self._api.call(
                 "GET",
-                self.products_url,
+                url or self.products_url,
                 params=dict(params),
                 check=lambda page: check_page(page, self.page_size),
             )
