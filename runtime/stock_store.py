@@ -13,7 +13,8 @@ memory does not grow with the catalog.
 
 The ERP key is the item code the ERP's stock rows carry (`f_codigo`, or the
 Connekta saved query's key column): a line says it as `source_key`, else it
-is read from the raw ERP record the line's `position` names.
+is read from the raw ERP record the line's `position` names (the record's own
+id when that cannot be read).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from runtime.config import ClientConfig, validate_client_id
 from runtime.errors import RunDataError
+from runtime.observability import logger
 from runtime.runstore import RunStore
 from runtime.stages.stock import row_key
 
@@ -160,7 +162,12 @@ class _RawRecords:
             return None
         key, _, number = position.rpartition("#")
         if key != self.page_key:
-            self.page, self.page_key = list(self.store.iter_lines(key)), key
+            try:
+                self.page = list(self.store.iter_lines(key))
+            except RunDataError:
+                logger.warning(f"{key} could not be read: its records are kept by their own id")
+                self.page = []
+            self.page_key = key
         index = int(number) - 1 if number.isdigit() else -1
         return self.page[index] if 0 <= index < len(self.page) else None
 
@@ -198,7 +205,7 @@ def remember_sent(
                 erp_key, warehouse = line["source_key"], line.get("warehouse")
             else:
                 record = raw.at(line.get("position"))
-                erp_key = key_of(record)
+                erp_key = key_of(record) or (None if record_id is None else str(record_id))
                 warehouse = warehouses.of(line, erp_key or "", record)
             if not erp_key or record_id is None or str(record_id) not in sent:
                 continue
