@@ -21,9 +21,11 @@ import os
 import platform
 import secrets
 import sys
+import time
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -53,10 +55,34 @@ class Figures:
     siesa_calls: int
     product_calls: int
     sent: int
+    stage_seconds: tuple[float, float, float]
+    store_seconds: float
+    """Of the loader's time, what keeping the records sent took (runtime/stock_store.py)."""
+
+
+class StoreTimer:
+    """Times the loader's `remember_loaded` (the per-client store of records sent)."""
+
+    def __init__(self) -> None:
+        import runtime.handlers.load_run as load_run
+
+        self.seconds = 0.0
+        self._module = load_run
+        self._inner = load_run.remember_loaded
+        load_run.remember_loaded = self  # type: ignore[assignment]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> int:
+        began = time.perf_counter()
+        try:
+            return self._inner(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - began
 
 
 def _synced(
     deployment: ops.Deployment,
+    handlers: dict[str, MeasuredHandler],
+    timer: StoreTimer,
     client_id: str,
     sync_type: str,
     product_type: str,
@@ -66,6 +92,9 @@ def _synced(
     """Run one sync and read its figures; the simulators' request logs start empty."""
     for sim in (siesa, product):
         httpx.delete(f"{sim.url}/_sim/requests", timeout=30).raise_for_status()
+    for handler in handlers.values():
+        handler.reset(trace=False)
+    timer.seconds = 0.0
     outcome = ops.run_sync(client_id, sync_type, deployment=deployment)
     if outcome.summary is None:
         raise RuntimeError(f"{client_id} {sync_type}: failed: {outcome.error}: {outcome.cause}")
@@ -77,11 +106,23 @@ def _synced(
         siesa_calls=siesa.requests(),
         product_calls=product.requests(),
         sent=int(outcome.summary.get("records_processed") or 0),
+        stage_seconds=tuple(  # type: ignore[arg-type]
+            sum(handlers[name].seconds) for name in sorted(handlers, key=_stage)
+        ),
+        store_seconds=timer.seconds,
     )
 
 
+def _stage(function_name: str) -> int:
+    return ["extractor", "transformer", "loader"].index(function_name.rsplit("-", 1)[-1])
+
+
 def run_client(
-    deployment: ops.Deployment, product_type: str, args: argparse.Namespace
+    deployment: ops.Deployment,
+    handlers: dict[str, MeasuredHandler],
+    timer: StoreTimer,
+    product_type: str,
+    args: argparse.Namespace,
 ) -> list[Figures]:
     """A client's full sync, then its stock changes, then its stock-only sync."""
     client_id = f"bench-stock-{product_type}"
@@ -124,13 +165,17 @@ def run_client(
             },
             deployment=deployment,
         )
-        full = _synced(deployment, client_id, "initial", product_type, siesa, product)
+        full = _synced(
+            deployment, handlers, timer, client_id, "initial", product_type, siesa, product
+        )
         changed = httpx.post(
             f"{siesa.url}/_sim/stock",
             json={"count": args.changed, "warehouse": WAREHOUSE},
             timeout=30,
         ).json()["changed"]
-        stock = _synced(deployment, client_id, "stock", product_type, siesa, product)
+        stock = _synced(
+            deployment, handlers, timer, client_id, "stock", product_type, siesa, product
+        )
         if stock.sent != len(changed):
             raise RuntimeError(
                 f"{client_id}: the stock sync sent {stock.sent}, {len(changed)} changed"
@@ -153,6 +198,7 @@ def main() -> None:
         flush=True,
     )
     figures: list[Figures] = []
+    timer = StoreTimer()
     with (
         open(os.devnull, "w") as quiet,
         redirect_stdout(quiet),
@@ -161,17 +207,22 @@ def main() -> None:
         provision(aws)
         deployment = ops.Deployment(aws.url)
         for product_type in ("kong", "wms"):
-            figures.extend(run_client(deployment, product_type, args))
+            figures.extend(run_client(deployment, handlers, timer, product_type, args))
     print(
         f"\n### Stock-only sync vs full sync: {args.products:,} products, {args.changed} changed, "
         f"{args.latency_ms} ms per call\n"
     )
-    print("| client | sync | wall | calls Siesa | calls product | records sent | status |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| client | sync | wall | extract / transform / load | of which keeping records sent "
+        "| calls Siesa | calls product | records processed | status |"
+    )
+    print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
     for item in figures:
+        stages = " / ".join(f"{seconds:.1f} s" for seconds in item.stage_seconds)
         print(
-            f"| {item.product_type} | {item.sync_type} | {item.wall_seconds:.1f} s "
-            f"| {item.siesa_calls} | {item.product_calls} | {item.sent:,} | {item.status} |"
+            f"| {item.product_type} | {item.sync_type} | {item.wall_seconds:.1f} s | {stages} "
+            f"| {item.store_seconds:.1f} s | {item.siesa_calls} | {item.product_calls} "
+            f"| {item.sent:,} | {item.status} |"
         )
 
 
