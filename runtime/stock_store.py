@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from runtime.config import ClientConfig, validate_client_id
@@ -34,6 +35,8 @@ SHARDS = 64
 """Shards of a client's store: a 10,000-product catalog is ~160 ERP records per shard."""
 PASS_RECORDS = 20_000
 """A store update holds at most about this many records at once: more take several passes."""
+IO_THREADS = 8
+"""Shards read or written at once (S3 requests wait on the network, not the CPU)."""
 READER_RECORDS = 50_000
 """ERP records a `ShardReader` keeps in memory before it drops its oldest shards."""
 
@@ -219,14 +222,24 @@ def remember_sent(
         if replace:  # shards this full sync left empty hold nothing any more (emptied: no delete)
             for shard in sorted((stored_shards(store, client_id) & mine) - set(fresh)):
                 store.put_json(shard_key(client_id, shard), {})
-        for shard in sorted(fresh):
-            merged = {} if replace else read_shard(store, client_id, shard)
-            for erp_key, entries in fresh.get(shard, {}).items():
-                ids = {entry["id"] for entry in entries}
-                merged[erp_key] = [e for e in merged.get(erp_key, []) if e["id"] not in ids]
-                merged[erp_key] += entries
-            store.put_json(shard_key(client_id, shard), merged)
+
+        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+            writes = [
+                pool.submit(_write_shard, store, client_id, shard, fresh[shard], replace)
+                for shard in sorted(fresh)
+            ]
+            for done in writes:
+                done.result()  # the first error is raised here
     return kept
+
+
+def _write_shard(store: RunStore, client_id: str, shard: int, fresh: Shard, replace: bool) -> None:
+    """One shard with `fresh`'s entries: replacing it, or merged into what it held."""
+    merged = {} if replace else read_shard(store, client_id, shard)
+    for erp_key, entries in fresh.items():
+        ids = {entry["id"] for entry in entries}
+        merged[erp_key] = [e for e in merged.get(erp_key, []) if e["id"] not in ids] + entries
+    store.put_json(shard_key(client_id, shard), merged)
 
 
 class ShardReader:
@@ -250,16 +263,24 @@ class ShardReader:
         by_shard: dict[int, list[str]] = {}
         for key in erp_keys:
             by_shard.setdefault(shard_of(key, self.shards), []).append(key)
+        missing = [shard for shard in sorted(by_shard) if shard not in self._cache]
+        read: dict[int, Shard] = {}
+        if len(missing) > 1:
+            with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+                read = dict(zip(missing, pool.map(self._read, missing), strict=True))
         for shard, keys in sorted(by_shard.items()):
-            found = self._shard(shard)
+            found = self._shard(shard, read.get(shard))
             for key in keys:
                 yield key, found.get(key, [])
 
-    def _shard(self, shard: int) -> Shard:
+    def _read(self, shard: int) -> Shard:
+        return read_shard(self.store, self.client_id, shard)
+
+    def _shard(self, shard: int, read: Shard | None = None) -> Shard:
         if shard in self._cache:
             self._cache.move_to_end(shard)
             return self._cache[shard]
-        found = read_shard(self.store, self.client_id, shard)
+        found = read if read is not None else self._read(shard)
         self.reads += 1
         self._cache[shard] = found
         while len(self._cache) > 1 and sum(map(len, self._cache.values())) > self.max_records:

@@ -42,7 +42,9 @@ def write_documents(world: ClientWorld, folder: Path) -> list[str]:
         "--siesa-credentials": folder / "siesa.json",
         "--product-credentials": folder / "kong.json",
     }
-    paths["--config"].write_text(json.dumps(world.config_document(), indent=2), "utf-8")
+    # stock syncs read the warehouse the mapping reads (the default would sum every warehouse)
+    config = {**world.config_document(), "stock": {"warehouse": "BOD-01"}}
+    paths["--config"].write_text(json.dumps(config, indent=2), "utf-8")
     paths["--siesa-credentials"].write_text(json.dumps(world.siesa_credentials()), "utf-8")
     paths["--product-credentials"].write_text(json.dumps(world.product_credentials()), "utf-8")
     return [part for option, path in paths.items() for part in (option, str(path))]
@@ -98,6 +100,23 @@ def test_add_sync_and_status_against_local_up(
     assert entry["last_sync"]["records"] == summary["records_success"]
     assert entry["last_sync"]["failures"] == summary["records_failed"]
     assert entry["runs"][0]["run_id"] == summary["run_id"]
+
+    # a stock-only sync: the two items whose stock rose, nothing else; shown apart by status
+    changed = world.catalog.change_stock(sorted(rejected.products)[:2])
+    stocked = runner().invoke(
+        app, ["sync", "--client", "cli-kong", "--sync-type", "stock", "--wait", "--json", *endpoint]
+    )
+    assert stocked.exit_code == 0, stocked.output
+    stock_summary = json.loads(stocked.stdout)
+    assert (stock_summary["sync_type"], stock_summary["records_processed"]) == ("stock", 2)
+    assert {k: world.held()[k]["quantity"] for k in changed} == {
+        k: int(float(v)) for k, v in changed.items()
+    }
+    after = json.loads(runner().invoke(app, ["status", "--json", *endpoint]).stdout)["clients"][0]
+    assert after["last_stock_sync"]["run_id"] == stock_summary["run_id"]
+    assert after["last_stock_sync"]["records_changed"] == 2
+    assert after["last_sync"]["run_id"] == summary["run_id"]
+    assert after["last_sync"]["watermark"] == entry["last_sync"]["watermark"]
 
     started = runner().invoke(app, ["sync", "--client", "cli-kong", *endpoint])
     assert started.exit_code == 0, started.output
