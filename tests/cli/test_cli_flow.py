@@ -20,6 +20,7 @@ from local.demo_expect import compile_mappings, expect
 from local.demo_world import ClientWorld, DemoClient, running_world
 from local.provision import MAPPINGS_DIR
 from ops.deployment import Deployment
+from ops.run_evidence import newest_finished_run
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -117,6 +118,9 @@ def test_add_sync_and_status_against_local_up(
     assert after["last_stock_sync"]["records_changed"] == 2
     assert after["last_sync"]["run_id"] == summary["run_id"]
     assert after["last_sync"]["watermark"] == entry["last_sync"]["watermark"]
+    # tools that re-map a run's ERP records pass the stock run over
+    newest = newest_finished_run(Deployment(local_up.url), "cli-kong")
+    assert newest["run_id"] == summary["run_id"]
 
     started = runner().invoke(app, ["sync", "--client", "cli-kong", *endpoint])
     assert started.exit_code == 0, started.output
