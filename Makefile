@@ -92,6 +92,7 @@ coverage: $(DEV) browser
 bench: $(DEV)
 	$(BIN)/python benchmarks/transform.py
 	$(BIN)/python benchmarks/sync.py
+	$(BIN)/python benchmarks/stock.py
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/checking.py
 	$(BIN)/python benchmarks/aws_usage.py

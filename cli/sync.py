@@ -24,10 +24,11 @@ WaitFlag = Annotated[bool, typer.Option("--wait", help="Follow the sync and prin
 
 
 class SyncTypeName(StrEnum):
-    """What to extract: everything, or what changed since the last finished run."""
+    """What to sync: everything, what changed since the last finished run, or stock only."""
 
     initial = "initial"
     incremental = "incremental"
+    stock = "stock"
 
 
 def sync_command(
@@ -35,7 +36,10 @@ def sync_command(
         str, typer.Option("--client", help="The client to sync.", show_default=False)
     ],
     sync_type: Annotated[
-        SyncTypeName, typer.Option("--sync-type", help="initial: everything; incremental: changes.")
+        SyncTypeName,
+        typer.Option(
+            "--sync-type", help="initial: everything; incremental: changes; stock: quantities only."
+        ),
     ] = SyncTypeName.incremental,
     wait: WaitFlag = False,
     json_output: JsonFlag = False,

@@ -10,7 +10,10 @@
    mapping (with the top reasons), loaded, and refused by the product.
 4. Change some records in each ERP, run the incremental syncs, and show
    that only those records moved.
-5. Check what every simulated product holds against what the mappings say
+5. Raise the stock of a few items in one client's ERP (the version 2 WMS
+   client: one item per warehouse) and run its stock-only sync: only those
+   quantities move, and the watermark stays (demo_stock.py).
+6. Check what every simulated product holds against what the mappings say
    it should hold, computed apart from the workflow (demo_expect.py).
    Exit 0 only when every client matches.
 
@@ -45,6 +48,7 @@ from local.demo_expect import (
     differing_fields,
     verify,
 )
+from local.demo_stock import run_stock_sync, stock_world
 from local.demo_world import (
     CONNEKTA_QUERY,
     DEMO_CLIENTS,
@@ -116,6 +120,7 @@ class DemoResult:
 
     initial: dict[str, RunReport] = field(default_factory=dict)
     incremental: dict[str, RunReport] = field(default_factory=dict)
+    stock: dict[str, RunReport] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     log_path: Path | None = None
@@ -220,6 +225,7 @@ class _Demo:
                     for cid, world in worlds.items()
                 }
                 self._incremental(deployment, worlds, before, erp_changes, modules)
+                self._stock(deployment, worlds)
                 self._verify(worlds, modules)
 
     # --- initial -----------------------------------------------------------------------
@@ -320,6 +326,16 @@ class _Demo:
             highlight=False,
         )
 
+    # --- stock-only sync -------------------------------------------------------------
+
+    def _stock(self, deployment: ops.Deployment, worlds: Mapping[str, ClientWorld]) -> None:
+        world = stock_world(worlds)
+        if world is None:
+            return
+        report, problems = run_stock_sync(self.console, deployment, world, run_syncs)
+        self.result.stock = {world.client_id: report}
+        self.result.problems.extend(problems)
+
     # --- verification ------------------------------------------------------------------
 
     def _verify(
@@ -339,7 +355,7 @@ class _Demo:
         for client_id, world in worlds.items():
             expectation: Expectation = world.expectation(modules)
             refused: dict[str, str] = {}
-            for reports in (self.result.initial, self.result.incremental):
+            for reports in (self.result.initial, self.result.incremental, self.result.stock):
                 if client_id in reports:
                     refused.update(reports[client_id].product_failures)
             check = verify(client_id, expectation, world.held(), refused)

@@ -179,24 +179,34 @@ def failed_records_table(outcome: SyncOutcome, limit: int = 10) -> Table | None:
 
 
 def status_table(report: StatusReport) -> Table:
-    """The last sync of each client."""
+    """The last sync of each client; stock-only syncs in columns of their own."""
     table = Table(title="Last sync per client", title_justify="left")
     columns = ("client", "product", "enabled", "status", "time", "loaded", "failures", "bundle")
-    for column in columns:
+    stock = any(entry.last_stock_sync is not None for entry in report.clients)
+    for column in columns + (("stock sync", "stock time", "stock changed") if stock else ()):
         table.add_column(column)
     for entry in report.clients:
         config = entry.config
         pin = " (pinned)" if config.bundle_pin else ""
-        table.add_row(
+        last = entry.last_sync
+        row = [
             config.client_id,
             config.product_type,
             _text(config.enabled),
-            styled_status(config.last_sync_status),
-            _text(config.last_sync_timestamp),
-            _text(entry.last_loaded),
+            styled_status(last["status"]),
+            _text(last["timestamp"]),
+            _text(last["records"]),
             _text(entry.last_failures),
             short(entry.last_bundle) + pin,
-        )
+        ]
+        if stock:
+            stock_sync = entry.last_stock_sync or {}
+            row += [
+                styled_status(stock_sync.get("status")),
+                _text(stock_sync.get("timestamp")),
+                _text(stock_sync.get("records_changed")),
+            ]
+        table.add_row(*row)
     return table
 
 

@@ -147,11 +147,12 @@ def newest_finished_run(deployment: Deployment, client_id: str) -> dict[str, Any
 
     A failed run may have stopped part way, so its pages are not a whole picture
     of what the ERP held: tools that re-map a run's records start from this one.
+    A stock-only run holds stock rows, not ERP records: it is passed over.
     """
     from runtime.sync_state import FINISHED_STATUSES
 
     for item in run_items(deployment, client_id, newest_first=True):
-        if item.get("status") in FINISHED_STATUSES:
+        if item.get("status") in FINISHED_STATUSES and item.get("sync_type") != "stock":
             return item
     raise InputError(
         f"client {client_id} has no finished run (success or partial) at {deployment.where}; "

@@ -30,6 +30,7 @@ from runtime.config import SYNC_TYPES, ClientConfig
 from runtime.errors import IntegrationError, InvalidClientConfig, InvalidEvent, RunDataError
 from runtime.run_lease import RunLease
 from runtime.runstore import new_run_id, summary_key
+from runtime.stages.stock import check_stock_sync
 
 MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
 """The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
@@ -282,6 +283,8 @@ def plan_sync(
             f"client {config.client_id} is disabled; enable it first "
             f"(`siesa client enable {config.client_id}`)"
         )
+    if sync_type == "stock":
+        refuse_stock_sync(config)
     refuse_while_running(target, config.client_id)
     return SyncPlan(config, sync_type, target.state_machine_arn, new_run_id())
 
@@ -306,6 +309,14 @@ def start_sync(
         sync_type=sync_type,
         started_at=_aware(response.get("startDate")) or datetime.now(UTC),
     )
+
+
+def refuse_stock_sync(config: ClientConfig) -> None:
+    """InputError before anything starts when the client cannot run a stock sync (Connekta without a column)."""
+    try:
+        check_stock_sync(config)
+    except InvalidClientConfig as exc:
+        raise InputError(f"refused: {exc}") from None
 
 
 def refuse_while_running(deployment: Deployment, client_id: str) -> None:

@@ -27,8 +27,11 @@ from runtime.api_url import check_api_url
 from runtime.product_types import leaving_scope_field, registered_product_types
 
 CLIENT_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
-SYNC_TYPES = ("initial", "incremental")
-SyncType = Literal["initial", "incremental"]
+SYNC_TYPES = ("initial", "incremental", "stock")
+SyncType = Literal["initial", "incremental", "stock"]
+"""`stock` changes only the stock of records the product holds (runtime/stages/stock.py)."""
+STOCK_SUM = "sum"
+"""`stock.warehouse` default: a product record's quantity is the sum over every warehouse."""
 SyncStatus = Literal["success", "partial", "failed", "running"]
 LeftScope = Literal["zero_stock", "mark_inactive", "report"]
 """What a record the product holds becomes when it leaves the client's scope (docs/operations.md)."""
@@ -102,6 +105,27 @@ class ConnektaSettings(BaseModel):
         return _not_bool(value)
 
 
+class StockSettings(BaseModel):
+    """How a stock-only sync (`sync_type: stock`) reads quantities (docs/operations.md).
+
+    `warehouse`: "sum" (the default) adds a product's rows of every warehouse;
+    a warehouse id takes that warehouse's row only. `line_warehouse_field`: for a
+    one-to-many mapping making one product record per warehouse, the canonical
+    field holding a line's warehouse (e.g. "custom:warehouse"); each line then
+    takes its own warehouse's row and `warehouse` is not used. `connekta_column`:
+    a Connekta client has no stock endpoint, so its stock sync reads this column
+    of the saved query (refused when unset); `connekta_warehouse_column` names
+    the row's warehouse.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    warehouse: str = Field(default=STOCK_SUM, min_length=1, max_length=64)
+    line_warehouse_field: str | None = Field(default=None, min_length=1, max_length=128)
+    connekta_column: str | None = Field(default=None, pattern=SQL_IDENTIFIER_PATTERN)
+    connekta_warehouse_column: str = Field(default="f150_id", pattern=SQL_IDENTIFIER_PATTERN)
+
+
 class ClientConfig(BaseModel):
     """One item of `siesa-integration-clients`."""
 
@@ -124,6 +148,8 @@ class ClientConfig(BaseModel):
     siesa_dialect: Literal["rest", "connekta"] = "rest"
     connekta: ConnektaSettings | None = None
     left_scope: LeftScope = "report"
+    stock: StockSettings | None = None
+    """How a stock-only sync reads quantities; None: the defaults (`stock_settings`)."""
     failed_records_alert_percent: Decimal = Field(
         default=DEFAULT_FAILED_RECORDS_ALERT_PERCENT, ge=0, le=100, decimal_places=2
     )
@@ -157,6 +183,11 @@ class ClientConfig(BaseModel):
     last_sync_run_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+    @property
+    def stock_settings(self) -> StockSettings:
+        """The client's stock settings, the defaults when it names none."""
+        return self.stock if self.stock is not None else StockSettings()
 
     @field_validator("siesa_api_url", "product_api_url")
     @classmethod

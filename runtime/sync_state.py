@@ -19,7 +19,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,8 +66,8 @@ def extraction_watermark(started_at: datetime, timezone: str) -> str:
 
 
 def modified_since(config: ClientConfig, sync_type: SyncType) -> str | None:
-    """What to ask Siesa for: None (everything) for an initial sync or before any watermark."""
-    if sync_type == "initial":
+    """What to ask Siesa for: None (everything) for an initial or stock sync or before any watermark."""
+    if sync_type in ("initial", "stock"):
         return None
     return config.last_sync_watermark
 
@@ -326,6 +326,37 @@ class RunHistory:
             Limit=limit,
         )
         return [from_item(item) for item in response.get("Items", [])]
+
+    def latest(
+        self, client_id: str, sync_types: Iterable[str], *, max_pages: int = 5
+    ) -> dict[str, Any] | None:
+        """The client's newest run of one of `sync_types`, reading at most `max_pages` pages.
+
+        Stock syncs run far more often than full ones (every 15 minutes against
+        every few hours), so the newest full run may lie behind many stock runs.
+        """
+        values = {":c": {"S": validate_client_id(client_id)}}
+        names = sorted(set(sync_types))
+        values.update({f":t{i}": {"S": name} for i, name in enumerate(names)})
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "client_id = :c",
+            "FilterExpression": "sync_type IN ("
+            + ", ".join(f":t{i}" for i in range(len(names)))
+            + ")",
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": 100,
+        }
+        for _ in range(max_pages):
+            response = self.dynamodb.query(**request)
+            items = response.get("Items", [])
+            if items:
+                return from_item(items[0])
+            if "LastEvaluatedKey" not in response:
+                return None
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return None
 
 
 # --- the whole sync state ----------------------------------------------------------------

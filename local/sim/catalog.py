@@ -259,6 +259,40 @@ class Catalog:
             self._order = None
             return changed
 
+    def change_stock(
+        self, ids: Iterable[str], *, warehouse: str | None = None, by: int | None = None
+    ) -> dict[str, Any]:
+        """Raise the stock of items in one warehouse (default the main one), nothing else.
+
+        What a stock-only sync must catch: the item's `f_fecha_modificacion`
+        stays, so an incremental sync does not see it. Each quantity rises by
+        `by` (default a seeded 1..25), so it always changes; a string stays a
+        string. Returns code -> the new quantity. Unknown ids, or an item
+        without a row in `warehouse`, raise KeyError and change nothing.
+        """
+        codes = [code.strip() for code in ids]
+        main = warehouse is None or warehouse == WAREHOUSES[0]
+        with self._lock:
+            for code in codes:
+                if code not in self._records:
+                    raise KeyError(f"unknown item code: {code}")
+                if not main and not any(
+                    row.get("f_bodega") == warehouse for row in self._extra_stock.get(code, ())
+                ):
+                    raise KeyError(f"item {code} has no stock in warehouse {warehouse}")
+            changed: dict[str, Any] = {}
+            for code in codes:
+                delta = by if by is not None else self._rng.choice([1, 2, 4, 10, 25])
+                rows = (
+                    [self._records[code]]
+                    if main
+                    else [r for r in self._extra_stock[code] if r.get("f_bodega") == warehouse]
+                )
+                for row in rows:
+                    row["f_cantidad"] = _raised(row.get("f_cantidad"), delta)
+                    changed[code] = row["f_cantidad"]
+            return changed
+
     def remove(self, code: str) -> None:
         """Delete one record (KeyError when absent)."""
         with self._lock:
@@ -330,6 +364,17 @@ class Catalog:
         }
         extra = [{"f_codigo": record["f_codigo"], **row} for row in self._extra_stock.get(code, ())]
         return [main, *extra]
+
+
+def _raised(value: Any, delta: int) -> Any:
+    """A quantity raised by `delta`, in its own format ("100.0" stays a string with a point)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) + delta
+    try:
+        number = int(float(str(value).strip()))
+    except ValueError:
+        return delta
+    return f"{number + delta}.0" if "." in str(value) else str(number + delta)
 
 
 # --- generation ----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The Siesa ERP simulator, REST dialect (contracts/siesa.openapi.yaml).
 
 GET {base}/api/v1/inventory/products, /inventory/products/{id} and
-/inventory/stock over a `Catalog`, with bearer auth, the 100 requests/minute
+/inventory/stock over a `Catalog` (POST /_sim/stock raises some items' stock), with bearer auth, the 100 requests/minute
 per key sliding-window limit (429 + Retry-After in whole seconds), 400 on bad
 parameters, and the fault knobs of `faults.py`. A client's `siesa_api_url` is
 `{server.url}/api/v1`.
@@ -102,6 +102,23 @@ class SiesaSim:
             },
         }
 
+    def change_stock(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /_sim/stock: raise the stock of `count` valid items (or of `ids`), nothing else.
+
+        `{"count": 200}` picks items spread over the catalog; `"warehouse"` and
+        `"by"` go to `Catalog.change_stock`. Their modification time stays: a
+        stock-only sync must catch them, an incremental one does not.
+        """
+        ids = body.get("ids")
+        if not isinstance(ids, list):
+            valid = [code for code in self.catalog.ids() if code not in self.catalog.invalid]
+            count = max(0, min(int(body.get("count") or 0), len(valid)))
+            step = max(1, len(valid) // count) if count else 1
+            ids = valid[::step][:count]
+        return self.catalog.change_stock(
+            [str(code) for code in ids], warehouse=body.get("warehouse"), by=body.get("by")
+        )
+
     # --- HTTP --------------------------------------------------------------------
 
     def _injector(self, service: str | None) -> FaultInjector:
@@ -162,6 +179,10 @@ class SiesaSim:
                 product_id=_text_param("product_id"),
             )
             return jsonify(result.as_json())
+
+        @app.post("/_sim/stock")
+        def _change_stock() -> Response:
+            return jsonify({"changed": self.change_stock(request.get_json(silent=True) or {})})
 
         app.register_blueprint(sim_blueprint(self.state, self.log, self._injector, service="siesa"))
         return app

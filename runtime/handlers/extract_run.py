@@ -48,6 +48,7 @@ from runtime.stages.extract import (
     plan_extraction,
     resumed_plan,
 )
+from runtime.stages.stock import check_stock_sync, stock_row_identity
 
 
 def extract(
@@ -62,6 +63,8 @@ def extract(
     bind_run("extractor", client_id, sync_type)
     deps = deps.for_client("extractor", client_id)
     config = deps.configs.get(client_id, require_enabled=True)
+    if sync_type == "stock":
+        check_stock_sync(config)  # refused before the lease: nothing ran
     if cursor is not None and request.run_id is not None:
         plan = resumed_plan(
             request.run_id, cursor.started_at, cursor.modified_since, cursor.watermark
@@ -113,18 +116,23 @@ def extract(
             credentials = deps.read_siesa_credentials(config)
             options = deps.budget_options(config, SIESA_BUDGET_NAME)
             with deps.source_factory(config, credentials, on_latency=latency, **options) as source:
+                stock = sync_type == "stock"  # stock rows: one per item and warehouse
                 writer = DedupWriter(
                     store.page_writer(
                         client_id, plan.run_id, "extracted", cursor.next_page if cursor else 1
                     ),
-                    key_of=source.record_key,
-                    modified_of=source.record_modified,
+                    key_of=stock_row_identity if stock else source.record_key,
+                    modified_of=(lambda row: "") if stock else source.record_modified,
                     index=deps.dedup_index(client_id, plan.run_id, seq),
                     count=cursor.count if cursor else 0,
                     duplicates=cursor.duplicates if cursor else 0,
                 )
-                pages = source.pages_from(
-                    plan.since, cursor.source if cursor else None, lambda: writer.count
+                pages = (
+                    ((rows, None) for rows in source.iter_stock_pages())
+                    if stock  # one pass, in one invocation: stock rows have no change stamp
+                    else source.pages_from(
+                        plan.since, cursor.source if cursor else None, lambda: writer.count
+                    )
                 )
                 position = extract_pages(pages, writer, budget)
                 if position is not None:

@@ -42,7 +42,7 @@ from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
-from runtime.handlers.leaving import leave_scope
+from runtime.handlers.leaving import LeftScope, leave_scope
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, failed_share, logger, record_run_outcome
 from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
@@ -55,6 +55,7 @@ from runtime.stages.load import (
     take_rejects,
     totals,
 )
+from runtime.stock_store import remember_loaded
 
 
 def load(event: Transformed, deps: Deps) -> dict[str, Any]:
@@ -104,22 +105,28 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                         workers=workers,
                     )
                     skipped = _skipped_ids(store, run, event)
-                    left = leave_scope(
-                        store,
-                        adapter,
-                        client_id=client_id,
-                        run_id=run_id,
-                        choice=config.left_scope,
-                        full_sync=sync_type == "initial",
-                        seen=progress.handled,
-                        skipped=skipped,
-                        loaded=progress.loaded,
+                    left = (
+                        LeftScope(config.left_scope)  # a stock sync sees no record leave scope
+                        if sync_type == "stock"
+                        else leave_scope(
+                            store,
+                            adapter,
+                            client_id=client_id,
+                            run_id=run_id,
+                            choice=config.left_scope,
+                            full_sync=sync_type == "initial",
+                            seen=progress.handled,
+                            skipped=skipped,
+                            loaded=progress.loaded,
+                        )
                     )
                     progress.handled.update(skipped)
                 failed_key = failed.finish(store, raw_pages)
-                _keep_for_retry(
-                    store, client_id, run_id, progress.handled, failed, event.mapping_sha256
-                )
+                remember_loaded(store, config, sync_type, pages, progress.loaded, rejected)
+                if sync_type != "stock":  # a stock row is no record to map again
+                    _keep_for_retry(
+                        store, client_id, run_id, progress.handled, failed, event.mapping_sha256
+                    )
             except Exception as exc:
                 if not failed.writer.closed:
                     _report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
@@ -173,7 +180,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         status=status,
         finished_at=finished_at,
         records_success=counts.success,
-        watermark=event.watermark,
+        watermark=None if sync_type == "stock" else event.watermark,  # stock: not a data sync
         records_processed=counts.processed,
         records_failed=counts.failed,
         records_loaded=counts.success,

@@ -38,6 +38,10 @@ from runtime.stages.transform import RecordOutcome, Tally, map_records, position
 
 def transform(event: Extracted, deps: Deps) -> Transformed:
     """Map every extracted record; returns the claim-check for the loader."""
+    if event.sync_type == "stock":  # no mapping: stock rows against the records last sent
+        from runtime.handlers.stock_transform import transform_stock
+
+        return transform_stock(event, deps)
     client_id, run_id = event.client_id, event.run_id
     deps = deps.for_client("transformer", client_id)
     run = StageRun(deps, "transformer", client_id, run_id, event.sync_type)

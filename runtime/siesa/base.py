@@ -48,6 +48,14 @@ class SiesaSource(ABC):
         for page in self.iter_pages(modified_since):
             yield page, None
 
+    def iter_stock_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """Every page of stock rows `{"f_codigo", "f_bodega", "f_cantidad"}`, ordered by item.
+
+        A stock-only sync's read (runtime/stages/stock.py); a dialect without
+        one says so.
+        """
+        raise NotImplementedError(f"the {self.dialect} dialect has no stock listing")
+
     @abstractmethod
     def record_key(self, record: dict[str, Any]) -> str:
         """The record's identity across pages (the trimmed item code)."""

@@ -137,6 +137,7 @@ class ConnektaSiesaSource(SiesaSource):
             raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}")
         self.client_id = config.client_id
         self.settings: ConnektaSettings = config.connekta
+        self.stock = config.stock_settings
         self.zone = ZoneInfo(config.siesa_timezone)
         self.page_size = page_size
         self.url = config.siesa_api_url.rstrip("/") + ENDPOINT_PATHS[self.settings.endpoint]
@@ -222,6 +223,29 @@ class ConnektaSiesaSource(SiesaSource):
         with suppress(NoRecords):
             self._api.call_once("GET", self.url, params=params, check=check_body(self.rows_key, 1))
         return self.url
+
+    def iter_stock_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The saved query's rows as stock rows: Connekta has no stock endpoint.
+
+        The quantity is the client's `stock.connekta_column`, the warehouse its
+        `stock.connekta_warehouse_column`; without a column the sync is refused.
+        """
+        from runtime.stages.stock import stock_refusal
+
+        column = self.stock.connekta_column
+        problem = stock_refusal("connekta", column)
+        if problem is not None or column is None:
+            raise InvalidClientConfig(f"client {self.client_id}: {problem}")
+        warehouse = self.stock.connekta_warehouse_column
+        for page in self.iter_pages(None):
+            yield [
+                {
+                    "f_codigo": self.record_key(row),
+                    "f_bodega": key_text(row.get(warehouse)) or "",
+                    "f_cantidad": row.get(column),
+                }
+                for row in page
+            ]
 
     def _one_pass(self, params: dict[str, str | int]) -> Generator[list[dict[str, Any]], None, int]:
         """Page 1, 2, ... until "No se encontraron registros" or a page without rows.

@@ -57,6 +57,7 @@ from runtime.siesa.base import Position, SiesaSource
 from runtime.siesa.budget import in_process_budget
 
 PRODUCTS_PATH = "/inventory/products"
+STOCK_PATH = "/inventory/stock"
 MAX_PASSES = 3
 """Passes over the listing when records change while it is paged."""
 
@@ -114,6 +115,7 @@ class RestSiesaSource(SiesaSource):
         self.zone = ZoneInfo(config.siesa_timezone)
         self.page_size = page_size
         self.products_url = config.siesa_api_url.rstrip("/") + PRODUCTS_PATH
+        self.stock_url = config.siesa_api_url.rstrip("/") + STOCK_PATH
         spend = budget if budget is not None else in_process_budget(config)
         self._api = SiesaRestApi(
             api_name="Siesa",
@@ -190,6 +192,31 @@ class RestSiesaSource(SiesaSource):
                 yield records, {"pass": attempt, "page": page, "total": total}
             elif distinct() >= total:
                 return
+
+    def iter_stock_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """GET /inventory/stock, page 1, 2, ... once: one row per product and warehouse.
+
+        Stock moves all the time and has no change timestamp: one pass reads
+        what the ERP holds now; a row that moves between pages is read again by
+        the next stock sync.
+        """
+        params: dict[str, str | int] = {"limit": self.page_size}
+        page = 1
+        while True:
+            params["page"] = page
+            body = self._api.call(
+                "GET",
+                self.stock_url,
+                params=dict(params),
+                check=lambda page: check_page(page, self.page_size),
+            )
+            rows: list[dict[str, Any]] = body["data"]
+            if not rows:
+                return
+            yield rows
+            if page >= body["pagination"]["total_pages"]:
+                return
+            page += 1
 
     def probe(self) -> str:
         """GET the listing's first record, once."""

@@ -20,6 +20,7 @@ from local.demo_expect import compile_mappings, expect
 from local.demo_world import ClientWorld, DemoClient, running_world
 from local.provision import MAPPINGS_DIR
 from ops.deployment import Deployment
+from ops.run_evidence import newest_finished_run
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -42,7 +43,9 @@ def write_documents(world: ClientWorld, folder: Path) -> list[str]:
         "--siesa-credentials": folder / "siesa.json",
         "--product-credentials": folder / "kong.json",
     }
-    paths["--config"].write_text(json.dumps(world.config_document(), indent=2), "utf-8")
+    # stock syncs read the warehouse the mapping reads (the default would sum every warehouse)
+    config = {**world.config_document(), "stock": {"warehouse": "BOD-01"}}
+    paths["--config"].write_text(json.dumps(config, indent=2), "utf-8")
     paths["--siesa-credentials"].write_text(json.dumps(world.siesa_credentials()), "utf-8")
     paths["--product-credentials"].write_text(json.dumps(world.product_credentials()), "utf-8")
     return [part for option, path in paths.items() for part in (option, str(path))]
@@ -98,6 +101,26 @@ def test_add_sync_and_status_against_local_up(
     assert entry["last_sync"]["records"] == summary["records_success"]
     assert entry["last_sync"]["failures"] == summary["records_failed"]
     assert entry["runs"][0]["run_id"] == summary["run_id"]
+
+    # a stock-only sync: the two items whose stock rose, nothing else; shown apart by status
+    changed = world.catalog.change_stock(sorted(rejected.products)[:2])
+    stocked = runner().invoke(
+        app, ["sync", "--client", "cli-kong", "--sync-type", "stock", "--wait", "--json", *endpoint]
+    )
+    assert stocked.exit_code == 0, stocked.output
+    stock_summary = json.loads(stocked.stdout)
+    assert (stock_summary["sync_type"], stock_summary["records_processed"]) == ("stock", 2)
+    assert {k: world.held()[k]["quantity"] for k in changed} == {
+        k: int(float(v)) for k, v in changed.items()
+    }
+    after = json.loads(runner().invoke(app, ["status", "--json", *endpoint]).stdout)["clients"][0]
+    assert after["last_stock_sync"]["run_id"] == stock_summary["run_id"]
+    assert after["last_stock_sync"]["records_changed"] == 2
+    assert after["last_sync"]["run_id"] == summary["run_id"]
+    assert after["last_sync"]["watermark"] == entry["last_sync"]["watermark"]
+    # tools that re-map a run's ERP records pass the stock run over
+    newest = newest_finished_run(Deployment(local_up.url), "cli-kong")
+    assert newest["run_id"] == summary["run_id"]
 
     started = runner().invoke(app, ["sync", "--client", "cli-kong", *endpoint])
     assert started.exit_code == 0, started.output

@@ -1,4 +1,4 @@
-"""`siesa demo` as `make demo` runs it: six clients, initial and incremental syncs, checked.
+"""`siesa demo` as `make demo` runs it: six clients, initial, incremental and stock syncs, checked.
 
 The demo runs once, at its default size, and that one run is both checked
 here in detail and compared with its pinned output (golden/demo.txt, masked
@@ -109,6 +109,12 @@ def test_the_demo_syncs_six_clients_and_every_product_matches_its_mapping(
     assert all(record_id.isdigit() for record_id in connekta.world.planted_refusals)
     assert connekta.duplicates_dropped > 0  # the query's pages overlap; one copy kept
     assert result.initial["cliente-a"].duplicates_dropped == 0
+
+    # one stock-only sync: the six WMS items whose warehouse's stock rose, nothing else
+    stock = result.stock["cliente-g"]
+    assert (stock.outcome.status, stock.summary["sync_type"]) == ("success", "stock")
+    assert stock.summary["records_processed"] == stock.loaded == 6
+    assert "Watermark unchanged" in printed and "last stock sync success" in printed
 
     assert printed.count("match") >= len(DEMO_CLIENTS)
     for phrase in (

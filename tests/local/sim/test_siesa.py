@@ -272,3 +272,23 @@ def test_default_rate_limit_is_100_requests_a_minute(siesa: httpx.Client) -> Non
     assert statuses[100] == 429
     retry_after = int(siesa.get("/inventory/products").headers["Retry-After"])
     assert 1 <= retry_after <= 60
+
+
+def test_stock_changes_between_calls_without_moving_the_items_modification_time(
+    siesa: httpx.Client, siesa_server: SimServer, siesa_sim: SiesaSim
+) -> None:
+    def levels() -> dict[tuple[str, str], object]:
+        rows = siesa.get("/inventory/stock", params={"limit": 1000}).json()["data"]
+        return {(record_key(row), row["f_bodega"]): row["f_cantidad"] for row in rows}
+
+    before, stamps = levels(), [r["f_fecha_modificacion"] for r in siesa_sim.catalog.records()]
+    changed = httpx.post(f"{siesa_server.url}/_sim/stock", json={"count": 4, "by": 3}).json()
+    after = levels()
+
+    assert len(changed["changed"]) == 4
+    assert not set(changed["changed"]) & set(siesa_sim.catalog.invalid)
+    moved = {key for key in after if after[key] != before[key]}
+    assert moved == {(code, "BOD-01") for code in changed["changed"]}
+    for code, _ in moved:
+        assert float(after[(code, "BOD-01")]) == float(before[(code, "BOD-01")]) + 3  # type: ignore[arg-type]
+    assert [r["f_fecha_modificacion"] for r in siesa_sim.catalog.records()] == stamps

@@ -18,8 +18,16 @@ from pydantic import SecretStr, ValidationError
 from local.sim.catalog import generate_catalog
 from local.sim.connekta import CUSTOM_PATH, DEFAULT_STANDARD_QUERY, ConnektaSim
 from local.sim.server import SimServer
-from runtime.errors import InvalidSecret, SiesaAuthError, SiesaResponseError, SiesaUnavailable
+from runtime.config import StockSettings
+from runtime.errors import (
+    InvalidClientConfig,
+    InvalidSecret,
+    SiesaAuthError,
+    SiesaResponseError,
+    SiesaUnavailable,
+)
 from runtime.http import ApiCall
+from runtime.siesa import make_source
 from runtime.siesa.connekta import MAX_PASSES, company_number, key_text, timestamp_text
 from runtime.siesa.connekta_filter import UnsafeFilter
 
@@ -31,6 +39,7 @@ from connekta_helpers import (
     Sleeps,
     SqlDatetime,
     all_rows,
+    connekta_config,
     credentials,
     quiet_budget,
     serving,
@@ -472,3 +481,23 @@ def test_record_key_refuses_a_row_without_an_id() -> None:
         pytest.raises(SiesaResponseError, match="without a f120_id"),
     ):
         src.record_key({"f120_ts": "2025-01-15T10:00:00"})
+
+
+# --- stock-only syncs: the saved query's stock column -----------------------------------------
+
+
+def test_a_stock_sync_reads_the_stock_column_the_config_names_or_is_refused() -> None:
+    sim = _tenant()
+    with serving(sim) as url:
+        config = connekta_config(url).model_copy(
+            update={"stock": StockSettings(connekta_column="f400_cant_existencia_1")}
+        )
+        with make_source(config, credentials(), budget=quiet_budget(), sleep=Sleeps()) as src:
+            rows = [row for page in src.iter_stock_pages() for row in page]
+        with source(url) as unnamed, pytest.raises(InvalidClientConfig, match="connekta_column"):
+            next(unnamed.iter_stock_pages())
+    erp = {str(row["f120_id"]): row for row in sim.rows(1)}
+    assert {row["f_codigo"] for row in rows} == set(erp)
+    for row in rows:
+        assert row["f_cantidad"] == erp[row["f_codigo"]]["f400_cant_existencia_1"]
+        assert row["f_bodega"] == (key_text(erp[row["f_codigo"]].get("f150_id")) or "")

@@ -1,0 +1,307 @@
+"""The product records last sent for a client: what a stock-only sync sends again with a new quantity.
+
+Kong and WMS have no partial update, so a stock sync sends the whole
+product record the last full or incremental run sent, with the new
+quantity. After every load (any sync type) the records that reached the
+product are kept here, under the client's prefix, in SHARDS objects
+`runs/{client_id}/stock-records/shard-NNN.json`, each `{erp_key: [entry, ...]}`
+with one entry per product record that ERP record became (several for a
+one-to-many mapping): `{"id", "product", "warehouse"}`. A record's shard is a
+hash of its ERP key, so a stock page reads only the shards its rows need,
+and `ShardReader` keeps at most `max_records` records' shards in memory:
+memory does not grow with the catalog.
+
+The ERP key is the item code the ERP's stock rows carry (`f_codigo`, or the
+Connekta saved query's key column): a line says it as `source_key`, else it
+is read from the raw ERP record the line's `position` names (the record's own
+id when that cannot be read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from runtime.config import ClientConfig, validate_client_id
+from runtime.errors import RunDataError
+from runtime.observability import logger
+from runtime.runstore import RunStore
+from runtime.stages.stock import row_key
+
+SHARDS = 64
+"""Shards of a client's store: a 10,000-product catalog is ~160 ERP records per shard."""
+PASS_RECORDS = 20_000
+"""A store update holds at most about this many records at once: more take several passes."""
+IO_THREADS = 8
+"""Shards read or written at once (S3 requests wait on the network, not the CPU)."""
+READER_RECORDS = 50_000
+"""ERP records a `ShardReader` keeps in memory before it drops its oldest shards."""
+
+Entry = dict[str, Any]
+Shard = dict[str, list[Entry]]
+
+
+def store_prefix(client_id: str) -> str:
+    """`runs/{client_id}/stock-records/`."""
+    return f"runs/{validate_client_id(client_id)}/stock-records/"
+
+
+def shard_of(erp_key: str, shards: int = SHARDS) -> int:
+    """The shard an ERP key lives in (stable across processes: not Python's `hash`)."""
+    digest = hashlib.sha256(erp_key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % shards
+
+
+def shard_key(client_id: str, shard: int) -> str:
+    """`runs/{client_id}/stock-records/shard-NNN.json`."""
+    return f"{store_prefix(client_id)}shard-{shard:03d}.json"
+
+
+def read_shard(store: RunStore, client_id: str, shard: int) -> Shard:
+    """One shard ({} when nothing was kept there yet)."""
+    body = store.get_json_if_present(shard_key(client_id, shard))
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise RunDataError(f"{shard_key(client_id, shard)} is not a JSON object")
+    return body
+
+
+def stored_shards(store: RunStore, client_id: str) -> set[int]:
+    """The shards a client's store holds now (one listing)."""
+    prefix = store_prefix(client_id)
+    found: set[int] = set()
+    for page in store.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=store.bucket, Prefix=prefix
+    ):
+        for item in page.get("Contents", []):
+            name = item["Key"][len(prefix) :]
+            if name.startswith("shard-") and name.endswith(".json") and name[6:-5].isdigit():
+                found.add(int(name[6:-5]))
+    return found
+
+
+def source_key_reader(config: ClientConfig) -> Callable[[Any], str | None]:
+    """How the ERP key is read from a raw ERP record of this client (its dialect's item key)."""
+    if config.siesa_dialect == "connekta" and config.connekta is not None:
+        from runtime.siesa.connekta import key_text
+
+        column = config.connekta.key_column
+        return lambda record: key_text(record.get(column)) if isinstance(record, dict) else None
+
+    return row_key  # the trimmed f_codigo, as a stock row carries it
+
+
+def stock_lines_of(record: Any) -> list[dict[str, Any]]:
+    """The ERP record's stock lines: its first list of rows with an `f_bodega` (e.g. f_existencias)."""
+    if isinstance(record, dict):
+        for value in record.values():
+            if (
+                isinstance(value, list)
+                and value
+                and all(isinstance(row, dict) and "f_bodega" in row for row in value)
+            ):
+                return value
+    return []
+
+
+class LineWarehouses:
+    """The warehouse each product record of a one-to-many mapping stands for.
+
+    The client's `stock.line_warehouse_field` names a canonical field that
+    says it; otherwise it is found: a record whose id is not its ERP key and
+    whose ERP record holds stock lines is the k-th line the mapping kept of
+    them (the lines it rejected, `rejected.ndjson`'s `part`s, skipped).
+    Lines of one ERP record follow each other in the pages, in line order.
+    """
+
+    def __init__(self, config: ClientConfig, rejected_parts: dict[str, set[int]]) -> None:
+        self.field = config.stock_settings.line_warehouse_field
+        self.rejected_parts = rejected_parts
+        self.position: Any = None
+        self.index = 0
+
+    def of(self, line: dict[str, Any], erp_key: str, raw: Any) -> str | None:
+        """The line's warehouse, or None for a record that stands for its whole ERP item."""
+        position = line.get("position")
+        self.index = self.index + 1 if position == self.position else 0
+        self.position = position
+        canonical = line.get("canonical")
+        if self.field is not None:
+            value = canonical.get(self.field) if isinstance(canonical, dict) else None
+            return None if value is None else str(value).strip()
+        if str(line.get("id")) == erp_key:
+            return None
+        rows = stock_lines_of(raw)
+        rejected = self.rejected_parts.get(str(position), set())
+        kept = [row for part, row in enumerate(rows, start=1) if part not in rejected]
+        if self.index >= len(kept):
+            return None
+        return str(kept[self.index].get("f_bodega") or "").strip() or None
+
+
+def rejected_parts(lines: Iterable[Any]) -> dict[str, set[int]]:
+    """Position -> the line numbers the mapping rejected there (`rejected.ndjson`)."""
+    found: dict[str, set[int]] = {}
+    for line in lines:
+        if isinstance(line, dict) and isinstance(line.get("part"), int):
+            found.setdefault(str(line.get("position")), set()).add(line["part"])
+    return found
+
+
+class _RawRecords:
+    """The raw ERP record at a line's `position` (`key#n`), one page in memory at a time."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self.page_key: str | None = None
+        self.page: list[Any] = []
+
+    def at(self, position: Any) -> Any:
+        if not isinstance(position, str) or "#" not in position:
+            return None
+        key, _, number = position.rpartition("#")
+        if key != self.page_key:
+            try:
+                self.page = list(self.store.iter_lines(key))
+            except RunDataError:
+                logger.warning(f"{key} could not be read: its records are kept by their own id")
+                self.page = []
+            self.page_key = key
+        index = int(number) - 1 if number.isdigit() else -1
+        return self.page[index] if 0 <= index < len(self.page) else None
+
+
+def remember_sent(
+    store: RunStore,
+    config: ClientConfig,
+    lines: Callable[[], Iterable[dict[str, Any]]],
+    sent: set[str],
+    *,
+    replace: bool,
+    rejected: dict[str, set[int]] | None = None,
+    shards: int = SHARDS,
+    pass_records: int = PASS_RECORDS,
+) -> int:
+    """Keep the product records of `lines` whose id is in `sent`; returns how many were kept.
+
+    `lines` gives the run's product-ready lines afresh on each call (one
+    pass per `pass_records` of `sent`). `replace` (a full sync): every shard
+    is written anew, so records the full sync no longer sent are dropped;
+    otherwise the shards the run touched are read, merged and written.
+    """
+    client_id = config.client_id
+    key_of = source_key_reader(config)
+    passes = max(1, -(-len(sent) // pass_records))
+    kept = 0
+    for turn in range(passes):
+        mine = {shard for shard in range(shards) if shard % passes == turn}
+        fresh: dict[int, Shard] = {}
+        raw = _RawRecords(store)
+        warehouses = LineWarehouses(config, rejected or {})
+        for line in lines():
+            record_id = line.get("id")
+            if "source_key" in line:  # a stock sync's line says both
+                erp_key, warehouse = line["source_key"], line.get("warehouse")
+            else:
+                record = raw.at(line.get("position"))
+                erp_key = key_of(record) or (None if record_id is None else str(record_id))
+                warehouse = warehouses.of(line, erp_key or "", record)
+            if not erp_key or record_id is None or str(record_id) not in sent:
+                continue
+            shard = shard_of(str(erp_key), shards)
+            if shard not in mine:
+                continue
+            entry = {"id": str(record_id), "product": line.get("product"), "warehouse": warehouse}
+            entries = fresh.setdefault(shard, {}).setdefault(str(erp_key), [])
+            entries[:] = [e for e in entries if e["id"] != entry["id"]] + [entry]
+            kept += 1
+        if replace:  # shards this full sync left empty hold nothing any more (emptied: no delete)
+            for shard in sorted((stored_shards(store, client_id) & mine) - set(fresh)):
+                store.put_json(shard_key(client_id, shard), {})
+
+        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+            writes = [
+                pool.submit(_write_shard, store, client_id, shard, fresh[shard], replace)
+                for shard in sorted(fresh)
+            ]
+            for done in writes:
+                done.result()  # the first error is raised here
+    return kept
+
+
+def _write_shard(store: RunStore, client_id: str, shard: int, fresh: Shard, replace: bool) -> None:
+    """One shard with `fresh`'s entries: replacing it, or merged into what it held."""
+    merged = {} if replace else read_shard(store, client_id, shard)
+    for erp_key, entries in fresh.items():
+        ids = {entry["id"] for entry in entries}
+        merged[erp_key] = [e for e in merged.get(erp_key, []) if e["id"] not in ids] + entries
+    store.put_json(shard_key(client_id, shard), merged)
+
+
+class ShardReader:
+    """Looks ERP keys up in a client's store, reading each shard once while memory allows."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        client_id: str,
+        *,
+        shards: int = SHARDS,
+        max_records: int = READER_RECORDS,
+    ) -> None:
+        self.store, self.client_id, self.shards = store, client_id, shards
+        self.max_records = max_records
+        self._cache: OrderedDict[int, Shard] = OrderedDict()
+        self.reads = 0
+
+    def entries(self, erp_keys: Iterable[str]) -> Iterator[tuple[str, list[Entry]]]:
+        """(key, its stored entries) for each key, shard by shard; [] for a key never sent."""
+        by_shard: dict[int, list[str]] = {}
+        for key in erp_keys:
+            by_shard.setdefault(shard_of(key, self.shards), []).append(key)
+        missing = [shard for shard in sorted(by_shard) if shard not in self._cache]
+        read: dict[int, Shard] = {}
+        if len(missing) > 1:
+            with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+                read = dict(zip(missing, pool.map(self._read, missing), strict=True))
+        for shard, keys in sorted(by_shard.items()):
+            found = self._shard(shard, read.get(shard))
+            for key in keys:
+                yield key, found.get(key, [])
+
+    def _read(self, shard: int) -> Shard:
+        return read_shard(self.store, self.client_id, shard)
+
+    def _shard(self, shard: int, read: Shard | None = None) -> Shard:
+        if shard in self._cache:
+            self._cache.move_to_end(shard)
+            return self._cache[shard]
+        found = read if read is not None else self._read(shard)
+        self.reads += 1
+        self._cache[shard] = found
+        while len(self._cache) > 1 and sum(map(len, self._cache.values())) > self.max_records:
+            self._cache.popitem(last=False)
+        return found
+
+
+def remember_loaded(
+    store: RunStore,
+    config: ClientConfig,
+    sync_type: str,
+    pages: list[str],
+    loaded: set[str],
+    rejected_key: str,
+) -> int:
+    """After a load: keep the product records that reached the product (a full sync replaces all)."""
+    return remember_sent(
+        store,
+        config,
+        lambda: store.iter_records(pages),
+        loaded,
+        replace=sync_type == "initial",
+        rejected=rejected_parts(store.iter_lines(rejected_key)),
+    )
