@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -268,6 +269,75 @@ def set_schedule(
             f"{rule.rule_name}: {rule.expression} ({state})",
             highlight=False,
         )
+
+
+DEFAULT_WORD = "default"
+
+
+def _limit(
+    value: str | None, convert: type[int] | type[Decimal], option: str
+) -> int | Decimal | None:
+    """A limit option's value: a number, or `default` to go back to the field's default."""
+    if value is None or value == DEFAULT_WORD:
+        return None
+    try:
+        return convert(value)
+    except (ValueError, ArithmeticError):
+        raise typer.BadParameter(
+            f"{value!r} is not a number (or `default`)", param_hint=option
+        ) from None
+
+
+@client_app.command("set-limits")
+def set_limits(
+    client_id: ClientId,
+    siesa_requests_per_minute: Annotated[
+        str | None,
+        typer.Option("--siesa-requests-per-minute", help="ERP requests per minute (or `default`)."),
+    ] = None,
+    product_requests_per_minute: Annotated[
+        str | None,
+        typer.Option(
+            "--product-requests-per-minute",
+            help="Product requests per minute (`default`: no cap; a 429 still pauses the client).",
+        ),
+    ] = None,
+    product_concurrency: Annotated[
+        str | None,
+        typer.Option("--product-concurrency", help="Product requests at once (or `default`)."),
+    ] = None,
+    failed_records_alert_percent: Annotated[
+        str | None,
+        typer.Option(
+            "--failed-records-alert-percent",
+            help="Alert when a run's failed records exceed this share (or `default`).",
+        ),
+    ] = None,
+    endpoint_url: EndpointUrl = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Change the client's request budgets, concurrency or alert threshold; the next run reads them."""
+    given = {
+        "siesa_requests_per_minute": (siesa_requests_per_minute, int),
+        "product_requests_per_minute": (product_requests_per_minute, int),
+        "product_concurrency": (product_concurrency, int),
+        "failed_records_alert_percent": (failed_records_alert_percent, Decimal),
+    }
+    limits = {
+        name: _limit(value, convert, "--" + name.replace("_", "-"))
+        for name, (value, convert) in given.items()
+        if value is not None
+    }
+    with operator_errors(client_id):
+        view = ops.set_limits(client_id, limits, deployment=deployment_for(endpoint_url))
+    if json_output:
+        print_json(view.to_json())
+        return
+    config = view.config
+    for name in limits:
+        shown = getattr(config, name)
+        out().print(f"{name}: {'no cap' if shown is None else shown}", highlight=False)
+    out().print(f"the next run of {config.client_id} reads them", highlight=False)
 
 
 @client_app.command("remove")

@@ -14,6 +14,7 @@ from ops.client_changes import (
     removal_plan,
     remove_client,
     set_credentials,
+    set_limits,
     set_schedule,
 )
 from ops.clients import (
@@ -93,6 +94,7 @@ __all__ = [
     "rule_name",
     "run_sync",
     "set_credentials",
+    "set_limits",
     "set_schedule",
     "show_client",
     "start_sync",

@@ -12,7 +12,9 @@ data in S3 and run history expire by their own lifecycle.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -63,6 +65,32 @@ def set_schedule(
         delete_schedule(target, config.client_id, stock=True)
     else:
         put_schedule(target, config.client_id, new, enabled=config.enabled, stock=stock)
+    return show_client(config.client_id, deployment=target)
+
+
+# --- limits -------------------------------------------------------------------------------
+
+
+@translate_aws_errors
+def set_limits(
+    client_id: str,
+    limits: Mapping[str, int | Decimal | None],
+    *,
+    deployment: Deployment | None = None,
+) -> ClientView:
+    """Change a client's request budgets, concurrency or alert threshold; the next run reads them.
+
+    None puts a field back to its default. Checked by the config's own rules
+    before anything is written (InputError naming the field).
+    """
+    if not limits:
+        raise InputError("nothing to change: give at least one limit (see --help)")
+    target = resolve(deployment)
+    config = get_config(target, client_id)
+    try:
+        target.config_store().set_limits(config.client_id, limits)
+    except InvalidClientConfig as exc:
+        raise InputError(str(exc)) from None
     return show_client(config.client_id, deployment=target)
 
 

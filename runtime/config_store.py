@@ -119,6 +119,15 @@ def describe_validation_error(exc: ValidationError, subject: str) -> str:
     return f"{subject}: " + "; ".join(problems)
 
 
+LIMIT_FIELDS = (
+    "siesa_requests_per_minute",
+    "product_requests_per_minute",
+    "product_concurrency",
+    "failed_records_alert_percent",
+)
+"""What `siesa client set-limits` changes: the client's budgets, concurrency and alert threshold."""
+
+
 def validate_config(
     values: Mapping[str, Any] | ClientConfig, subject: str = "client config"
 ) -> ClientConfig:
@@ -285,6 +294,33 @@ class ConfigStore:
         return self._update_existing(
             client_id, f"SET {field_name} = :s, updated_at = :u", {":s": {"S": expression}}
         )
+
+    def set_limits(
+        self, client_id: str, limits: Mapping[str, int | Decimal | None]
+    ) -> ClientConfig:
+        """Change the client's request budgets, concurrency or alert threshold (None: the default).
+
+        Validated first by the config's own rules (InvalidClientConfig names the
+        field); only LIMIT_FIELDS; an operator action (ClientNotFound if absent).
+        """
+        unknown = sorted(set(limits) - set(LIMIT_FIELDS))
+        if unknown:
+            raise InvalidClientConfig(f"not a limit of a client: {', '.join(unknown)}")
+        current = self.get(client_id)
+        merged = {**current.model_dump(), **limits}
+        for name, value in limits.items():
+            if value is None:
+                del merged[name]  # back to the field's default
+        validate_config(merged, f"client {client_id!r}")
+        sets = [f"{name} = :{name}" for name, value in limits.items() if value is not None]
+        removes = [name for name, value in limits.items() if value is None]
+        expression = "SET " + ", ".join([*sets, "updated_at = :u"])
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        values = {
+            f":{name}": {"N": str(value)} for name, value in limits.items() if value is not None
+        }
+        return self._update_existing(client_id, expression, values)
 
     def stamp_credentials(self, client_id: str, version: str) -> ClientConfig:
         """Record that the client's credentials changed; ClientNotFound if absent.

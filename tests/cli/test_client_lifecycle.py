@@ -154,6 +154,31 @@ def test_a_kong_clients_life_from_dry_run_to_removal(local_up: LocalUp, tmp_path
         assert shown_json["sync_schedule"] == shown_json["schedule"]["schedule"] == "rate(1 hour)"
         assert shown_json["stock_rule"]["schedule"] == "rate(30 minutes)"
 
+        # 5b. limits change in the item, checked by the config's rules first
+        too_low = runner().invoke(
+            app, ["client", "set-limits", "life-kong", "--product-concurrency", "0", *endpoint]
+        )
+        assert too_low.exit_code == 1 and "product_concurrency" in too_low.stderr
+        limits = [
+            "--product-concurrency",
+            "2",
+            "--product-requests-per-minute",
+            "600",
+            "--failed-records-alert-percent",
+            "12.5",
+        ]
+        set_ = runner().invoke(app, ["client", "set-limits", "life-kong", *limits, *endpoint])
+        assert set_.exit_code == 0, set_.output
+        limited = json.loads(
+            runner().invoke(app, ["client", "show", "life-kong", "--json", *endpoint]).stdout
+        )
+        assert limited["product_concurrency"] == 2
+        assert limited["product_requests_per_minute"] == 600
+        assert limited["failed_records_alert_percent"] == 12.5
+        uncapped = ["--product-requests-per-minute", "default"]
+        back = runner().invoke(app, ["client", "set-limits", "life-kong", *uncapped, *endpoint])
+        assert back.exit_code == 0 and "no cap" in back.stdout, back.output
+
         # 6. remove asks first; --yes removes rules, secrets (recoverable) and the item
         kept = runner().invoke(app, ["client", "remove", "life-kong", *endpoint], input="n\n")
         assert kept.exit_code == 1 and _rules(stack, "life-kong")
