@@ -10,6 +10,11 @@ credentials (so no real credentials can be sent anywhere by mistake), sets
 then may an API URL be plain http, and only to loopback). S3 refuses a wrong
 `ExpectedBucketOwner` as AWS does (local/bucket_owner.py), and DynamoDB's
 conditional writes are atomic, as on AWS (`moto_writes`).
+Step Functions holds the 256 KB payload and 25,000-event history quotas as
+AWS does (`sfn_quotas`). Each Lambda invocation has the function's configured
+timeout (or `lambda_timeout`, or `SIESA_LOCAL_LAMBDA_TIMEOUT`); with
+`isolated=True` (or `SIESA_LOCAL_ISOLATED=1`) it runs in a child process that
+is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`).
 Everything is restored on exit.
 """
 
@@ -35,6 +40,7 @@ from moto.server import ThreadedMotoServer
 from local.bucket_owner import OwnerCheckingMotoServer
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.moto_writes import atomic_writes
+from local.sfn_quotas import HISTORY_EVENT_LIMIT, enforcing
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
 from runtime.settings import ENVIRONMENT_ENV
@@ -68,6 +74,12 @@ class _DropSkippedResourceLogs(logging.Filter):
 _MOTO_LOG_FILTER = _DropSkippedResourceLogs()
 
 
+LAMBDA_TIMEOUT_ENV = "SIESA_LOCAL_LAMBDA_TIMEOUT"
+"""Seconds every Lambda invocation may run (default: each function's configured timeout)."""
+ISOLATED_ENV = "SIESA_LOCAL_ISOLATED"
+"""1: each invocation in a child process killed at its timeout; 0: in this process."""
+
+
 class LocalAwsError(Exception):
     """The embedded AWS could not start or is used the wrong way."""
 
@@ -76,6 +88,9 @@ class LocalAws:
     """Moto's server on loopback with Step Functions executing and Lambda dispatched in-process.
 
     Use as a context manager; `port=0` picks a free port (see `.port` / `.url`).
+    `isolated`: Lambda invocations in killable child processes (None: `SIESA_LOCAL_ISOLATED`,
+    else off); `lambda_timeout`: seconds for every function (None: `SIESA_LOCAL_LAMBDA_TIMEOUT`,
+    else each function's own); `history_limit`: Step Functions' history quota (lower it in tests).
     """
 
     def __init__(
@@ -85,9 +100,17 @@ class LocalAws:
         handlers: Mapping[str, Handler | str] | None = None,
         region: str = DEFAULT_REGION,
         quiet: bool = True,
+        isolated: bool | None = None,
+        lambda_timeout: float | None = None,
+        history_limit: int = HISTORY_EVENT_LIMIT,
     ) -> None:
         self.region = region
-        self.dispatcher = LambdaDispatcher(handlers)
+        self.dispatcher = LambdaDispatcher(
+            handlers,
+            isolated=isolated_from_env(default=False) if isolated is None else isolated,
+            timeout_seconds=_timeout_from_env() if lambda_timeout is None else lambda_timeout,
+        )
+        self._history_limit = history_limit
         self._requested_port = port
         self._quiet = quiet
         self._server: ThreadedMotoServer | None = None
@@ -98,6 +121,7 @@ class LocalAws:
         self._warnings_guard: warnings.catch_warnings[None] | None = None
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
         self._writes: AbstractContextManager[None] | None = None
+        self._quotas: AbstractContextManager[None] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -112,6 +136,8 @@ class LocalAws:
         self._writes = atomic_writes()
         self._writes.__enter__()
         try:
+            self._quotas = enforcing(self._history_limit)
+            self._quotas.__enter__()
             self._configure_moto()
             _check_port_free(self._requested_port)
             server = OwnerCheckingMotoServer(
@@ -157,6 +183,9 @@ class LocalAws:
         guard, self._warnings_guard = self._warnings_guard, None
         if guard is not None:
             guard.__exit__(None, None, None)
+        quotas, self._quotas = self._quotas, None
+        if quotas is not None:
+            quotas.__exit__(None, None, None)
         writes, self._writes = self._writes, None
         if writes is not None:
             writes.__exit__(None, None, None)
@@ -287,6 +316,34 @@ class LocalAws:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def isolated_from_env(*, default: bool) -> bool:
+    """SIESA_LOCAL_ISOLATED as a flag (unset: `default`)."""
+    value = os.environ.get(ISOLATED_ENV, "").strip().lower()
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise LocalAwsError(f"{ISOLATED_ENV} must be 1 or 0, not {value!r}")
+
+
+def _timeout_from_env() -> float | None:
+    """SIESA_LOCAL_LAMBDA_TIMEOUT in seconds (unset: each function's configured timeout)."""
+    value = os.environ.get(LAMBDA_TIMEOUT_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise LocalAwsError(
+            f"{LAMBDA_TIMEOUT_ENV} must be a positive number of seconds, not {value!r}"
+        )
+    return seconds
 
 
 def _check_port_free(port: int) -> None:
