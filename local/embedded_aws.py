@@ -14,7 +14,8 @@ Step Functions holds the 256 KB payload and 25,000-event history quotas as
 AWS does (`sfn_quotas`). Each Lambda invocation has the function's configured
 timeout (or `lambda_timeout`, or `SIESA_LOCAL_LAMBDA_TIMEOUT`); with
 `isolated=True` (or `SIESA_LOCAL_ISOLATED=1`) it runs in a child process that
-is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`).
+is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`),
+with the SDK's models parsed once here for every child (`sdk_models`).
 Everything is restored on exit.
 """
 
@@ -40,6 +41,7 @@ from moto.server import ThreadedMotoServer
 from local.bucket_owner import OwnerCheckingMotoServer
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.moto_writes import atomic_writes
+from local.sdk_models import preload, shared_models
 from local.sfn_quotas import HISTORY_EVENT_LIMIT, enforcing
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
@@ -122,6 +124,7 @@ class LocalAws:
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
         self._writes: AbstractContextManager[None] | None = None
         self._quotas: AbstractContextManager[None] | None = None
+        self._models: AbstractContextManager[None] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -138,6 +141,9 @@ class LocalAws:
         try:
             self._quotas = enforcing(self._history_limit)
             self._quotas.__enter__()
+            if self.dispatcher.isolated:  # children inherit the SDK models parsed here
+                self._models = shared_models()
+                self._models.__enter__()
             self._configure_moto()
             _check_port_free(self._requested_port)
             server = OwnerCheckingMotoServer(
@@ -148,6 +154,8 @@ class LocalAws:
             self._port = server.get_host_and_port()[1]
             self._point_environment()
             self.reset()
+            if self._models is not None:
+                preload(self.region, self.url)
         except BaseException as exc:
             self.stop()
             if isinstance(exc, OSError):
@@ -183,6 +191,9 @@ class LocalAws:
         guard, self._warnings_guard = self._warnings_guard, None
         if guard is not None:
             guard.__exit__(None, None, None)
+        models, self._models = self._models, None
+        if models is not None:
+            models.__exit__(None, None, None)
         quotas, self._quotas = self._quotas, None
         if quotas is not None:
             quotas.__exit__(None, None, None)

@@ -14,7 +14,8 @@ costs a fork, not an interpreter start and the handlers' imports; a handler
 registered as a closure travels with the fork, as do the process environment
 (endpoint, table names) and botocore hooks. Each child leads its own process
 group, so whatever it started dies with it. It starts without the parent's
-cached AWS clients: their pooled sockets belong to the parent.
+cached AWS clients (runtime/aws.py forgets them in a forked child): their
+pooled sockets belong to the parent.
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
-
-from runtime import aws as aws_clients
-from runtime import tenant_session
 
 TIMED_OUT = "Sandbox.Timedout"
 EXITED = "Runtime.ExitError"
@@ -74,11 +72,9 @@ def answer(handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Outc
 def _child(
     handler: Callable[[Any, Any], Any], event: Any, context: Any, writer: Connection
 ) -> None:
-    """In the child: lead a process group, drop the parent's clients, run, send the outcome."""
+    """In the child: lead a process group, run, send the outcome."""
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    aws_clients.reset_clients()
-    tenant_session.reset()
     outcome = answer(handler, event, context)
     for stream in (sys.stdout, sys.stderr):  # the handler's logs, before the child may be killed
         with contextlib.suppress(Exception):

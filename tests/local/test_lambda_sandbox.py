@@ -27,6 +27,7 @@ from local.embedded_aws import LocalAws
 from local.lambda_dispatch import LambdaDispatcher, LocalLambdaContext
 from local.lambda_sandbox import EXITED, TIMED_OUT, run_in_child
 from local.sfn_quotas import history_limit_cause
+from runtime import aws as aws_clients
 
 TIMEOUT = 1.5
 HISTORY_LIMIT = 50
@@ -86,12 +87,15 @@ def test_a_child_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path)
 
 def test_a_child_answers_its_result_and_one_that_dies_answers_an_exit_error() -> None:
     seen = {"parent": os.getpid()}  # a closure: the fork carries it
+    parents_client = aws_clients.client("s3", region="us-east-1")
 
     def handler(event: Any, context: Any) -> Any:
         return {
             "pid": os.getpid(),
             "parent": seen["parent"],
             "left_ms": context.get_remaining_time_in_millis(),
+            # the parent's cached client (and its pooled sockets) is not the child's
+            "own_client": aws_clients.client("s3", region="us-east-1") is not parents_client,
         }
 
     context = _context(5.0)
@@ -100,6 +104,7 @@ def test_a_child_answers_its_result_and_one_that_dies_answers_an_exit_error() ->
     body = json.loads(outcome.body)
     assert not outcome.failed
     assert body["parent"] == os.getpid() != body["pid"] and 0 < body["left_ms"] <= 5000
+    assert body["own_client"] is True
     assert _gone(body["pid"])
 
     died = run_in_child(lambda event, context: os._exit(3), {}, context, **kwargs)
