@@ -30,6 +30,7 @@ import threading
 import warnings
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -154,8 +155,8 @@ class LocalAws:
             self._port = server.get_host_and_port()[1]
             self._point_environment()
             self.reset()
-            if self._models is not None:
-                preload(self.region, self.url)
+            if self._models is not None:  # parsed once, before the first child, not at start
+                self.dispatcher.before_first_child(partial(preload, self.region, self.url))
         except BaseException as exc:
             self.stop()
             if isinstance(exc, OSError):

@@ -114,6 +114,18 @@ class LambdaDispatcher:
         )
         self.isolated = isolated
         self.timeout_seconds = timeout_seconds
+        self._before_first_child: Callable[[], None] | None = None
+
+    def before_first_child(self, prepare: Callable[[], None]) -> None:
+        """Run `prepare` here once, before the first child is forked (what every child inherits)."""
+        with self._lock:
+            self._before_first_child = prepare
+
+    def _prepare_children(self) -> None:
+        with self._lock:
+            prepare, self._before_first_child = self._before_first_child, None
+            if prepare is not None:  # under the lock: no child forks before it is done
+                prepare()
 
     def register(self, function_name: str, handler: Handler | str) -> None:
         """Route invocations of `function_name` to `handler` (a callable or "module:attribute")."""
@@ -152,6 +164,8 @@ class LambdaDispatcher:
     ) -> Outcome:
         """Resolve and run the handler, here or in a child, within the function's timeout."""
         try:
+            if self.isolated:  # before the clock starts: not the invocation's own time
+                self._prepare_children()
             handler = self.handler_for(function_name)  # imported here, so a child inherits it
             context = _context_for(backend, function_name, qualifier, self.timeout_seconds)
             raw = body.decode() if isinstance(body, bytes) else body
