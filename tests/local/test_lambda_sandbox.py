@@ -237,3 +237,15 @@ def test_an_execution_reaching_the_history_quota_fails_as_aws_fails_it(aws: Loca
     assert described["cause"] == history_limit_cause(HISTORY_LIMIT)
     assert len(events) == HISTORY_LIMIT
     assert events[-1]["type"] == "ExecutionFailed"
+
+
+def test_an_execution_whose_last_allowed_event_is_its_success_succeeds(aws: LocalAws) -> None:
+    # ExecutionStarted, two events per Pass state, ExecutionSucceeded: exactly the quota
+    passes = (HISTORY_LIMIT - 2) // 2
+    states: dict[str, Any] = {
+        f"Step{index}": {"Type": "Pass", "Next": f"Step{index + 1}"} for index in range(passes)
+    }
+    states[f"Step{passes - 1}"] = {"Type": "Pass", "End": True}
+    described, events = _execute(aws, {"StartAt": "Step0", "States": states})
+    assert described["status"] == "SUCCEEDED"
+    assert len(events) == HISTORY_LIMIT
