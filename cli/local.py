@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from local.embedded_aws import LocalAws, LocalAwsError
+from local.embedded_aws import LocalAws, LocalAwsError, isolated_from_env
 from local.provision import ProvisionError, ProvisionResult, provision
 from mappings import MAPPINGS_DIR
 from ops.deploy.infra import InfraError
@@ -94,7 +94,8 @@ def up(
 ) -> None:
     """Start the embedded AWS, provision it, and serve until interrupted."""
     with StopSignal() as stop:
-        aws = LocalAws(port)
+        # each Lambda invocation in a child process killed at its timeout, as on AWS
+        aws = LocalAws(port, isolated=isolated_from_env(default=True))
         try:
             aws.start()
         except LocalAwsError as exc:

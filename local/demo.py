@@ -59,7 +59,7 @@ from local.demo_world import (
     plant_product_refusals,
     running_world,
 )
-from local.embedded_aws import LocalAws
+from local.embedded_aws import LocalAws, isolated_from_env
 from local.provision import provision
 from mappings import MAPPINGS_DIR
 from ops.progress import SyncBars
@@ -198,7 +198,8 @@ class _Demo:
         # a fresh embedded AWS is a fresh account: forget secrets and mappings read before
         secrets.clear_cache()
         mapping_loader.clear_cache()
-        with LocalAws(0) as aws:
+        # each Lambda invocation in a child process killed at its timeout, as on AWS
+        with LocalAws(0, isolated=isolated_from_env(default=True)) as aws:
             provision(aws)
             deployment = ops.Deployment(aws.url)
             say(

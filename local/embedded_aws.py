@@ -10,6 +10,12 @@ credentials (so no real credentials can be sent anywhere by mistake), sets
 then may an API URL be plain http, and only to loopback). S3 refuses a wrong
 `ExpectedBucketOwner` as AWS does (local/bucket_owner.py), and DynamoDB's
 conditional writes are atomic, as on AWS (`moto_writes`).
+Step Functions holds the 256 KB payload and 25,000-event history quotas as
+AWS does (`sfn_quotas`). Each Lambda invocation has the function's configured
+timeout (or `lambda_timeout`, or `SIESA_LOCAL_LAMBDA_TIMEOUT`); with
+`isolated=True` (or `SIESA_LOCAL_ISOLATED=1`) it runs in a child process that
+is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`),
+with the SDK's models parsed once here for every child (`sdk_models`).
 Everything is restored on exit.
 """
 
@@ -24,6 +30,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -36,6 +43,8 @@ from local.bucket_owner import OwnerCheckingMotoServer, WsgiApp
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.log_sink import LogGroupSink, install_log_sink, remove_log_sink
 from local.moto_writes import atomic_writes
+from local.sdk_models import preload, shared_models
+from local.sfn_quotas import HISTORY_EVENT_LIMIT, enforcing
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
 from runtime.settings import ENVIRONMENT_ENV
@@ -69,6 +78,12 @@ class _DropSkippedResourceLogs(logging.Filter):
 _MOTO_LOG_FILTER = _DropSkippedResourceLogs()
 
 
+LAMBDA_TIMEOUT_ENV = "SIESA_LOCAL_LAMBDA_TIMEOUT"
+"""Seconds every Lambda invocation may run (default: each function's configured timeout)."""
+ISOLATED_ENV = "SIESA_LOCAL_ISOLATED"
+"""1: each invocation in a child process killed at its timeout; 0: in this process."""
+
+
 class LocalAwsError(Exception):
     """The embedded AWS could not start or is used the wrong way."""
 
@@ -77,6 +92,9 @@ class LocalAws:
     """Moto's server on loopback with Step Functions executing and Lambda dispatched in-process.
 
     Use as a context manager; `port=0` picks a free port (see `.port` / `.url`).
+    `isolated`: Lambda invocations in killable child processes (None: `SIESA_LOCAL_ISOLATED`,
+    else off); `lambda_timeout`: seconds for every function (None: `SIESA_LOCAL_LAMBDA_TIMEOUT`,
+    else each function's own); `history_limit`: Step Functions' history quota (lower it in tests).
     """
 
     def __init__(
@@ -86,11 +104,19 @@ class LocalAws:
         handlers: Mapping[str, Handler | str] | None = None,
         region: str = DEFAULT_REGION,
         quiet: bool = True,
+        isolated: bool | None = None,
+        lambda_timeout: float | None = None,
+        history_limit: int = HISTORY_EVENT_LIMIT,
         middleware: Callable[[WsgiApp], WsgiApp] | None = None,
     ) -> None:
         self.region = region
         self._middleware = middleware
-        self.dispatcher = LambdaDispatcher(handlers)
+        self.dispatcher = LambdaDispatcher(
+            handlers,
+            isolated=isolated_from_env(default=False) if isolated is None else isolated,
+            timeout_seconds=_timeout_from_env() if lambda_timeout is None else lambda_timeout,
+        )
+        self._history_limit = history_limit
         self._requested_port = port
         self._quiet = quiet
         self._server: ThreadedMotoServer | None = None
@@ -102,6 +128,8 @@ class LocalAws:
         self._dispatch: AbstractContextManager[LambdaDispatcher] | None = None
         self._writes: AbstractContextManager[None] | None = None
         self._log_sink: LogGroupSink | None = None
+        self._quotas: AbstractContextManager[None] | None = None
+        self._models: AbstractContextManager[None] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -116,6 +144,11 @@ class LocalAws:
         self._writes = atomic_writes()
         self._writes.__enter__()
         try:
+            self._quotas = enforcing(self._history_limit)
+            self._quotas.__enter__()
+            if self.dispatcher.isolated:  # children inherit the SDK models parsed here
+                self._models = shared_models()
+                self._models.__enter__()
             self._configure_moto()
             _check_port_free(self._requested_port)
             server = OwnerCheckingMotoServer(
@@ -130,6 +163,8 @@ class LocalAws:
             self._point_environment()
             self.reset()
             self._log_sink = install_log_sink(self.account_id, self.region)
+            if self._models is not None:  # parsed once, before the first child, not at start
+                self.dispatcher.before_first_child(partial(preload, self.region, self.url))
         except BaseException as exc:
             self.stop()
             if isinstance(exc, OSError):
@@ -167,6 +202,12 @@ class LocalAws:
         guard, self._warnings_guard = self._warnings_guard, None
         if guard is not None:
             guard.__exit__(None, None, None)
+        models, self._models = self._models, None
+        if models is not None:
+            models.__exit__(None, None, None)
+        quotas, self._quotas = self._quotas, None
+        if quotas is not None:
+            quotas.__exit__(None, None, None)
         writes, self._writes = self._writes, None
         if writes is not None:
             writes.__exit__(None, None, None)
@@ -297,6 +338,34 @@ class LocalAws:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def isolated_from_env(*, default: bool) -> bool:
+    """SIESA_LOCAL_ISOLATED as a flag (unset: `default`)."""
+    value = os.environ.get(ISOLATED_ENV, "").strip().lower()
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise LocalAwsError(f"{ISOLATED_ENV} must be 1 or 0, not {value!r}")
+
+
+def _timeout_from_env() -> float | None:
+    """SIESA_LOCAL_LAMBDA_TIMEOUT in seconds (unset: each function's configured timeout)."""
+    value = os.environ.get(LAMBDA_TIMEOUT_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise LocalAwsError(
+            f"{LAMBDA_TIMEOUT_ENV} must be a positive number of seconds, not {value!r}"
+        )
+    return seconds
 
 
 def _check_port_free(port: int) -> None:

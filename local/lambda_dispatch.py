@@ -1,4 +1,4 @@
-"""Run Lambda invocations of the embedded AWS as calls to our handlers in this process.
+"""Run Lambda invocations of the embedded AWS as calls to our handlers.
 
 Without Docker, moto answers Lambda `Invoke` with
 `moto.awslambda_simple.models.LambdaSimpleBackend.invoke`. This module is the
@@ -8,6 +8,13 @@ handler registered under `name` and answers as Lambda does. An unhandled
 exception becomes `{"errorType": <class name>, "errorMessage": <message>}` with
 the `x-amz-function-error` header, so Step Functions' Retry and Catch match on
 the exception's class name exactly as on AWS. Leaving the context restores moto.
+
+Each invocation has a timeout: the function's configured one (the template's)
+unless the dispatcher is given another. An isolated dispatcher runs each
+invocation in a child process killed at that timeout (`lambda_sandbox`) and
+answers `Sandbox.Timedout` as Lambda does; an in-process one cannot stop a
+handler, but still answers `Sandbox.Timedout` for a handler that returned
+late, so a run never builds on a result AWS would not have returned.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+
+from local.lambda_sandbox import Outcome, answer, error_outcome, run_in_child, timed_out
 
 Handler = Callable[[Any, Any], Any]
 
@@ -47,7 +56,7 @@ class LocalLambdaContext:
     function_name: str
     invoked_function_arn: str
     memory_limit_in_mb: int
-    timeout_seconds: int
+    timeout_seconds: float
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started_at: float = field(default_factory=time.monotonic)
@@ -88,11 +97,35 @@ def _resolve(target: Handler | str) -> Handler:
 class LambdaDispatcher:
     """Function name -> handler, and the `invoke` that moto's Lambda backend calls."""
 
-    def __init__(self, handlers: Mapping[str, Handler | str] | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler | str] | None = None,
+        *,
+        isolated: bool = False,
+        timeout_seconds: float | None = None,
+    ) -> None:
+        """`isolated`: each invocation in a child process killed at its timeout;
+        `timeout_seconds`: every function's timeout (None: each function's configured one)."""
+        if timeout_seconds is not None and timeout_seconds <= 0:
+            raise DispatchError(f"a Lambda timeout must be positive, not {timeout_seconds!r}")
         self._lock = threading.Lock()
         self._targets: dict[str, Handler | str] = dict(
             DEFAULT_HANDLERS if handlers is None else handlers
         )
+        self.isolated = isolated
+        self.timeout_seconds = timeout_seconds
+        self._before_first_child: Callable[[], None] | None = None
+
+    def before_first_child(self, prepare: Callable[[], None]) -> None:
+        """Run `prepare` here once, before the first child is forked (what every child inherits)."""
+        with self._lock:
+            self._before_first_child = prepare
+
+    def _prepare_children(self) -> None:
+        with self._lock:
+            prepare, self._before_first_child = self._before_first_child, None
+            if prepare is not None:  # under the lock: no child forks before it is done
+                prepare()
 
     def register(self, function_name: str, handler: Handler | str) -> None:
         """Route invocations of `function_name` to `handler` (a callable or "module:attribute")."""
@@ -121,28 +154,52 @@ class LambdaDispatcher:
         response_headers: dict[str, str],
     ) -> bytes:
         """Run the handler on the JSON body; answer its JSON result or Lambda's error shape."""
+        outcome = self._outcome(backend, function_name, qualifier, body)
+        if outcome.failed:
+            response_headers[_FUNCTION_ERROR_HEADER] = "Unhandled"
+        return outcome.body
+
+    def _outcome(
+        self, backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any
+    ) -> Outcome:
+        """Resolve and run the handler, here or in a child, within the function's timeout."""
         try:
-            handler = self.handler_for(function_name)
-            context = _context_for(backend, function_name, qualifier)
+            if self.isolated:  # before the clock starts: not the invocation's own time
+                self._prepare_children()
+            handler = self.handler_for(function_name)  # imported here, so a child inherits it
+            context = _context_for(backend, function_name, qualifier, self.timeout_seconds)
             raw = body.decode() if isinstance(body, bytes) else body
             event = json.loads(raw) if raw else {}
-            return json.dumps(handler(event, context)).encode()
         except Exception as exc:  # what Lambda does with an unhandled error
-            response_headers[_FUNCTION_ERROR_HEADER] = "Unhandled"
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            return json.dumps(error).encode()
+            return error_outcome(type(exc).__name__, str(exc))
+        if self.isolated:
+            return run_in_child(
+                handler,
+                event,
+                context,
+                request_id=context.aws_request_id,
+                timeout_seconds=context.timeout_seconds,
+                started_at=context.started_at,
+            )
+        outcome = answer(handler, event, context)
+        if context.get_remaining_time_in_millis() <= 0:  # AWS would have stopped it: no result
+            return timed_out(context.aws_request_id, context.timeout_seconds)
+        return outcome
 
 
 def _context_for(
-    backend: LambdaSimpleBackend, function_name: str, qualifier: str | None
+    backend: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    timeout_seconds: float | None,
 ) -> LocalLambdaContext:
-    """A context carrying the deployed function's ARN, memory and timeout."""
+    """A context carrying the deployed function's ARN, memory and timeout (or the one given)."""
     function = backend.get_function(function_name, qualifier)
     return LocalLambdaContext(
         function_name=function.function_name,
         invoked_function_arn=function.function_arn,
         memory_limit_in_mb=int(function.memory_size),
-        timeout_seconds=int(function.timeout),
+        timeout_seconds=float(function.timeout) if timeout_seconds is None else timeout_seconds,
     )
 
 

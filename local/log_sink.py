@@ -11,11 +11,15 @@ reads the local engine exactly as it reads AWS. The lines still go to stdout.
 
 It writes into moto's logs backend directly (no HTTP round trip per line);
 the group is made when missing and each process writes its own stream.
-A handler in a child process can hand its stdout lines to `write_line`.
+A handler that runs in a child forked from the engine (local/lambda_sandbox.py)
+holds only a copy of that backend: there the sink keeps its lines and sends
+them over the engine's endpoint when the child flushes its logging, before it
+answers, one request per log group.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,6 +28,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from moto.logs.models import logs_backends
 
 from ops.runs import COMPONENTS, log_group
@@ -38,6 +43,8 @@ class LogGroupSink(logging.Handler):
         self.account_id = account_id
         self.region = region
         self.stream = f"local/{datetime.now(UTC):%Y/%m/%d}/{os.getpid()}"
+        self._owner_pid = os.getpid()
+        self._pending: dict[str, list[dict[str, Any]]] = {}
         self._write_lock = threading.Lock()
         formatter = runtime_logger.registered_formatter
         if formatter is not None:
@@ -63,6 +70,10 @@ class LogGroupSink(logging.Handler):
             return False
         group = log_group(str(component))
         event = {"timestamp": timestamp_ms or int(time.time() * 1000), "message": line}
+        if os.getpid() != self._owner_pid:  # a forked child: the backend here is a copy
+            with self._write_lock:
+                self._pending.setdefault(group, []).append(event)
+            return True
         with self._write_lock:
             backend = self._backend()  # looked up each time: a reset of the engine drops groups
             if group not in backend.groups:
@@ -70,6 +81,24 @@ class LogGroupSink(logging.Handler):
             backend.ensure_log_stream(group, self.stream)
             backend.put_log_events(group, self.stream, [event])
         return True
+
+    def flush(self) -> None:
+        """In a forked child, send the kept lines to the engine over its endpoint."""
+        with self._write_lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        logs = boto3.session.Session().client(
+            "logs", region_name=self.region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
+        )
+        stream = f"local/{datetime.now(UTC):%Y/%m/%d}/{os.getpid()}"
+        exists = logs.exceptions.ResourceAlreadyExistsException
+        for group, events in pending.items():
+            with contextlib.suppress(exists):
+                logs.create_log_group(logGroupName=group)
+            with contextlib.suppress(exists):
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
 def _runtime_logging() -> logging.Logger:

@@ -106,3 +106,18 @@ def reset_clients() -> None:
     with _lock:
         _clients.clear()
         _shared_session = None
+
+
+def _forget_in_forked_child() -> None:
+    """A forked child (the local engine's Lambda sandbox) makes its own clients.
+
+    The parent's clients pool the parent's sockets, and another thread of the
+    parent may have held the lock at the fork: the child starts with neither.
+    """
+    global _lock, _shared_session
+    _lock = threading.Lock()
+    _clients.clear()
+    _shared_session = None
+
+
+os.register_at_fork(after_in_child=_forget_in_forked_child)

@@ -22,6 +22,7 @@ variable fails closed instead of falling back to the function's own role.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -140,3 +141,12 @@ def reset() -> None:
         _held.clear()
     for old in stale:
         aws.forget_credentials(old.credentials.access_key_id)
+
+
+def _unlock_in_forked_child() -> None:
+    """A forked child (the local engine's Lambda sandbox) must not inherit a lock held at the fork."""
+    global _lock
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_unlock_in_forked_child)
