@@ -41,6 +41,7 @@ from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, bind_run, logger
 from runtime.runstore import RunStore, page_number, run_prefix, stale_marks_key
 from runtime.stages.dedup import DedupOutcome, DedupWriter
+from runtime.stages.dedup_index import MemoryDedupIndex
 from runtime.stages.extract import (
     ExtractionPlan,
     InvocationBudget,
@@ -123,7 +124,11 @@ def extract(
                     ),
                     key_of=stock_row_identity if stock else source.record_key,
                     modified_of=(lambda row: "") if stock else source.record_modified,
-                    index=deps.dedup_index(client_id, plan.run_id, seq),
+                    # a stock listing is read in one pass by one invocation: its index stays
+                    # in memory (in DynamoDB it cost a write per stock row, every 15 minutes)
+                    index=MemoryDedupIndex()
+                    if stock
+                    else deps.dedup_index(client_id, plan.run_id, seq),
                     count=cursor.count if cursor else 0,
                     duplicates=cursor.duplicates if cursor else 0,
                 )

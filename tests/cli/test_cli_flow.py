@@ -118,6 +118,11 @@ def test_add_sync_and_status_against_local_up(
     assert after["last_stock_sync"]["records_changed"] == 2
     assert after["last_sync"]["run_id"] == summary["run_id"]
     assert after["last_sync"]["watermark"] == entry["last_sync"]["watermark"]
+    # the stock listing is read in one pass: its dedup index never reached the dedup table
+    table = Deployment(local_up.url).client("dynamodb")
+    indexed = table.scan(TableName="siesa-integration-dedup", ProjectionExpression="entry")["Items"]
+    assert indexed, "the initial run indexed its records in the table"
+    assert not [item for item in indexed if stock_summary["run_id"] in str(item)]
     # tools that re-map a run's ERP records pass the stock run over
     newest = newest_finished_run(Deployment(local_up.url), "cli-kong")
     assert newest["run_id"] == summary["run_id"]
