@@ -1,6 +1,6 @@
-"""moto makes a KMS key's RSA key pair when the key is created; here, when it is first used.
+"""Two costs of moto that answer nothing: both patched as moto's modules are imported.
 
-moto 5.2.5 generates a 2048-bit RSA pair for every KMS key it creates,
+1. KMS key pairs. moto 5.2.5 generates a 2048-bit RSA pair for every KMS key it creates,
 symmetric ones included (`moto.kms.models.Key.__init__`), though only Sign,
 Verify and GetPublicKey ever read it. Every provisioned stack makes several
 keys (the stack's secrets and signing keys, DynamoDB's default key), and each
@@ -8,6 +8,13 @@ pair costs a tenth to half a second of CPU: across the suite's engines that is
 tens of seconds spent on keys nothing signs with. Deferring the generation to
 the first use changes no answer: a key that signs gets its own pair, made
 once (under one lock, so concurrent first uses agree on it).
+
+2. The list of moto's services. moto's server, on every request, lists its
+package folder and stats each of ~150 entries to learn whether the request's
+service is one of its own (`moto.backends.list_of_moto_modules`, called by
+`DomainDispatcherApplication.get_backend_for_host`): 0.2-0.6 ms of CPU per
+request, thousands of requests per workflow run. The installed package does
+not change while a process runs, so the list is read once.
 """
 
 from __future__ import annotations
@@ -16,11 +23,10 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-_MODULE = "moto.kms.models"
 _first_use = threading.Lock()
 
 
@@ -54,13 +60,34 @@ def _defer(models: Any) -> None:
     models.generate_private_key = generate_private_key
 
 
-class _DeferOnImport(importlib.abc.MetaPathFinder):
-    """Patches moto's KMS models as they are imported (no import of moto when a run needs none)."""
+def _list_once(backends: Any) -> None:
+    """Make `backends.list_of_moto_modules` (read by moto's request dispatcher) list the folder once."""
+    listing = backends.list_of_moto_modules
+    if getattr(listing, "once", False):
+        return
+    names = tuple(listing())
+
+    def list_of_moto_modules() -> Iterator[str]:
+        return iter(names)
+
+    list_of_moto_modules.once = True  # type: ignore[attr-defined]
+    backends.list_of_moto_modules = list_of_moto_modules
+
+
+_PATCHES: dict[str, Callable[[Any], None]] = {
+    "moto.kms.models": _defer,
+    "moto.backends": _list_once,
+}
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches moto's modules as they are imported (no import of moto when a run needs none)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != _MODULE:
+        patch = _PATCHES.get(fullname)
+        if patch is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
@@ -70,15 +97,16 @@ class _DeferOnImport(importlib.abc.MetaPathFinder):
 
         def exec_module(module: ModuleType) -> None:
             run(module)
-            _defer(module)
+            patch(module)
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
 
 
-def defer_kms_key_pairs() -> None:
-    """From now on, moto's KMS keys make their key pair on first use (see the module docstring)."""
-    if _MODULE in sys.modules:
-        _defer(sys.modules[_MODULE])
-    elif not any(isinstance(finder, _DeferOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _DeferOnImport())
+def patch_moto() -> None:
+    """Apply both patches (see the module docstring) now or when moto's modules are imported."""
+    for name, patch in _PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    if not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PatchOnImport())
