@@ -34,6 +34,14 @@ from harness import (  # noqa: E402
 )
 from matrix import REPORT_ENV, ROWS_ENV, read_rows, totals, write_report  # noqa: E402
 
+from runtime import settings  # noqa: E402
+
+BUDGET_WINDOW_SECONDS = "6"
+"""The window of the clients' per-minute request budgets (60 s on AWS): a tenth, so a budget
+spent by retries (an ERP outage: every attempt of every retry takes a request) is earned back
+in a tenth of the time. No scenario here is about the budget's pace: tests/runtime/test_budgets.py
+and tests/local/test_shared_budgets.py check it, and test_many_clients injects its own."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test here starts the embedded AWS or the simulators: end-to-end."""
@@ -67,9 +75,11 @@ def engine() -> Iterator[ReliabilityEngine]:
     waits = WaitLog()
     injections = Injections()
     with (
+        pytest.MonkeyPatch.context() as patch,
         workflow_waits_recorded([]) as workflow_waits,
         LocalAws(0, handlers=handlers(waits, injections)) as aws,
     ):
+        patch.setenv(settings.RATE_WINDOW_ENV, BUDGET_WINDOW_SECONDS)
         provisioned = provision(aws)
         queue_url = subscribe_queue(
             aws, provisioned.outputs["AlertsTopicArn"], "siesa-integration-alerts-reliability"
