@@ -33,7 +33,7 @@ import secrets
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -101,6 +101,7 @@ class RunUsage:
     status: str
     wall_seconds: float
     requests: Counter[tuple[str, str]]
+    items: Counter[tuple[str, str]]
     uploaded: Counter[tuple[str, str]]
     invocations: dict[str, list[float]]
     transitions: int
@@ -126,10 +127,12 @@ class RunUsage:
         count = sum(len(times) for times in self.invocations.values())
         s3_writes = sum(n for (svc, op), n in calls.items() if svc == "s3" and op in S3_WRITES)
         s3_reads = sum(n for (svc, op), n in calls.items() if svc == "s3") - s3_writes
+        # request units: a batch is billed per item in it (items up to 1 KB written, 4 KB read)
+        units = self.items
         ddb_writes = sum(
-            n for (svc, op), n in calls.items() if svc == "dynamodb" and op in DYNAMODB_WRITES
+            n for (svc, op), n in units.items() if svc == "dynamodb" and op in DYNAMODB_WRITES
         )
-        ddb_reads = sum(n for (svc, _), n in calls.items() if svc == "dynamodb") - ddb_writes
+        ddb_reads = sum(n for (svc, _), n in units.items() if svc == "dynamodb") - ddb_writes
         secret_reads = calls[("secretsmanager", "GetSecretValue")]
         # On AWS each secret read decrypts with the secrets key: one kms:Decrypt more.
         kms_calls = sum(n for (svc, _), n in calls.items() if svc == "kms") + secret_reads
@@ -196,11 +199,13 @@ def measured_run(
     log_text = log_file.read_bytes()
     log_file.unlink()
     requests, uploaded, invocations = census.snapshot()
+    items = census.item_counts()
     return RunUsage(
         sync_type=kind,
         status=outcome.status,
         wall_seconds=wall,
         requests=requests,
+        items=items,
         uploaded=uploaded,
         invocations=invocations,
         transitions=transitions_of(aws, outcome.execution_arn),
@@ -271,7 +276,7 @@ def monthly_cost(
     initial, incremental = by_kind["initial"], by_kind["incremental"]
     changed = products * changed_percent / 100
     syncs, stocks = DAYS * 24 // 6, DAYS * 24 * 60 // 15
-    total: Counter[str] = Counter()
+    total: dict[str, float] = defaultdict(float)
     fixed, per_record = incremental.cost(), initial.cost()
     for service, value in fixed.items():
         marginal = max(0.0, per_record[service] - value) / products

@@ -14,6 +14,7 @@ cost (docs/cost.md).
 from __future__ import annotations
 
 import io
+import json
 import re
 import threading
 import time
@@ -89,12 +90,35 @@ def _form_action(environ: dict[str, Any]) -> str | None:
     return action[0] if action else None
 
 
+_BATCHES = {"BatchWriteItem", "BatchGetItem"}
+
+
+def batch_items(environ: dict[str, Any]) -> int:
+    """How many items a DynamoDB batch request names; the body is put back for moto."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 1
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        requested = json.loads(body or b"{}").get("RequestItems", {})
+    except ValueError:
+        return 1
+    total = 0
+    for request in requested.values():
+        total += len(request) if isinstance(request, list) else len(request.get("Keys", []))
+    return max(total, 1)
+
+
 @dataclass
 class RequestCensus:
     """Requests and the bytes they carried per (service, operation); Lambda seconds per function."""
 
     requests: Counter[tuple[str, str]] = field(default_factory=Counter)
     uploaded_bytes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    items: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Items a DynamoDB request read or wrote (a batch of 25 writes is billed as 25)."""
     invocations: dict[str, list[float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -104,6 +128,7 @@ class RequestCensus:
         def counted(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             service = service_of(environ)
             operation = operation_of(environ, service)
+            items = batch_items(environ) if operation in _BATCHES else 1
             invoked = _INVOKE.match(str(environ.get("PATH_INFO", "")))
             began = time.perf_counter()
             answer = list(app(environ, start_response))
@@ -115,6 +140,7 @@ class RequestCensus:
             with self._lock:
                 self.requests[(service, operation)] += 1
                 self.uploaded_bytes[(service, operation)] += sent
+                self.items[(service, operation)] += items
                 if service == "lambda" and invoked:
                     name = invoked.group(1).split(":function:")[-1].split(":")[0]
                     self.invocations.setdefault(name, []).append(elapsed)
@@ -133,9 +159,15 @@ class RequestCensus:
                 {name: list(times) for name, times in self.invocations.items()},
             )
 
+    def item_counts(self) -> Counter[tuple[str, str]]:
+        """A copy of the items per (service, operation) so far (1 per request outside batches)."""
+        with self._lock:
+            return Counter(self.items)
+
     def clear(self) -> None:
         """Start counting afresh (between the runs a benchmark compares)."""
         with self._lock:
             self.requests.clear()
             self.uploaded_bytes.clear()
+            self.items.clear()
             self.invocations.clear()

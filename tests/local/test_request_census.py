@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -104,3 +105,26 @@ def test_the_wrapper_counts_bytes_and_times_invocations_and_clear_starts_afresh(
     assert len(seen) == 3
     census.clear()
     assert census.snapshot() == ({}, {}, {})
+
+
+def test_a_dynamodb_batch_counts_its_items_and_leaves_the_body_for_moto() -> None:
+    census = RequestCensus()
+    bodies: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        bodies.append(environ["wsgi.input"].read())
+        return [b"{}"]
+
+    writes = {"t": [{"PutRequest": {"Item": {"k": {"S": str(n)}}}} for n in range(3)]}
+    body = json.dumps({"RequestItems": writes}).encode()
+    environ = _signed(
+        "dynamodb",
+        REQUEST_METHOD="POST",
+        HTTP_X_AMZ_TARGET="DynamoDB_20120810.BatchWriteItem",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    list(census.wrap(app)(environ, lambda *_: None))
+    assert census.item_counts()[("dynamodb", "BatchWriteItem")] == 3
+    assert census.snapshot()[0][("dynamodb", "BatchWriteItem")] == 1
+    assert bodies == [body]
