@@ -96,6 +96,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/import_time.py
 	$(BIN)/python benchmarks/checking.py
 	$(BIN)/python benchmarks/aws_usage.py
+	$(BIN)/python benchmarks/lambda_sandbox.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage
