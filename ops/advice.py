@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime import errors
+from runtime.secrets import SECRET_PREFIX
 
-SECRET_PREFIX = "siesa-integration"
 PRODUCT_PLACEHOLDER = "<product_type>"
 """Stands for the product type when it is not known (the secret's last part)."""
 
