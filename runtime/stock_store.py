@@ -60,9 +60,18 @@ def shard_key(client_id: str, shard: int) -> str:
     return f"{store_prefix(client_id)}shard-{shard:03d}.json"
 
 
-def read_shard(store: RunStore, client_id: str, shard: int) -> Shard:
-    """One shard ({} when nothing was kept there yet)."""
-    body = store.get_json_if_present(shard_key(client_id, shard))
+def read_shard(
+    store: RunStore, client_id: str, shard: int, present: set[int] | None = None
+) -> Shard:
+    """One shard ({} when nothing was kept there yet).
+
+    `present`, the shards one listing found (`stored_shards`), saves a listing
+    per shard: S3 bills a LIST as ten GETs, and a stock run reads every shard.
+    """
+    if present is None:
+        body = store.get_json_if_present(shard_key(client_id, shard))
+    else:
+        body = store.get_json(shard_key(client_id, shard)) if shard in present else None
     if body is None:
         return {}
     if not isinstance(body, dict):
@@ -223,9 +232,10 @@ def remember_sent(
             for shard in sorted((stored_shards(store, client_id) & mine) - set(fresh)):
                 store.put_json(shard_key(client_id, shard), {})
 
+        present = None if replace or not fresh else stored_shards(store, client_id)
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
             writes = [
-                pool.submit(_write_shard, store, client_id, shard, fresh[shard], replace)
+                pool.submit(_write_shard, store, client_id, shard, fresh[shard], present)
                 for shard in sorted(fresh)
             ]
             for done in writes:
@@ -233,9 +243,11 @@ def remember_sent(
     return kept
 
 
-def _write_shard(store: RunStore, client_id: str, shard: int, fresh: Shard, replace: bool) -> None:
-    """One shard with `fresh`'s entries: replacing it, or merged into what it held."""
-    merged = {} if replace else read_shard(store, client_id, shard)
+def _write_shard(
+    store: RunStore, client_id: str, shard: int, fresh: Shard, present: set[int] | None
+) -> None:
+    """One shard with `fresh`'s entries: replacing it (`present` None), or merged into what it held."""
+    merged = {} if present is None else read_shard(store, client_id, shard, present)
     for erp_key, entries in fresh.items():
         ids = {entry["id"] for entry in entries}
         merged[erp_key] = [e for e in merged.get(erp_key, []) if e["id"] not in ids] + entries
@@ -256,6 +268,7 @@ class ShardReader:
         self.store, self.client_id, self.shards = store, client_id, shards
         self.max_records = max_records
         self._cache: OrderedDict[int, Shard] = OrderedDict()
+        self._present: set[int] | None = None
         self.reads = 0
 
     def entries(self, erp_keys: Iterable[str]) -> Iterator[tuple[str, list[Entry]]]:
@@ -264,6 +277,8 @@ class ShardReader:
         for key in erp_keys:
             by_shard.setdefault(shard_of(key, self.shards), []).append(key)
         missing = [shard for shard in sorted(by_shard) if shard not in self._cache]
+        if missing and self._present is None:  # one listing for the whole run
+            self._present = stored_shards(self.store, self.client_id)
         read: dict[int, Shard] = {}
         if len(missing) > 1:
             with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
@@ -274,7 +289,7 @@ class ShardReader:
                 yield key, found.get(key, [])
 
     def _read(self, shard: int) -> Shard:
-        return read_shard(self.store, self.client_id, shard)
+        return read_shard(self.store, self.client_id, shard, self._present)
 
     def _shard(self, shard: int, read: Shard | None = None) -> Shard:
         if shard in self._cache:
