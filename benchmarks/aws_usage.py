@@ -357,17 +357,7 @@ def main() -> None:
         client_id = "usage-kong"
         siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
         siesa = stack.enter_context(
-            sync_bench.sim_process(
-                "siesa",
-                "--products",
-                str(args.products),
-                "--seed",
-                str(args.seed),
-                "--client",
-                client_id,
-                "--api-key",
-                siesa_key,
-            )
+            sync_bench.siesa_sim(args.products, args.seed, client_id, siesa_key)
         )
         kong = stack.enter_context(sync_bench.sim_process("kong", "--api-key", product_key))
         siesa.post_faults(latency_ms=args.latency_ms)

@@ -34,7 +34,14 @@ for path in (REPO, Path(__file__).parent):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from sync import MOTO_S3_BUFFER_BYTES, MeasuredHandler, SimProcess, _cpu_model, sim_process  # noqa: E402
+from sync import (  # noqa: E402
+    MOTO_S3_BUFFER_BYTES,
+    MeasuredHandler,
+    SimProcess,
+    _cpu_model,
+    siesa_sim,
+    sim_process,
+)
 
 import ops  # noqa: E402
 from local.embedded_aws import LocalAws  # noqa: E402
@@ -69,7 +76,7 @@ class StoreTimer:
         self.seconds = 0.0
         self._module = load_run
         self._inner = load_run.remember_loaded
-        load_run.remember_loaded = self  # type: ignore[assignment]
+        load_run.remember_loaded = self
 
     def __call__(self, *args: Any, **kwargs: Any) -> int:
         began = time.perf_counter()
@@ -128,19 +135,7 @@ def run_client(
     client_id = f"bench-stock-{product_type}"
     siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     with ExitStack() as stack:
-        siesa = stack.enter_context(
-            sim_process(
-                "siesa",
-                "--products",
-                str(args.products),
-                "--seed",
-                str(args.seed),
-                "--client",
-                client_id,
-                "--api-key",
-                siesa_key,
-            )
-        )
+        siesa = stack.enter_context(siesa_sim(args.products, args.seed, client_id, siesa_key))
         product = stack.enter_context(sim_process(product_type, "--api-key", product_key))
         siesa.post_faults(latency_ms=args.latency_ms)
         services = ("inventory", "warehouse") if product_type == "wms" else (None,)

@@ -158,6 +158,21 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
             process.wait(timeout=30)
 
 
+def siesa_sim(products: int, seed: int, client_id: str, api_key: str) -> Any:
+    """A Siesa simulator process serving `client_id` a seeded catalog of `products` records."""
+    return sim_process(
+        "siesa",
+        "--products",
+        str(products),
+        "--seed",
+        str(seed),
+        "--client",
+        client_id,
+        "--api-key",
+        api_key,
+    )
+
+
 # --- one client's sync ------------------------------------------------------------------------
 
 
@@ -210,19 +225,7 @@ def run_client(
     client_id = f"bench-{product_type}-{tag}"
     siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     with ExitStack() as stack:
-        siesa = stack.enter_context(
-            sim_process(
-                "siesa",
-                "--products",
-                str(products),
-                "--seed",
-                str(seed),
-                "--client",
-                client_id,
-                "--api-key",
-                siesa_key,
-            )
-        )
+        siesa = stack.enter_context(siesa_sim(products, seed, client_id, siesa_key))
         product = stack.enter_context(sim_process(product_type, "--api-key", product_key))
         siesa.post_faults(latency_ms=latency_ms)
         if product_type == "wms":

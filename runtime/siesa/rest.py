@@ -177,13 +177,7 @@ class RestSiesaSource(SiesaSource):
                     total,
                     attempt,
                 )
-            params["page"] = page
-            body = self._api.call(
-                "GET",
-                self.products_url,
-                params=dict(params),
-                check=lambda page: check_page(page, self.page_size),
-            )
+            body = self._page(self.products_url, params, page)
             records: list[dict[str, Any]] = body["data"]
             total = total_records(body, total)
             last = not records or page >= body["pagination"]["total_pages"]
@@ -203,13 +197,7 @@ class RestSiesaSource(SiesaSource):
         params: dict[str, str | int] = {"limit": self.page_size}
         page = 1
         while True:
-            params["page"] = page
-            body = self._api.call(
-                "GET",
-                self.stock_url,
-                params=dict(params),
-                check=lambda page: check_page(page, self.page_size),
-            )
+            body = self._page(self.stock_url, params, page)
             rows: list[dict[str, Any]] = body["data"]
             if not rows:
                 return
@@ -217,6 +205,15 @@ class RestSiesaSource(SiesaSource):
             if page >= body["pagination"]["total_pages"]:
                 return
             page += 1
+
+    def _page(self, url: str, params: dict[str, str | int], page: int) -> dict[str, Any]:
+        """One page of a paged listing (products or stock), its shape checked."""
+        return self._api.call(
+            "GET",
+            url,
+            params={**params, "page": page},
+            check=lambda body: check_page(body, self.page_size),
+        )
 
     def probe(self) -> str:
         """GET the listing's first record, once."""
