@@ -28,8 +28,12 @@ the other reads again and takes the next slot. Then it sleeps until its
 slot. A 429 with Retry-After stores `paused_until` in the same item, and
 every worker waits for it before its slot; a worker that slept re-reads
 the item before sending, so a pause set meanwhile holds it too. A budget
-with no cap (the product side by default) keeps only pauses: one read per
-request, no write.
+with no cap (the product side by default) keeps only pauses and writes
+nothing but them; it does not read the item before every request either,
+but asks the process's `PauseCache` (runtime/pause_cache.py), which reads it
+at most once per `PAUSE_FRESHNESS_MS` (250 ms) and knows this process's own
+429s at once: a pause set by another process holds this one within that
+bound (the module says why that suffices).
 
 Times are the workers' wall clocks (`time.time`, which Lambda keeps
 synchronised to a few milliseconds), stored in whole microseconds since the
@@ -49,6 +53,7 @@ from botocore.exceptions import ClientError
 from runtime import settings
 from runtime.config import ClientConfig, validate_client_id
 from runtime.http.budget import BudgetWaitTooLong, Clock, Sleeper
+from runtime.pause_cache import PROCESS_PAUSES, PauseCache, freshness_us
 
 SIESA_BUDGET_NAME = "siesa"
 PRODUCT_BUDGET_NAME = "product"
@@ -151,6 +156,9 @@ class TableBudget:
 
     `dynamodb` is a client of the tenant session of the client whose budget
     it takes (runtime/handlers/deps.py). Safe to share between threads.
+    An uncapped budget learns pauses through `pauses` (the process's cache by
+    default), trusting a read for `pause_freshness` seconds (None: the
+    `PAUSE_FRESHNESS_MS` setting).
     """
 
     def __init__(
@@ -162,6 +170,8 @@ class TableBudget:
         dynamodb: Any,
         clock: Clock = time.time,
         sleep: Sleeper = time.sleep,
+        pauses: PauseCache | None = None,
+        pause_freshness: float | None = None,
     ) -> None:
         self.table_name = table_name
         self.name = name
@@ -169,6 +179,8 @@ class TableBudget:
         self.dynamodb = dynamodb
         self._clock = clock
         self._sleep = sleep
+        self._pauses = PROCESS_PAUSES if pauses is None else pauses
+        self._freshness_us = freshness_us(pause_freshness)
 
     def acquire(self, key: str, max_wait: float | None = None) -> float:
         """Take one request of `key`'s budget, sleeping until its slot; returns the seconds slept.
@@ -176,7 +188,8 @@ class TableBudget:
         BudgetWaitTooLong, with nothing reserved, when the slot is more than
         `max_wait` seconds away.
         """
-        capped = self.rate.limit is not None
+        if self.rate.limit is None:
+            return self._await_pause(key, max_wait)
         waited = 0.0
         while True:
             state = self._read(key)
@@ -185,20 +198,38 @@ class TableBudget:
             wait = (start - now) / MICROS
             if max_wait is not None and wait > max_wait:
                 raise BudgetWaitTooLong(wait, paused=paused)
-            if capped and not self._reserve(key, state, start):
+            if not self._reserve(key, state, start):
                 continue  # another worker took this slot first: read again
             if wait <= 0:
                 return waited
             self._sleep(wait)
             waited += wait
-            if capped and self._read(key).paused_until <= self._now():
+            if self._read(key).paused_until <= self._now():
                 return waited  # our slot, and nobody paused the client meanwhile
+
+    def _await_pause(self, key: str, max_wait: float | None) -> float:
+        """An uncapped budget's acquire: wait out the client's pause as the process knows it."""
+        slot = self._pause_slot(key)
+        waited = 0.0
+        while True:
+            now = self._now()
+            until = self._pauses.paused_until(
+                slot, now, self._freshness_us, lambda: self._read(key).paused_until
+            )
+            wait = (until - now) / MICROS
+            if wait <= 0:
+                return waited
+            if max_wait is not None and wait > max_wait:
+                raise BudgetWaitTooLong(wait, paused=True)
+            self._sleep(wait)
+            waited += wait
 
     def pause(self, key: str, seconds: float) -> None:
         """Hold every request of `key` until `seconds` from now; a longer pause already set stays."""
         if seconds <= 0:
             return
         until = self._now() + math.ceil(seconds * MICROS)
+        self._pauses.note(self._pause_slot(key), until)  # this process's workers hold at once
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
@@ -267,6 +298,11 @@ class TableBudget:
             paused_until=int(item.get("paused_until", {}).get("N", "0")),
             version=int(item["version"]["N"]) if "version" in item else None,
         )
+
+    def _pause_slot(self, key: str) -> tuple[str, str, str, str]:
+        """The item's place in the pause cache: one table of one endpoint (tests run several)."""
+        endpoint = str(getattr(getattr(self.dynamodb, "meta", None), "endpoint_url", ""))
+        return endpoint, self.table_name, self.name, validate_client_id(key)
 
     def _key(self, key: str) -> dict[str, dict[str, str]]:
         return {"client_id": {"S": validate_client_id(key)}, "budget": {"S": self.name}}

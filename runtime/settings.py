@@ -21,6 +21,7 @@ DEDUP_TABLE_ENV = "DEDUP_TABLE"
 EXTRACT_MAX_PAGES_ENV = "EXTRACT_MAX_PAGES"
 EXTRACT_RESERVE_MS_ENV = "EXTRACT_RESERVE_MS"
 RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
+PAUSE_FRESHNESS_ENV = "PAUSE_FRESHNESS_MS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
 MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
 ALERTS_TOPIC_ARN_ENV = "ALERTS_TOPIC_ARN"
@@ -52,6 +53,8 @@ DEFAULT_STATE_MACHINE_NAME = "siesa-integration-workflow"
 DEFAULT_ENVIRONMENT = "test"
 DEFAULT_RATE_WINDOW_SECONDS = 60
 """The window of every per-minute budget (runtime/budgets.py); only a test shortens it."""
+DEFAULT_PAUSE_FRESHNESS_MS = 250
+"""How stale a process's knowledge of another worker's 429 pause may be (runtime/pause_cache.py)."""
 DEFAULT_BATCH_SIZE = 100
 MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
@@ -141,6 +144,11 @@ def extract_reserve_ms(explicit: int | None = None) -> int:
 def rate_window_seconds(explicit: int | None = None) -> int:
     """Seconds a per-minute budget counts its requests over (60; 1..3600 for tests)."""
     return _int(explicit, RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW_SECONDS, 1, 3600)
+
+
+def pause_freshness_ms(explicit: int | None = None) -> int:
+    """Milliseconds an uncapped budget trusts its last read of a client's pause (0: every request)."""
+    return _int(explicit, PAUSE_FRESHNESS_ENV, DEFAULT_PAUSE_FRESHNESS_MS, 0, 60_000)
 
 
 def mappings_prefix(explicit: str | None = None) -> str:

@@ -19,7 +19,7 @@ import pytest
 from moto import mock_aws
 
 from runtime import aws as aws_clients
-from runtime import mapping_loader, observability, secrets, settings
+from runtime import mapping_loader, observability, pause_cache, secrets, settings
 from runtime.config_store import CLIENTS_TABLE_SCHEMA
 from runtime.sync_state import RUNS_TABLE_SCHEMA
 
@@ -37,7 +37,7 @@ class AwsResources(NamedTuple):
 
 
 def reset_runtime_caches() -> None:
-    """Forget the secrets, mapping modules and registered secret values the runtime keeps.
+    """Forget the secrets, mapping modules, registered secret values and pauses the runtime keeps.
 
     boto3 clients are kept: moto intercepts every client once moto is imported,
     and each mock_aws() starts with empty backends, so reusing them is safe and fast.
@@ -45,6 +45,7 @@ def reset_runtime_caches() -> None:
     secrets.clear_cache()
     mapping_loader.clear_cache()
     observability.forget_secrets()
+    pause_cache.forget_pauses()
 
 
 @pytest.fixture

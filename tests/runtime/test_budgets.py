@@ -8,7 +8,10 @@ are exact and never wait.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from local.sim.ratelimit import busiest_window
 from runtime.budgets import BUDGETS_TABLE_SCHEMA, IDLE_SECONDS, Rate, TableBudget, rate_of
 from runtime.config import ClientConfig
 from runtime.http import BudgetWaitTooLong
+from runtime.pause_cache import PauseCache
 
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
@@ -233,3 +237,129 @@ def test_a_wait_past_the_limit_reserves_nothing(table: None) -> None:
     worker.pause("cliente-b", 0.0)  # Retry-After: 0 writes nothing
     with pytest.raises(KeyError):
         item("cliente-b")
+
+
+# --- an uncapped budget learns pauses through the process's cache ---------------------------------
+
+
+class CountingReads:
+    """A worker's DynamoDB client that counts its reads of the budget item (`delay`: each read's)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.inner = own_client()
+        self.delay = delay
+        self.gets = 0
+
+    def get_item(self, **arguments: Any) -> Any:
+        self.gets += 1
+        if self.delay:
+            time.sleep(self.delay)
+        return self.inner.get_item(**arguments)
+
+    def update_item(self, **arguments: Any) -> Any:
+        return self.inner.update_item(**arguments)
+
+
+def uncapped(
+    clock: FakeClock, client: Any, pauses: PauseCache, freshness: float | None = 0.25
+) -> TableBudget:
+    """The product side's default budget: no cap, only pauses, in the process `pauses` stands for."""
+    return TableBudget(
+        TABLE,
+        "product",
+        Rate(None, 60.0),
+        dynamodb=client,
+        clock=clock,
+        sleep=clock.sleep,
+        pauses=pauses,
+        pause_freshness=freshness,
+    )
+
+
+def test_a_pause_another_process_set_holds_this_one_within_the_freshness_bound(
+    table: None,
+) -> None:
+    clock = FakeClock(START)
+    reads = CountingReads()
+    here = uncapped(clock, reads, PauseCache())
+    elsewhere = uncapped(clock, own_client(), PauseCache())  # another invocation's process
+    assert here.acquire("cliente-a") == 0.0
+    elsewhere.pause("cliente-a", 5.0)  # a 429 answered there
+
+    clock.now = START + 0.2
+    assert here.acquire("cliente-a") == 0.0, "its read at START is trusted for 0.25 s"
+    assert reads.gets == 1
+    clock.now = START + 0.25
+    assert here.acquire("cliente-a") == pytest.approx(4.75), "then it reads and holds"
+    assert reads.gets == 3  # and reads once more when the pause is over: nobody extended it
+    assert clock.now == pytest.approx(START + 5.0)
+
+
+def test_this_process_own_429_holds_its_other_workers_at_once(table: None) -> None:
+    clock = FakeClock(START)
+    reads = CountingReads()
+    process = PauseCache()
+    got_429, other = uncapped(clock, reads, process), uncapped(clock, reads, process)
+    assert got_429.acquire("cliente-a") == 0.0 and other.acquire("cliente-a") == 0.0
+    got_429.pause("cliente-a", 3.0)
+    assert other.acquire("cliente-a") == pytest.approx(3.0)
+    assert reads.gets == 2, "no read was needed to hold it, one to go on after it"
+    assert uncapped(clock, own_client(), PauseCache()).acquire("cliente-b") == 0.0
+
+
+def test_an_uncapped_budget_reads_once_per_freshness_whatever_it_sends(
+    table: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAUSE_FRESHNESS_MS", "1000")
+    clock = FakeClock(START)
+    reads = CountingReads()
+    process = PauseCache()
+    workers = [uncapped(clock, reads, process, freshness=None) for _ in range(4)]
+    for turn in range(200):
+        clock.now = START + turn * 0.01  # 200 requests over 2 s
+        assert workers[turn % 4].acquire("cliente-a") == 0.0
+    assert reads.gets == 2
+    monkeypatch.setenv("PAUSE_FRESHNESS_MS", "0")  # the setting's floor: a read per request
+    every = uncapped(clock, reads, process, freshness=None)
+    for _ in range(3):
+        every.acquire("cliente-a")
+    assert reads.gets == 5
+
+
+def test_threads_that_find_the_pause_stale_together_read_it_once(table: None) -> None:
+    reads = CountingReads(delay=0.05)  # the read is slow: the other threads arrive meanwhile
+    process = PauseCache()
+    budget_ = TableBudget(
+        TABLE, "product", Rate(None, 60.0), dynamodb=reads, pauses=process, pause_freshness=60.0
+    )
+    start = threading.Barrier(4, timeout=30)
+
+    def worker(_: int) -> float:
+        start.wait()
+        return sum(budget_.acquire("cliente-a") for _ in range(25))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(worker, range(4))) == [0.0] * 4
+    assert reads.gets == 1
+
+
+def test_a_capped_budget_takes_no_cached_knowledge(
+    table: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAUSE_FRESHNESS_MS", "60000")  # however long the pause cache trusts a read
+    clock = FakeClock(START)
+    limit, window = 10, 2.0
+    rate = Rate(limit, window, guard_seconds=0.0)
+    reads = CountingReads()
+    workers = [budget(rate, clock, reads) for _ in range(4)]
+    sent: list[float] = []
+    for turn in range(3 * limit):
+        workers[turn % 4].acquire("cliente-a")
+        sent.append(clock.now)
+    assert busiest_window(sent, window) <= limit, "the bucket stays exact"
+    assert reads.gets >= 3 * limit, "every request read the item"
+    elsewhere = TableBudget(
+        TABLE, "siesa", rate, dynamodb=own_client(), clock=clock, pauses=PauseCache()
+    )
+    elsewhere.pause("cliente-a", 30.0)  # another process's 429
+    assert workers[0].acquire("cliente-a") == pytest.approx(30.0), "it holds a capped one at once"
