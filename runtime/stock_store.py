@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from contract import jsontext
 from runtime.config import ClientConfig, validate_client_id
 from runtime.errors import RunDataError
 from runtime.observability import logger
@@ -33,8 +34,12 @@ from runtime.stages.stock import row_key
 
 SHARDS = 64
 """Shards of a client's store: a 10,000-product catalog is ~160 ERP records per shard."""
-PASS_RECORDS = 20_000
-"""A store update holds at most about this many records at once: more take several passes."""
+PASS_RECORDS = 200_000
+"""A store update holds at most this many records at once: more take several passes."""
+PASS_BYTES = 64 * 2**20
+"""... and at most about this many bytes of entries (their JSON and what holding each costs):
+about 130,000 Kong records (some 480 bytes each), so a 100,000-product run takes one pass."""
+JSON_CONTENT_TYPE = "application/json"
 IO_THREADS = 8
 """Shards read or written at once (S3 requests wait on the network, not the CPU)."""
 READER_RECORDS = 50_000
@@ -194,21 +199,26 @@ def remember_sent(
     rejected: dict[str, set[int]] | None = None,
     shards: int = SHARDS,
     pass_records: int = PASS_RECORDS,
+    pass_bytes: int = PASS_BYTES,
 ) -> int:
     """Keep the product records of `lines` whose id is in `sent`; returns how many were kept.
 
-    `lines` gives the run's product-ready lines afresh on each call (one
-    pass per `pass_records` of `sent`). `replace` (a full sync): every shard
-    is written anew, so records the full sync no longer sent are dropped;
+    `lines` gives the run's product-ready lines afresh on each call: one
+    pass over them keeps every shard it can hold (`_Pass`: at most
+    `pass_records` records or `pass_bytes` of entries), the shards it had to
+    let go take another pass. `replace` (a full sync): every shard is
+    written anew, so records the full sync no longer sent are dropped;
     otherwise the shards the run touched are read, merged and written.
     """
+    if not sent and not replace:
+        return 0
     client_id = config.client_id
     key_of = source_key_reader(config)
-    passes = max(1, -(-len(sent) // pass_records))
+    stored = stored_shards(store, client_id)  # one listing: only this call writes the store now
+    pending = list(range(shards))
     kept = 0
-    for turn in range(passes):
-        mine = {shard for shard in range(shards) if shard % passes == turn}
-        fresh: dict[int, Shard] = {}
+    while pending:
+        held = _Pass(pending, pass_records, pass_bytes)
         raw = _RawRecords(store)
         warehouses = LineWarehouses(config, rejected or {})
         for line in lines():
@@ -222,36 +232,123 @@ def remember_sent(
             if not erp_key or record_id is None or str(record_id) not in sent:
                 continue
             shard = shard_of(str(erp_key), shards)
-            if shard not in mine:
-                continue
-            entry = {"id": str(record_id), "product": line.get("product"), "warehouse": warehouse}
-            entries = fresh.setdefault(shard, {}).setdefault(str(erp_key), [])
-            entries[:] = [e for e in entries if e["id"] != entry["id"]] + [entry]
-            kept += 1
+            if shard in held.mine:
+                entry = {
+                    "id": str(record_id),
+                    "product": line.get("product"),
+                    "warehouse": warehouse,
+                }
+                held.add(shard, str(erp_key), entry)
+        kept += held.kept
+        writes: list[tuple[int, _Held]] = [
+            (shard, held.shards[shard]) for shard in sorted(held.shards)
+        ]
         if replace:  # shards this full sync left empty hold nothing any more (emptied: no delete)
-            for shard in sorted((stored_shards(store, client_id) & mine) - set(fresh)):
-                store.put_json(shard_key(client_id, shard), {})
-
-        present = None if replace or not fresh else stored_shards(store, client_id)
+            writes += [(shard, {}) for shard in sorted((stored & held.mine) - set(held.shards))]
+        present = None if replace else stored
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            writes = [
-                pool.submit(_write_shard, store, client_id, shard, fresh[shard], present)
-                for shard in sorted(fresh)
+            done = [
+                pool.submit(_write_shard, store, client_id, shard, fresh, present)
+                for shard, fresh in writes
             ]
-            for done in writes:
-                done.result()  # the first error is raised here
+            for write in done:
+                write.result()  # the first error is raised here
+        pending = [shard for shard in pending if shard not in held.mine]
     return kept
 
 
+_Held = dict[str, list[tuple[str, bytes]]]
+"""One shard's fresh entries: ERP key -> [(record id, the entry as compact JSON)], in run order."""
+ENTRY_OVERHEAD_BYTES = 250
+"""What holding one entry costs besides its JSON text: its bytes object, tuple and list slot, and
+its key's string, list and dict slot (tracemalloc: about 210 bytes for a key with one entry)."""
+
+
+class _Pass:
+    """The shards one pass over the run's lines keeps, within a record and a byte budget.
+
+    Entries are held as their compact JSON (a few hundred bytes each, where
+    the decoded product is several times that), written into the shard as
+    they are. When the budget is spent, the pass lets go of the upper half of
+    its shards (their entries dropped, for a later pass): one pass for a
+    catalog that fits, and about as few as the budget allows for one that
+    does not, each re-reading the run's pages.
+    """
+
+    def __init__(self, shards: Iterable[int], max_records: int, max_bytes: int) -> None:
+        self.mine = set(shards)
+        self.max_records, self.max_bytes = max(1, max_records), max_bytes
+        self.shards: dict[int, _Held] = {}
+        self._records: dict[int, int] = {}
+        self._bytes: dict[int, int] = {}
+        self._kept: dict[int, int] = {}
+        self.records = self.bytes = 0
+
+    @property
+    def kept(self) -> int:
+        """Lines kept in the shards this pass still holds (a record sent twice counts twice)."""
+        return sum(self._kept.values())
+
+    def add(self, shard: int, erp_key: str, entry: Entry) -> None:
+        """Hold `entry` (it replaces an entry of the same id under that key)."""
+        body = _encoded(entry)
+        entries = self.shards.setdefault(shard, {}).setdefault(erp_key, [])
+        for index, (record_id, old) in enumerate(entries):
+            if record_id == entry["id"]:
+                del entries[index]
+                self._count(shard, -1, -len(old))
+                break
+        entries.append((entry["id"], body))
+        self._count(shard, 1, len(body))
+        self._kept[shard] = self._kept.get(shard, 0) + 1
+        while (self.records > self.max_records or self.bytes > self.max_bytes) and len(
+            self.mine
+        ) > 1:
+            self._let_go()
+
+    def _count(self, shard: int, records: int, size: int) -> None:
+        size += records * ENTRY_OVERHEAD_BYTES
+        self._records[shard] = self._records.get(shard, 0) + records
+        self._bytes[shard] = self._bytes.get(shard, 0) + size
+        self.records += records
+        self.bytes += size
+
+    def _let_go(self) -> None:
+        ordered = sorted(self.mine)
+        for shard in ordered[len(ordered) // 2 :]:
+            self.mine.discard(shard)
+            self.shards.pop(shard, None)
+            self._kept.pop(shard, None)
+            self.records -= self._records.pop(shard, 0)
+            self.bytes -= self._bytes.pop(shard, 0)
+
+
 def _write_shard(
-    store: RunStore, client_id: str, shard: int, fresh: Shard, present: set[int] | None
+    store: RunStore, client_id: str, shard: int, fresh: _Held, present: set[int] | None
 ) -> None:
-    """One shard with `fresh`'s entries: replacing it (`present` None), or merged into what it held."""
-    merged = {} if present is None else read_shard(store, client_id, shard, present)
-    for erp_key, entries in fresh.items():
-        ids = {entry["id"] for entry in entries}
-        merged[erp_key] = [e for e in merged.get(erp_key, []) if e["id"] not in ids] + entries
-    store.put_json(shard_key(client_id, shard), merged)
+    """One shard with `fresh`'s entries: replacing it (`present` None), or merged into what it held.
+
+    Written compact: programs read the store, and `json` writes indented text
+    only with its pure-Python encoder.
+    """
+    members: dict[str, list[bytes]] = {}
+    if present is not None:
+        for erp_key, entries in read_shard(store, client_id, shard, present).items():
+            ids = {record_id for record_id, _ in fresh.get(erp_key, [])}
+            members[erp_key] = [_encoded(e) for e in entries if e.get("id") not in ids]
+    for erp_key, held in fresh.items():
+        members.setdefault(erp_key, []).extend(body for _, body in held)
+    body = b"{" + b",".join(_member(key, bodies) for key, bodies in members.items()) + b"}"
+    store.put_bytes(shard_key(client_id, shard), body, content_type=JSON_CONTENT_TYPE)
+
+
+def _encoded(value: Any) -> bytes:
+    return jsontext.dumps(value).encode("utf-8")
+
+
+def _member(erp_key: str, bodies: list[bytes]) -> bytes:
+    """`"key":[entry,...]`, the entries' JSON as held."""
+    return _encoded(erp_key) + b":[" + b",".join(bodies) + b"]"
 
 
 class ShardReader:

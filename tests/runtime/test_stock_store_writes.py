@@ -1,0 +1,133 @@
+"""Keeping the records a run sent: one pass over the run's pages when they fit, the same shards when not.
+
+The store (runtime/stock_store.py) is written after every load; reading the
+run's pages again for it is what costs, so a run that fits the pass budget
+reads them once, and one that does not gets exactly the shards one pass would
+have written.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from runtime.config import ClientConfig
+from runtime.runstore import RunStore
+from runtime.stock_store import SHARDS, ShardReader, remember_sent, shard_key, stored_shards
+
+
+def config(client_id: str) -> ClientConfig:
+    return ClientConfig(
+        client_id=client_id,
+        client_name="Empresa",
+        product_type="kong",
+        siesa_api_url="https://a.siesa.example/api/v1",
+        product_api_url="https://a.kong.example/api/v1",
+    )
+
+
+def line(key: str, record_id: str, warehouse: str | None = None, **product: Any) -> dict[str, Any]:
+    """A stock-sync style line: it names its ERP key and warehouse itself."""
+    body = {"product_id": record_id, "name": f"Producto {record_id}", **product}
+    return {"id": record_id, "source_key": key, "warehouse": warehouse, "product": body}
+
+
+def run_lines() -> list[dict[str, Any]]:
+    lines = [line(f"K{n:04d}", f"K{n:04d}", quantity=n) for n in range(300)]
+    lines += [line("K0007", "K0007", quantity=70)]  # sent twice: the later copy is kept
+    lines += [line("M1", "M1-BOD01", "BOD-01"), line("M1", "M1-BOD02", "BOD-02")]  # one-to-many
+    lines += [line("D1", "D1", precio=Decimal("19990.00"))]  # a number keeps its digits
+    return lines
+
+
+class Lines:
+    """The run's lines, counting how often they were read (each read is the run's pages again)."""
+
+    def __init__(self, lines: list[dict[str, Any]]) -> None:
+        self.lines, self.reads = lines, 0
+
+    def __call__(self) -> list[dict[str, Any]]:
+        self.reads += 1
+        return self.lines
+
+
+def whole_store(store: RunStore, client_id: str) -> dict[str, Any]:
+    keys = [f"K{n:04d}" for n in range(300)] + ["M1", "D1", "GONE"]
+    return {key: entries for key, entries in ShardReader(store, client_id).entries(keys) if entries}
+
+
+def test_a_run_that_fits_is_read_once_and_one_that_does_not_gets_the_same_shards(
+    aws: Any,
+) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    lines = run_lines()
+    sent = {str(item["id"]) for item in lines}
+    once, several = Lines(lines), Lines(lines)
+
+    kept = remember_sent(store, config("cliente-a"), once, sent, replace=True)
+    kept_small = remember_sent(
+        store, config("cliente-b"), several, sent, replace=True, pass_records=40
+    )
+
+    assert once.reads == 1
+    assert several.reads > 1, "40 records at a time: several passes"
+    assert kept == kept_small == len(lines)
+    found = whole_store(store, "cliente-a")
+    assert found == whole_store(store, "cliente-b")
+    assert found["K0007"] == [
+        {
+            "id": "K0007",
+            "warehouse": None,
+            "product": line("K0007", "K0007", quantity=70)["product"],
+        }
+    ]
+    assert [(e["id"], e["warehouse"]) for e in found["M1"]] == [
+        ("M1-BOD01", "BOD-01"),
+        ("M1-BOD02", "BOD-02"),
+    ]
+    assert found["D1"][0]["product"]["precio"] == Decimal("19990.00")
+    assert str(found["D1"][0]["product"]["precio"]) == "19990.00"
+    assert len(found) == 302
+
+
+def test_a_byte_budget_also_splits_the_passes(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    lines = run_lines()
+    sent = {str(item["id"]) for item in lines}
+    small = Lines(lines)
+    remember_sent(store, config("cliente-a"), Lines(lines), sent, replace=True)
+    remember_sent(store, config("cliente-b"), small, sent, replace=True, pass_bytes=30_000)
+    assert small.reads > 1
+    assert whole_store(store, "cliente-a") == whole_store(store, "cliente-b")
+
+
+def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    client = config("cliente-a")
+    first = [line("K0001", "K0001", quantity=1), line("GONE", "GONE", quantity=5)]
+    remember_sent(store, client, Lines(first), {"K0001", "GONE"}, replace=True)
+
+    later = [line("K0001", "K0001", quantity=2), line("K0002", "K0002", quantity=3)]
+    unsent = [line("K0003", "K0003", quantity=4)]  # mapped, but the product refused it
+    assert remember_sent(store, client, Lines(later + unsent), {"K0001", "K0002"}, replace=False)
+    merged = whole_store(store, "cliente-a")
+    assert {key: e[0]["product"]["quantity"] for key, e in merged.items()} == {
+        "K0001": 2,
+        "K0002": 3,
+        "GONE": 5,
+    }
+
+    before = stored_shards(store, "cliente-a")
+    remember_sent(store, client, Lines(later), {"K0001"}, replace=True, pass_records=1)
+    assert {
+        key: e[0]["product"]["quantity"] for key, e in whole_store(store, "cliente-a").items()
+    } == {"K0001": 2}, "a full sync keeps only what it sent"
+    assert stored_shards(store, "cliente-a") == before, (
+        "emptied shards are written empty, not deleted"
+    )
+    shards = [store.get_json(shard_key("cliente-a", shard)) for shard in sorted(before)]
+    assert [shard for shard in shards if shard] == [
+        {"K0001": whole_store(store, "cliente-a")["K0001"]}
+    ]
+    assert len(shards) == 3  # K0001's, and GONE's and K0002's emptied
+    assert len(before) < SHARDS
