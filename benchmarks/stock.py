@@ -21,11 +21,9 @@ import os
 import platform
 import secrets
 import sys
-import time
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -38,6 +36,7 @@ from sync import (  # noqa: E402
     MOTO_S3_BUFFER_BYTES,
     MeasuredHandler,
     SimProcess,
+    StoreTimer,
     _cpu_model,
     siesa_sim,
     sim_process,
@@ -65,25 +64,6 @@ class Figures:
     stage_seconds: tuple[float, float, float]
     store_seconds: float
     """Of the loader's time, what keeping the records sent took (runtime/stock_store.py)."""
-
-
-class StoreTimer:
-    """Times the loader's `remember_loaded` (the per-client store of records sent)."""
-
-    def __init__(self) -> None:
-        import runtime.handlers.load_run as load_run
-
-        self.seconds = 0.0
-        self._module = load_run
-        self._inner = load_run.remember_loaded
-        load_run.remember_loaded = self
-
-    def __call__(self, *args: Any, **kwargs: Any) -> int:
-        began = time.perf_counter()
-        try:
-            return self._inner(*args, **kwargs)
-        finally:
-            self.seconds += time.perf_counter() - began
 
 
 def _synced(

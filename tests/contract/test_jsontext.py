@@ -71,6 +71,27 @@ def test_non_standard_constants_are_refused_on_reading(text: str) -> None:
         loads(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": [1, 2.50, "ñ"]}'.encode(),
+        '{"a": [1, 2.50, "ñ"]}'.encode("utf-16"),
+        '{"a": [1, 2.50, "ñ"]}'.encode("utf-8-sig"),
+        bytearray(b'{"a": 1}'),
+        '{"a": "\\ud800"}',
+    ],
+)
+def test_text_and_bytes_read_as_json_loads_reads_them(text: str | bytes | bytearray) -> None:
+    expected = json.loads(text, parse_float=Decimal)
+    assert loads(text) == expected
+    assert loads(text) is not loads(text)  # a fresh value each time, nothing shared
+
+
+def test_a_byte_order_mark_in_text_is_refused_as_json_loads_refuses_it() -> None:
+    with pytest.raises(json.JSONDecodeError, match="BOM"):
+        loads('\ufeff{"a": 1}')
+
+
 def test_values_json_cannot_hold_are_refused() -> None:
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         dumps({"a": Decimal("1.5"), "b": {1, 2}})
