@@ -19,8 +19,8 @@ every record of this one again.
 from __future__ import annotations
 
 import time
-from sys import intern
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from runtime.handlers.deps import Deps
