@@ -24,7 +24,7 @@ what became of it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 
 from runtime.client_state import store_unless_newer
@@ -85,7 +85,7 @@ def leaving(
     state: LiveState, *, full_sync: bool, seen: Iterable[str], skipped: Iterable[str]
 ) -> Leaving:
     """Which live records leave scope in a run that saw `seen` ids and skipped `skipped` (pure)."""
-    seen_ids, skipped_ids = set(seen), set(skipped)
+    seen_ids, skipped_ids = _as_set(seen), _as_set(skipped)
     records = {rid: why for rid, why in state.pending.items() if rid not in seen_ids - skipped_ids}
     records.update({rid: SKIPPED for rid in state.ids & skipped_ids})
     if not full_sync:
@@ -106,10 +106,17 @@ def next_live(
     pending: Mapping[str, str],
 ) -> LiveState:
     """After a run: drop what left scope, keep what is pending, add what it loaded (pure)."""
-    loaded_ids = set(loaded)
-    ids = (state.ids - set(left) - set(pending)) | loaded_ids
+    loaded_ids = _as_set(loaded)
+    ids = state.ids - _as_set(left)
+    ids.difference_update(pending)
+    ids |= loaded_ids
     kept = {rid: why for rid, why in pending.items() if rid not in loaded_ids}
     return LiveState(state.client_id, run_id, ids, kept)
+
+
+def _as_set(ids: Iterable[str]) -> Set[str]:
+    """`ids` as a set, not copied when it is one: a run's ids are many, each copy costs memory."""
+    return ids if isinstance(ids, Set) else set(ids)
 
 
 def read_live(store: RunStore, client_id: str) -> LiveState:
@@ -131,11 +138,13 @@ def read_live(store: RunStore, client_id: str) -> LiveState:
 
 def write_live(store: RunStore, state: LiveState) -> bool:
     """Store the state unless a newer run's state is there already; False when it was."""
-    current = read_live(store, state.client_id)
+    stored = store.get_json_if_present(live_key(state.client_id))  # its run id: no set built
+    stored_run_id = stored.get("run_id") if isinstance(stored, dict) else None
+    del stored
     return store_unless_newer(
         store,
         live_key(state.client_id),
-        stored_run_id=current.run_id,
+        stored_run_id=stored_run_id if isinstance(stored_run_id, str) else None,
         run_id=state.run_id,
         document=state.to_json(),
     )

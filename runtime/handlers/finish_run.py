@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from runtime.handlers.deps import Deps
@@ -180,8 +181,9 @@ def _add_loaded(
     progress.canonical_count += int(loaded.get("canonical_count", 0))
     progress.mapping_rejects += int(loaded.get("mapping_rejected", 0))
     progress.success += int(loaded.get("success", 0))
-    progress.handled.update(map(str, loaded.get("handled", [])))
-    progress.loaded.update(map(str, loaded.get("loaded", [])))
+    # interned: an id loaded is also handled, and both sets then hold one string for it
+    progress.handled.update(intern(str(rid)) for rid in loaded.get("handled", []))
+    progress.loaded.update(intern(str(rid)) for rid in loaded.get("loaded", []))
     gathered.skipped.extend(map(str, loaded.get("skipped", [])))
     gathered.pages.extend(loaded.get("canonical_pages", []))
     if loaded.get("failed"):
