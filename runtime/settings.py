@@ -61,9 +61,10 @@ MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
 DEFAULT_RUN_PAGE_SIZE = 1000
 DEFAULT_EXTRACT_RESERVE_MS = 120_000
-DEFAULT_INLINE_MAX_PAGES = 40
 """Time an extraction keeps in hand: with less left, it hands back a cursor. One more ERP page
 with its retries and 429 waits, then the open page and the dedup index written, fit in it."""
+DEFAULT_INLINE_MAX_PAGES = 40
+"""Extracted pages up to which a run goes through the inline Map state (inline_max_pages)."""
 DEFAULT_SECRETS_TTL_SECONDS = 300
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """A page of 1,000 ERP records is about 1 MB; 16 MB leaves room and still bounds memory."""
