@@ -13,6 +13,7 @@ apart.
 
 Linux reads /proc/<pid>/status (kB); elsewhere `resource.getrusage` gives the
 calling process's peak only, and the RSS at fork is taken as its peak then.
+(A fresh interpreter's own footprint is `own_peak` in that interpreter.)
 """
 
 from __future__ import annotations
@@ -60,8 +61,12 @@ def own_rss() -> int:
 
 
 def own_peak() -> int:
-    """This process's peak resident set."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_UNIT
+    """This process's peak resident set: VmHWM, which starts afresh at exec (ru_maxrss, the
+    fallback, also keeps the peak of the image a process exec'd from)."""
+    return (
+        _status("self").get("VmHWM")
+        or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_UNIT
+    )
 
 
 def peak_of(pid: int) -> int | None:
