@@ -9,8 +9,8 @@ once: 0 ms latency) runs an initial sync through the embedded AWS with every
 Lambda invocation in a forked child killed at the function's timeout (the
 template's, or `--lambda-timeout`), as AWS would stop it. The ERP's rate
 budget is lifted for this run (the client's `siesa_requests_per_minute` at
-its maximum), and the output says so: the budget paces the run, it does not
-change what an invocation holds.
+its maximum, and the simulated ERP's own limit with it), and the output says
+so: the budget paces the run, it does not change what an invocation holds.
 
 Printed per function (grouped by the function name the engine saw, whatever
 the state machine invokes): invocations, failed ones, the longest
@@ -116,7 +116,13 @@ def run_size(
     client_id = f"scale-{product_type}-{products}"
     siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     with ExitStack() as stack:
-        siesa = stack.enter_context(sync_bench.siesa_sim(products, seed, client_id, siesa_key))
+        siesa = stack.enter_context(
+            sync_bench.sim_process(
+                "siesa",
+                *("--products", str(products), "--seed", str(seed), "--client", client_id),
+                *("--api-key", siesa_key, "--rate-limit", str(MAX_REQUESTS_PER_MINUTE)),
+            )
+        )
         product = stack.enter_context(
             sync_bench.sim_process(product_type, "--api-key", product_key)
         )
@@ -214,7 +220,8 @@ def main() -> None:
     )
     print(
         f"client: {args.product_type}; simulators at 0 ms; ERP rate budget LIFTED for this run "
-        f"(siesa_requests_per_minute={MAX_REQUESTS_PER_MINUTE:,}, not the default 100); "
+        f"(siesa_requests_per_minute and the simulated ERP's limit {MAX_REQUESTS_PER_MINUTE:,} "
+        "a minute, not 100); "
         "every invocation in its own forked child, killed at "
         + (f"{args.lambda_timeout:g} s" if args.lambda_timeout else "the template's timeout"),
         flush=True,
