@@ -34,6 +34,13 @@ from runtime.stages.stock import check_stock_sync
 
 MAIN_PATH = ("ExtractFromSiesa", "TransformData", "LoadToProduct", "LogSuccess")
 """The states of a sync that succeeds, in order (infra/statemachine.asl.json)."""
+STEP_OF = {
+    "MapPages": "TransformData",
+    "MapPagesFromS3": "TransformData",
+    "FinishRun": "LoadToProduct",
+}
+"""A run mapped and loaded page by page takes these states for the main path's steps: the
+Map state maps and loads every page, the finish step ends the run."""
 FAILURE_PATH = (
     "LoadFailed",
     "ReleaseLeaseAfterFailure",
@@ -55,6 +62,16 @@ STATE_WORDS = {
     "Done": "done",
     "TransformData": "mapping records",
     "LoadToProduct": "loading into the product",
+    "HowToMap": "choosing how to map the pages",
+    "MapPages": "mapping and loading pages",
+    "MapPagesFromS3": "mapping and loading pages",
+    "TransformPage": "mapping a page",
+    "LoadPage": "loading a page",
+    "PageDone": "mapping and loading pages",
+    "TransformRetried": "mapping the records to retry",
+    "LoadRetried": "loading the records to retry",
+    "FinishRun": "finishing the run",
+    "RunStopped": "gathering the stopped run's reports",
     "CheckLoadStatus": "checking the load",
     "NotifyFailedRecords": "alerting on failed records",
     "LogSuccess": "recording the outcome",
@@ -381,8 +398,9 @@ def read_progress(
         elif kind.endswith("StateExited"):
             details = event.get("stateExitedEventDetails", {})
             name = details.get("name")
-            if name in MAIN_PATH:
-                steps = max(steps, MAIN_PATH.index(name) + 1)
+            step = STEP_OF.get(name, name)
+            if step in MAIN_PATH:
+                steps = max(steps, MAIN_PATH.index(step) + 1)
             output = _json_object(details.get("output"))
             if name == "ExtractFromSiesa" and "error" not in output:
                 # an extraction that continues in another invocation counts in its cursor
@@ -393,6 +411,11 @@ def read_progress(
             elif name == "TransformData" and "error" not in output:
                 canonical = _count(output.get("count"))
                 rejected = _count(output.get("rejected_count"))
+            elif name == "FinishRun" and "error" not in output:  # a run mapped page by page
+                rejected = _count(output.get("records_rejected"))
+                processed = _count(output.get("records_processed"))
+                if processed is not None and rejected is not None:
+                    canonical = processed - rejected
         elif kind in FAILED_ATTEMPT_EVENTS:
             failed += 1
             reason = failed_reason(event) or reason

@@ -82,6 +82,47 @@ def run_prefix(client_id: str, run_id: str) -> str:
     return f"runs/{validate_client_id(client_id)}/{validate_run_id(run_id)}/"
 
 
+PART_PATTERN = r"^(?:[0-9]{5,}|retried)$"
+PARTS_DIR = "parts/"
+CANONICAL_PAGES_PER_PART = 1000
+"""A part's canonical pages are numbered in its own block of this many (one-to-many mappings)."""
+
+
+def validate_part(part: object) -> str:
+    """`part` when it names a run part (`00042` for extracted page 42, or `retried`)."""
+    if isinstance(part, str) and re.fullmatch(PART_PATTERN, part):
+        return part
+    raise InvalidEvent("part must be an extracted page's number (00042) or 'retried'")
+
+
+def part_of_page(key: str) -> str:
+    """The part an extracted page makes (`.../extracted/page-00042.ndjson` -> `00042`)."""
+    return f"{page_number(key):05d}"
+
+
+def part_prefix(client_id: str, run_id: str, part: str | None = None) -> str:
+    """Where a part of a run writes its reports: `runs/{c}/{r}/parts/{part}/`; the run's own without one.
+
+    A workflow that maps and loads page by page (a Map state) writes each
+    page's reports under its part; the run's finish step gathers them into
+    the run's own reports.
+    """
+    prefix = run_prefix(client_id, run_id)
+    return prefix if part is None else f"{prefix}{PARTS_DIR}{validate_part(part)}/"
+
+
+def first_canonical_page(part: str | None, page_count: int) -> int:
+    """The number of a part's first canonical page: each part has its own block of numbers.
+
+    Page part N takes block N; the retried part the block after the run's
+    `page_count` pages.
+    """
+    if part is None:
+        return 1
+    block = page_count + 1 if validate_part(part) == "retried" else int(part)
+    return (block - 1) * CANONICAL_PAGES_PER_PART + 1
+
+
 def page_key(client_id: str, run_id: str, stage: Stage, number: int) -> str:
     """The key of page `number` (from 1) of a stage."""
     if stage not in STAGES:
@@ -91,19 +132,19 @@ def page_key(client_id: str, run_id: str, stage: Stage, number: int) -> str:
     return f"{run_prefix(client_id, run_id)}{stage}/page-{number:05d}.ndjson"
 
 
-def validation_report_key(client_id: str, run_id: str) -> str:
+def validation_report_key(client_id: str, run_id: str, part: str | None = None) -> str:
     """One line per mapping issue."""
-    return run_prefix(client_id, run_id) + "validation-report.ndjson"
+    return part_prefix(client_id, run_id, part) + "validation-report.ndjson"
 
 
-def rejected_key(client_id: str, run_id: str) -> str:
+def rejected_key(client_id: str, run_id: str, part: str | None = None) -> str:
     """One line per record the mapping rejected (id, reasons, the raw record for replay)."""
-    return run_prefix(client_id, run_id) + "rejected.ndjson"
+    return part_prefix(client_id, run_id, part) + "rejected.ndjson"
 
 
-def retried_key(client_id: str, run_id: str) -> str:
+def retried_key(client_id: str, run_id: str, part: str | None = None) -> str:
     """Raw copies of the records this run retried from the client's retry state."""
-    return run_prefix(client_id, run_id) + "retried.ndjson"
+    return part_prefix(client_id, run_id, part) + "retried.ndjson"
 
 
 def stale_marks_key(client_id: str, run_id: str, seq: int) -> str:
@@ -116,9 +157,9 @@ def page_number(key: str) -> int:
     return int(key.rsplit("page-", 1)[1].split(".", 1)[0])
 
 
-def failed_records_key(client_id: str, run_id: str) -> str:
+def failed_records_key(client_id: str, run_id: str, part: str | None = None) -> str:
     """Every record of the run that did not reach the product."""
-    return run_prefix(client_id, run_id) + "failed-records.ndjson"
+    return part_prefix(client_id, run_id, part) + "failed-records.ndjson"
 
 
 def summary_key(client_id: str, run_id: str) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from runtime.client_state import store_unless_newer
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
-from runtime.runstore import RunStore, run_prefix
+from runtime.runstore import RunStore, part_prefix, run_prefix
 
 LIVE_NAME = "live-ids.json"
 MAX_ABSENT_SHARE = 0.5
@@ -38,9 +38,9 @@ SKIPPED = "skipped by the mapping"
 ABSENT = "absent from the ERP's full extract"
 
 
-def skipped_key(client_id: str, run_id: str) -> str:
+def skipped_key(client_id: str, run_id: str, part: str | None = None) -> str:
     """One line per record the mapping skipped."""
-    return run_prefix(client_id, run_id) + "skipped.ndjson"
+    return part_prefix(client_id, run_id, part) + "skipped.ndjson"
 
 
 def left_scope_key(client_id: str, run_id: str) -> str:

@@ -20,6 +20,7 @@ BUDGETS_TABLE_ENV = "BUDGETS_TABLE"
 DEDUP_TABLE_ENV = "DEDUP_TABLE"
 EXTRACT_MAX_PAGES_ENV = "EXTRACT_MAX_PAGES"
 EXTRACT_RESERVE_MS_ENV = "EXTRACT_RESERVE_MS"
+INLINE_MAX_PAGES_ENV = "INLINE_MAX_PAGES"
 RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
 MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
@@ -57,6 +58,7 @@ MAX_ITEMS_PER_REQUEST = 100
 """The product APIs refuse bulk bodies of more items: the loader's batches and requests stop here."""
 DEFAULT_RUN_PAGE_SIZE = 1000
 DEFAULT_EXTRACT_RESERVE_MS = 120_000
+DEFAULT_INLINE_MAX_PAGES = 40
 """Time an extraction keeps in hand: with less left, it hands back a cursor. One more ERP page
 with its retries and 429 waits, then the open page and the dedup index written, fit in it."""
 DEFAULT_SECRETS_TTL_SECONDS = 300
@@ -136,6 +138,13 @@ def extract_max_pages(explicit: int | None = None) -> int:
 def extract_reserve_ms(explicit: int | None = None) -> int:
     """Milliseconds an extraction keeps in hand before its timeout (then it hands back a cursor)."""
     return _int(explicit, EXTRACT_RESERVE_MS_ENV, DEFAULT_EXTRACT_RESERVE_MS, 0, 900_000)
+
+
+def inline_max_pages(explicit: int | None = None) -> int:
+    """Runs of up to this many extracted pages go through the inline Map state, larger ones
+    through the distributed one (40: an inline iteration costs the execution's history about
+    ten events, and an execution holds 25,000). Tests lower it to exercise the distributed Map."""
+    return _int(explicit, INLINE_MAX_PAGES_ENV, DEFAULT_INLINE_MAX_PAGES, 0, 1000)
 
 
 def rate_window_seconds(explicit: int | None = None) -> int:

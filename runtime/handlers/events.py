@@ -8,10 +8,11 @@ documented shapes.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from runtime import settings
 from runtime.config import SyncType, validate_client_id
 from runtime.config_store import describe_validation_error
 from runtime.errors import InvalidClientConfig, InvalidEvent
@@ -129,8 +130,26 @@ class Skipped(_Event):
     skipped: SkipReport
 
 
+INLINE_MAX_PAGES = settings.DEFAULT_INLINE_MAX_PAGES
+"""Runs of at most this many extracted pages map and load them through an inline Map state
+(the extractor lists them in its output); larger ones through a distributed Map that reads
+the pages from S3 (the extractor lists none: its output does not grow with the catalog)."""
+
+Mode = Literal["run", "page", "retried", "finish"]
+"""What a transformer or loader invocation covers: the whole run, one extracted page (a Map
+iteration), the records retried from the client's retry state, or the run's finish step."""
+
+
 class Extracted(_Event):
-    """Extractor output = transformer input."""
+    """Extractor output = transformer input.
+
+    `extracted_pages` lists the run's pages when it has at most
+    `inline_max_pages` of them (else it is empty: the pages are listed from
+    S3 where needed); `page_count` counts them. `page_concurrency` is how
+    many pages the workflow's Map state maps and loads at once (the client's
+    `product_concurrency`). `mode` and `page_key` say what one invocation
+    covers (`Mode`).
+    """
 
     client_id: str
     product_type: str
@@ -141,6 +160,16 @@ class Extracted(_Event):
     count: int = Field(ge=0)
     extraction_timestamp: str
     watermark: str
+    page_count: int | None = Field(default=None, ge=0)
+    page_concurrency: int = Field(default=1, ge=1, le=64)
+    inline_max_pages: int = Field(default=INLINE_MAX_PAGES, ge=0)
+    mode: Mode = "run"
+    page_key: str | None = None
+
+    @property
+    def pages_in_run(self) -> int:
+        """How many extracted pages the run has."""
+        return len(self.extracted_pages) if self.page_count is None else self.page_count
 
     @field_validator("run_id")
     @classmethod
@@ -191,6 +220,26 @@ class Transformed(Extracted):
     skipped_key: str | None = None
     mapping_sha256: str | None = None
     bundle_sha256: str | None = None
+
+
+class StepError(BaseModel):
+    """A Catch's `$.error`: the error name and its cause, as Step Functions writes them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    Error: str = ""
+    Cause: str = ""
+
+
+class FinishRequest(Extracted):
+    """The run's finish step (loader, mode `finish`) after the pages' Map state.
+
+    With `error` (the Map state stopped on it) the step only gathers the
+    pages' reports into the run's failed-records report; the workflow then
+    alerts and records the failure.
+    """
+
+    error: StepError | None = None
 
 
 def _checked(check: Any, value: Any) -> Any:

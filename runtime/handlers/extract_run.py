@@ -149,7 +149,8 @@ def extract(
                     outcome.pages = _pages_written(store, client_id, plan.run_id, writer)
     finally:
         latency.emit(client_id, sync_type)
-    return _finished(request, deps, config.product_type, plan, store, outcome, seq + 1)
+    concurrency = deps.product_concurrency or config.product_concurrency
+    return _finished(request, deps, config.product_type, concurrency, plan, store, outcome, seq + 1)
 
 
 def _suspend(
@@ -218,6 +219,7 @@ def _finished(
     request: ExtractRequest,
     deps: Deps,
     product_type: str,
+    concurrency: int,
     plan: ExtractionPlan,
     store: RunStore,
     outcome: DedupOutcome,
@@ -244,14 +246,20 @@ def _finished(
             }
         },
     )
+    inline_max = settings.inline_max_pages()
+    listed = len(outcome.pages) <= inline_max or request.sync_type == "stock"
     return Extracted(
         client_id=client_id,
         product_type=product_type,
         sync_type=request.sync_type,
         run_id=plan.run_id,
         bucket=store.bucket,
-        extracted_pages=outcome.pages,
+        # a large run's pages are read from S3 by the distributed Map: the state stays small
+        extracted_pages=outcome.pages if listed else [],
         count=outcome.count,
         extraction_timestamp=plan.started_at,
         watermark=plan.watermark,
+        page_count=len(outcome.pages),
+        page_concurrency=concurrency,
+        inline_max_pages=inline_max,
     )

@@ -66,6 +66,18 @@ class FailedRecords:
             self._deferred.append(line)
         self._show(line)
 
+    def add_complete(self, line: dict[str, Any]) -> None:
+        """One line of a part's finished report (its raw copy already attached): written as is."""
+        record_id = _plain_id(line.get("id"))
+        if record_id is not None:
+            self.ids.add(record_id)
+        self.count += 1
+        self.lines.append(
+            {key: value for key, value in line.items() if key not in ("record", "canonical")}
+        )
+        self.writer.write(line)
+        self._show(line)
+
     def has(self, record_id: Any) -> bool:
         """Whether this record is reported already."""
         plain = _plain_id(record_id)

@@ -32,15 +32,20 @@ stopped run loses nothing silently.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from runtime import settings
+from runtime.adapters.base import ProductAdapter
 from runtime.budgets import PRODUCT_BUDGET_NAME
 from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
+from runtime.config import ClientConfig
 from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
-from runtime.handlers.events import Transformed
+from runtime.handlers.events import Extracted, Transformed
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.leaving import LeftScope, leave_scope
 from runtime.handlers.stage_run import StageRun
@@ -59,7 +64,7 @@ from runtime.stock_store import remember_loaded
 
 
 def load(event: Transformed, deps: Deps) -> dict[str, Any]:
-    """Load one run into the product; returns the loader summary."""
+    """Load one whole run into the product; returns the loader summary."""
     began = time.monotonic()
     client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
     deps = deps.for_client("loader", client_id)
@@ -78,64 +83,182 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         with run.recording_errors():
             try:
                 config = run.client_config(event.product_type)
-                batch_size = settings.batch_size(deps.batch_size)
-                workers = deps.product_concurrency or config.product_concurrency
-                credentials = deps.read_product_credentials(config)
-                adapter_class = deps.adapter_class(config.product_type)
-                logger.info(
-                    "Starting load",
-                    extra={
-                        "metadata": {
-                            "product_type": config.product_type,
-                            "count": event.count,
-                            "batch_size": batch_size,
-                            "concurrency": workers,
-                        }
-                    },
-                )
-                take_rejects(store.iter_lines(rejected), failed, progress)
-                budget = deps.budget_options(config, PRODUCT_BUDGET_NAME)
-                with adapter_class(credentials, config, on_latency=latency, **budget) as adapter:
-                    load_records(
+                with opened_adapter(deps, config, latency, event.count) as (adapter, *sending):
+                    send_part(store, adapter, rejected, pages, failed, progress, *sending)
+                    ended = wrap_up(
+                        store,
+                        config,
+                        event,
                         adapter,
-                        store.iter_records(pages),
-                        batch_size,
-                        failed,
-                        progress,
-                        workers=workers,
-                    )
-                    skipped = _skipped_ids(store, run, event)
-                    left = (
-                        LeftScope(config.left_scope)  # a stock sync sees no record leave scope
-                        if sync_type == "stock"
-                        else leave_scope(
-                            store,
-                            adapter,
-                            client_id=client_id,
-                            run_id=run_id,
-                            choice=config.left_scope,
-                            full_sync=sync_type == "initial",
-                            seen=progress.handled,
-                            skipped=skipped,
-                            loaded=progress.loaded,
-                        )
-                    )
-                    progress.handled.update(skipped)
-                failed_key = failed.finish(store, raw_pages)
-                remember_loaded(store, config, sync_type, pages, progress.loaded, rejected)
-                if sync_type != "stock":  # a stock row is no record to map again
-                    _keep_for_retry(
-                        store, client_id, run_id, progress.handled, failed, event.mapping_sha256
+                        RunLoad(
+                            progress,
+                            failed,
+                            pages=pages,
+                            rejected_key=rejected,
+                            skipped=skipped_ids(store, run, event),
+                        ),
+                        raw_pages,
+                        event.mapping_sha256,
                     )
             except Exception as exc:
                 if not failed.writer.closed:
-                    _report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
-                _note_loaded(deps, client_id, run_id, progress)
+                    report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
+                note_loaded(deps, client_id, run_id, progress)
                 raise
     finally:
         latency.emit(client_id, sync_type)
+    return summarize(
+        deps,
+        store,
+        config,
+        event,
+        ended,
+        skipped_count=event.skipped_count,
+        bundle_sha256=event.bundle_sha256,
+        began=began,
+    )
 
-    counts = totals(progress, failed.count)
+
+@dataclass
+class RunLoad:
+    """What the records of a run did at the product, for the steps that end the run.
+
+    `pages` are the run's product-ready pages and `rejected_key` its mapping
+    rejects (the stock store keeps what reached the product); `skipped` the
+    ids a `skip when` rule left out.
+    """
+
+    progress: LoadProgress
+    failed: FailedRecords
+    pages: list[str]
+    rejected_key: str
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What the end of a run did: the counts, who left scope, the failed-records report."""
+
+    load: RunLoad
+    left: LeftScope
+    failed_key: str
+
+
+@contextmanager
+def opened_adapter(
+    deps: Deps,
+    config: ClientConfig,
+    latency: LatencyRecorder,
+    count: int,
+    workers: int | None = None,
+) -> Iterator[tuple[ProductAdapter, int, int]]:
+    """The client's product adapter, its requests taken from the client's shared product budget.
+
+    Yields it with the batches it may have at the product at once (`workers`,
+    else the client's `product_concurrency`) and the records per batch.
+    """
+    batch_size = settings.batch_size(deps.batch_size)
+    at_once = workers or deps.product_concurrency or config.product_concurrency
+    credentials = deps.read_product_credentials(config)
+    adapter_class = deps.adapter_class(config.product_type)
+    logger.info(
+        "Starting load",
+        extra={
+            "metadata": {
+                "product_type": config.product_type,
+                "count": count,
+                "batch_size": batch_size,
+                "concurrency": at_once,
+            }
+        },
+    )
+    budget = deps.budget_options(config, PRODUCT_BUDGET_NAME)
+    with adapter_class(credentials, config, on_latency=latency, **budget) as adapter:
+        yield adapter, at_once, batch_size
+
+
+def send_part(
+    store: RunStore,
+    adapter: ProductAdapter,
+    rejected: str,
+    pages: list[str],
+    failed: FailedRecords,
+    progress: LoadProgress,
+    workers: int,
+    batch_size: int,
+) -> None:
+    """The mapping's rejects to the report, then the product-ready pages to the product."""
+    take_rejects(store.iter_lines(rejected), failed, progress)
+    load_records(
+        adapter,
+        store.iter_records(pages),
+        batch_size,
+        failed,
+        progress,
+        workers=workers,
+    )
+
+
+def wrap_up(
+    store: RunStore,
+    config: ClientConfig,
+    event: Extracted,
+    adapter: ProductAdapter,
+    done: RunLoad,
+    raw_pages: list[str],
+    mapping_sha256: str | None,
+) -> Ended:
+    """After the records: who left scope, the failed-records report, the stock store, the retry state.
+
+    Everything here happens before the watermark moves (`summarize`).
+    """
+    client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
+    progress = done.progress
+    left = (
+        LeftScope(config.left_scope)  # a stock sync sees no record leave scope
+        if sync_type == "stock"
+        else leave_scope(
+            store,
+            adapter,
+            client_id=client_id,
+            run_id=run_id,
+            choice=config.left_scope,
+            full_sync=sync_type == "initial",
+            seen=progress.handled,
+            skipped=done.skipped,
+            loaded=progress.loaded,
+        )
+    )
+    progress.handled.update(done.skipped)
+    failed_key = done.failed.finish(store, raw_pages)
+    remember_loaded(store, config, sync_type, done.pages, progress.loaded, done.rejected_key)
+    if sync_type != "stock":  # a stock row is no record to map again
+        _keep_for_retry(
+            store,
+            client_id,
+            run_id,
+            progress.handled,
+            done.failed,
+            mapping_sha256,
+        )
+    return Ended(done, left, failed_key)
+
+
+def summarize(
+    deps: Deps,
+    store: RunStore,
+    config: ClientConfig,
+    event: Extracted,
+    ended: Ended,
+    *,
+    skipped_count: int,
+    bundle_sha256: str | None,
+    began: float,
+) -> dict[str, Any]:
+    """The run's summary: written, recorded in run history with the new watermark, measured, logged."""
+    client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
+    failed, left = ended.load.failed, ended.left
+    counts = totals(ended.load.progress, failed.count)
     status = counts.status
     if status == "success" and left.failed:
         status = "partial"  # a record that left scope is still live in the product
@@ -150,7 +273,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         failed=counts.failed,
         threshold_percent=config.failed_records_alert_percent,
         lines=failed.lines,
-        report_key=failed_key,
+        report_key=ended.failed_key,
     )
     summary: dict[str, Any] = {
         "client_id": client_id,
@@ -159,19 +282,20 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         "records_processed": counts.processed,
         "records_success": counts.success,
         "records_failed": counts.failed,
-        "records_skipped": event.skipped_count,
+        "records_rejected": counts.mapping_rejected,
+        "records_skipped": skipped_count,
         "records_left_scope": left.count,
         "left_scope": left.to_json(),
         "failed_records": failed.shown,
         "failed_records_truncated": failed.truncated,
-        "failed_records_key": failed_key,
+        "failed_records_key": ended.failed_key,
         "failed_share_percent": failed_share(counts.processed, counts.failed),
         "failed_records_alert": alert.to_json() if alert is not None else None,
         "load_timestamp": finished_at,
         "duration_seconds": duration,
         "run_id": run_id,
         "sync_type": sync_type,
-        "bundle_sha256": event.bundle_sha256,
+        "bundle_sha256": bundle_sha256,
     }
     store.put_json(summary_key(client_id, run_id), summary)
     deps.sync.finished(
@@ -185,7 +309,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
         records_failed=counts.failed,
         records_loaded=counts.success,
         mapping_rejected=counts.mapping_rejected,
-        records_skipped=event.skipped_count,
+        records_skipped=skipped_count,
         records_left_scope=left.count,
         left_scope_failed=left.failed,
     )
@@ -204,7 +328,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
                 "records_success": counts.success,
                 "records_failed": counts.failed,
                 "mapping_rejected": counts.mapping_rejected,
-                "records_skipped": event.skipped_count,
+                "records_skipped": skipped_count,
                 "records_left_scope": left.count,
                 "duration_seconds": duration,
                 "failed_records_alert": alert is not None,
@@ -214,7 +338,7 @@ def load(event: Transformed, deps: Deps) -> dict[str, Any]:
     return summary
 
 
-def _skipped_ids(store: RunStore, run: StageRun, event: Transformed) -> list[str]:
+def skipped_ids(store: RunStore, run: StageRun, event: Transformed) -> list[str]:
     """The ids of the records the transformer skipped (its `skipped.ndjson`)."""
     if not event.skipped_key or not event.skipped_count:
         return []
@@ -243,7 +367,7 @@ def _keep_for_retry(
         logger.info("a newer run's retry state is stored; this run's is not written")
 
 
-def _note_loaded(deps: Deps, client_id: str, run_id: str, progress: LoadProgress) -> None:
+def note_loaded(deps: Deps, client_id: str, run_id: str, progress: LoadProgress) -> None:
     """What a stopping run loaded before it stopped, on its history item (`siesa run show`).
 
     Bookkeeping never hides the error: its own failure is only logged.
@@ -254,7 +378,7 @@ def _note_loaded(deps: Deps, client_id: str, run_id: str, progress: LoadProgress
         logger.exception("could not record what the stopped run loaded")
 
 
-def _report_stop(
+def report_stop(
     store: RunStore,
     failed: FailedRecords,
     progress: LoadProgress,

@@ -20,14 +20,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Extracted, Transformed, ValidationSummary
+from runtime.handlers.parts import ids_in_parts, listed_pages, transformed_part_key
 from runtime.handlers.retried import due_copies
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import logger
 from runtime.runstore import (
+    CANONICAL_PAGES_PER_PART,
     NdjsonWriter,
     PageWriter,
+    first_canonical_page,
+    part_of_page,
     rejected_key,
     retried_key,
     validation_report_key,
@@ -37,7 +42,12 @@ from runtime.stages.transform import RecordOutcome, Tally, map_records, position
 
 
 def transform(event: Extracted, deps: Deps) -> Transformed:
-    """Map every extracted record; returns the claim-check for the loader."""
+    """Map the records `event.mode` covers; returns the claim-check for the loader.
+
+    `run`: every extracted page, then the retried records. `page` (a Map
+    iteration): the one page `page_key`, its outputs under its part.
+    `retried`: after every page, the retried records no page held.
+    """
     if event.sync_type == "stock":  # no mapping: stock rows against the records last sent
         from runtime.handlers.stock_transform import transform_stock
 
@@ -45,7 +55,15 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
     client_id, run_id = event.client_id, event.run_id
     deps = deps.for_client("transformer", client_id)
     run = StageRun(deps, "transformer", client_id, run_id, event.sync_type)
-    pages = run.keys(event.extracted_pages)
+    store = deps.run_store(event.bucket)
+    part: str | None = None
+    if event.mode == "page":
+        page = run.key(event.page_key or "")
+        pages, part = [page], part_of_page(page)
+    elif event.mode == "retried":
+        pages, part = [], "retried"
+    else:
+        pages = run.keys(event.extracted_pages or listed_pages(store, client_id, run_id))
     with run.opened(event.product_type) as config:
         # the client's pinned bundle version, else the current one; verified like any bundle
         loaded = deps.bundles.load_version(
@@ -60,19 +78,24 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
                     "bundle_sha256": loaded.version,
                     "pinned": config.bundle_pin is not None,
                     "pages": len(pages),
+                    "part": part,
                     "count": event.count,
                 }
             },
         )
-        store = deps.run_store(event.bucket)
         tally = Tally()
         mapping_sha256 = mapping.sha256
         with (
-            store.page_writer(client_id, run_id, "canonical") as canonical,
-            store.ndjson_writer(validation_report_key(client_id, run_id)) as report,
-            store.ndjson_writer(rejected_key(client_id, run_id)) as rejected,
-            store.ndjson_writer(retried_key(client_id, run_id)) as retried,
-            store.ndjson_writer(skipped_key(client_id, run_id)) as skipped,
+            store.page_writer(
+                client_id,
+                run_id,
+                "canonical",
+                first_canonical_page(part, event.pages_in_run),
+            ) as canonical,
+            store.ndjson_writer(validation_report_key(client_id, run_id, part)) as report,
+            store.ndjson_writer(rejected_key(client_id, run_id, part)) as rejected,
+            store.ndjson_writer(retried_key(client_id, run_id, part)) as retried,
+            store.ndjson_writer(skipped_key(client_id, run_id, part)) as skipped,
         ):
             writers = _Writers(canonical, report, rejected, skipped)
             seen: set[str] = set()
@@ -81,20 +104,26 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
                     mapping, positioned(page_key, store.iter_lines(page_key))
                 ):
                     seen.update(writers.write(outcome, tally))
-            copies = due_copies(store, client_id, mapping_sha256, seen)
-            for outcome in map_records(mapping, positioned(retried.key, _kept(copies, retried))):
-                writers.write(outcome, tally)
-    deps.history.update(
-        client_id,
-        run_id,
-        canonical_count=canonical.count,
-        rejected_count=rejected.count,
-        retried_count=retried.count,
-        skipped_count=skipped.count,
-        mapping_sha256=mapping_sha256,
-        bundle_sha256=loaded.version,
-        transformed_at=deps.now_iso(),
-    )
+            if event.mode != "page":
+                if event.mode == "retried":
+                    seen = ids_in_parts(store, client_id, run_id, mapping_sha256)
+                copies = due_copies(store, client_id, mapping_sha256, seen)
+                for outcome in map_records(
+                    mapping, positioned(retried.key, _kept(copies, retried))
+                ):
+                    writers.write(outcome, tally)
+        if part is not None and len(canonical.keys) > CANONICAL_PAGES_PER_PART:
+            raise RunDataError(
+                f"one extracted page made more than {CANONICAL_PAGES_PER_PART} canonical pages"
+            )
+    counts = {
+        "canonical_count": canonical.count,
+        "rejected_count": rejected.count,
+        "retried_count": retried.count,
+        "skipped_count": skipped.count,
+        "mapping_sha256": mapping_sha256,
+        "bundle_sha256": loaded.version,
+    }
     summary = ValidationSummary(
         count=tally.errors,
         warnings=tally.warnings,
@@ -102,6 +131,18 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         by_field=dict(sorted(tally.by_field.items())),
         report_key=report.key,
     )
+    if part is None:
+        deps.history.update(client_id, run_id, **counts, transformed_at=deps.now_iso())
+    else:
+        # the run's stages interleave page by page: a page mapped says mapping is under way
+        # (`siesa run show`); the finish step writes the run's counts
+        deps.history.update(
+            client_id, run_id, transformed_at=deps.now_iso()
+        )  # the finish step adds the parts up (runtime/handlers/finish_run.py)
+        store.put_json(
+            transformed_part_key(client_id, run_id, part),
+            {**counts, "validation_errors": summary.model_dump(), "ids": sorted(seen)},
+        )
     logger.info(
         "Transformation finished",
         extra={

@@ -195,7 +195,8 @@ def test_a_run_refused_by_the_product_alerts_and_ends_in_log_failure(engine: E2e
     assert outcome.error == "ProductAuthError"
     assert outcome.summary is None
     entered = engine.states_entered(outcome.execution_arn)
-    assert entered.index("LoadToProduct") < entered.index("NotifyFailure")
+    # the page's load failed, the Map state stopped, the stopped run's reports were gathered
+    assert entered.index("MapPages") < entered.index("RunStopped") < entered.index("NotifyFailure")
     assert entered.index("NotifyFailure") < entered.index("LogFailure")
     assert entered[-1] == "SyncFailed" and "LogSuccess" not in entered
     stored = engine.deployment.config_store().get("ops-401")

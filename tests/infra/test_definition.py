@@ -54,13 +54,18 @@ def test_the_happy_path_is_extract_transform_load_log_release() -> None:
         "StartRun",
         "ExtractFromSiesa",
         "CheckLease",
-        "TransformData",
-        "LoadToProduct",
+        "HowToMap",
+        "MapPages",
+        "TransformRetried",
+        "LoadRetried",
+        "FinishRun",
         "CheckLoadStatus",
         "LogSuccess",
         "ReleaseLease",
         "Done",
     ]
+    # a stock sync: one transform, one load
+    assert _walk("TransformData")[:3] == ["TransformData", "LoadToProduct", "CheckLoadStatus"]
     assert STATES["Done"] == {"Type": "Succeed"}
     # the extractor is told its execution: the run lease names it
     assert STATES["StartRun"]["Parameters"] == {"execution_arn.$": "$$.Execution.Id"}
@@ -318,3 +323,75 @@ def test_placeholders_are_exactly_the_template_substitutions_and_outputs() -> No
     names = infra.substitution_names(template)
     assert infra.placeholders(infra.load_definition()) == names
     assert names <= set(template["Outputs"])
+
+
+def _iteration(map_state: str) -> dict[str, Any]:
+    states: dict[str, Any] = STATES[map_state]["ItemProcessor"]["States"]
+    return states
+
+
+def test_runs_map_and_load_page_by_page_inline_or_distributed_by_their_page_count() -> None:
+    """issue 13: no invocation and no state grows with the catalog (runtime/handlers/parts.py)."""
+    choices = STATES["HowToMap"]["Choices"]
+    assert choices[0] == {
+        "Variable": "$.sync_type",
+        "StringEquals": "stock",
+        "Next": "TransformData",
+    }
+    assert choices[1] == {
+        "Variable": "$.page_count",
+        "NumericGreaterThanPath": "$.inline_max_pages",
+        "Next": "MapPagesFromS3",
+    }
+    assert STATES["HowToMap"]["Default"] == "MapPages"
+    inline, distributed = STATES["MapPages"], STATES["MapPagesFromS3"]
+    assert inline["ItemsPath"] == "$.extracted_pages"
+    assert inline["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    assert distributed["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    reader = distributed["ItemReader"]
+    assert reader["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert reader["Parameters"]["Prefix.$"] == (
+        "States.Format('runs/{}/{}/extracted/', $.client_id, $.run_id)"
+    )
+    assert inline["ItemSelector"]["page_key.$"] == "$$.Map.Item.Value"
+    assert distributed["ItemSelector"]["page_key.$"] == "$$.Map.Item.Value.Key"
+    for state in (inline, distributed):
+        assert state["MaxConcurrencyPath"] == "$.page_concurrency"  # the client's concurrency
+        assert state["ResultPath"] is None  # the iterations' outputs are dropped...
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RunStopped"}
+        ]
+        assert state["ItemSelector"]["mode"] == "page"
+        assert state["ItemSelector"]["extracted_pages"] == []  # ...and no page list travels
+        iteration = state["ItemProcessor"]["States"]
+        assert state["ItemProcessor"]["StartAt"] == "TransformPage"
+        assert iteration["TransformPage"]["Resource"] == "${TransformerFunctionArn}"
+        assert iteration["TransformPage"]["Retry"] == STATES["TransformData"]["Retry"]
+        assert iteration["LoadPage"]["Resource"] == "${LoaderFunctionArn}"
+        assert iteration["LoadPage"]["Retry"] == STATES["LoadToProduct"]["Retry"]
+        assert iteration["LoadPage"]["ResultPath"] is None
+        assert iteration["PageDone"] == {
+            "Type": "Pass",
+            "Comment": iteration["PageDone"]["Comment"],
+            "Result": {},
+            "End": True,
+        }
+    assert inline["ItemSelector"] == {
+        **distributed["ItemSelector"],
+        "page_key.$": "$$.Map.Item.Value",
+    }
+
+
+def test_a_stopped_page_gathers_the_reports_then_alerts_and_the_finish_step_ends_the_run() -> None:
+    stopped = STATES["RunStopped"]
+    assert stopped["Parameters"]["mode"] == "finish"
+    assert stopped["Parameters"]["error.$"] == "$.error"
+    assert stopped["ResultPath"] is None and stopped["Next"] == "NotifyFailure"
+    assert stopped["Catch"][0]["Next"] == "NotifyFailure"
+    assert stopped["Catch"][0]["ResultPath"] != "$.error"  # the page's error is the one told
+    finish = STATES["FinishRun"]
+    assert finish["Parameters"]["mode"] == "finish" and finish["ResultPath"] == "$"
+    assert finish["Next"] == "CheckLoadStatus"
+    assert finish["Retry"] == STATES["LoadToProduct"]["Retry"]
+    assert STATES["LoadRetried"]["InputPath"] == "$.retried"
+    assert STATES["TransformRetried"]["ResultPath"] == "$.retried"

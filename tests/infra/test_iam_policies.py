@@ -182,6 +182,11 @@ def test_each_role_allows_what_its_job_needs_and_no_more() -> None:
         "sns:Publish",
         "kms:Decrypt",
         "kms:GenerateDataKey",
+        # the distributed Map over a large run's pages: their keys listed, child executions
+        "s3:ListBucket",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:StopExecution",
     }
     assert _allowed_actions("EventBridgeRole") == {"states:StartExecution"}
 
@@ -255,3 +260,20 @@ def test_deployed_policies_resolve_to_siesa_integration_resources(
                     assert resource != "*"
                     checked += 1
     assert checked >= 25
+
+
+def test_the_workflow_lists_only_run_pages_and_starts_only_its_own_iterations() -> None:
+    statements = {
+        statement["Sid"]: statement
+        for statement in TEMPLATE["Resources"]["StepFunctionsRole"]["Properties"]["Policies"][0][
+            "PolicyDocument"
+        ]["Statement"]
+    }
+    listing = statements["ListRunPages"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["runs/*"]}}
+    assert "stateMachine:siesa-integration-workflow" in str(
+        statements["RunPageIterations"]["Resource"]
+    )
+    assert "execution:siesa-integration-workflow/*" in str(
+        statements["FollowPageIterations"]["Resource"]
+    )

@@ -47,7 +47,21 @@ def extracted(event: dict[str, Any]) -> dict[str, Any]:
         "count": 3,
         "extraction_timestamp": "2025-01-15T10:00:00Z",
         "watermark": "2025-01-15T05:00:00-05:00",
+        "page_count": 1,
+        "page_concurrency": 1,
+        "inline_max_pages": 40,
     }
+
+
+def per_page(
+    extractor_output: dict[str, Any], mode: str, page_key: str | None = None
+) -> dict[str, Any]:
+    """What the workflow hands the transformer (mode page, retried) or the loader (finish) after
+    the extractor's output: its fields, the mode, no page list (infra/statemachine.asl.json)."""
+    event = {**extractor_output, "mode": mode, "extracted_pages": []}
+    if page_key is not None:
+        event["page_key"] = page_key
+    return event
 
 
 def transformed(event: dict[str, Any]) -> dict[str, Any]:

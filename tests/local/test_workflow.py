@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local_engine_helpers import Engine, extracted, summary, transformed
+from local_engine_helpers import Engine, extracted, per_page, summary, transformed
 
 from runtime.errors import (
     ClientNotFound,
@@ -29,11 +29,18 @@ def test_success_passes_each_output_on_and_logs_the_loader_status(workflow: Engi
     lease = {"execution_arn": described["executionArn"]}
     assert workflow.extractor.events == [{**execution_input, "lease": lease}]
     extractor_output = extracted(execution_input)
-    assert workflow.transformer.events == [extractor_output]
-    assert workflow.loader.events == [transformed(extractor_output)]
-    assert "canonical_pages" in workflow.loader.events[0]
-    # the execution's output is the loader summary, unchanged by LogSuccess
-    assert json.loads(described["output"]) == summary(workflow.loader.events[0])
+    # the Map state hands each listed page to the transformer, then its output to the loader;
+    # then the retried records go the same way, and the finish step ends the run
+    page = per_page(extractor_output, "page", extractor_output["extracted_pages"][0])
+    retried = per_page(extractor_output, "retried")
+    assert workflow.transformer.events == [page, retried]
+    assert workflow.loader.events == [
+        transformed(page),
+        transformed(retried),
+        per_page(extractor_output, "finish"),
+    ]
+    # the execution's output is the finish step's summary, unchanged by LogSuccess
+    assert json.loads(described["output"]) == summary(workflow.loader.events[-1])
     item = workflow.client_item("cliente-a")
     assert item is not None
     assert item["last_sync_status"] == {"S": "success"}
@@ -43,8 +50,14 @@ def test_success_passes_each_output_on_and_logs_the_loader_status(workflow: Engi
         "StartRun",
         "ExtractFromSiesa",
         "CheckLease",
-        "TransformData",
-        "LoadToProduct",
+        "HowToMap",
+        "MapPages",
+        "TransformPage",
+        "LoadPage",
+        "PageDone",
+        "TransformRetried",
+        "LoadRetried",
+        "FinishRun",
         "CheckLoadStatus",
         "LogSuccess",
         "ReleaseLease",
@@ -86,7 +99,7 @@ def test_a_failed_records_alert_is_published_once_then_the_outcome_logged(
 
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == summary(
-        workflow.loader.events[0], "partial", 2, ALERT
+        workflow.loader.events[-1], "partial", 2, ALERT
     )
     assert workflow.visited(described["executionArn"])[-5:] == [
         "CheckLoadStatus",
@@ -183,7 +196,9 @@ def test_product_auth_error_is_not_retried_and_alerts(workflow: Engine) -> None:
 
     described = workflow.run({"client_id": "cliente-d", "sync_type": "incremental"})
 
-    assert len(workflow.loader.events) == 1
+    # the page's load, not retried; then the stopped run's gathering (which raised too)
+    assert [event["mode"] for event in workflow.loader.events] == ["page", "finish"]
+    assert "error" in workflow.loader.events[1]
     assert described["status"] == "FAILED"
     assert described["error"] == "ProductAuthError"
     alert = _only_alert(workflow)
@@ -213,7 +228,7 @@ def test_a_transient_error_is_retried_then_succeeds(workflow: Engine) -> None:
     assert described["status"] == "SUCCEEDED"
     assert len(workflow.extractor.events) == 2
     assert workflow.extractor.events[0] == workflow.extractor.events[1]
-    assert len(workflow.loader.events) == 1
+    assert [event["mode"] for event in workflow.loader.events] == ["page", "retried", "finish"]
     item = workflow.client_item("cliente-e")
     assert item is not None
     assert item["last_sync_status"] == {"S": "success"}
@@ -283,7 +298,7 @@ def test_an_unexpected_exception_is_caught_by_its_class_name(workflow: Engine) -
 
     assert described["status"] == "FAILED"
     assert described["error"] == "KeyError"
-    assert len(workflow.loader.events) == 1
+    assert [event["mode"] for event in workflow.loader.events] == ["page", "finish"]
 
 
 NEWER_RUN = "20990101T000000Z-ffffff"

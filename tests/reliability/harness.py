@@ -42,9 +42,9 @@ from local.sim import KongSim, SiesaSim, SimServer, WmsSim, generate_catalog
 from local.sim.catalog import Catalog
 from runtime.adapters.registry import get_adapter_class
 from runtime.handlers.deps import Deps
-from runtime.handlers.events import Extracted, ExtractRequest, Transformed, parse_event
+from runtime.handlers.events import Extracted, ExtractRequest, parse_event
 from runtime.handlers.extract_run import extract
-from runtime.handlers.load_run import load
+from runtime.handlers.loader import handle as handle_load
 from runtime.handlers.transform_run import transform
 from runtime.http import SlidingWindowBudget, make_http_client
 from runtime.observability import lambda_entry
@@ -216,10 +216,9 @@ def handlers(waits: WaitLog, injections: Injections) -> dict[str, Handler]:
 
     @lambda_entry("loader")
     def loader(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        request = parse_event(Transformed, event, "loader")
         # "crashes after batch k" means one batch after another: such a loader sends one at a time
-        crashing = request.client_id in injections.crash_after_batches
-        return load(request, deps(1 if crashing else None))
+        crashing = event.get("client_id") in injections.crash_after_batches
+        return handle_load(event, deps(1 if crashing else None))
 
     return {EXTRACTOR: extractor, TRANSFORMER: transformer, LOADER: loader}
 

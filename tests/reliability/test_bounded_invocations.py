@@ -23,17 +23,22 @@ from scenario import assert_reconciled, reconciled, sync_together
 
 from local.sim import generate_catalog
 from runtime import settings
+from runtime.handlers.parts import parts_of
 from runtime.runstore import run_prefix
 
 RECORDS = 55
 PAGE_SIZE = 10
 PAGES_PER_INVOCATION = 3
+INLINE_MAX_PAGES = 2
 
 
 @pytest.fixture
 def small_invocations(engine: ReliabilityEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Pages of ten records, three ERP pages per extractor invocation."""
+    """Pages of ten records (ERP and run store), three ERP pages per extractor invocation, the
+    distributed Map past two extracted pages."""
     monkeypatch.setenv(settings.EXTRACT_MAX_PAGES_ENV, str(PAGES_PER_INVOCATION))
+    monkeypatch.setenv(settings.INLINE_MAX_PAGES_ENV, str(INLINE_MAX_PAGES))
+    monkeypatch.setenv(settings.RUN_PAGE_SIZE_ENV, str(PAGE_SIZE))
     before = engine.injections.page_size
     engine.injections.page_size = PAGE_SIZE
     try:
@@ -54,6 +59,16 @@ def invocations(engine: ReliabilityEngine, execution_arn: str) -> Counter[str]:
             elif event["type"] == "LambdaFunctionScheduled":
                 counts[state] += 1
     return counts
+
+
+def loaded_parts(engine: ReliabilityEngine, client_id: str, run_id: str) -> list[str]:
+    """The parts of the run the loader accounted for (runtime/handlers/parts.py)."""
+    store = engine.deployment.run_store()
+    return [
+        part.name
+        for part in parts_of(store, client_id, run_id)
+        if part.loaded is not None and part.transformed is not None
+    ]
 
 
 def canonical_ids(engine: ReliabilityEngine, client_id: str, run_id: str) -> list[str]:
@@ -78,6 +93,12 @@ def test_an_extraction_over_several_invocations_sends_each_record_once(
 
         counts = invocations(engine, outcome.execution_arn)
         assert counts["ExtractFromSiesa"] >= 3, counts
+        # transform and load ran once per extracted page (six of them), through the distributed
+        # Map: the pages were listed from S3, each part accounted for by its own invocations
+        assert "MapPagesFromS3" in engine.states_entered(outcome.execution_arn)
+        parts = loaded_parts(engine, world.client_id, outcome.run_id or "")
+        assert len(parts) >= 6 and parts[-1] == "retried", parts
+        assert counts["FinishRun"] == 1, counts
         ids = canonical_ids(engine, world.client_id, outcome.run_id or "")
         summary: dict[str, Any] = outcome.summary or {}
         assert len(ids) == len(set(ids)) == summary["records_success"]

@@ -33,6 +33,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 OUTPUT_KEYS = {
+    "page_count",
+    "page_concurrency",
+    "inline_max_pages",
+    "mode",
+    "page_key",
     "client_id",
     "product_type",
     "sync_type",

@@ -39,6 +39,7 @@ SUMMARY_KEYS = {
     "records_processed",
     "records_success",
     "records_failed",
+    "records_rejected",
     "records_skipped",
     "records_left_scope",
     "left_scope",

@@ -1,0 +1,62 @@
+"""A run's parts: their keys, their canonical page blocks, the batches each may send at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime.errors import InvalidEvent
+from runtime.handlers.load_part import part_workers
+from runtime.runstore import (
+    CANONICAL_PAGES_PER_PART,
+    check_run_key,
+    failed_records_key,
+    first_canonical_page,
+    page_key,
+    part_of_page,
+    part_prefix,
+    validate_part,
+)
+
+CLIENT, RUN = "cliente-a", "20250115T100000Z-3f9a1c"
+
+
+def test_a_part_is_an_extracted_page_or_the_retried_records_and_stays_under_its_run() -> None:
+    page = page_key(CLIENT, RUN, "extracted", 42)
+    assert part_of_page(page) == "00042"
+    assert part_prefix(CLIENT, RUN, "00042") == f"runs/{CLIENT}/{RUN}/parts/00042/"
+    assert failed_records_key(CLIENT, RUN, "retried").endswith(
+        "/parts/retried/failed-records.ndjson"
+    )
+    assert failed_records_key(CLIENT, RUN) == f"runs/{CLIENT}/{RUN}/failed-records.ndjson"
+    for key in (part_prefix(CLIENT, RUN, "00042"), failed_records_key(CLIENT, RUN, "retried")):
+        assert check_run_key(key, CLIENT, RUN) == key
+
+
+@pytest.mark.parametrize("bad", ["../x", "42", "retried/..", "", "00042/extra", None])
+def test_a_part_name_from_an_event_cannot_reach_elsewhere(bad: object) -> None:
+    with pytest.raises(InvalidEvent):
+        validate_part(bad)
+
+
+def test_each_part_numbers_its_canonical_pages_in_its_own_block() -> None:
+    assert first_canonical_page(None, 7) == 1
+    assert first_canonical_page("00001", 7) == 1
+    assert first_canonical_page("00002", 7) == CANONICAL_PAGES_PER_PART + 1
+    # the retried part comes after every page's block
+    assert first_canonical_page("retried", 7) == 7 * CANONICAL_PAGES_PER_PART + 1
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "page_concurrency", "pages", "workers"),
+    [
+        (4, 4, 1, 4),  # one page: it has the whole concurrency
+        (4, 4, 2, 2),
+        (4, 4, 100, 1),  # four pages at once, one batch each: four at the product
+        (5, 4, 100, 2),  # rounded up: at most one more batch per page
+        (1, 1, 100, 1),
+    ],
+)
+def test_the_pages_running_at_once_share_the_clients_concurrency(
+    concurrency: int, page_concurrency: int, pages: int, workers: int
+) -> None:
+    assert part_workers(concurrency, page_concurrency, pages) == workers
