@@ -13,14 +13,16 @@ its maximum, and the simulated ERP's own limit with it), and the output says
 so: the budget paces the run, it does not change what an invocation holds.
 
 Printed per function (grouped by the function name the engine saw, whatever
-the state machine invokes): invocations, failed ones, the longest
-invocation's time, and the largest memory one grew to: its child's peak RSS
-minus its RSS at fork (local/child_memory.py), so the engine's own pages
-(moto and what it stores) do not count. Beside it, the RSS of a fresh
-interpreter that imported the function's handler: on AWS a function holds
-both. Then the wall time of each run, and the ratio of each function's
-largest growth between the largest and the smallest size (within 10% is the
-target: no invocation grows with the catalog).
+the state machine invokes): invocations, failed ones, the longest and the
+median invocation's time, and the most (and the median) memory one grew to:
+its child's peak RSS minus its RSS at fork (local/child_memory.py), so a
+one-off invocation (the run's finish step) stands out from the per-page
+ones. The engine's own pages (moto and what it stores) do not count.
+Beside it, the RSS of a fresh interpreter that imported the function's
+handler: on AWS a function holds both. Then the wall time of each run,
+and the ratio of each function's largest growth between the largest and the
+smallest size (within 10% is the target: no invocation grows with the
+catalog).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import argparse
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -59,7 +62,9 @@ class FunctionFigures:
     invocations: int
     failed: int
     longest_seconds: float
+    median_seconds: float
     most_grown: int | None
+    median_grown: int | None
 
     @classmethod
     def of(cls, records: list[Invocation]) -> FunctionFigures:
@@ -68,7 +73,9 @@ class FunctionFigures:
             invocations=len(records),
             failed=sum(1 for item in records if item.outcome != SUCCEEDED),
             longest_seconds=max(item.seconds for item in records),
+            median_seconds=statistics.median(item.seconds for item in records),
             most_grown=max(grown) if grown else None,
+            median_grown=int(statistics.median(grown)) if grown else None,
         )
 
 
@@ -166,16 +173,17 @@ def print_run(run: ScaleRun, baselines: dict[str, int]) -> None:
         f"wall {run.wall_seconds:.1f} s\n"
     )
     print(
-        "| function | invocations | failed | longest | most grown (peak RSS - RSS at fork) "
-        "| fresh import RSS | sum |"
+        "| function | invocations | failed | longest | median | most grown (peak RSS - RSS at fork) "
+        "| median grown | fresh import RSS | sum |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, item in run.functions.items():
         base = baselines.get(name)
         total = None if base is None or item.most_grown is None else base + item.most_grown
         print(
             f"| {sync_bench.short(name)} | {item.invocations} | {item.failed} "
-            f"| {item.longest_seconds:.1f} s | {_mb(item.most_grown)} | {_mb(base)} "
+            f"| {item.longest_seconds:.1f} s | {item.median_seconds:.1f} s "
+            f"| {_mb(item.most_grown)} | {_mb(item.median_grown)} | {_mb(base)} "
             f"| {_mb(total)} |"
         )
 

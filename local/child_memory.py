@@ -5,8 +5,10 @@ its resident set at fork is the parent's (moto, its stored objects, the
 imported handlers), and its high-water mark (`VmHWM`, what `ru_maxrss`
 reports) starts there. Pages it only reads stay shared and pages it writes
 are copied in place of the shared ones, so neither moves its RSS; what does
-is memory it allocates. So `peak - at_fork` is what the invocation itself
-grew to, whatever the parent holds, and it is what the scale benchmark
+is memory it allocates (memory the parent's allocator held free at fork is
+reused without growing: an undercount of at most what the engine had
+freed). So `peak - at_fork` is what the invocation itself grew to,
+whatever the parent holds, and it is what the scale benchmark
 compares across catalog sizes. A Lambda's whole footprint is that plus a
 fresh interpreter with the handler imported, which the benchmark measures
 apart.
