@@ -97,6 +97,7 @@ bench: $(DEV)
 	$(BIN)/python benchmarks/checking.py
 	$(BIN)/python benchmarks/aws_usage.py
 	$(BIN)/python benchmarks/lambda_sandbox.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,7 +1,8 @@
 """AWS usage benchmark: what one client's runs ask of AWS, counted, and what a month of them costs.
 
-    .venv/bin/python benchmarks/aws_usage.py [--products 10000] [--latency-ms 50]
+    .venv/bin/python benchmarks/aws_usage.py [--products 10000[,100000...]] [--latency-ms 50]
                                              [--sync-types initial,incremental,stock]
+                                             [--extrapolate-to 1000000]
 
 One Kong client with its own simulated Siesa and Kong (processes of their
 own, answering after `--latency-ms`) runs, through the embedded AWS, each of
@@ -19,7 +20,10 @@ log (their stdout: log lines and the EMF metric lines CloudWatch ingests).
 
 The month is priced from those counts at published us-east-1 list prices
 (`PRICES`; no free tier) in docs/cost.md, beside the design document's
-estimate. Lambda time is the local wall time of each invocation, at the
+estimate. Several `--products` sizes are measured one after the other (each
+client with simulators of its own); `--extrapolate-to` prices larger sizes on
+the line through the two largest measured months, and says it is an
+extrapolation. Lambda time is the local wall time of each invocation, at the
 simulated API latency: on AWS, time spent waiting on the APIs is billed alike.
 """
 
@@ -309,6 +313,10 @@ def print_cost(month: dict[str, float], products: int, changed_percent: float, s
         + (", stock every 15 minutes" if stock else ", no stock syncs (not measured)")
         + "\n"
     )
+    print_month(month)
+
+
+def print_month(month: dict[str, float]) -> None:
     print("| item | USD per month |")
     print("| --- | ---: |")
     for item, value in sorted(month.items(), key=lambda pair: -pair[1]):
@@ -325,40 +333,38 @@ def supported_sync_types() -> set[str]:
     return set(get_args(SyncType))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--sync-types", default="initial,incremental,stock")
-    parser.add_argument("--seed", type=int, default=20250115)
-    parser.add_argument("--changed-percent", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=10, help="clients sharing keys and alarms")
-    args = parser.parse_args()
-    known = supported_sync_types()
-    kinds = [kind for kind in args.sync_types.split(",") if kind in known]
-    skipped = [kind for kind in args.sync_types.split(",") if kind and kind not in known]
+def extrapolated(
+    measured: dict[int, dict[str, float]], products: int
+) -> tuple[tuple[int, int], dict[str, float]]:
+    """Each item of the month on the line through the two largest measured sizes, at `products`.
 
-    os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(sync_bench.MOTO_S3_BUFFER_BYTES)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {sync_bench._cpu_model()}, "
-        f"Python {platform.python_version()}",
-        flush=True,
-    )
-    if skipped:
-        print(f"not run (this runtime has no such sync type): {', '.join(skipped)}")
-    census = RequestCensus()
+    Linear: what grows with the catalog (pages, their S3 requests, Lambda time,
+    the dedup index's units) grows in proportion to it; fixed items (metrics,
+    secrets, keys) are equal at both sizes and stay so. An estimate, not a
+    measurement: the output says so and from what.
+    """
+    small, large = sorted(measured)[-2:]
+    low, high = measured[small], measured[large]
+    slope = {item: (high.get(item, 0.0) - low.get(item, 0.0)) / (large - small) for item in high}
+    return (small, large), {
+        item: max(0.0, high[item] + slope[item] * (products - large)) for item in high
+    }
+
+
+def measure_size(
+    aws: LocalAws,
+    census: RequestCensus,
+    deployment: ops.Deployment,
+    products: int,
+    kinds: list[str],
+    args: argparse.Namespace,
+) -> list[RunUsage]:
+    """One Kong client of `products` records, with simulators of its own, through each of `kinds`."""
+    client_id = f"usage-kong-{products}"
+    siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     runs: list[RunUsage] = []
     with ExitStack() as stack:
-        aws = stack.enter_context(
-            LocalAws(0, handlers=dict(DEFAULT_HANDLERS), middleware=census.wrap)
-        )
-        provision(aws)
-        deployment = ops.Deployment(aws.url)
-        client_id = "usage-kong"
-        siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
-        siesa = stack.enter_context(
-            sync_bench.siesa_sim(args.products, args.seed, client_id, siesa_key)
-        )
+        siesa = stack.enter_context(sync_bench.siesa_sim(products, args.seed, client_id, siesa_key))
         kong = stack.enter_context(sync_bench.sim_process("kong", "--api-key", product_key))
         siesa.post_faults(latency_ms=args.latency_ms)
         kong.post_faults(latency_ms=args.latency_ms)
@@ -379,11 +385,59 @@ def main() -> None:
             runs.append(measured_run(aws, census, deployment, client_id, kind))
             # watermarks and ERP stamps are whole seconds: the next run starts in a later one
             time.sleep(1.1)
-    print_usage(runs, args.products, args.latency_ms)
-    if {"initial", "incremental"} <= {run.sync_type for run in runs}:
-        month = monthly_cost(runs, args.products, args.changed_percent, args.clients)
-        stock = any(run.sync_type == "stock" for run in runs)
-        print_cost(month, args.products, args.changed_percent, stock)
+    return runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", default="10000", help="sizes, comma-separated")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--sync-types", default="initial,incremental,stock")
+    parser.add_argument("--seed", type=int, default=20250115)
+    parser.add_argument("--changed-percent", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=10, help="clients sharing keys and alarms")
+    parser.add_argument(
+        "--extrapolate-to",
+        default="",
+        help="sizes to estimate on the line through the two largest measured ones",
+    )
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.products.split(",") if size.strip()]
+    known = supported_sync_types()
+    kinds = [kind for kind in args.sync_types.split(",") if kind in known]
+    skipped = [kind for kind in args.sync_types.split(",") if kind and kind not in known]
+
+    os.environ["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(sync_bench.MOTO_S3_BUFFER_BYTES)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {sync_bench._cpu_model()}, "
+        f"Python {platform.python_version()}",
+        flush=True,
+    )
+    if skipped:
+        print(f"not run (this runtime has no such sync type): {', '.join(skipped)}")
+    census = RequestCensus()
+    months: dict[int, dict[str, float]] = {}
+    with LocalAws(0, handlers=dict(DEFAULT_HANDLERS), middleware=census.wrap) as aws:
+        provision(aws)
+        deployment = ops.Deployment(aws.url)
+        for products in sizes:
+            runs = measure_size(aws, census, deployment, products, kinds, args)
+            print_usage(runs, products, args.latency_ms)
+            if {"initial", "incremental"} <= {run.sync_type for run in runs}:
+                months[products] = monthly_cost(runs, products, args.changed_percent, args.clients)
+                stock = any(run.sync_type == "stock" for run in runs)
+                print_cost(months[products], products, args.changed_percent, stock)
+            sys.stdout.flush()
+    for target in (int(size) for size in args.extrapolate_to.split(",") if size.strip()):
+        if len(months) < 2:
+            print(f"\n{target:,} products: not extrapolated (it needs two measured sizes)")
+            continue
+        (small, large), month = extrapolated(months, target)
+        print(
+            f"\n### EXTRAPOLATED, not measured: {target:,} products, on the line through "
+            f"the months measured at {small:,} and {large:,}\n"
+        )
+        print_month(month)
 
 
 if __name__ == "__main__":

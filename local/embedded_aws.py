@@ -16,7 +16,9 @@ timeout (or `lambda_timeout`, or `SIESA_LOCAL_LAMBDA_TIMEOUT`); with
 `isolated=True` (or `SIESA_LOCAL_ISOLATED=1`) it runs in a child process that
 is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`),
 with the SDK's models parsed once here for every child (`sdk_models`).
-Everything is restored on exit.
+With `record_invocations=True`, `invocations()` lists each invocation's
+function, time, outcome and, isolated, the memory its child grew to
+(`invocation_log`). Everything is restored on exit.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
 
 from local.bucket_owner import OwnerCheckingMotoServer, WsgiApp
+from local.invocation_log import Invocation, InvocationLog
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.log_sink import LogGroupSink, install_log_sink, remove_log_sink
 from local.moto_writes import atomic_writes
@@ -94,7 +97,8 @@ class LocalAws:
     Use as a context manager; `port=0` picks a free port (see `.port` / `.url`).
     `isolated`: Lambda invocations in killable child processes (None: `SIESA_LOCAL_ISOLATED`,
     else off); `lambda_timeout`: seconds for every function (None: `SIESA_LOCAL_LAMBDA_TIMEOUT`,
-    else each function's own); `history_limit`: Step Functions' history quota (lower it in tests).
+    else each function's own); `history_limit`: Step Functions' history quota (lower it in tests);
+    `record_invocations`: keep a record of each invocation (`invocations()`).
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class LocalAws:
         lambda_timeout: float | None = None,
         history_limit: int = HISTORY_EVENT_LIMIT,
         middleware: Callable[[WsgiApp], WsgiApp] | None = None,
+        record_invocations: bool = False,
     ) -> None:
         self.region = region
         self._middleware = middleware
@@ -115,6 +120,7 @@ class LocalAws:
             handlers,
             isolated=isolated_from_env(default=False) if isolated is None else isolated,
             timeout_seconds=_timeout_from_env() if lambda_timeout is None else lambda_timeout,
+            log=InvocationLog(enabled=record_invocations),
         )
         self._history_limit = history_limit
         self._requested_port = port
@@ -292,6 +298,14 @@ class LocalAws:
         if self._server is None:
             raise LocalAwsError("the embedded AWS is not running")
         self._set_environment(variables)
+
+    def invocations(self) -> list[Invocation]:
+        """The invocations recorded so far, in the order they ended (empty unless recording)."""
+        return self.dispatcher.log.records()
+
+    def clear_invocations(self) -> None:
+        """Forget the invocations recorded so far (say, between two measured runs)."""
+        self.dispatcher.log.clear()
 
     def register_handler(self, function_name: str, handler: Handler | str) -> None:
         """Run `handler` when Lambda function `function_name` is invoked."""

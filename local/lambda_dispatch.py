@@ -15,6 +15,8 @@ invocation in a child process killed at that timeout (`lambda_sandbox`) and
 answers `Sandbox.Timedout` as Lambda does; an in-process one cannot stop a
 handler, but still answers `Sandbox.Timedout` for a handler that returned
 late, so a run never builds on a result AWS would not have returned.
+With its `log` on, the dispatcher records each invocation's function, time,
+outcome and (isolated) memory (`invocation_log`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from local.invocation_log import Invocation, InvocationLog, outcome_name
 from local.lambda_sandbox import Outcome, answer, error_outcome, run_in_child, timed_out
 
 Handler = Callable[[Any, Any], Any]
@@ -103,9 +106,11 @@ class LambdaDispatcher:
         *,
         isolated: bool = False,
         timeout_seconds: float | None = None,
+        log: InvocationLog | None = None,
     ) -> None:
         """`isolated`: each invocation in a child process killed at its timeout;
-        `timeout_seconds`: every function's timeout (None: each function's configured one)."""
+        `timeout_seconds`: every function's timeout (None: each function's configured one);
+        `log`: where invocations are recorded (default: one that is off)."""
         if timeout_seconds is not None and timeout_seconds <= 0:
             raise DispatchError(f"a Lambda timeout must be positive, not {timeout_seconds!r}")
         self._lock = threading.Lock()
@@ -114,6 +119,7 @@ class LambdaDispatcher:
         )
         self.isolated = isolated
         self.timeout_seconds = timeout_seconds
+        self.log = InvocationLog() if log is None else log
         self._before_first_child: Callable[[], None] | None = None
 
     def before_first_child(self, prepare: Callable[[], None]) -> None:
@@ -172,6 +178,19 @@ class LambdaDispatcher:
             event = json.loads(raw) if raw else {}
         except Exception as exc:  # what Lambda does with an unhandled error
             return error_outcome(type(exc).__name__, str(exc))
+        outcome = self._run(handler, event, context)
+        self.log.add(
+            Invocation(
+                function_name=context.function_name,
+                seconds=time.monotonic() - context.started_at,
+                outcome=outcome_name(outcome.body, outcome.failed),
+                memory=outcome.memory,
+            )
+        )
+        return outcome
+
+    def _run(self, handler: Handler, event: Any, context: LocalLambdaContext) -> Outcome:
+        """Run the handler in a child killed at the timeout, or here (then judged late after)."""
         if self.isolated:
             return run_in_child(
                 handler,

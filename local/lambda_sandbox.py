@@ -16,6 +16,10 @@ registered as a closure travels with the fork, as do the process environment
 group, so whatever it started dies with it. It starts without the parent's
 cached AWS clients (runtime/aws.py forgets them in a forked child): their
 pooled sockets belong to the parent.
+
+Each outcome carries what the child grew to (`child_memory`): the child
+reads its RSS when it starts and its peak just before it answers; for a
+child killed at its timeout the parent reads the peak before the kill.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -33,12 +38,15 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from local.child_memory import ChildMemory, own_peak, own_rss, peak_of
+
 TIMED_OUT = "Sandbox.Timedout"
 EXITED = "Runtime.ExitError"
 
 _FORK = multiprocessing.get_context("fork")
 _ANSWER, _ERROR = b"A", b"E"
 _EXIT_GRACE_SECONDS = 1.0
+_MEMORY = struct.Struct("!QQ")  # the child's RSS at fork and its peak, before the tag and body
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,8 @@ class Outcome:
 
     body: bytes
     failed: bool
+    memory: ChildMemory | None = None
+    """What the child grew to (None: run in this process, or the child died unmeasured)."""
 
 
 def error_outcome(error_type: str, message: str) -> Outcome:
@@ -73,7 +83,8 @@ def answer(handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Outc
 def _child(
     handler: Callable[[Any, Any], Any], event: Any, context: Any, writer: Connection
 ) -> None:
-    """In the child: lead a process group, run, send the outcome."""
+    """In the child: lead a process group, run, send its memory and the outcome."""
+    at_fork = own_rss()
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
     outcome = answer(handler, event, context)
@@ -82,7 +93,8 @@ def _child(
     for stream in (sys.stdout, sys.stderr):  # the handler's logs, before the child may be killed
         with contextlib.suppress(Exception):
             stream.flush()
-    writer.send_bytes((_ERROR if outcome.failed else _ANSWER) + outcome.body)
+    memory = _MEMORY.pack(at_fork, own_peak())
+    writer.send_bytes(memory + (_ERROR if outcome.failed else _ANSWER) + outcome.body)
     writer.close()
 
 
@@ -99,11 +111,15 @@ def run_in_child(
     reader, writer = _FORK.Pipe(duplex=False)
     process = _FORK.Process(target=_child, args=(handler, event, context, writer), daemon=True)
     try:
+        at_fork = own_rss()  # what a child killed before answering was forked with, about
         process.start()
         writer.close()
         remaining = max(0.0, started_at + timeout_seconds - time.monotonic())
         if not reader.poll(remaining):
-            return timed_out(request_id, timeout_seconds)
+            late = timed_out(request_id, timeout_seconds)
+            peak = peak_of(process.pid) if process.pid is not None else None
+            memory = None if peak is None else ChildMemory(at_fork, peak)
+            return Outcome(late.body, late.failed, memory)
         try:
             message = reader.recv_bytes()
         except EOFError:  # the child died without answering (os._exit, a signal)
@@ -114,10 +130,17 @@ def run_in_child(
                 f"exit status {process.exitcode}",
             )
         process.join(timeout=_EXIT_GRACE_SECONDS)  # it answered: let it exit on its own
-        return Outcome(message[1:], message[:1] == _ERROR)
+        return _answered(message)
     finally:
         _kill(process)
         reader.close()
+
+
+def _answered(message: bytes) -> Outcome:
+    """The child's message: its memory, then the tag and the body."""
+    at_fork, peak = _MEMORY.unpack_from(message)
+    tag, body = message[_MEMORY.size : _MEMORY.size + 1], message[_MEMORY.size + 1 :]
+    return Outcome(body, tag == _ERROR, ChildMemory(at_fork, peak))
 
 
 def _kill(process: multiprocessing.process.BaseProcess) -> None:
