@@ -91,10 +91,11 @@ class ScaleRun:
 
 
 def by_function(records: Iterable[Invocation]) -> dict[str, FunctionFigures]:
-    """Invocations grouped by function name, in the order each function first ended."""
+    """Invocations grouped by function name and step (`[page]`, `[finish]`), in the order each
+    first ended."""
     grouped: dict[str, list[Invocation]] = defaultdict(list)
     for item in records:
-        grouped[item.function_name].append(item)
+        grouped[item.label].append(item)
     return {name: FunctionFigures.of(items) for name, items in grouped.items()}
 
 
@@ -178,7 +179,7 @@ def print_run(run: ScaleRun, baselines: dict[str, int]) -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, item in run.functions.items():
-        base = baselines.get(name)
+        base = baselines.get(name.split(" [", 1)[0])
         total = None if base is None or item.most_grown is None else base + item.most_grown
         print(
             f"| {sync_bench.short(name)} | {item.invocations} | {item.failed} "

@@ -20,12 +20,21 @@ SUCCEEDED = "ok"
 
 @dataclass(frozen=True)
 class Invocation:
-    """One invocation: its function, wall time, outcome ("ok" or Lambda's errorType), memory."""
+    """One invocation: its function, wall time, outcome ("ok" or Lambda's errorType), memory.
+
+    `mode` is the event's (a run's `page`, `retried` or `finish` step), so a one-off step
+    stands apart from the per-page invocations of the same function."""
 
     function_name: str
     seconds: float
     outcome: str
     memory: ChildMemory | None
+    mode: str | None = None
+
+    @property
+    def label(self) -> str:
+        """`function [mode]`, or the function alone."""
+        return f"{self.function_name} [{self.mode}]" if self.mode else self.function_name
 
 
 def outcome_name(body: bytes, failed: bool) -> str:

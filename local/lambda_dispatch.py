@@ -185,6 +185,7 @@ class LambdaDispatcher:
                 seconds=time.monotonic() - context.started_at,
                 outcome=outcome_name(outcome.body, outcome.failed),
                 memory=outcome.memory,
+                mode=str(event["mode"]) if isinstance(event, dict) and event.get("mode") else None,
             )
         )
         return outcome
