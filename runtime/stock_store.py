@@ -20,16 +20,17 @@ id when that cannot be read).
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from contract import jsontext
 from runtime.config import ClientConfig, validate_client_id
 from runtime.errors import RunDataError
 from runtime.observability import logger
-from runtime.runstore import RunStore
+from runtime.runstore import RunStore, encode_line
 from runtime.stages.stock import row_key
 
 SHARDS = 64
@@ -385,6 +386,12 @@ class ShardReader:
             for key in keys:
                 yield key, found.get(key, [])
 
+    def shard(self, shard: int) -> Shard:
+        """One shard's entries by ERP key (read once while memory allows)."""
+        if shard not in self._cache and self._present is None:
+            self._present = stored_shards(self.store, self.client_id)
+        return self._shard(shard)
+
     def _read(self, shard: int) -> Shard:
         return read_shard(self.store, self.client_id, shard, self._present)
 
@@ -398,6 +405,59 @@ class ShardReader:
         while len(self._cache) > 1 and sum(map(len, self._cache.values())) > self.max_records:
             self._cache.popitem(last=False)
         return found
+
+
+SPOOL_MEMORY_BYTES = 256 * 1024
+"""What one shard's spool keeps in memory before it goes to a temporary file."""
+
+
+class ShardSpool:
+    """A run's stock rows, grouped by ERP key, set aside by the shard of the key.
+
+    A stock page's items hash to every shard, so looking them up page by page
+    reads each shard once per page when the store is larger than the reader
+    may hold (a 100,000-product store is twice READER_RECORDS). Spooled by
+    shard first, each shard is read once per run, whatever the catalog's size;
+    memory holds one shard and a few spool buffers, the rest waits on disk.
+    """
+
+    def __init__(self, shards: int = SHARDS) -> None:
+        self.shards = shards
+        self._files: dict[int, IO[bytes]] = {}
+
+    def add(self, erp_key: str, rows: list[tuple[str, Any]]) -> None:
+        """Set one item's rows (position, row) aside under its shard."""
+        shard = shard_of(erp_key, self.shards)
+        spool = self._files.get(shard)
+        if spool is None:
+            spool = self._files[shard] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=SPOOL_MEMORY_BYTES
+            )
+        spool.write(encode_line([erp_key, rows]))
+
+    def by_shard(self) -> Iterator[tuple[int, Iterator[tuple[str, list[tuple[str, Any]]]]]]:
+        """(shard, its items in the order they came), shard by shard."""
+        for shard in sorted(self._files):
+            yield shard, self._items(self._files[shard])
+
+    @staticmethod
+    def _items(spool: IO[bytes]) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
+        spool.seek(0)
+        for line in spool:
+            erp_key, rows = jsontext.loads(line)
+            yield str(erp_key), [(str(position), row) for position, row in rows]
+
+    def close(self) -> None:
+        """Drop the spools."""
+        for spool in self._files.values():
+            spool.close()
+        self._files = {}
+
+    def __enter__(self) -> ShardSpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def remember_loaded(

@@ -2,8 +2,8 @@
 
 No mapping runs: each extracted page of stock rows is grouped by ERP item
 (runtime/stages/stock.py), the product records the item became are looked
-up in the client's store of records last sent (runtime/stock_store.py, only
-the shards the page needs), and every record whose quantity changed goes to
+up in the client's store of records last sent (runtime/stock_store.py: the
+items are set aside by shard first, so each shard is read once per run), and every record whose quantity changed goes to
 the canonical pages as a product-ready line: the whole record with the new
 quantity. Rejections (a quantity that is not a number, negative stock) go to
 `rejected.ndjson` as the mapping's do; the validation report and the skipped
@@ -26,7 +26,7 @@ from runtime.stages.stock import (
     stock_outcome,
 )
 from runtime.stages.transform import positioned
-from runtime.stock_store import ShardReader
+from runtime.stock_store import ShardReader, ShardSpool
 
 
 def transform_stock(event: Extracted, deps: Deps) -> Transformed:
@@ -49,16 +49,20 @@ def transform_stock(event: Extracted, deps: Deps) -> Transformed:
             store.ndjson_writer(skipped_key(client_id, run_id)) as skipped,
         ):
             read = (list(positioned(key, store.iter_lines(key))) for key in pages)
-            for groups in stock_groups(read):
-                rows = dict(groups)
-                for erp_key, entries in reader.entries(rows):
-                    outcome = stock_outcome(
-                        erp_key, rows[erp_key], entries, settings, field_path, tally
-                    )
-                    for line in outcome.ready:
-                        canonical.write(line)
-                    for line in outcome.rejections:
-                        rejected.write(line)
+            with ShardSpool() as spool:  # each shard of the store read once per run
+                for groups in stock_groups(read):
+                    for erp_key, rows in groups:
+                        spool.add(erp_key, rows)
+                for shard, items in spool.by_shard():
+                    found = reader.shard(shard)
+                    for erp_key, rows in items:
+                        outcome = stock_outcome(
+                            erp_key, rows, found.get(erp_key, []), settings, field_path, tally
+                        )
+                        for line in outcome.ready:
+                            canonical.write(line)
+                        for line in outcome.rejections:
+                            rejected.write(line)
     now = deps.now_iso()
     deps.history.update(
         client_id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.runstore import RunStore
-from runtime.stock_store import SHARDS, ShardReader, shard_key, shard_of
+from runtime.stock_store import SHARDS, ShardReader, ShardSpool, shard_key, shard_of
 
 
 def _counting(store: RunStore) -> dict[str, int]:
@@ -40,3 +40,48 @@ def test_the_reader_lists_the_store_once_and_reads_only_the_shards_it_holds(aws:
     assert found[held[0]][0]["product"] == {"product_id": held[0]}
     assert calls.get("ListObjectsV2") == 1
     assert calls.get("GetObject") == len({shard_of(key) for key in held})
+
+
+def test_a_spool_gives_every_item_back_shard_by_shard_in_the_order_it_came() -> None:
+    items = [
+        (f"ITEM-{n:04d}", [(f"page#{n}", {"f_codigo": f"ITEM-{n:04d}", "qty": n})])
+        for n in range(300)
+    ]
+    with ShardSpool() as spool:
+        for key, rows in items:
+            spool.add(key, rows)
+        seen: list[tuple[int, str, list[tuple[str, Any]]]] = [
+            (shard, key, rows) for shard, grouped in spool.by_shard() for key, rows in grouped
+        ]
+    shards = [shard for shard, _, _ in seen]
+    assert shards == sorted(shards)  # each shard once, in order
+    assert sorted((key, rows) for _, key, rows in seen) == sorted(items)  # nothing lost
+    for shard in set(shards):
+        in_shard = [key for s, key, _ in seen if s == shard]
+        assert in_shard == [key for key, _ in items if shard_of(key) == shard]
+
+
+def test_a_stock_sync_reads_each_shard_once_however_little_the_reader_may_hold(aws: Any) -> None:
+    """Three stock pages whose items hash to every shard: one read per shard, not per page."""
+    store = RunStore(aws.bucket, s3=aws.s3)
+    keys = [f"ITEM-{n:04d}" for n in range(300)]
+    by_shard: dict[int, dict[str, Any]] = {}
+    for key in keys:
+        entry = [{"id": key, "product": {"product_id": key}, "warehouse": None}]
+        by_shard.setdefault(shard_of(key), {})[key] = entry
+    for shard, held in by_shard.items():
+        store.put_json(shard_key("cliente-a", shard), held)
+    reader = ShardReader(store, "cliente-a", max_records=1)  # keeps one shard at most
+    calls = _counting(store)
+    with ShardSpool() as spool:
+        for page in (keys[0:100], keys[100:200], keys[200:300]):
+            for key in page:
+                spool.add(key, [("p#1", {"f_codigo": key})])
+        found = {
+            key: reader.shard(shard).get(key, [])
+            for shard, items in spool.by_shard()
+            for key, _ in items
+        }
+    assert all(found[key][0]["id"] == key for key in keys)
+    assert calls.get("GetObject") == len(by_shard) == reader.reads
+    assert calls.get("ListObjectsV2") == 1
