@@ -24,6 +24,7 @@ import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from typing import IO, Any
 
 from contract import jsontext
@@ -220,26 +221,10 @@ def remember_sent(
     kept = 0
     while pending:
         held = _Pass(pending, pass_records, pass_bytes)
-        raw = _RawRecords(store)
-        warehouses = LineWarehouses(config, rejected or {})
-        for line in lines():
-            record_id = line.get("id")
-            if "source_key" in line:  # a stock sync's line says both
-                erp_key, warehouse = line["source_key"], line.get("warehouse")
-            else:
-                record = raw.at(line.get("position"))
-                erp_key = key_of(record) or (None if record_id is None else str(record_id))
-                warehouse = warehouses.of(line, erp_key or "", record)
-            if not erp_key or record_id is None or str(record_id) not in sent:
-                continue
-            shard = shard_of(str(erp_key), shards)
+        for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
+            shard = shard_of(erp_key, shards)
             if shard in held.mine:
-                entry = {
-                    "id": str(record_id),
-                    "product": line.get("product"),
-                    "warehouse": warehouse,
-                }
-                held.add(shard, str(erp_key), entry)
+                held.add(shard, erp_key, entry)
         kept += held.kept
         writes: list[tuple[int, _Held]] = [
             (shard, held.shards[shard]) for shard in sorted(held.shards)
@@ -256,6 +241,66 @@ def remember_sent(
                 write.result()  # the first error is raised here
         pending = [shard for shard in pending if shard not in held.mine]
     return kept
+
+
+def _entries(
+    store: RunStore,
+    config: ClientConfig,
+    lines: Iterable[dict[str, Any]],
+    sent: set[str],
+    rejected: dict[str, set[int]] | None,
+    key_of: Callable[[Any], str | None],
+) -> Iterator[tuple[str, Entry]]:
+    """(ERP key, the entry to keep) for each line whose record was sent.
+
+    A line that says its `source_key` (and `warehouse`) is taken as it is: a
+    stock sync's, or a page's kept line (`sent_lines`); otherwise both are
+    found from the raw ERP record at the line's `position`.
+    """
+    raw = _RawRecords(store)
+    warehouses = LineWarehouses(config, rejected or {})
+    for line in lines:
+        record_id = line.get("id")
+        if "source_key" in line:
+            erp_key, warehouse = line["source_key"], line.get("warehouse")
+        else:
+            record = raw.at(line.get("position"))
+            erp_key = key_of(record) or (None if record_id is None else str(record_id))
+            warehouse = warehouses.of(line, erp_key or "", record)
+        if not erp_key or record_id is None or str(record_id) not in sent:
+            continue
+        yield (
+            str(erp_key),
+            {
+                "id": str(record_id),
+                "product": line.get("product"),
+                "warehouse": warehouse,
+            },
+        )
+
+
+def sent_lines(
+    store: RunStore,
+    config: ClientConfig,
+    lines: Iterable[dict[str, Any]],
+    sent: set[str],
+    rejected: dict[str, set[int]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One page's records that reached the product, as the store keeps them, with their ERP key.
+
+    A page of a run mapped page by page writes these while its pages are at
+    hand (its raw page is read once); the run's finish step then keeps them
+    (`remember_sent` over these lines) without reading the run's product-ready
+    and raw pages again.
+    """
+    key_of = source_key_reader(config)
+    for erp_key, entry in _entries(store, config, lines, sent, rejected, key_of):
+        yield {
+            "id": entry["id"],
+            "source_key": erp_key,
+            "warehouse": entry["warehouse"],
+            "product": entry["product"],
+        }
 
 
 _Held = dict[str, list[tuple[str, bytes]]]
@@ -467,8 +512,21 @@ def remember_loaded(
     pages: list[str],
     loaded: set[str],
     rejected_key: str,
+    kept_lines: list[str] | None = None,
 ) -> int:
-    """After a load: keep the product records that reached the product (a full sync replaces all)."""
+    """After a load: keep the product records that reached the product (a full sync replaces all).
+
+    `kept_lines`: where the run's pages already wrote their `sent_lines` (a
+    run mapped page by page); read instead of the product-ready `pages`.
+    """
+    if kept_lines is not None:
+        return remember_sent(
+            store,
+            config,
+            lambda: chain.from_iterable(store.iter_lines(key) for key in kept_lines),
+            loaded,
+            replace=sync_type == "initial",
+        )
     return remember_sent(
         store,
         config,

@@ -27,7 +27,7 @@ from runtime.handlers.deps import Deps
 from runtime.handlers.events import FinishRequest
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.load_run import RunLoad, note_loaded, opened_adapter, summarize, wrap_up
-from runtime.handlers.parts import Part, parts_of
+from runtime.handlers.parts import Part, parts_of, sent_part_key
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger
 from runtime.runstore import (
@@ -57,6 +57,8 @@ class Gathered:
     bundle_sha256: str | None = None
     parts: int = 0
     unloaded: list[str] = field(default_factory=list)
+    kept_lines: list[str] | None = field(default_factory=list)
+    """The parts' `sent-records.ndjson` (None: a part wrote none; the stock store reads the pages)."""
 
 
 def finish(event: FinishRequest, deps: Deps) -> dict[str, Any]:
@@ -104,6 +106,7 @@ def finish(event: FinishRequest, deps: Deps) -> dict[str, Any]:
                         pages=gathered.pages,
                         rejected_key=rejected_key(client_id, run_id),
                         skipped=gathered.skipped,
+                        kept_lines=gathered.kept_lines,
                     ),
                     [],
                     gathered.mapping_sha256,
@@ -186,6 +189,11 @@ def _add_loaded(
     progress.loaded.update(intern(str(rid)) for rid in loaded.get("loaded", []))
     gathered.skipped.extend(map(str, loaded.get("skipped", [])))
     gathered.pages.extend(loaded.get("canonical_pages", []))
+    if gathered.kept_lines is not None and not loaded.get("stopped"):
+        if loaded.get("sent"):
+            gathered.kept_lines.append(sent_part_key(client_id, run_id, part.name))
+        else:  # a part loaded by an older loader: the run's pages are read instead
+            gathered.kept_lines = None
     if loaded.get("failed"):
         for line in store.iter_lines(failed_records_key(client_id, run_id, part.name)):
             failed.add_complete(line)

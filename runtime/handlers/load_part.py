@@ -2,8 +2,9 @@
 
 The transformer mapped the part (mode `page` or `retried`); this loads its
 product-ready pages and reports its failed records under the part, with
-their raw ERP copies, then writes the part's account (`loaded.json`,
-runtime/handlers/parts.py). The run's finish step adds the parts up: the
+their raw ERP copies, then writes what it sent as the client's stock store keeps it
+(`sent-records.ndjson`, read by the finish step instead of the run's pages)
+and the part's account (`loaded.json`, runtime/handlers/parts.py). The run's finish step adds the parts up: the
 summary, the retry state, the watermark and the alerts are its, not a part's.
 
 The Map state runs `page_concurrency` parts at once (the client's
@@ -19,16 +20,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from runtime.config import ClientConfig
 from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
 from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.load_run import opened_adapter, report_stop, send_part, skipped_ids
-from runtime.handlers.parts import loaded_part_key
+from runtime.handlers.parts import loaded_part_key, sent_part_key
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger
 from runtime.runstore import RunStore, failed_records_key, part_of_page
 from runtime.stages.load import LoadProgress
+from runtime.stock_store import rejected_parts, sent_lines
 
 
 def part_workers(concurrency: int, page_concurrency: int, page_count: int) -> int:
@@ -68,6 +71,7 @@ def load_part(event: Transformed, deps: Deps) -> dict[str, Any]:
                 ):
                     send_part(store, adapter, rejected, pages, failed, progress, *sending)
                 failed_key = failed.finish(store, raw_pages)
+                _keep_sent(store, config, event, part, pages, rejected, progress)
             except Exception as exc:
                 if not failed.writer.closed:
                     report_stop(store, failed, progress, exc, rejected, pages, raw_pages)
@@ -125,6 +129,7 @@ def _account(
         loaded_part_key(event.client_id, event.run_id, part),
         {
             "stopped": stopped,
+            "sent": not stopped,  # its sent-records.ndjson is written
             "canonical_count": progress.canonical_count,
             "mapping_rejected": progress.mapping_rejects,
             "success": progress.success,
@@ -138,3 +143,24 @@ def _account(
             "rejected_key": rejected,
         },
     )
+
+
+def _keep_sent(
+    store: RunStore,
+    config: ClientConfig,
+    event: Transformed,
+    part: str,
+    pages: list[str],
+    rejected: str,
+    progress: LoadProgress,
+) -> None:
+    """What the part sent, as the client's stock store keeps it, while its pages are at hand."""
+    with store.ndjson_writer(sent_part_key(event.client_id, event.run_id, part)) as kept:
+        for line in sent_lines(
+            store,
+            config,
+            store.iter_records(pages),
+            progress.loaded,
+            rejected_parts(store.iter_lines(rejected)),
+        ):
+            kept.write(line)

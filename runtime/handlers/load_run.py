@@ -133,6 +133,8 @@ class RunLoad:
     pages: list[str]
     rejected_key: str
     skipped: list[str] = field(default_factory=list)
+    kept_lines: list[str] | None = None
+    """Where the run's pages wrote the records they sent (a run mapped page by page)."""
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,15 @@ def wrap_up(
     )
     progress.handled.update(done.skipped)
     failed_key = done.failed.finish(store, raw_pages)
-    remember_loaded(store, config, sync_type, done.pages, progress.loaded, done.rejected_key)
+    remember_loaded(
+        store,
+        config,
+        sync_type,
+        done.pages,
+        progress.loaded,
+        done.rejected_key,
+        done.kept_lines,
+    )
     if sync_type != "stock":  # a stock row is no record to map again
         _keep_for_retry(
             store,

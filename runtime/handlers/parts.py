@@ -4,8 +4,9 @@ A run mapped and loaded page by page (the workflow's Map state) leaves, per
 extracted page N, a part `parts/{N:05d}/` (and `parts/retried/` for the
 records retried from the client's retry state): the transformer's reports
 and `transformed.json` (its counts and the ids it mapped), the loader's
-`failed-records.ndjson` and `loaded.json` (its counts and the ids it
-handled, loaded and skipped). Each is small: one page's worth.
+`failed-records.ndjson`, `sent-records.ndjson` (what reached the product,
+as the client's stock store keeps it) and `loaded.json` (its counts and the
+ids it handled, loaded and skipped). Each is small: one page's worth.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from runtime.runstore import PARTS_DIR, RunStore, part_prefix, run_prefix
 
 TRANSFORMED = "transformed.json"
 LOADED = "loaded.json"
+SENT = "sent-records.ndjson"
 
 
 def transformed_part_key(client_id: str, run_id: str, part: str) -> str:
@@ -29,6 +31,11 @@ def transformed_part_key(client_id: str, run_id: str, part: str) -> str:
 def loaded_part_key(client_id: str, run_id: str, part: str) -> str:
     """The loader's account of one part."""
     return part_prefix(client_id, run_id, part) + LOADED
+
+
+def sent_part_key(client_id: str, run_id: str, part: str) -> str:
+    """The records one part sent, as the client's stock store keeps them (stock_store.sent_lines)."""
+    return part_prefix(client_id, run_id, part) + SENT
 
 
 def listed_pages(store: RunStore, client_id: str, run_id: str) -> list[str]:
