@@ -226,9 +226,13 @@ class RunStore:
         """A writer that streams records into pages of `page_size`, numbered from `first_page`."""
         return PageWriter(self, client_id, run_id, stage, first_page)
 
-    def ndjson_writer(self, key: str) -> NdjsonWriter:
-        """A writer for one (possibly large) NDJSON object."""
-        return NdjsonWriter(self, key)
+    def ndjson_writer(self, key: str, *, skip_empty: bool = False) -> NdjsonWriter:
+        """A writer for one (possibly large) NDJSON object.
+
+        `skip_empty`: nothing is uploaded when nothing was written (a page's
+        usually empty reports; their readers know the count).
+        """
+        return NdjsonWriter(self, key, skip_empty=skip_empty)
 
     # reading
 
@@ -386,9 +390,10 @@ class PageWriter:
 class NdjsonWriter:
     """Writes one NDJSON object, spooling to a temporary file past a few MB."""
 
-    def __init__(self, store: RunStore, key: str) -> None:
+    def __init__(self, store: RunStore, key: str, *, skip_empty: bool = False) -> None:
         self.store = store
         self.key = key
+        self.skip_empty = skip_empty
         self.count = 0
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_BYTES)  # noqa: SIM115
         self._closed = False
@@ -404,7 +409,9 @@ class NdjsonWriter:
         self.count += 1
 
     def close(self) -> str:
-        """Upload (an empty object when nothing was written) and return the key."""
+        """Upload (an empty object when nothing was written, unless `skip_empty`); the key."""
+        if not self._closed and self.skip_empty and not self.count:
+            self.discard()
         if not self._closed:
             self._closed = True
             self._file.seek(0)

@@ -160,8 +160,14 @@ def _add_transformed(
         gathered.counts[name] += int(transformed.get(name, 0))
     gathered.mapping_sha256 = transformed.get("mapping_sha256") or gathered.mapping_sha256
     gathered.bundle_sha256 = transformed.get("bundle_sha256") or gathered.bundle_sha256
+    counted = {
+        "validation": "report_lines",
+        "rejected": "rejected_count",
+        "skipped": "skipped_count",
+        "retried": "retried_count",
+    }
     for kind, key in names.items():
-        if kind == "retried" and not transformed.get("retried_count"):
+        if not transformed.get(counted[kind]):  # an empty report of a part is not written
             continue
         for line in store.iter_lines(key(client_id, run_id, part.name)):
             writers[kind].write(line)

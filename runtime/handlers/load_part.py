@@ -47,7 +47,7 @@ def load_part(event: Transformed, deps: Deps) -> dict[str, Any]:
     run = StageRun(deps, "loader", client_id, run_id, sync_type)
     part = "retried" if event.mode == "retried" else part_of_page(run.key(event.page_key or ""))
     pages = run.keys(event.canonical_pages)
-    rejected = run.key(event.rejected_key)
+    rejected = run.key(event.rejected_key) if event.rejected_count else None
     raw_pages = run.keys(
         [
             *([event.page_key] if event.page_key else []),
@@ -56,7 +56,9 @@ def load_part(event: Transformed, deps: Deps) -> dict[str, Any]:
     )
     latency = LatencyRecorder()
     store = deps.run_store(event.bucket)
-    failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id, part)))
+    failed = FailedRecords(
+        store.ndjson_writer(failed_records_key(client_id, run_id, part), skip_empty=True)
+    )
     progress = LoadProgress()
     run.resume()
     try:
@@ -114,7 +116,7 @@ def _account(
     failed: FailedRecords,
     failed_key: str,
     pages: list[str],
-    rejected: str,
+    rejected: str | None,
     *,
     stopped: bool = False,
 ) -> None:
@@ -151,7 +153,7 @@ def _keep_sent(
     event: Transformed,
     part: str,
     pages: list[str],
-    rejected: str,
+    rejected: str | None,
     progress: LoadProgress,
 ) -> None:
     """What the part sent, as the client's stock store keeps it, while its pages are at hand."""
@@ -161,6 +163,6 @@ def _keep_sent(
             config,
             store.iter_records(pages),
             progress.loaded,
-            rejected_parts(store.iter_lines(rejected)),
+            rejected_parts(store.iter_lines(rejected)) if rejected else {},
         ):
             kept.write(line)

@@ -182,15 +182,17 @@ def opened_adapter(
 def send_part(
     store: RunStore,
     adapter: ProductAdapter,
-    rejected: str,
+    rejected: str | None,
     pages: list[str],
     failed: FailedRecords,
     progress: LoadProgress,
     workers: int,
     batch_size: int,
 ) -> None:
-    """The mapping's rejects to the report, then the product-ready pages to the product."""
-    take_rejects(store.iter_lines(rejected), failed, progress)
+    """The mapping's rejects to the report, then the product-ready pages to the product.
+
+    `rejected` None: the mapping rejected nothing (a page's empty report is not written)."""
+    take_rejects(store.iter_lines(rejected) if rejected else (), failed, progress)
     load_records(
         adapter,
         store.iter_records(pages),
@@ -393,7 +395,7 @@ def report_stop(
     failed: FailedRecords,
     progress: LoadProgress,
     exc: Exception,
-    rejected: str,
+    rejected: str | None,
     pages: list[str],
     raw_pages: list[str],
 ) -> None:
@@ -403,7 +405,7 @@ def report_stop(
     """
     try:
         try:
-            if not progress.rejects_read:
+            if not progress.rejects_read and rejected:
                 for line in store.iter_lines(rejected):
                     failed.add(line)
             reason = stop_reason(exc)

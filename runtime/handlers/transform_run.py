@@ -85,6 +85,7 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         )
         tally = Tally()
         mapping_sha256 = mapping.sha256
+        sparse = {"skip_empty": part is not None}
         with (
             store.page_writer(
                 client_id,
@@ -92,10 +93,11 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
                 "canonical",
                 first_canonical_page(part, event.pages_in_run),
             ) as canonical,
-            store.ndjson_writer(validation_report_key(client_id, run_id, part)) as report,
-            store.ndjson_writer(rejected_key(client_id, run_id, part)) as rejected,
-            store.ndjson_writer(retried_key(client_id, run_id, part)) as retried,
-            store.ndjson_writer(skipped_key(client_id, run_id, part)) as skipped,
+            # a page's reports are usually empty: none is written then (its counts say so)
+            store.ndjson_writer(validation_report_key(client_id, run_id, part), **sparse) as report,
+            store.ndjson_writer(rejected_key(client_id, run_id, part), **sparse) as rejected,
+            store.ndjson_writer(retried_key(client_id, run_id, part), **sparse) as retried,
+            store.ndjson_writer(skipped_key(client_id, run_id, part), **sparse) as skipped,
         ):
             writers = _Writers(canonical, report, rejected, skipped)
             seen: set[str] = set()
@@ -141,7 +143,12 @@ def transform(event: Extracted, deps: Deps) -> Transformed:
         )  # the finish step adds the parts up (runtime/handlers/finish_run.py)
         store.put_json(
             transformed_part_key(client_id, run_id, part),
-            {**counts, "validation_errors": summary.model_dump(), "ids": sorted(seen)},
+            {
+                **counts,
+                "report_lines": report.count,
+                "validation_errors": summary.model_dump(),
+                "ids": sorted(seen),
+            },
         )
     logger.info(
         "Transformation finished",
