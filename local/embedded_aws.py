@@ -50,7 +50,7 @@ from local.sdk_models import preload, shared_models
 from local.sfn_quotas import HISTORY_EVENT_LIMIT, enforcing
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
-from runtime.settings import ENVIRONMENT_ENV
+from runtime.settings import ENVIRONMENT_ENV, MAX_PAGE_CONCURRENCY_ENV
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_REGION = "us-east-1"
@@ -342,6 +342,12 @@ class LocalAws:
             # marks the local engine: API URLs may then be plain http to loopback (runtime.api_url)
             ENVIRONMENT_ENV: LOCAL_ENVIRONMENT,
         }
+        if self.dispatcher.isolated and MAX_PAGE_CONCURRENCY_ENV not in os.environ:
+            # each invocation is a child forked from this process, whose threads serve moto:
+            # a fork while another page's request holds a lock here hangs the child on it, so
+            # the Map state takes one page at a time (each page's loader has the client's
+            # whole concurrency: runtime/handlers/load_part.py)
+            wanted[MAX_PAGE_CONCURRENCY_ENV] = "1"
         self._set_environment(wanted)
 
     def _set_environment(self, variables: Mapping[str, str | None]) -> None:

@@ -21,6 +21,7 @@ DEDUP_TABLE_ENV = "DEDUP_TABLE"
 EXTRACT_MAX_PAGES_ENV = "EXTRACT_MAX_PAGES"
 EXTRACT_RESERVE_MS_ENV = "EXTRACT_RESERVE_MS"
 INLINE_MAX_PAGES_ENV = "INLINE_MAX_PAGES"
+MAX_PAGE_CONCURRENCY_ENV = "MAX_PAGE_CONCURRENCY"
 RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
 PAUSE_FRESHNESS_ENV = "PAUSE_FRESHNESS_MS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
@@ -149,6 +150,15 @@ def inline_max_pages(explicit: int | None = None) -> int:
     through the distributed one (40: an inline iteration costs the execution's history about
     ten events, and an execution holds 25,000). Tests lower it to exercise the distributed Map."""
     return _int(explicit, INLINE_MAX_PAGES_ENV, DEFAULT_INLINE_MAX_PAGES, 0, 1000)
+
+
+def max_page_concurrency(explicit: int | None = None) -> int:
+    """Pages the Map state maps and loads at once, at most (64: no cap below the client's
+    `product_concurrency`). The local engine with killable Lambda children sets 1: it forks each
+    child from a process whose threads serve moto, and a fork while another invocation's request
+    holds a lock there leaves the child waiting on it forever; one page at a time, each page's
+    loader then takes the client's whole concurrency."""
+    return _int(explicit, MAX_PAGE_CONCURRENCY_ENV, 64, 1, 64)
 
 
 def rate_window_seconds(explicit: int | None = None) -> int:

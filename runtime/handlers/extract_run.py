@@ -149,7 +149,9 @@ def extract(
                     outcome.pages = _pages_written(store, client_id, plan.run_id, writer)
     finally:
         latency.emit(client_id, sync_type)
-    concurrency = deps.product_concurrency or config.product_concurrency
+    concurrency = min(
+        deps.product_concurrency or config.product_concurrency, settings.max_page_concurrency()
+    )
     return _finished(request, deps, config.product_type, concurrency, plan, store, outcome, seq + 1)
 
 

@@ -60,3 +60,16 @@ def test_the_pages_running_at_once_share_the_clients_concurrency(
     concurrency: int, page_concurrency: int, pages: int, workers: int
 ) -> None:
     assert part_workers(concurrency, page_concurrency, pages) == workers
+
+
+def test_the_pages_at_once_can_be_capped_for_the_local_engines_forked_children(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from runtime import settings
+
+    monkeypatch.delenv(settings.MAX_PAGE_CONCURRENCY_ENV, raising=False)
+    assert settings.max_page_concurrency() == 64  # no cap below the client's concurrency
+    monkeypatch.setenv(settings.MAX_PAGE_CONCURRENCY_ENV, "1")
+    assert settings.max_page_concurrency() == 1
+    # one page at a time: that page's loader has the client's whole concurrency
+    assert part_workers(4, settings.max_page_concurrency(), 100) == 4
