@@ -37,7 +37,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import ExitStack, redirect_stdout
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,6 @@ import ops
 from local.embedded_aws import LocalAws
 from local.invocation_log import SUCCEEDED, Invocation
 from local.lambda_dispatch import DEFAULT_HANDLERS
-from local.provision import provision
 from runtime.config import MAX_REQUESTS_PER_MINUTE
 
 MB = 2**20
@@ -248,19 +247,11 @@ def main() -> None:
 def _measure(args: argparse.Namespace, size: int) -> ScaleRun:
     """One size on a fresh embedded AWS, the handlers' log lines sent to /dev/null."""
     real_stdout: Any = sys.stdout
-    with (
-        open(os.devnull, "w") as quiet,
-        redirect_stdout(quiet),
-        LocalAws(
-            0,
-            isolated=True,
-            lambda_timeout=args.lambda_timeout,
-            record_invocations=True,
-        ) as aws,
-    ):
-        provision(aws)
+    with sync_bench.quiet_engine(
+        isolated=True, lambda_timeout=args.lambda_timeout, record_invocations=True
+    ) as (aws, deployment):
         print(f"running {size:,} products ...", file=real_stdout, flush=True)
-        return run_size(aws, ops.Deployment(aws.url), args.product_type, size, args.seed)
+        return run_size(aws, deployment, args.product_type, size, args.seed)
 
 
 if __name__ == "__main__":

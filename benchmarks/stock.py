@@ -21,7 +21,7 @@ import os
 import platform
 import secrets
 import sys
-from contextlib import ExitStack, redirect_stdout
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,14 +38,13 @@ from sync import (  # noqa: E402
     SimProcess,
     StoreTimer,
     _cpu_model,
+    quiet_engine,
     siesa_sim,
     sim_process,
 )
 
 import ops  # noqa: E402
-from local.embedded_aws import LocalAws  # noqa: E402
 from local.lambda_dispatch import DEFAULT_HANDLERS  # noqa: E402
-from local.provision import provision  # noqa: E402
 
 WAREHOUSE = "BOD-01"
 
@@ -174,13 +173,7 @@ def main() -> None:
     )
     figures: list[Figures] = []
     timer = StoreTimer()
-    with (
-        open(os.devnull, "w") as quiet,
-        redirect_stdout(quiet),
-        LocalAws(0, handlers=dict(handlers)) as aws,
-    ):
-        provision(aws)
-        deployment = ops.Deployment(aws.url)
+    with quiet_engine(handlers=dict(handlers)) as (_, deployment):
         for product_type in ("kong", "wms"):
             figures.extend(run_client(deployment, handlers, timer, product_type, args))
     print(

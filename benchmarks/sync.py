@@ -117,6 +117,17 @@ class MeasuredHandler:
         self.peaks.clear()
 
 
+@contextmanager
+def quiet_engine(**engine: Any) -> Iterator[tuple[LocalAws, ops.Deployment]]:
+    """The embedded AWS, provisioned, with the handlers' log lines and metrics sent to /dev/null.
+
+    `engine`: LocalAws's keywords (handlers, isolated, lambda_timeout, ...).
+    """
+    with open(os.devnull, "w") as quiet, redirect_stdout(quiet), LocalAws(0, **engine) as aws:
+        provision(aws)
+        yield aws, ops.Deployment(aws.url)
+
+
 class StoreTimer:
     """Times the loader's `remember_loaded` (the per-client store of records sent): wall and CPU."""
 
@@ -412,13 +423,7 @@ def _run(
     timed: list[SyncFigures] = []
     memory: list[SyncFigures] = []
     timer = StoreTimer()
-    with (
-        open(os.devnull, "w") as quiet,
-        redirect_stdout(quiet),
-        LocalAws(0, handlers=dict(handlers)) as aws,
-    ):
-        provision(aws)
-        deployment = ops.Deployment(aws.url)
+    with quiet_engine(handlers=dict(handlers)) as (_, deployment):
         for product_type in ("kong", "wms"):
             for handler in handlers.values():
                 handler.reset(trace=False)
