@@ -1,8 +1,12 @@
 """Records leaving a client's scope: which records the product holds live, and which left.
 
 The platform keeps, per client, the ids it loaded into the product and that
-are still live (`runs/{client_id}/live-ids.json`, written by the loader
-beside the retry state, with the same newer-run guard). A live record LEAVES
+are still live, in LIVE_SHARDS objects `runs/{client_id}/live-ids/shard-NN.json`
+chosen by a hash of the id (written by the loader beside the retry state,
+with the same newer-run guard), so the end of a run takes one shard at a
+time and its memory does not grow with the catalog (runtime/run_ids.py). A
+client whose ids an older loader kept in one `runs/{client_id}/live-ids.json`
+has them moved into the shards by its next run. A live record LEAVES
 SCOPE when a later run
 
 - has it skipped by the mapping (a `skip when` rule: a skip line with its id), or
@@ -15,7 +19,7 @@ does it through the adapter: runtime/handlers/leaving.py). An action that
 fails keeps the id `pending` and every later run tries it again, until it is
 done or the record comes back. A full sync whose extract lacks more than
 MAX_ABSENT_SHARE of the live records is taken for a broken extract: those
-records are reported, nothing is changed.
+records are reported, nothing is changed (counted over every shard).
 
 Reports of a run: `skipped.ndjson` (transformer, one line per skipped record)
 and `left-scope.ndjson` (loader, one line per record that left scope, with
@@ -30,9 +34,12 @@ from dataclasses import dataclass, field
 from runtime.client_state import store_unless_newer
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
+from runtime.run_ids import LIVE_SHARDS
 from runtime.runstore import RunStore, part_prefix, run_prefix
+from runtime.shards import shard_of
 
 LIVE_NAME = "live-ids.json"
+"""The one object an older loader kept every live id in."""
 MAX_ABSENT_SHARE = 0.5
 SKIPPED = "skipped by the mapping"
 ABSENT = "absent from the ERP's full extract"
@@ -49,8 +56,18 @@ def left_scope_key(client_id: str, run_id: str) -> str:
 
 
 def live_key(client_id: str) -> str:
-    """`runs/{client_id}/live-ids.json`."""
+    """`runs/{client_id}/live-ids.json`: an older loader's single object."""
     return f"runs/{validate_client_id(client_id)}/{LIVE_NAME}"
+
+
+def live_prefix(client_id: str) -> str:
+    """`runs/{client_id}/live-ids/`: the shards."""
+    return f"runs/{validate_client_id(client_id)}/live-ids/"
+
+
+def live_shard_key(client_id: str, shard: int) -> str:
+    """`runs/{client_id}/live-ids/shard-NN.json`."""
+    return f"{live_prefix(client_id)}shard-{shard:02d}.json"
 
 
 @dataclass
@@ -62,12 +79,15 @@ class LiveState:
     ids: set[str] = field(default_factory=set)
     pending: dict[str, str] = field(default_factory=dict)
     """Left scope, action not done yet: id -> why it left."""
+    shard: int | None = None
+    """Which of the client's shards this is (None: all of them)."""
 
     def to_json(self) -> dict[str, object]:
         """The state as stored."""
         return {
             "client_id": self.client_id,
             "run_id": self.run_id,
+            "shard": self.shard,
             "ids": sorted(self.ids),
             "pending": dict(sorted(self.pending.items())),
         }
@@ -82,19 +102,41 @@ class Leaving:
 
 
 def leaving(
-    state: LiveState, *, full_sync: bool, seen: Iterable[str], skipped: Iterable[str]
+    state: LiveState,
+    *,
+    full_sync: bool,
+    seen: Iterable[str],
+    skipped: Iterable[str],
+    broken_extract: bool | None = None,
 ) -> Leaving:
-    """Which live records leave scope in a run that saw `seen` ids and skipped `skipped` (pure)."""
+    """Which live records leave scope in a run that saw `seen` ids and skipped `skipped` (pure).
+
+    `broken_extract`: whether the full extract is taken for a broken one, decided
+    over every shard of the client (`is_broken_extract`); None decides it from
+    `state` alone.
+    """
     seen_ids, skipped_ids = _as_set(seen), _as_set(skipped)
     records = {rid: why for rid, why in state.pending.items() if rid not in seen_ids - skipped_ids}
     records.update({rid: SKIPPED for rid in state.ids & skipped_ids})
     if not full_sync:
         return Leaving(records)
-    absent = state.ids - seen_ids - skipped_ids
-    if state.ids and len(absent) > MAX_ABSENT_SHARE * len(state.ids):
+    absent = absent_ids(state, seen_ids, skipped_ids)
+    if broken_extract is None:
+        broken_extract = is_broken_extract(len(state.ids), len(absent))
+    if broken_extract:
         return Leaving(records, held_back=len(absent))
     records.update({rid: ABSENT for rid in absent})
     return Leaving(records)
+
+
+def absent_ids(state: LiveState, seen: Set[str], skipped: Set[str]) -> set[str]:
+    """The live ids a full extract lacks (`seen` holds every id the run saw)."""
+    return state.ids - seen - skipped
+
+
+def is_broken_extract(live: int, absent: int) -> bool:
+    """A full extract lacking more than MAX_ABSENT_SHARE of the live records is taken for broken."""
+    return live > 0 and absent > MAX_ABSENT_SHARE * live
 
 
 def next_live(
@@ -111,7 +153,7 @@ def next_live(
     ids.difference_update(pending)
     ids |= loaded_ids
     kept = {rid: why for rid, why in pending.items() if rid not in loaded_ids}
-    return LiveState(state.client_id, run_id, ids, kept)
+    return LiveState(state.client_id, run_id, ids, kept, state.shard)
 
 
 def _as_set(ids: Iterable[str]) -> Set[str]:
@@ -119,13 +161,75 @@ def _as_set(ids: Iterable[str]) -> Set[str]:
     return ids if isinstance(ids, Set) else set(ids)
 
 
+class LiveShards:
+    """A client's live ids as stored, read and written one shard at a time.
+
+    The shards are listed once; a client with no shards yet but an older
+    loader's single object has that object split into shards here (read
+    whole, once), and `retire_legacy` removes it when every shard is written.
+    """
+
+    def __init__(self, store: RunStore, client_id: str, shards: int = LIVE_SHARDS) -> None:
+        self.store, self.client_id, self.shards = store, client_id, shards
+        self.stored = set(store.list_keys(live_prefix(client_id)))
+        self._legacy: dict[int, LiveState] | None = None
+        if not self.stored:
+            legacy = _parsed(store, client_id, live_key(client_id), shard=None)
+            if legacy is not None:
+                self._legacy = _split(legacy, shards)
+
+    def read(self, shard: int) -> LiveState:
+        """One shard's state (empty when it has none)."""
+        if self._legacy is not None:
+            return self._legacy.get(shard) or LiveState(self.client_id, shard=shard)
+        key = live_shard_key(self.client_id, shard)
+        stored = _parsed(self.store, self.client_id, key, shard) if key in self.stored else None
+        return stored or LiveState(self.client_id, shard=shard)
+
+    def write(self, shard: int, before: LiveState, after: LiveState) -> bool:
+        """Store a shard's new state unless a newer run's is there; False when one was.
+
+        An unchanged shard is not written again (a run that changed nothing
+        of it writes nothing). `before` is the state read for this run: its
+        run id is the guard's (one run of a client at a time holds the lease,
+        so no other run writes between the two).
+        """
+        if self._legacy is None and (before.ids, before.pending) == (after.ids, after.pending):
+            return True
+        return store_unless_newer(
+            self.store,
+            live_shard_key(self.client_id, shard),
+            stored_run_id=before.run_id,
+            run_id=after.run_id,
+            document=after.to_json(),
+        )
+
+    def retire_legacy(self) -> None:
+        """Remove the older loader's single object once its ids are in the shards."""
+        if self._legacy is not None:
+            self.store.delete(live_key(self.client_id))
+            self._legacy = None
+
+
 def read_live(store: RunStore, client_id: str) -> LiveState:
-    """The client's live ids; an empty state when there is none yet."""
-    document = store.get_json_if_present(live_key(client_id))
+    """Every shard of the client's live ids in one state (an operator's view: `siesa reconcile`)."""
+    live = LiveShards(store, client_id)
+    whole = LiveState(client_id)
+    for shard in range(live.shards):
+        state = live.read(shard)
+        whole.ids |= state.ids
+        whole.pending.update(state.pending)
+        whole.run_id = max(filter(None, (whole.run_id, state.run_id)), default=None)
+    return whole
+
+
+def _parsed(store: RunStore, client_id: str, key: str, shard: int | None) -> LiveState | None:
+    """The state stored at `key`; None when there is none."""
+    document = store.get_json_if_present(key)
     if document is None:
-        return LiveState(client_id)
+        return None
     if not isinstance(document, dict) or not isinstance(document.get("ids"), list):
-        raise RunDataError(f"s3://{store.bucket}/{live_key(client_id)} is not a live-ids state")
+        raise RunDataError(f"s3://{store.bucket}/{key} is not a live-ids state")
     pending = document.get("pending")
     run_id = document.get("run_id")
     return LiveState(
@@ -133,18 +237,18 @@ def read_live(store: RunStore, client_id: str) -> LiveState:
         run_id if isinstance(run_id, str) else None,
         {str(rid) for rid in document["ids"]},
         {str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {},
+        shard,
     )
 
 
-def write_live(store: RunStore, state: LiveState) -> bool:
-    """Store the state unless a newer run's state is there already; False when it was."""
-    stored = store.get_json_if_present(live_key(state.client_id))  # its run id: no set built
-    stored_run_id = stored.get("run_id") if isinstance(stored, dict) else None
-    del stored
-    return store_unless_newer(
-        store,
-        live_key(state.client_id),
-        stored_run_id=stored_run_id if isinstance(stored_run_id, str) else None,
-        run_id=state.run_id,
-        document=state.to_json(),
-    )
+def _split(state: LiveState, shards: int) -> dict[int, LiveState]:
+    """An older loader's single state, shard by shard."""
+    split: dict[int, LiveState] = {}
+    for rid in state.ids:
+        shard = shard_of(rid, shards)
+        split.setdefault(shard, LiveState(state.client_id, state.run_id, shard=shard)).ids.add(rid)
+    for rid, why in state.pending.items():
+        shard = shard_of(rid, shards)
+        split.setdefault(shard, LiveState(state.client_id, state.run_id, shard=shard))
+        split[shard].pending[rid] = why
+    return split

@@ -19,19 +19,19 @@ id when that cannot be read).
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
-from typing import IO, Any
+from typing import Any
 
 from contract import jsontext
 from runtime.config import ClientConfig, validate_client_id
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import RunStore, encode_line
+from runtime.shards import LineSpool
+from runtime.shards import shard_of as shards_shard_of
 from runtime.stages.stock import row_key
 
 SHARDS = 64
@@ -57,9 +57,8 @@ def store_prefix(client_id: str) -> str:
 
 
 def shard_of(erp_key: str, shards: int = SHARDS) -> int:
-    """The shard an ERP key lives in (stable across processes: not Python's `hash`)."""
-    digest = hashlib.sha256(erp_key.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % shards
+    """The shard an ERP key lives in."""
+    return shards_shard_of(erp_key, shards)
 
 
 def shard_key(client_id: str, shard: int) -> str:
@@ -195,7 +194,7 @@ def remember_sent(
     store: RunStore,
     config: ClientConfig,
     lines: Callable[[], Iterable[dict[str, Any]]],
-    sent: set[str],
+    sent: set[str] | None,
     *,
     replace: bool,
     rejected: dict[str, set[int]] | None = None,
@@ -203,7 +202,7 @@ def remember_sent(
     pass_records: int = PASS_RECORDS,
     pass_bytes: int = PASS_BYTES,
 ) -> int:
-    """Keep the product records of `lines` whose id is in `sent`; returns how many were kept.
+    """Keep the product records of `lines` whose id is in `sent` (None: every line's); returns how many.
 
     `lines` gives the run's product-ready lines afresh on each call: one
     pass over them keeps every shard it can hold (`_Pass`: at most
@@ -212,7 +211,7 @@ def remember_sent(
     written anew, so records the full sync no longer sent are dropped;
     otherwise the shards the run touched are read, merged and written.
     """
-    if not sent and not replace:
+    if sent is not None and not sent and not replace:
         return 0
     client_id = config.client_id
     key_of = source_key_reader(config)
@@ -247,7 +246,7 @@ def _entries(
     store: RunStore,
     config: ClientConfig,
     lines: Iterable[dict[str, Any]],
-    sent: set[str],
+    sent: set[str] | None,
     rejected: dict[str, set[int]] | None,
     key_of: Callable[[Any], str | None],
 ) -> Iterator[tuple[str, Entry]]:
@@ -267,7 +266,7 @@ def _entries(
             record = raw.at(line.get("position"))
             erp_key = key_of(record) or (None if record_id is None else str(record_id))
             warehouse = warehouses.of(line, erp_key or "", record)
-        if not erp_key or record_id is None or str(record_id) not in sent:
+        if not erp_key or record_id is None or (sent is not None and str(record_id) not in sent):
             continue
         yield (
             str(erp_key),
@@ -452,10 +451,6 @@ class ShardReader:
         return found
 
 
-SPOOL_MEMORY_BYTES = 256 * 1024
-"""What one shard's spool keeps in memory before it goes to a temporary file."""
-
-
 class ShardSpool:
     """A run's stock rows, grouped by ERP key, set aside by the shard of the key.
 
@@ -468,35 +463,25 @@ class ShardSpool:
 
     def __init__(self, shards: int = SHARDS) -> None:
         self.shards = shards
-        self._files: dict[int, IO[bytes]] = {}
+        self._lines = LineSpool()
 
     def add(self, erp_key: str, rows: list[tuple[str, Any]]) -> None:
         """Set one item's rows (position, row) aside under its shard."""
-        shard = shard_of(erp_key, self.shards)
-        spool = self._files.get(shard)
-        if spool is None:
-            spool = self._files[shard] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=SPOOL_MEMORY_BYTES
-            )
-        spool.write(encode_line([erp_key, rows]))
+        self._lines.add(shard_of(erp_key, self.shards), encode_line([erp_key, rows]))
 
     def by_shard(self) -> Iterator[tuple[int, Iterator[tuple[str, list[tuple[str, Any]]]]]]:
         """(shard, its items in the order they came), shard by shard."""
-        for shard in sorted(self._files):
-            yield shard, self._items(self._files[shard])
+        for shard in self._lines.shards():
+            yield shard, self._items(shard)
 
-    @staticmethod
-    def _items(spool: IO[bytes]) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
-        spool.seek(0)
-        for line in spool:
+    def _items(self, shard: int) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
+        for line in self._lines.lines(shard):
             erp_key, rows = jsontext.loads(line)
             yield str(erp_key), [(str(position), row) for position, row in rows]
 
     def close(self) -> None:
         """Drop the spools."""
-        for spool in self._files.values():
-            spool.close()
-        self._files = {}
+        self._lines.close()
 
     def __enter__(self) -> ShardSpool:
         return self
@@ -510,14 +495,15 @@ def remember_loaded(
     config: ClientConfig,
     sync_type: str,
     pages: list[str],
-    loaded: set[str],
+    loaded: set[str] | None,
     rejected_key: str,
     kept_lines: list[str] | None = None,
 ) -> int:
     """After a load: keep the product records that reached the product (a full sync replaces all).
 
     `kept_lines`: where the run's pages already wrote their `sent_lines` (a
-    run mapped page by page); read instead of the product-ready `pages`.
+    run mapped page by page), every one of a record that reached the
+    product; read instead of the product-ready `pages`, with `loaded` None.
     """
     if kept_lines is not None:
         return remember_sent(

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from sys import intern
 from typing import Any
 
 from runtime.handlers.deps import Deps
@@ -30,6 +29,7 @@ from runtime.handlers.load_run import RunLoad, note_loaded, opened_adapter, summ
 from runtime.handlers.parts import Part, parts_of, sent_part_key
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger
+from runtime.run_ids import SpooledRunIds
 from runtime.runstore import (
     NdjsonWriter,
     RunStore,
@@ -47,7 +47,6 @@ class Gathered:
     """The parts added up: what the run's end needs besides the loaded records."""
 
     pages: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(
             ("canonical_count", "rejected_count", "retried_count", "skipped_count"), 0
@@ -56,6 +55,8 @@ class Gathered:
     mapping_sha256: str | None = None
     bundle_sha256: str | None = None
     parts: int = 0
+    ids: SpooledRunIds = field(default_factory=SpooledRunIds)
+    """The ids the parts handled, loaded and skipped, set aside by shard: as many as the catalog."""
     unloaded: list[str] = field(default_factory=list)
     kept_lines: list[str] | None = field(default_factory=list)
     """The parts' `sent-records.ndjson` (None: a part wrote none; the stock store reads the pages)."""
@@ -70,7 +71,23 @@ def finish(event: FinishRequest, deps: Deps) -> dict[str, Any]:
     store = deps.run_store(event.bucket)
     failed = FailedRecords(store.ndjson_writer(failed_records_key(client_id, run_id)))
     progress = LoadProgress()
-    gathered = gather(store, client_id, run_id, failed, progress)
+    with SpooledRunIds() as ids:
+        gathered = gather(store, client_id, run_id, failed, progress, ids)
+        return _finished(event, deps, run, store, failed, progress, gathered, began)
+
+
+def _finished(
+    event: FinishRequest,
+    deps: Deps,
+    run: StageRun,
+    store: RunStore,
+    failed: FailedRecords,
+    progress: LoadProgress,
+    gathered: Gathered,
+    began: float,
+) -> dict[str, Any]:
+    """End the run from what was gathered, or note a stopped one."""
+    client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
     if event.error is not None:
         failed.finish(store, [])
         note_loaded(deps, client_id, run_id, progress)
@@ -105,8 +122,8 @@ def finish(event: FinishRequest, deps: Deps) -> dict[str, Any]:
                         failed,
                         pages=gathered.pages,
                         rejected_key=rejected_key(client_id, run_id),
-                        skipped=gathered.skipped,
                         kept_lines=gathered.kept_lines,
+                        ids=gathered.ids,
                     ),
                     [],
                     gathered.mapping_sha256,
@@ -126,10 +143,15 @@ def finish(event: FinishRequest, deps: Deps) -> dict[str, Any]:
 
 
 def gather(
-    store: RunStore, client_id: str, run_id: str, failed: FailedRecords, progress: LoadProgress
+    store: RunStore,
+    client_id: str,
+    run_id: str,
+    failed: FailedRecords,
+    progress: LoadProgress,
+    ids: SpooledRunIds,
 ) -> Gathered:
-    """Add the run's parts up into `failed`, `progress` and the run's own reports."""
-    gathered = Gathered()
+    """Add the run's parts up into `failed`, `progress`, `ids` and the run's own reports."""
+    gathered = Gathered(ids=ids)
     names = {
         "validation": validation_report_key,
         "rejected": rejected_key,
@@ -190,10 +212,9 @@ def _add_loaded(
     progress.canonical_count += int(loaded.get("canonical_count", 0))
     progress.mapping_rejects += int(loaded.get("mapping_rejected", 0))
     progress.success += int(loaded.get("success", 0))
-    # interned: an id loaded is also handled, and both sets then hold one string for it
-    progress.handled.update(intern(str(rid)) for rid in loaded.get("handled", []))
-    progress.loaded.update(intern(str(rid)) for rid in loaded.get("loaded", []))
-    gathered.skipped.extend(map(str, loaded.get("skipped", [])))
+    gathered.ids.add_part(
+        loaded.get("handled", []), loaded.get("loaded", []), loaded.get("skipped", [])
+    )
     gathered.pages.extend(loaded.get("canonical_pages", []))
     if gathered.kept_lines is not None and not loaded.get("stopped"):
         if loaded.get("sent"):

@@ -7,20 +7,28 @@ becomes what the client chose in `left_scope`: `zero_stock` or
 retries and rate-limit handling), or `report` (listed only). Every one is a
 line of `left-scope.ndjson` with its outcome; an action that fails is
 reported with its reason and stays pending for the next run, never dropped.
+The lines come shard by shard of the live ids, sorted by id within each.
 An authentication error stops the run like any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.adapters.base import ProductAdapter
 from runtime.errors import AuthenticationError, IntegrationError
 from runtime.observability import logger, redact
-from runtime.runstore import RunStore
-from runtime.scope import leaving, left_scope_key, next_live, read_live, write_live
+from runtime.run_ids import RunIds
+from runtime.runstore import NdjsonWriter, RunStore
+from runtime.scope import (
+    LiveShards,
+    absent_ids,
+    is_broken_extract,
+    leaving,
+    left_scope_key,
+    next_live,
+)
 
 SUMMARY_MAX_LEFT = 100
 """The summary travels in the workflow state: it lists at most this many records that left scope."""
@@ -59,39 +67,40 @@ def leave_scope(
     run_id: str,
     choice: str,
     full_sync: bool,
-    seen: Iterable[str],
-    skipped: Iterable[str],
-    loaded: Iterable[str],
+    ids: RunIds,
 ) -> LeftScope:
-    """Find the records that left scope, do the client's choice to each, update the live ids."""
-    state = read_live(store, client_id)
-    found = leaving(state, full_sync=full_sync, seen=seen, skipped=skipped)
-    result = LeftScope(choice, held_back=found.held_back)
-    pending: dict[str, str] = {}
+    """Find the records that left scope, do the client's choice to each, update the live ids.
+
+    One shard of the live ids at a time (runtime/scope.py `LiveShards`), with
+    the run's ids of that shard: memory holds one shard, whatever the catalog.
+    """
+    live = LiveShards(store, client_id)
+    broken = _broken_extract(live, ids) if full_sync else False
+    result = LeftScope(choice)
+    newer = False
     with store.ndjson_writer(left_scope_key(client_id, run_id)) as writer:
-        for record_id, why in sorted(found.records.items()):
-            line = {
-                "id": record_id,
-                "why": why,
-                "choice": choice,
-                **_act(adapter, record_id, choice),
-            }
-            if line["outcome"] == FAILED:
-                pending[record_id] = why
-                result.failed += 1
-            writer.write(line)
-            result.count += 1
-            if len(result.shown) < SUMMARY_MAX_LEFT:
-                result.shown.append(line)
+        for shard in range(live.shards):
+            state, run = live.read(shard), ids.of(shard)
+            found = leaving(
+                state,
+                full_sync=full_sync,
+                seen=run.seen,
+                skipped=run.skipped,
+                broken_extract=broken,
+            )
+            result.held_back += found.held_back
+            pending = _act_on(adapter, found.records, choice, writer, result)
+            done = set(found.records) - set(pending)
+            after = next_live(state, run_id=run_id, loaded=run.loaded, left=done, pending=pending)
+            newer = not live.write(shard, state, after) or newer
     result.key = writer.key
-    done = set(found.records) - set(pending)
-    if not write_live(
-        store, next_live(state, run_id=run_id, loaded=loaded, left=done, pending=pending)
-    ):
+    if newer:
         logger.info("a newer run's live ids are stored; this run's are not written")
-    if found.held_back:
+    else:
+        live.retire_legacy()
+    if result.held_back:
         logger.warning(
-            f"{found.held_back} live record(s) are absent from this full sync's extract: more "
+            f"{result.held_back} live record(s) are absent from this full sync's extract: more "
             "than half the client's records, so the extract is taken for a broken one and "
             "nothing is changed; they stay live"
         )
@@ -101,6 +110,37 @@ def leave_scope(
             extra={"metadata": {"failed": result.failed, "key": result.key}},
         )
     return result
+
+
+def _broken_extract(live: LiveShards, ids: RunIds) -> bool:
+    """Whether this full sync's extract lacks too many of the client's live records (every shard)."""
+    held = absent = 0
+    for shard in range(live.shards):
+        state, run = live.read(shard), ids.of(shard)
+        held += len(state.ids)
+        absent += len(absent_ids(state, run.seen, run.skipped))
+    return is_broken_extract(held, absent)
+
+
+def _act_on(
+    adapter: ProductAdapter,
+    records: dict[str, str],
+    choice: str,
+    writer: NdjsonWriter,
+    result: LeftScope,
+) -> dict[str, str]:
+    """Do the client's choice to each record (id -> why it left); returns those still pending."""
+    pending: dict[str, str] = {}
+    for record_id, why in sorted(records.items()):
+        line = {"id": record_id, "why": why, "choice": choice, **_act(adapter, record_id, choice)}
+        if line["outcome"] == FAILED:
+            pending[record_id] = why
+            result.failed += 1
+        writer.write(line)
+        result.count += 1
+        if len(result.shown) < SUMMARY_MAX_LEFT:
+            result.shown.append(line)
+    return pending
 
 
 def _act(adapter: ProductAdapter, record_id: str, choice: str) -> dict[str, str]:

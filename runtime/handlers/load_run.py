@@ -32,7 +32,7 @@ stopped run loses nothing silently.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +50,7 @@ from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.leaving import LeftScope, leave_scope
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, failed_share, logger, record_run_outcome
+from runtime.run_ids import RunIds, RunIdSets
 from runtime.runstore import RunStore, failed_records_key, run_started_at, summary_key
 from runtime.stages.failed_alert import failed_records_alert
 from runtime.stages.load import (
@@ -135,6 +136,8 @@ class RunLoad:
     skipped: list[str] = field(default_factory=list)
     kept_lines: list[str] | None = None
     """Where the run's pages wrote the records they sent (a run mapped page by page)."""
+    ids: RunIds | None = None
+    """The run's ids gathered from its pages (None: `progress` and `skipped` hold them)."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,7 @@ def wrap_up(
     """
     client_id, run_id, sync_type = event.client_id, event.run_id, event.sync_type
     progress = done.progress
+    ids = done.ids or RunIdSets(progress.handled, done.skipped, progress.loaded)
     left = (
         LeftScope(config.left_scope)  # a stock sync sees no record leave scope
         if sync_type == "stock"
@@ -228,31 +232,21 @@ def wrap_up(
             run_id=run_id,
             choice=config.left_scope,
             full_sync=sync_type == "initial",
-            seen=progress.handled,
-            skipped=done.skipped,
-            loaded=progress.loaded,
+            ids=ids,
         )
     )
-    progress.handled.update(done.skipped)
     failed_key = done.failed.finish(store, raw_pages)
     remember_loaded(
         store,
         config,
         sync_type,
         done.pages,
-        progress.loaded,
+        None if done.kept_lines is not None else progress.loaded,  # kept lines: all were sent
         done.rejected_key,
         done.kept_lines,
     )
     if sync_type != "stock":  # a stock row is no record to map again
-        _keep_for_retry(
-            store,
-            client_id,
-            run_id,
-            progress.handled,
-            done.failed,
-            mapping_sha256,
-        )
+        _keep_for_retry(store, client_id, run_id, ids.seen(), done.failed, mapping_sha256)
     return Ended(done, left, failed_key)
 
 
@@ -365,7 +359,7 @@ def _keep_for_retry(
     store: RunStore,
     client_id: str,
     run_id: str,
-    handled: set[str],
+    handled: Iterable[str],
     failed: FailedRecords,
     mapping_sha256: str | None,
 ) -> None:

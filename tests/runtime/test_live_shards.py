@@ -1,0 +1,106 @@
+"""A client's live ids kept shard by shard, and a run's ids spooled by shard for the end of a run.
+
+The end of a run (the finish step of a run mapped page by page) compares the
+run's ids with the client's live ids one shard at a time, so its memory does
+not grow with the catalog (docs/benchmarks.md, Scale).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from runtime.adapters.base import ProductAdapter
+from runtime.handlers.leaving import leave_scope
+from runtime.run_ids import LIVE_SHARDS, RunIdSets, SpooledRunIds
+from runtime.runstore import RunStore
+from runtime.scope import ABSENT, SKIPPED, live_key, live_prefix, read_live
+
+CLIENT = "cliente-a"
+OLD_RUN, RUN = "20250115T100000Z-aaaaaa", "20250116T100000Z-bbbbbb"
+REPORT_ONLY = cast(ProductAdapter, None)  # the `report` choice never calls the product
+
+
+def _ids(prefix: str, count: int) -> set[str]:
+    return {f"{prefix}{n}" for n in range(count)}
+
+
+def _put_keys(store: RunStore) -> list[str]:
+    keys: list[str] = []
+    store.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: keys.append(params["Key"])
+    )
+    return keys
+
+
+def _leave(store: RunStore, ids: Any, *, full_sync: bool = True, run_id: str = RUN) -> Any:
+    return leave_scope(
+        store,
+        REPORT_ONLY,
+        client_id=CLIENT,
+        run_id=run_id,
+        choice="report",
+        full_sync=full_sync,
+        ids=ids,
+    )
+
+
+def test_spooled_ids_give_each_shard_what_the_sets_in_memory_give() -> None:
+    parts = [
+        (_ids(f"H{page}-", 30), _ids(f"H{page}-", 20), _ids(f"S{page}-", 3)) for page in range(5)
+    ]
+    handled = set().union(*(part[0] for part in parts))
+    loaded = set().union(*(part[1] for part in parts))
+    skipped = set().union(*(part[2] for part in parts))
+    in_memory = RunIdSets(handled, skipped, loaded)
+    with SpooledRunIds() as spooled:
+        for part in parts:
+            spooled.add_part(sorted(part[0]), sorted(part[1]), sorted(part[2]))
+        for shard in range(LIVE_SHARDS):
+            assert spooled.of(shard) == in_memory.of(shard)
+        assert set(spooled.seen()) == handled | skipped == set(in_memory.seen())
+    assert sum(len(in_memory.of(shard).loaded) for shard in range(LIVE_SHARDS)) == 100
+
+
+def test_an_older_single_object_moves_into_shards_and_is_removed(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", 40)
+    store.put_json(
+        live_key(CLIENT),
+        {"client_id": CLIENT, "run_id": OLD_RUN, "ids": sorted(live), "pending": {"Q1": ABSENT}},
+    )
+    seen = _ids("P", 30) | _ids("N", 5)
+    left = _leave(store, RunIdSets(seen, {"P30"}, _ids("N", 5)))
+
+    lines = {line["id"]: line["why"] for line in store.iter_lines(left.key)}
+    assert lines == {"P30": SKIPPED, "Q1": ABSENT, **{f"P{n}": ABSENT for n in range(31, 40)}}
+    assert store.get_json_if_present(live_key(CLIENT)) is None
+    assert len(list(store.list_keys(live_prefix(CLIENT)))) > 1  # spread over the shards
+    after = read_live(store, CLIENT)
+    assert after.ids == seen and after.pending == {} and after.run_id == RUN
+
+
+def test_a_broken_full_extract_is_judged_over_every_shard_not_shard_by_shard(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", 100)
+    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    assert read_live(store, CLIENT).ids == live
+
+    held = _leave(store, RunIdSets(_ids("P", 40), set(), set()))  # 60 of 100 absent: broken
+    assert (held.held_back, held.count) == (60, 0)
+    assert read_live(store, CLIENT).ids == live
+
+    trimmed = _leave(store, RunIdSets(_ids("P", 55), set(), set()))  # 45 absent: they leave
+    assert (trimmed.held_back, trimmed.count) == (0, 45)
+    assert read_live(store, CLIENT).ids == _ids("P", 55)
+
+
+def test_a_run_that_changes_no_live_id_writes_no_shard(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", 50)
+    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    puts = _put_keys(store)
+    _leave(store, RunIdSets(_ids("P", 10), set(), _ids("P", 10)), full_sync=False)
+    assert [key for key in puts if key.startswith(live_prefix(CLIENT))] == []
+    _leave(store, RunIdSets({"P1", "N1"}, set(), {"P1", "N1"}), full_sync=False)
+    assert len([key for key in puts if key.startswith(live_prefix(CLIENT))]) == 1
+    assert read_live(store, CLIENT).ids == live | {"N1"}
