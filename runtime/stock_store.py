@@ -36,11 +36,6 @@ from runtime.stages.stock import row_key
 
 SHARDS = 64
 """Shards of a client's store: a 10,000-product catalog is ~160 ERP records per shard."""
-PASS_RECORDS = 200_000
-"""A store update holds at most this many records at once: more take several passes."""
-PASS_BYTES = 64 * 2**20
-"""... and at most about this many bytes of entries (their JSON and what holding each costs):
-about 130,000 Kong records (some 480 bytes each), so a 100,000-product run takes one pass."""
 JSON_CONTENT_TYPE = "application/json"
 IO_THREADS = 8
 """Shards read or written at once (S3 requests wait on the network, not the CPU)."""
@@ -199,15 +194,13 @@ def remember_sent(
     replace: bool,
     rejected: dict[str, set[int]] | None = None,
     shards: int = SHARDS,
-    pass_records: int = PASS_RECORDS,
-    pass_bytes: int = PASS_BYTES,
 ) -> int:
     """Keep the product records of `lines` whose id is in `sent` (None: every line's); returns how many.
 
-    `lines` gives the run's product-ready lines afresh on each call: one
-    pass over them keeps every shard it can hold (`_Pass`: at most
-    `pass_records` records or `pass_bytes` of entries), the shards it had to
-    let go take another pass. `replace` (a full sync): every shard is
+    The run's lines are read once and their entries set aside on disk by
+    shard (`_EntrySpool`); each shard is then written from its own entries,
+    at most IO_THREADS shards at once: memory holds those shards, not the
+    run, whatever the catalog. `replace` (a full sync): every shard is
     written anew, so records the full sync no longer sent are dropped;
     otherwise the shards the run touched are read, merged and written.
     """
@@ -216,30 +209,66 @@ def remember_sent(
     client_id = config.client_id
     key_of = source_key_reader(config)
     stored = stored_shards(store, client_id)  # one listing: only this call writes the store now
-    pending = list(range(shards))
-    kept = 0
-    while pending:
-        held = _Pass(pending, pass_records, pass_bytes)
+    with _EntrySpool(shards) as spool:
         for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
-            shard = shard_of(erp_key, shards)
-            if shard in held.mine:
-                held.add(shard, erp_key, entry)
-        kept += held.kept
-        writes: list[tuple[int, _Held]] = [
-            (shard, held.shards[shard]) for shard in sorted(held.shards)
-        ]
-        if replace:  # shards this full sync left empty hold nothing any more (emptied: no delete)
-            writes += [(shard, {}) for shard in sorted((stored & held.mine) - set(held.shards))]
+            spool.add(erp_key, entry)
+        touched = spool.touched()
+        # a full sync empties the shards it left without entries (emptied: no delete)
+        writes = sorted(set(touched) | stored) if replace else touched
         present = None if replace else stored
         with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
             done = [
-                pool.submit(_write_shard, store, client_id, shard, fresh, present)
-                for shard, fresh in writes
+                pool.submit(_write_from_spool, store, client_id, shard, spool, present)
+                for shard in writes
             ]
             for write in done:
                 write.result()  # the first error is raised here
-        pending = [shard for shard in pending if shard not in held.mine]
-    return kept
+        return spool.count
+
+
+class _EntrySpool:
+    """A run's entries to keep, set aside by shard: a header `[erp_key, id]`, a tab, the entry's JSON.
+
+    Compact JSON holds no raw tab or newline, so a line splits at its first
+    tab, and the entry's text goes into the shard as it was encoded.
+    """
+
+    def __init__(self, shards: int) -> None:
+        self.shards, self.count = shards, 0
+        self._lines = LineSpool()
+
+    def add(self, erp_key: str, entry: Entry) -> None:
+        """Set one entry aside under its key's shard."""
+        header = _encoded([erp_key, entry["id"]])
+        self._lines.add(shard_of(erp_key, self.shards), header + b"\t" + _encoded(entry) + b"\n")
+        self.count += 1
+
+    def touched(self) -> list[int]:
+        """The shards with entries."""
+        return self._lines.shards()
+
+    def held(self, shard: int) -> _Held:
+        """One shard's entries by ERP key, in run order; a later entry of an id replaces its earlier."""
+        held: _Held = {}
+        for line in self._lines.lines(shard):
+            header, _, body = line.partition(b"\t")
+            erp_key, record_id = jsontext.loads(header)
+            entries = held.setdefault(erp_key, [])
+            entries[:] = [(rid, old) for rid, old in entries if rid != record_id]
+            entries.append((record_id, body.rstrip(b"\n")))
+        return held
+
+    def __enter__(self) -> _EntrySpool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lines.close()
+
+
+def _write_from_spool(
+    store: RunStore, client_id: str, shard: int, spool: _EntrySpool, present: set[int] | None
+) -> None:
+    _write_shard(store, client_id, shard, spool.held(shard), present)
 
 
 def _entries(
@@ -304,68 +333,6 @@ def sent_lines(
 
 _Held = dict[str, list[tuple[str, bytes]]]
 """One shard's fresh entries: ERP key -> [(record id, the entry as compact JSON)], in run order."""
-ENTRY_OVERHEAD_BYTES = 250
-"""What holding one entry costs besides its JSON text: its bytes object, tuple and list slot, and
-its key's string, list and dict slot (tracemalloc: about 210 bytes for a key with one entry)."""
-
-
-class _Pass:
-    """The shards one pass over the run's lines keeps, within a record and a byte budget.
-
-    Entries are held as their compact JSON (a few hundred bytes each, where
-    the decoded product is several times that), written into the shard as
-    they are. When the budget is spent, the pass lets go of the upper half of
-    its shards (their entries dropped, for a later pass): one pass for a
-    catalog that fits, and about as few as the budget allows for one that
-    does not, each re-reading the run's pages.
-    """
-
-    def __init__(self, shards: Iterable[int], max_records: int, max_bytes: int) -> None:
-        self.mine = set(shards)
-        self.max_records, self.max_bytes = max(1, max_records), max_bytes
-        self.shards: dict[int, _Held] = {}
-        self._records: dict[int, int] = {}
-        self._bytes: dict[int, int] = {}
-        self._kept: dict[int, int] = {}
-        self.records = self.bytes = 0
-
-    @property
-    def kept(self) -> int:
-        """Lines kept in the shards this pass still holds (a record sent twice counts twice)."""
-        return sum(self._kept.values())
-
-    def add(self, shard: int, erp_key: str, entry: Entry) -> None:
-        """Hold `entry` (it replaces an entry of the same id under that key)."""
-        body = _encoded(entry)
-        entries = self.shards.setdefault(shard, {}).setdefault(erp_key, [])
-        for index, (record_id, old) in enumerate(entries):
-            if record_id == entry["id"]:
-                del entries[index]
-                self._count(shard, -1, -len(old))
-                break
-        entries.append((entry["id"], body))
-        self._count(shard, 1, len(body))
-        self._kept[shard] = self._kept.get(shard, 0) + 1
-        while (self.records > self.max_records or self.bytes > self.max_bytes) and len(
-            self.mine
-        ) > 1:
-            self._let_go()
-
-    def _count(self, shard: int, records: int, size: int) -> None:
-        size += records * ENTRY_OVERHEAD_BYTES
-        self._records[shard] = self._records.get(shard, 0) + records
-        self._bytes[shard] = self._bytes.get(shard, 0) + size
-        self.records += records
-        self.bytes += size
-
-    def _let_go(self) -> None:
-        ordered = sorted(self.mine)
-        for shard in ordered[len(ordered) // 2 :]:
-            self.mine.discard(shard)
-            self.shards.pop(shard, None)
-            self._kept.pop(shard, None)
-            self.records -= self._records.pop(shard, 0)
-            self.bytes -= self._bytes.pop(shard, 0)
 
 
 def _write_shard(

@@ -1,9 +1,9 @@
-"""Keeping the records a run sent: one pass over the run's pages when they fit, the same shards when not.
+"""Keeping the records a run sent: the run's lines read once, each shard written from its own.
 
 The store (runtime/stock_store.py) is written after every load; reading the
-run's pages again for it is what costs, so a run that fits the pass budget
-reads them once, and one that does not gets exactly the shards one pass would
-have written.
+run's pages again for it is what costs, so they are read once, whatever the
+catalog, and set aside by shard on disk; each shard is then written from its
+own entries alone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from typing import Any
 
 from runtime.config import ClientConfig
 from runtime.runstore import RunStore
-from runtime.stock_store import SHARDS, ShardReader, remember_sent, shard_key, stored_shards
+from runtime.stock_store import (
+    SHARDS,
+    ShardReader,
+    remember_sent,
+    shard_key,
+    shard_of,
+    stored_shards,
+)
 
 
 def config(client_id: str) -> ClientConfig:
@@ -56,24 +63,17 @@ def whole_store(store: RunStore, client_id: str) -> dict[str, Any]:
     return {key: entries for key, entries in ShardReader(store, client_id).entries(keys) if entries}
 
 
-def test_a_run_that_fits_is_read_once_and_one_that_does_not_gets_the_same_shards(
-    aws: Any,
-) -> None:
+def test_the_run_is_read_once_and_each_key_keeps_its_latest_entries(aws: Any) -> None:
     store = RunStore(aws.bucket, s3=aws.s3)
     lines = run_lines()
     sent = {str(item["id"]) for item in lines}
-    once, several = Lines(lines), Lines(lines)
+    once = Lines(lines)
 
     kept = remember_sent(store, config("cliente-a"), once, sent, replace=True)
-    kept_small = remember_sent(
-        store, config("cliente-b"), several, sent, replace=True, pass_records=40
-    )
 
     assert once.reads == 1
-    assert several.reads > 1, "40 records at a time: several passes"
-    assert kept == kept_small == len(lines)
+    assert kept == len(lines)
     found = whole_store(store, "cliente-a")
-    assert found == whole_store(store, "cliente-b")
     assert found["K0007"] == [
         {
             "id": "K0007",
@@ -90,15 +90,15 @@ def test_a_run_that_fits_is_read_once_and_one_that_does_not_gets_the_same_shards
     assert len(found) == 302
 
 
-def test_a_byte_budget_also_splits_the_passes(aws: Any) -> None:
+def test_a_shard_holds_exactly_the_keys_that_hash_to_it(aws: Any) -> None:
     store = RunStore(aws.bucket, s3=aws.s3)
     lines = run_lines()
-    sent = {str(item["id"]) for item in lines}
-    small = Lines(lines)
-    remember_sent(store, config("cliente-a"), Lines(lines), sent, replace=True)
-    remember_sent(store, config("cliente-b"), small, sent, replace=True, pass_bytes=30_000)
-    assert small.reads > 1
-    assert whole_store(store, "cliente-a") == whole_store(store, "cliente-b")
+    remember_sent(store, config("cliente-a"), Lines(lines), None, replace=True)
+    stored = stored_shards(store, "cliente-a")
+    assert len(stored) > SHARDS // 2
+    for shard in stored:
+        keys = set(store.get_json(shard_key("cliente-a", shard)))
+        assert keys and {shard_of(key) for key in keys} == {shard}
 
 
 def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
@@ -118,7 +118,7 @@ def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
     }
 
     before = stored_shards(store, "cliente-a")
-    remember_sent(store, client, Lines(later), {"K0001"}, replace=True, pass_records=1)
+    remember_sent(store, client, Lines(later), {"K0001"}, replace=True)
     assert {
         key: e[0]["product"]["quantity"] for key, e in whole_store(store, "cliente-a").items()
     } == {"K0001": 2}, "a full sync keeps only what it sent"
