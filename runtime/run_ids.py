@@ -86,7 +86,7 @@ class SpooledRunIds:
 
     def __init__(self, shards: int = LIVE_SHARDS) -> None:
         self.shards = shards
-        self._spool = LineSpool()
+        self._spool = LineSpool(shards)
 
     def add_part(
         self, handled: Iterable[str], loaded: Iterable[str], skipped: Iterable[str]

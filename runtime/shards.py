@@ -15,8 +15,9 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-SPOOL_MEMORY_BYTES = 256 * 1024
-"""What one shard's spool keeps in memory before it goes to a temporary file."""
+SPOOL_MEMORY_BYTES = 16 * 2**20
+"""What a spool's shards keep in memory together before each goes to a temporary file."""
+MIN_SHARD_MEMORY_BYTES = 4096
 
 
 def shard_of(key: str, shards: int) -> int:
@@ -28,8 +29,9 @@ def shard_of(key: str, shards: int) -> int:
 class LineSpool:
     """Encoded lines set aside by shard (in memory up to a size, then in a temporary file)."""
 
-    def __init__(self, memory_bytes: int = SPOOL_MEMORY_BYTES) -> None:
-        self.memory_bytes = memory_bytes
+    def __init__(self, shards: int) -> None:
+        self.memory_bytes = max(MIN_SHARD_MEMORY_BYTES, SPOOL_MEMORY_BYTES // shards)
+        """What one shard keeps in memory before it goes to a file (SPOOL_MEMORY_BYTES shared)."""
         self._files: dict[int, IO[bytes]] = {}
 
     def add(self, shard: int, line: bytes) -> None:

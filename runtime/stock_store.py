@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -35,7 +36,14 @@ from runtime.shards import shard_of as shards_shard_of
 from runtime.stages.stock import row_key
 
 SHARDS = 64
-"""Shards of a client's store: a 10,000-product catalog is ~160 ERP records per shard."""
+"""The fewest shards of a client's store (and the layout of a store without `layout.json`):
+a 10,000-product catalog is ~160 ERP records per shard."""
+SHARD_RECORDS = 2_000
+"""A full sync picks the fewest shards (SHARDS times a power of two) that keep each to about
+this many records, so what a step holds of one shard does not grow with the catalog."""
+MAX_SHARDS = 512
+"""... up to this many (about 20,000 records a shard at 10,000,000 products): a run's spool
+keeps a file per shard, and a Lambda function may hold 1,024 open files."""
 JSON_CONTENT_TYPE = "application/json"
 IO_THREADS = 8
 """Shards read or written at once (S3 requests wait on the network, not the CPU)."""
@@ -56,42 +64,107 @@ def shard_of(erp_key: str, shards: int = SHARDS) -> int:
     return shards_shard_of(erp_key, shards)
 
 
-def shard_key(client_id: str, shard: int) -> str:
-    """`runs/{client_id}/stock-records/shard-NNN.json`."""
-    return f"{store_prefix(client_id)}shard-{shard:03d}.json"
+def shards_for(records: int, shard_records: int = SHARD_RECORDS) -> int:
+    """How many shards a store of `records` records is written in (by a full sync)."""
+    shards = SHARDS
+    while records > shards * shard_records and shards < MAX_SHARDS:
+        shards *= 2
+    return shards
+
+
+def layout_key(client_id: str) -> str:
+    """`runs/{client_id}/stock-records/layout.json`: how many shards the store is in."""
+    return f"{store_prefix(client_id)}layout.json"
+
+
+def read_layout(store: RunStore, client_id: str) -> int:
+    """The number of shards the client's store is in (SHARDS when no layout was written)."""
+    return survey(store, client_id).shards
+
+
+@dataclass(frozen=True)
+class StoreSurvey:
+    """What one listing of a client's store found: its layout, and each layout's shards."""
+
+    shards: int
+    stored: dict[int, set[int]]
+
+    def present(self, shards: int | None = None) -> set[int]:
+        """The shards a layout (the one in use by default) holds now."""
+        return self.stored.get(self.shards if shards is None else shards, set())
+
+
+def survey(store: RunStore, client_id: str) -> StoreSurvey:
+    """One listing of the store (S3 bills a LIST as ten GETs), and `layout.json` when there is one."""
+    prefix = store_prefix(client_id)
+    stored: dict[int, set[int]] = {}
+    has_layout = False
+    for key in store.list_keys(prefix):
+        name = key[len(prefix) :]
+        has_layout = has_layout or name == "layout.json"
+        folder, _, file = name.rpartition("/")
+        layout = SHARDS if not folder else _folder_layout(folder)
+        if layout and file.startswith("shard-") and file.endswith(".json") and file[6:-5].isdigit():
+            stored.setdefault(layout, set()).add(int(file[6:-5]))
+    return StoreSurvey(_layout_document(store, client_id) if has_layout else SHARDS, stored)
+
+
+def _folder_layout(folder: str) -> int | None:
+    """`n512` -> 512; None for a folder that is no layout's."""
+    return int(folder[1:]) if folder[:1] == "n" and folder[1:].isdigit() else None
+
+
+def _layout_document(store: RunStore, client_id: str) -> int:
+    document = store.get_json(layout_key(client_id))
+    shards = document.get("shards") if isinstance(document, dict) else None
+    if not isinstance(shards, int) or shards not in _LAYOUTS:
+        raise RunDataError(f"{layout_key(client_id)} does not name a number of shards")
+    return shards
+
+
+_LAYOUTS = {SHARDS * 2**power for power in range(10) if SHARDS * 2**power <= MAX_SHARDS}
+
+
+def layout_prefix(client_id: str, shards: int = SHARDS) -> str:
+    """Where a layout's shards are: the store's prefix for SHARDS, `n{shards}/` under it otherwise."""
+    if shards == SHARDS:
+        return store_prefix(client_id)
+    return f"{store_prefix(client_id)}n{shards}/"
+
+
+def shard_key(client_id: str, shard: int, shards: int = SHARDS) -> str:
+    """`runs/{client_id}/stock-records/shard-NNN.json` (`.../n{shards}/shard-NNNN.json`)."""
+    width = 3 if shards == SHARDS else 4
+    return f"{layout_prefix(client_id, shards)}shard-{shard:0{width}d}.json"
 
 
 def read_shard(
-    store: RunStore, client_id: str, shard: int, present: set[int] | None = None
+    store: RunStore,
+    client_id: str,
+    shard: int,
+    present: set[int] | None = None,
+    shards: int = SHARDS,
 ) -> Shard:
     """One shard ({} when nothing was kept there yet).
 
     `present`, the shards one listing found (`stored_shards`), saves a listing
     per shard: S3 bills a LIST as ten GETs, and a stock run reads every shard.
     """
+    key = shard_key(client_id, shard, shards)
     if present is None:
-        body = store.get_json_if_present(shard_key(client_id, shard))
+        body = store.get_json_if_present(key)
     else:
-        body = store.get_json(shard_key(client_id, shard)) if shard in present else None
+        body = store.get_json(key) if shard in present else None
     if body is None:
         return {}
     if not isinstance(body, dict):
-        raise RunDataError(f"{shard_key(client_id, shard)} is not a JSON object")
+        raise RunDataError(f"{key} is not a JSON object")
     return body
 
 
-def stored_shards(store: RunStore, client_id: str) -> set[int]:
-    """The shards a client's store holds now (one listing)."""
-    prefix = store_prefix(client_id)
-    found: set[int] = set()
-    for page in store.s3.get_paginator("list_objects_v2").paginate(
-        Bucket=store.bucket, Prefix=prefix
-    ):
-        for item in page.get("Contents", []):
-            name = item["Key"][len(prefix) :]
-            if name.startswith("shard-") and name.endswith(".json") and name[6:-5].isdigit():
-                found.add(int(name[6:-5]))
-    return found
+def stored_shards(store: RunStore, client_id: str, shards: int = SHARDS) -> set[int]:
+    """The shards of one layout the client's store holds now (one listing)."""
+    return survey(store, client_id).present(shards)
 
 
 def source_key_reader(config: ClientConfig) -> Callable[[Any], str | None]:
@@ -193,22 +266,33 @@ def remember_sent(
     *,
     replace: bool,
     rejected: dict[str, set[int]] | None = None,
-    shards: int = SHARDS,
+    expected: int | None = None,
+    shard_records: int = SHARD_RECORDS,
 ) -> int:
     """Keep the product records of `lines` whose id is in `sent` (None: every line's); returns how many.
 
     The run's lines are read once and their entries set aside on disk by
     shard (`_EntrySpool`); each shard is then written from its own entries,
-    at most IO_THREADS shards at once: memory holds those shards, not the
-    run, whatever the catalog. `replace` (a full sync): every shard is
-    written anew, so records the full sync no longer sent are dropped;
-    otherwise the shards the run touched are read, merged and written.
+    at most IO_THREADS shards at once. `replace` (a full sync): every shard is
+    written anew, so records the full sync no longer sent are dropped, in as
+    many shards as its `expected` records need (`shards_for`; else as many as
+    `sent`): a store that grew or shrank is written in its new layout, the
+    old one removed after `layout.json` names the new. Otherwise the run's
+    shards of the stored layout are read, merged and written. Either way a
+    shard holds about SHARD_RECORDS records, and memory a few shards, not the
+    run, whatever the catalog.
     """
     if sent is not None and not sent and not replace:
         return 0
     client_id = config.client_id
     key_of = source_key_reader(config)
-    stored = stored_shards(store, client_id)  # one listing: only this call writes the store now
+    found = survey(store, client_id)  # only this call writes the store now
+    layout = found.shards
+    if replace:
+        shards = shards_for(expected if expected is not None else len(sent or ()), shard_records)
+    else:
+        shards = layout
+    stored = found.present(shards)
     with _EntrySpool(shards) as spool:
         for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
             spool.add(erp_key, entry)
@@ -216,14 +300,20 @@ def remember_sent(
         # a full sync empties the shards it left without entries (emptied: no delete)
         writes = sorted(set(touched) | stored) if replace else touched
         present = None if replace else stored
-        with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
-            done = [
-                pool.submit(_write_from_spool, store, client_id, shard, spool, present)
-                for shard in writes
-            ]
-            for write in done:
-                write.result()  # the first error is raised here
-        return spool.count
+        _each_shard(writes, lambda shard: _write_shard(store, client_id, shard, spool, present))
+    if shards != layout:
+        store.put_bytes(layout_key(client_id), _encoded({"shards": shards}), JSON_CONTENT_TYPE)
+        old = [shard_key(client_id, shard, layout) for shard in found.present(layout)]
+        _each_shard(old, store.delete)
+        logger.info(f"the stock store is now in {shards} shards (it was in {layout})")
+    return spool.count
+
+
+def _each_shard(items: Iterable[Any], act: Callable[[Any], Any]) -> None:
+    """`act` on each item, IO_THREADS at once; the first error is raised."""
+    with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
+        for done in [pool.submit(act, item) for item in items]:
+            done.result()
 
 
 class _EntrySpool:
@@ -235,7 +325,7 @@ class _EntrySpool:
 
     def __init__(self, shards: int) -> None:
         self.shards, self.count = shards, 0
-        self._lines = LineSpool()
+        self._lines = LineSpool(shards)
 
     def add(self, erp_key: str, entry: Entry) -> None:
         """Set one entry aside under its key's shard."""
@@ -263,12 +353,6 @@ class _EntrySpool:
 
     def __exit__(self, *exc: object) -> None:
         self._lines.close()
-
-
-def _write_from_spool(
-    store: RunStore, client_id: str, shard: int, spool: _EntrySpool, present: set[int] | None
-) -> None:
-    _write_shard(store, client_id, shard, spool.held(shard), present)
 
 
 def _entries(
@@ -336,22 +420,24 @@ _Held = dict[str, list[tuple[str, bytes]]]
 
 
 def _write_shard(
-    store: RunStore, client_id: str, shard: int, fresh: _Held, present: set[int] | None
+    store: RunStore, client_id: str, shard: int, spool: _EntrySpool, present: set[int] | None
 ) -> None:
-    """One shard with `fresh`'s entries: replacing it (`present` None), or merged into what it held.
+    """One shard with the spool's entries: replacing it (`present` None), or merged into what it held.
 
     Written compact: programs read the store, and `json` writes indented text
     only with its pure-Python encoder.
     """
+    fresh = spool.held(shard)
     members: dict[str, list[bytes]] = {}
     if present is not None:
-        for erp_key, entries in read_shard(store, client_id, shard, present).items():
+        stored = read_shard(store, client_id, shard, present, spool.shards)
+        for erp_key, entries in stored.items():
             ids = {record_id for record_id, _ in fresh.get(erp_key, [])}
             members[erp_key] = [_encoded(e) for e in entries if e.get("id") not in ids]
     for erp_key, held in fresh.items():
         members.setdefault(erp_key, []).extend(body for _, body in held)
     body = b"{" + b",".join(_member(key, bodies) for key, bodies in members.items()) + b"}"
-    store.put_bytes(shard_key(client_id, shard), body, content_type=JSON_CONTENT_TYPE)
+    store.put_bytes(shard_key(client_id, shard, spool.shards), body, content_type=JSON_CONTENT_TYPE)
 
 
 def _encoded(value: Any) -> bytes:
@@ -371,13 +457,16 @@ class ShardReader:
         store: RunStore,
         client_id: str,
         *,
-        shards: int = SHARDS,
+        shards: int | None = None,
         max_records: int = READER_RECORDS,
     ) -> None:
-        self.store, self.client_id, self.shards = store, client_id, shards
+        self.store, self.client_id = store, client_id
+        found = survey(store, client_id)  # one listing for the whole run
+        self.shards = found.shards if shards is None else shards
+        """The store's layout (`layout.json`), unless given."""
+        self._present: set[int] = found.present(self.shards)
         self.max_records = max_records
         self._cache: OrderedDict[int, Shard] = OrderedDict()
-        self._present: set[int] | None = None
         self.reads = 0
 
     def entries(self, erp_keys: Iterable[str]) -> Iterator[tuple[str, list[Entry]]]:
@@ -386,8 +475,6 @@ class ShardReader:
         for key in erp_keys:
             by_shard.setdefault(shard_of(key, self.shards), []).append(key)
         missing = [shard for shard in sorted(by_shard) if shard not in self._cache]
-        if missing and self._present is None:  # one listing for the whole run
-            self._present = stored_shards(self.store, self.client_id)
         read: dict[int, Shard] = {}
         if len(missing) > 1:
             with ThreadPoolExecutor(max_workers=IO_THREADS) as pool:
@@ -399,12 +486,10 @@ class ShardReader:
 
     def shard(self, shard: int) -> Shard:
         """One shard's entries by ERP key (read once while memory allows)."""
-        if shard not in self._cache and self._present is None:
-            self._present = stored_shards(self.store, self.client_id)
         return self._shard(shard)
 
     def _read(self, shard: int) -> Shard:
-        return read_shard(self.store, self.client_id, shard, self._present)
+        return read_shard(self.store, self.client_id, shard, self._present, self.shards)
 
     def _shard(self, shard: int, read: Shard | None = None) -> Shard:
         if shard in self._cache:
@@ -430,7 +515,7 @@ class ShardSpool:
 
     def __init__(self, shards: int = SHARDS) -> None:
         self.shards = shards
-        self._lines = LineSpool()
+        self._lines = LineSpool(shards)
 
     def add(self, erp_key: str, rows: list[tuple[str, Any]]) -> None:
         """Set one item's rows (position, row) aside under its shard."""
@@ -465,12 +550,14 @@ def remember_loaded(
     loaded: set[str] | None,
     rejected_key: str,
     kept_lines: list[str] | None = None,
+    sent_count: int | None = None,
 ) -> int:
     """After a load: keep the product records that reached the product (a full sync replaces all).
 
     `kept_lines`: where the run's pages already wrote their `sent_lines` (a
     run mapped page by page), every one of a record that reached the
-    product; read instead of the product-ready `pages`, with `loaded` None.
+    product (`sent_count` of them); read instead of the product-ready
+    `pages`, with `loaded` None.
     """
     if kept_lines is not None:
         return remember_sent(
@@ -479,6 +566,7 @@ def remember_loaded(
             lambda: chain.from_iterable(store.iter_lines(key) for key in kept_lines),
             loaded,
             replace=sync_type == "initial",
+            expected=sent_count,
         )
     return remember_sent(
         store,

@@ -244,6 +244,7 @@ def wrap_up(
         None if done.kept_lines is not None else progress.loaded,  # kept lines: all were sent
         done.rejected_key,
         done.kept_lines,
+        progress.success,
     )
     if sync_type != "stock":  # a stock row is no record to map again
         _keep_for_retry(store, client_id, run_id, ids.seen(), done.failed, mapping_sha256)

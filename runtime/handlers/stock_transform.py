@@ -49,7 +49,7 @@ def transform_stock(event: Extracted, deps: Deps) -> Transformed:
             store.ndjson_writer(skipped_key(client_id, run_id)) as skipped,
         ):
             read = (list(positioned(key, store.iter_lines(key))) for key in pages)
-            with ShardSpool() as spool:  # each shard of the store read once per run
+            with ShardSpool(reader.shards) as spool:  # each shard of the store read once per run
                 for groups in stock_groups(read):
                     for erp_key, rows in groups:
                         spool.add(erp_key, rows)

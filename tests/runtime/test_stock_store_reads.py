@@ -71,8 +71,8 @@ def test_a_stock_sync_reads_each_shard_once_however_little_the_reader_may_hold(a
         by_shard.setdefault(shard_of(key), {})[key] = entry
     for shard, held in by_shard.items():
         store.put_json(shard_key("cliente-a", shard), held)
-    reader = ShardReader(store, "cliente-a", max_records=1)  # keeps one shard at most
     calls = _counting(store)
+    reader = ShardReader(store, "cliente-a", max_records=1)  # keeps one shard at most
     with ShardSpool() as spool:
         for page in (keys[0:100], keys[100:200], keys[200:300]):
             for key in page:

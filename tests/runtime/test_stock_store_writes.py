@@ -14,11 +14,15 @@ from typing import Any
 from runtime.config import ClientConfig
 from runtime.runstore import RunStore
 from runtime.stock_store import (
+    MAX_SHARDS,
+    SHARD_RECORDS,
     SHARDS,
     ShardReader,
+    read_layout,
     remember_sent,
     shard_key,
     shard_of,
+    shards_for,
     stored_shards,
 )
 
@@ -59,7 +63,7 @@ class Lines:
 
 
 def whole_store(store: RunStore, client_id: str) -> dict[str, Any]:
-    keys = [f"K{n:04d}" for n in range(300)] + ["M1", "D1", "GONE"]
+    keys = [f"K{n:04d}" for n in range(300)] + ["M1", "D1", "GONE", "NEW"]
     return {key: entries for key, entries in ShardReader(store, client_id).entries(keys) if entries}
 
 
@@ -131,3 +135,35 @@ def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
     ]
     assert len(shards) == 3  # K0001's, and GONE's and K0002's emptied
     assert len(before) < SHARDS
+
+
+def test_a_full_sync_picks_as_many_shards_as_its_records_need() -> None:
+    assert shards_for(0) == shards_for(SHARDS * SHARD_RECORDS) == SHARDS
+    assert shards_for(SHARDS * SHARD_RECORDS + 1) == 2 * SHARDS
+    assert shards_for(1_000_000) == 512  # about 1,950 records a shard
+    assert shards_for(50_000_000) == MAX_SHARDS
+
+
+def test_a_store_that_outgrows_its_shards_moves_to_a_new_layout_and_back(aws: Any) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    client = config("cliente-a")
+    lines = run_lines()
+    remember_sent(store, client, Lines(lines), None, replace=True)
+    before = whole_store(store, "cliente-a")
+    assert read_layout(store, "cliente-a") == SHARDS and stored_shards(store, "cliente-a")
+
+    remember_sent(store, client, Lines(lines), None, replace=True, expected=304, shard_records=3)
+    assert read_layout(store, "cliente-a") == 2 * SHARDS  # 304 lines, 3 a shard at most
+    assert stored_shards(store, "cliente-a") == set(), "the old layout's shards are removed"
+    assert whole_store(store, "cliente-a") == before
+
+    later = [line("K0001", "K0001", quantity=2), line("NEW", "NEW", quantity=9)]
+    remember_sent(store, client, Lines(later), {"K0001", "NEW"}, replace=False)
+    merged = whole_store(store, "cliente-a")
+    assert merged["K0001"][0]["product"]["quantity"] == 2 and "NEW" in merged
+    assert len(merged) == len(before) + 1
+
+    remember_sent(store, client, Lines(later), None, replace=True)
+    assert read_layout(store, "cliente-a") == SHARDS
+    assert stored_shards(store, "cliente-a", 2 * SHARDS) == set()
+    assert set(whole_store(store, "cliente-a")) == {"K0001", "NEW"}
