@@ -9,8 +9,9 @@ live ids (runtime/scope.py), shard by shard, and the retry state
 A run mapped page by page gathers its ids from every page's part: as many as
 the catalog. Held as sets in the finish step they grew it with the catalog
 (339 MB at 1,000,000 products), so `SpooledRunIds` sets them aside on disk by
-shard and gives back one shard's sets at a time. A run loaded in one
-invocation holds them in memory anyway: `RunIdSets` shards those sets.
+their hash and gives back one shard's sets at a time, for whatever number of
+shards the live ids are in. A run loaded in one invocation holds them in
+memory anyway: `RunIdSets` shards those sets.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from typing import Protocol
 
 from contract import jsontext
 from runtime.shards import LineSpool, shard_of
-
-LIVE_SHARDS = 16
-"""Shards of a client's live ids (about 62,500 ids each at 1,000,000 products)."""
 
 _LOADED, _HANDLED, _SKIPPED = b"l", b"h", b"s"
 
@@ -41,39 +39,46 @@ class ShardIds:
 class RunIds(Protocol):
     """A run's ids by shard of the live ids."""
 
-    def of(self, shard: int) -> ShardIds:
-        """The ids of one shard."""
+    @property
+    def count(self) -> int:
+        """About how many ids the run saw (what a full sync's live ids will be)."""
+        ...
+
+    def of(self, shard: int, shards: int) -> ShardIds:
+        """The ids of one shard of `shards`."""
         ...
 
     def seen(self) -> Iterator[str]:
-        """Every id the run saw, shard by shard (the retry state drops them)."""
+        """Every id the run saw (the retry state drops them)."""
         ...
 
 
 class RunIdSets:
     """A run's ids already in memory (a run loaded in one invocation), sharded when asked."""
 
-    def __init__(
-        self, handled: Set[str], skipped: Iterable[str], loaded: Set[str], shards: int = LIVE_SHARDS
-    ) -> None:
+    def __init__(self, handled: Set[str], skipped: Iterable[str], loaded: Set[str]) -> None:
         self.handled, self.skipped, self.loaded = handled, set(skipped), loaded
-        self.shards = shards
-        self._by_shard: dict[int, ShardIds] | None = None
+        self._by_shard: tuple[int, dict[int, ShardIds]] | None = None
 
-    def of(self, shard: int) -> ShardIds:
-        """The ids of one shard (the sets are sharded on the first call)."""
-        if self._by_shard is None:
-            by_shard = {number: ShardIds() for number in range(self.shards)}
+    @property
+    def count(self) -> int:
+        """Ids handled or skipped."""
+        return len(self.handled) + len(self.skipped - self.handled)
+
+    def of(self, shard: int, shards: int) -> ShardIds:
+        """The ids of one shard (the sets are sharded on the first call for `shards`)."""
+        if self._by_shard is None or self._by_shard[0] != shards:
+            by_shard = {number: ShardIds() for number in range(shards)}
             for rid in self.handled:
-                by_shard[shard_of(rid, self.shards)].seen.add(rid)
+                by_shard[shard_of(rid, shards)].seen.add(rid)
             for rid in self.skipped:
-                ids = by_shard[shard_of(rid, self.shards)]
+                ids = by_shard[shard_of(rid, shards)]
                 ids.seen.add(rid)
                 ids.skipped.add(rid)
             for rid in self.loaded:
-                by_shard[shard_of(rid, self.shards)].loaded.add(rid)
-            self._by_shard = by_shard
-        return self._by_shard[shard]
+                by_shard[shard_of(rid, shards)].loaded.add(rid)
+            self._by_shard = (shards, by_shard)
+        return self._by_shard[1][shard]
 
     def seen(self) -> Iterator[str]:
         """Every id handled or skipped."""
@@ -82,11 +87,15 @@ class RunIdSets:
 
 
 class SpooledRunIds:
-    """A run's ids set aside on disk by shard as its parts are read; one shard in memory at a time."""
+    """A run's ids set aside on disk by their hash as its parts are read; one shard in memory."""
 
-    def __init__(self, shards: int = LIVE_SHARDS) -> None:
-        self.shards = shards
-        self._spool = LineSpool(shards)
+    def __init__(self) -> None:
+        self._spool = LineSpool()
+
+    @property
+    def count(self) -> int:
+        """Ids set aside (an id both handled and skipped counts twice)."""
+        return self._spool.count
 
     def add_part(
         self, handled: Iterable[str], loaded: Iterable[str], skipped: Iterable[str]
@@ -102,12 +111,12 @@ class SpooledRunIds:
             self._add(_SKIPPED, str(rid))
 
     def _add(self, kind: bytes, rid: str) -> None:
-        self._spool.add(shard_of(rid, self.shards), kind + jsontext.dumps(rid).encode() + b"\n")
+        self._spool.add(rid, kind + jsontext.dumps(rid).encode() + b"\n")
 
-    def of(self, shard: int) -> ShardIds:
-        """The ids of one shard, read back from its spool."""
+    def of(self, shard: int, shards: int) -> ShardIds:
+        """The ids of one shard, read back from the spool."""
         ids = ShardIds()
-        for kind, rid in self._read(shard):
+        for kind, rid in self._read(shard, shards):
             ids.seen.add(rid)
             if kind == _LOADED:
                 ids.loaded.add(rid)
@@ -116,13 +125,12 @@ class SpooledRunIds:
         return ids
 
     def seen(self) -> Iterator[str]:
-        """Every id the run saw, shard by shard (an id may come twice: handled and skipped)."""
-        for shard in self._spool.shards():
-            for _, rid in self._read(shard):
-                yield rid
+        """Every id the run saw (an id may come twice: handled and skipped)."""
+        for _, rid in self._read(0, 1):
+            yield rid
 
-    def _read(self, shard: int) -> Iterator[tuple[bytes, str]]:
-        for line in self._spool.lines(shard):
+    def _read(self, shard: int, shards: int) -> Iterator[tuple[bytes, str]]:
+        for line in self._spool.lines(shard, shards):
             yield line[:1], str(jsontext.loads(line[1:]))
 
     def close(self) -> None:

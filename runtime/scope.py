@@ -1,12 +1,14 @@
 """Records leaving a client's scope: which records the product holds live, and which left.
 
 The platform keeps, per client, the ids it loaded into the product and that
-are still live, in LIVE_SHARDS objects `runs/{client_id}/live-ids/shard-NN.json`
-chosen by a hash of the id (written by the loader beside the retry state,
-with the same newer-run guard), so the end of a run takes one shard at a
-time and its memory does not grow with the catalog (runtime/run_ids.py). A
-client whose ids an older loader kept in one `runs/{client_id}/live-ids.json`
-has them moved into the shards by its next run. A live record LEAVES
+are still live, in shards under `runs/{client_id}/live-ids/` chosen by a hash
+of the id (written by the loader beside the retry state, with the same
+newer-run guard; runtime/shards.py `Layout`: 16 shards, and a full sync picks
+more, about LIVE_PER_SHARD ids each, when the catalog grows), so the end of a
+run takes one shard at a time and its memory does not grow with the catalog
+(runtime/run_ids.py). A client whose ids an older loader kept in one
+`runs/{client_id}/live-ids.json` has them moved into the shards by its next
+run. A live record LEAVES
 SCOPE when a later run
 
 - has it skipped by the mapping (a `skip when` rule: a skip line with its id), or
@@ -34,12 +36,17 @@ from dataclasses import dataclass, field
 from runtime.client_state import store_unless_newer
 from runtime.config import validate_client_id
 from runtime.errors import RunDataError
-from runtime.run_ids import LIVE_SHARDS
 from runtime.runstore import RunStore, part_prefix, run_prefix
-from runtime.shards import shard_of
+from runtime.shards import Layout, shard_of
 
 LIVE_NAME = "live-ids.json"
 """The one object an older loader kept every live id in."""
+LIVE_SHARDS = 16
+"""The fewest shards of a client's live ids."""
+LIVE_PER_SHARD = 8_000
+"""A full sync keeps about this many ids a shard (128 shards at 1,000,000 products)..."""
+LIVE_MOST_SHARDS = 512
+"""... in at most this many."""
 MAX_ABSENT_SHARE = 0.5
 SKIPPED = "skipped by the mapping"
 ABSENT = "absent from the ERP's full extract"
@@ -65,9 +72,9 @@ def live_prefix(client_id: str) -> str:
     return f"runs/{validate_client_id(client_id)}/live-ids/"
 
 
-def live_shard_key(client_id: str, shard: int) -> str:
-    """`runs/{client_id}/live-ids/shard-NN.json`."""
-    return f"{live_prefix(client_id)}shard-{shard:02d}.json"
+def live_layout(client_id: str) -> Layout:
+    """Where the client's live ids are, and how many shards a full sync picks."""
+    return Layout(live_prefix(client_id), LIVE_SHARDS, LIVE_PER_SHARD, LIVE_MOST_SHARDS)
 
 
 @dataclass
@@ -164,48 +171,89 @@ def _as_set(ids: Iterable[str]) -> Set[str]:
 class LiveShards:
     """A client's live ids as stored, read and written one shard at a time.
 
-    The shards are listed once; a client with no shards yet but an older
-    loader's single object has that object split into shards here (read
-    whole, once), and `retire_legacy` removes it when every shard is written.
+    The shards are listed once. A full sync (`full_sync_ids`: about how many
+    ids it saw) that needs more shards than there are writes a new layout:
+    each new shard is read from the old shard its ids were in (`order` takes
+    the new shards so each old shard is read once), and `settle` names the
+    new layout and removes the old. The number never shrinks (a full extract
+    that lacks most ids is taken for a broken one, and keeps them). A
+    client with no shards yet but an older loader's single object has that
+    object split into shards here (read whole, once); `settle` removes it.
     """
 
-    def __init__(self, store: RunStore, client_id: str, shards: int = LIVE_SHARDS) -> None:
-        self.store, self.client_id, self.shards = store, client_id, shards
-        self.stored = set(store.list_keys(live_prefix(client_id)))
+    def __init__(
+        self,
+        store: RunStore,
+        client_id: str,
+        *,
+        full_sync_ids: int | None = None,
+    ) -> None:
+        self.store, self.client_id = store, client_id
+        self.layout = live_layout(client_id)
+        self.survey = self.layout.survey(store, RunDataError)
+        self.old = self.survey.shards
+        grown = self.layout.shards_for(full_sync_ids or 0)  # never fewer: a broken extract is small
+        self.shards = max(self.old, grown)
         self._legacy: dict[int, LiveState] | None = None
-        if not self.stored:
-            legacy = _parsed(store, client_id, live_key(client_id), shard=None)
+        if not self.survey.stored:
+            legacy = _parsed(store, client_id, live_key(client_id), shard=None, present=False)
             if legacy is not None:
-                self._legacy = _split(legacy, shards)
+                self._legacy = _split(legacy, self.shards)
+        self._last: tuple[int, LiveState] | None = None
+
+    def order(self) -> list[int]:
+        """The shards to take, grouped by the old shard each is read from."""
+        return [old + step for old in range(self.old) for step in range(0, self.shards, self.old)]
 
     def read(self, shard: int) -> LiveState:
         """One shard's state (empty when it has none)."""
         if self._legacy is not None:
             return self._legacy.get(shard) or LiveState(self.client_id, shard=shard)
-        key = live_shard_key(self.client_id, shard)
-        stored = _parsed(self.store, self.client_id, key, shard) if key in self.stored else None
-        return stored or LiveState(self.client_id, shard=shard)
+        old = self._stored(shard % self.old)
+        if self.shards == self.old:
+            return old
+        return LiveState(
+            self.client_id,
+            old.run_id,
+            {rid for rid in old.ids if shard_of(rid, self.shards) == shard},
+            {rid: why for rid, why in old.pending.items() if shard_of(rid, self.shards) == shard},
+            shard,
+        )
+
+    def _stored(self, shard: int) -> LiveState:
+        """One shard of the stored layout (the last one read is kept: `order` reads it again)."""
+        if self._last is not None and self._last[0] == shard:
+            return self._last[1]
+        state = LiveState(self.client_id, shard=shard)
+        if shard in self.survey.present():  # the listing is the truth: no request for the others
+            key = self.layout.key(shard, self.old)
+            state = _parsed(self.store, self.client_id, key, shard, present=True) or state
+        self._last = (shard, state)
+        return state
 
     def write(self, shard: int, before: LiveState, after: LiveState) -> bool:
         """Store a shard's new state unless a newer run's is there; False when one was.
 
-        An unchanged shard is not written again (a run that changed nothing
-        of it writes nothing). `before` is the state read for this run: its
-        run id is the guard's (one run of a client at a time holds the lease,
-        so no other run writes between the two).
+        An unchanged shard of an unchanged layout is not written again (a run
+        that changed nothing of it writes nothing). `before` is the state read
+        for this run: its run id is the guard's (one run of a client at a time
+        holds the lease, so no other run writes between the two).
         """
-        if self._legacy is None and (before.ids, before.pending) == (after.ids, after.pending):
+        moved = self._legacy is not None or self.shards != self.old
+        if not moved and (before.ids, before.pending) == (after.ids, after.pending):
             return True
         return store_unless_newer(
             self.store,
-            live_shard_key(self.client_id, shard),
+            self.layout.key(shard, self.shards),
             stored_run_id=before.run_id,
             run_id=after.run_id,
             document=after.to_json(),
         )
 
-    def retire_legacy(self) -> None:
-        """Remove the older loader's single object once its ids are in the shards."""
+    def settle(self) -> None:
+        """After every shard is written: name a new layout, remove the old one's shards."""
+        for key in self.layout.settle(self.store, self.survey, self.shards):
+            self.store.delete(key)
         if self._legacy is not None:
             self.store.delete(live_key(self.client_id))
             self._legacy = None
@@ -215,7 +263,7 @@ def read_live(store: RunStore, client_id: str) -> LiveState:
     """Every shard of the client's live ids in one state (an operator's view: `siesa reconcile`)."""
     live = LiveShards(store, client_id)
     whole = LiveState(client_id)
-    for shard in range(live.shards):
+    for shard in live.order():
         state = live.read(shard)
         whole.ids |= state.ids
         whole.pending.update(state.pending)
@@ -223,9 +271,11 @@ def read_live(store: RunStore, client_id: str) -> LiveState:
     return whole
 
 
-def _parsed(store: RunStore, client_id: str, key: str, shard: int | None) -> LiveState | None:
-    """The state stored at `key`; None when there is none."""
-    document = store.get_json_if_present(key)
+def _parsed(
+    store: RunStore, client_id: str, key: str, shard: int | None, *, present: bool
+) -> LiveState | None:
+    """The state stored at `key` (`present`: a listing found it); None when there is none."""
+    document = store.get_json(key) if present else store.get_json_if_present(key)
     if document is None:
         return None
     if not isinstance(document, dict) or not isinstance(document.get("ids"), list):

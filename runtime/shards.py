@@ -2,64 +2,101 @@
 
 The stock store (runtime/stock_store.py) and the live ids (runtime/scope.py)
 keep a client's state as several objects, a key's object chosen by a hash of
-the key, so a step can read, change and write them one at a time. A run's
-own data for them (stock rows, the ids it handled) comes in catalog order,
-which touches every shard; `LineSpool` sets it aside by shard on disk first,
-so each shard is then taken once, with only its own lines in memory.
+the key, so a step can read, change and write them one at a time. Their
+number grows with the state (`Layout`: a full sync picks it), so what a step
+holds of one shard does not grow with the catalog.
+
+A run's own data for them (stock rows, the ids it handled) comes in catalog
+order, which touches every shard; `LineSpool` sets it aside by shard on disk
+first, so each shard is then taken once, with only its own lines in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
 
+SPOOL_FILES = 64
+"""A spool's files (each line goes to the file of its key's hash modulo this): few open files
+whatever the number of shards it is read by (a Lambda function may hold 1,024)."""
 SPOOL_MEMORY_BYTES = 16 * 2**20
-"""What a spool's shards keep in memory together before each goes to a temporary file."""
-MIN_SHARD_MEMORY_BYTES = 4096
+"""What a spool's files keep in memory together before each goes to a temporary file."""
+_HASH_WIDTH = 8  # a spooled line starts with its key's hash, in hex
+
+
+def key_hash(key: str) -> int:
+    """A key's 32-bit hash (stable across processes: not Python's `hash`)."""
+    return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:4], "big")
 
 
 def shard_of(key: str, shards: int) -> int:
-    """The shard a key lives in (stable across processes: not Python's `hash`)."""
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % shards
+    """The shard a key lives in."""
+    return key_hash(key) % shards
 
 
 class LineSpool:
-    """Encoded lines set aside by shard (in memory up to a size, then in a temporary file)."""
+    """Lines set aside by their key's hash, read back shard by shard for any power-of-two count."""
 
-    def __init__(self, shards: int) -> None:
-        self.memory_bytes = max(MIN_SHARD_MEMORY_BYTES, SPOOL_MEMORY_BYTES // shards)
-        """What one shard keeps in memory before it goes to a file (SPOOL_MEMORY_BYTES shared)."""
+    def __init__(self) -> None:
         self._files: dict[int, IO[bytes]] = {}
+        self._hashes: set[int] | None = set()
+        self.count = 0
 
-    def add(self, shard: int, line: bytes) -> None:
-        """Set one line (ending in a newline) aside under its shard."""
-        spool = self._files.get(shard)
-        if spool is None:
-            spool = self._files[shard] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-                max_size=self.memory_bytes
+    def add(self, key: str, line: bytes) -> None:
+        """Set one line (ending in a newline) aside under its key."""
+        hashed = key_hash(key)
+        file = self._files.get(hashed % SPOOL_FILES)
+        if file is None:
+            file = self._files[hashed % SPOOL_FILES] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+                max_size=SPOOL_MEMORY_BYTES // SPOOL_FILES
             )
-        spool.write(line)
+        file.write(b"%08x" % hashed + line)
+        if self._hashes is not None:  # which shards have lines, kept while that is cheap
+            self._hashes.add(hashed)
+            if len(self._hashes) > 4096:
+                self._hashes = None
+        self.count += 1
 
-    def shards(self) -> list[int]:
-        """The shards that have lines, in order."""
-        return sorted(self._files)
+    def touched(self, shards: int) -> list[int]:
+        """The shards (of `shards`) that have lines, in order."""
+        if self._hashes is not None:
+            return sorted({hashed % shards for hashed in self._hashes})
+        if shards <= SPOOL_FILES:
+            return sorted({number % shards for number in self._files})
+        return sorted(
+            {
+                int(line[:_HASH_WIDTH], 16) % shards
+                for number in self._files
+                for line in self._read(number)
+            }
+        )
 
-    def lines(self, shard: int) -> Iterator[bytes]:
-        """One shard's lines in the order they came (none for a shard without any)."""
-        spool = self._files.get(shard)
-        if spool is None:
+    def lines(self, shard: int, shards: int) -> Iterator[bytes]:
+        """The lines of one shard (of `shards`, a power of two) in the order they came."""
+        if shards <= SPOOL_FILES:
+            for number in range(shard, SPOOL_FILES, shards):
+                for line in self._read(number):
+                    yield line[_HASH_WIDTH:]
             return
-        spool.seek(0)
-        yield from spool
-        spool.seek(0, 2)  # later lines are added at the end
+        for line in self._read(shard % SPOOL_FILES):
+            if int(line[:_HASH_WIDTH], 16) % shards == shard:
+                yield line[_HASH_WIDTH:]
+
+    def _read(self, number: int) -> Iterator[bytes]:
+        file = self._files.get(number)
+        if file is None:
+            return
+        file.seek(0)
+        yield from file
+        file.seek(0, 2)  # later lines are added at the end
 
     def close(self) -> None:
-        """Drop the spools."""
-        for spool in self._files.values():
-            spool.close()
+        """Drop the spool."""
+        for file in self._files.values():
+            file.close()
         self._files = {}
 
     def __enter__(self) -> LineSpool:
@@ -67,3 +104,97 @@ class LineSpool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ObjectStore(Protocol):
+    """What a layout needs of the run store (runtime/runstore.py `RunStore`)."""
+
+    def list_keys(self, prefix: str) -> Iterator[str]: ...
+    def get_json(self, key: str) -> Any: ...
+    def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What one listing of a sharded state found: the layout in use, and each layout's shards."""
+
+    shards: int
+    stored: dict[int, set[int]]
+
+    def present(self, shards: int | None = None) -> set[int]:
+        """The shards a layout (the one in use by default) holds now."""
+        return self.stored.get(self.shards if shards is None else shards, set())
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a sharded state is laid out: `base` shards at `prefix`, more under `prefix/n{N}/`.
+
+    A full sync picks the number (`shards_for`: about `per_shard` keys a
+    shard, a power of two from `base` to `most`), writes the new layout's
+    shards, then `layout.json`, then removes the old layout's (`settle`): a
+    reader finds one whole layout whenever it reads.
+    """
+
+    prefix: str
+    base: int
+    per_shard: int
+    most: int
+
+    def shards_for(self, keys: int) -> int:
+        """How many shards a state of `keys` keys is written in."""
+        shards = self.base
+        while keys > shards * self.per_shard and shards < self.most:
+            shards *= 2
+        return shards
+
+    def folder(self, shards: int) -> str:
+        """Where a layout's shards are."""
+        return self.prefix if shards == self.base else f"{self.prefix}n{shards}/"
+
+    def key(self, shard: int, shards: int) -> str:
+        """`shard-NNN.json` at the prefix, `n{N}/shard-NNNN.json` for a larger layout."""
+        width = 3 if shards == self.base else 4
+        return f"{self.folder(shards)}shard-{shard:0{width}d}.json"
+
+    @property
+    def layout_key(self) -> str:
+        """`layout.json`: the number of shards in use (absent: `base`)."""
+        return f"{self.prefix}layout.json"
+
+    def survey(self, store: ObjectStore, refuse: Callable[[str], Exception]) -> Survey:
+        """One listing (S3 bills a LIST as ten GETs), and `layout.json` when there is one."""
+        stored: dict[int, set[int]] = {}
+        has_layout = False
+        for key in store.list_keys(self.prefix):
+            name = key[len(self.prefix) :]
+            has_layout = has_layout or name == "layout.json"
+            folder, _, file = name.rpartition("/")
+            shards = self.base if not folder else _folder_layout(folder)
+            number = file[6:-5]
+            if shards and file.startswith("shard-") and file.endswith(".json") and number.isdigit():
+                stored.setdefault(shards, set()).add(int(number))
+        if not has_layout:
+            return Survey(self.base, stored)
+        document = store.get_json(self.layout_key)
+        shards = document.get("shards") if isinstance(document, dict) else None
+        if not isinstance(shards, int) or shards != self.shards_for(shards * self.per_shard):
+            raise refuse(f"{self.layout_key} does not name a number of shards")
+        return Survey(shards, stored)
+
+    def settle(self, store: ObjectStore, survey: Survey, shards: int) -> list[str]:
+        """After a new layout's shards are written: name it, and return the old layout's keys.
+
+        The caller removes those (after `layout.json`, so a reader always
+        finds one whole layout).
+        """
+        if shards == survey.shards:
+            return []
+        store.put_bytes(self.layout_key, b'{"shards":%d}' % shards, "application/json")
+        return [self.key(shard, survey.shards) for shard in sorted(survey.present())]
+
+
+def _folder_layout(folder: str) -> int | None:
+    """`n512` -> 512; None for a folder that is no layout's."""
+    return int(folder[1:]) if folder[:1] == "n" and folder[1:].isdigit() else None

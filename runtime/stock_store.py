@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -31,7 +30,7 @@ from runtime.config import ClientConfig, validate_client_id
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import RunStore, encode_line
-from runtime.shards import LineSpool
+from runtime.shards import Layout, LineSpool, Survey
 from runtime.shards import shard_of as shards_shard_of
 from runtime.stages.stock import row_key
 
@@ -64,17 +63,23 @@ def shard_of(erp_key: str, shards: int = SHARDS) -> int:
     return shards_shard_of(erp_key, shards)
 
 
+def _layout(client_id: str, per_shard: int = SHARD_RECORDS) -> Layout:
+    return Layout(store_prefix(client_id), SHARDS, per_shard, MAX_SHARDS)
+
+
 def shards_for(records: int, shard_records: int = SHARD_RECORDS) -> int:
     """How many shards a store of `records` records is written in (by a full sync)."""
-    shards = SHARDS
-    while records > shards * shard_records and shards < MAX_SHARDS:
-        shards *= 2
-    return shards
+    return Layout("", SHARDS, shard_records, MAX_SHARDS).shards_for(records)
 
 
 def layout_key(client_id: str) -> str:
     """`runs/{client_id}/stock-records/layout.json`: how many shards the store is in."""
-    return f"{store_prefix(client_id)}layout.json"
+    return _layout(client_id).layout_key
+
+
+def survey(store: RunStore, client_id: str) -> Survey:
+    """The store's layout and shards, from one listing."""
+    return _layout(client_id).survey(store, RunDataError)
 
 
 def read_layout(store: RunStore, client_id: str) -> int:
@@ -82,60 +87,9 @@ def read_layout(store: RunStore, client_id: str) -> int:
     return survey(store, client_id).shards
 
 
-@dataclass(frozen=True)
-class StoreSurvey:
-    """What one listing of a client's store found: its layout, and each layout's shards."""
-
-    shards: int
-    stored: dict[int, set[int]]
-
-    def present(self, shards: int | None = None) -> set[int]:
-        """The shards a layout (the one in use by default) holds now."""
-        return self.stored.get(self.shards if shards is None else shards, set())
-
-
-def survey(store: RunStore, client_id: str) -> StoreSurvey:
-    """One listing of the store (S3 bills a LIST as ten GETs), and `layout.json` when there is one."""
-    prefix = store_prefix(client_id)
-    stored: dict[int, set[int]] = {}
-    has_layout = False
-    for key in store.list_keys(prefix):
-        name = key[len(prefix) :]
-        has_layout = has_layout or name == "layout.json"
-        folder, _, file = name.rpartition("/")
-        layout = SHARDS if not folder else _folder_layout(folder)
-        if layout and file.startswith("shard-") and file.endswith(".json") and file[6:-5].isdigit():
-            stored.setdefault(layout, set()).add(int(file[6:-5]))
-    return StoreSurvey(_layout_document(store, client_id) if has_layout else SHARDS, stored)
-
-
-def _folder_layout(folder: str) -> int | None:
-    """`n512` -> 512; None for a folder that is no layout's."""
-    return int(folder[1:]) if folder[:1] == "n" and folder[1:].isdigit() else None
-
-
-def _layout_document(store: RunStore, client_id: str) -> int:
-    document = store.get_json(layout_key(client_id))
-    shards = document.get("shards") if isinstance(document, dict) else None
-    if not isinstance(shards, int) or shards not in _LAYOUTS:
-        raise RunDataError(f"{layout_key(client_id)} does not name a number of shards")
-    return shards
-
-
-_LAYOUTS = {SHARDS * 2**power for power in range(10) if SHARDS * 2**power <= MAX_SHARDS}
-
-
-def layout_prefix(client_id: str, shards: int = SHARDS) -> str:
-    """Where a layout's shards are: the store's prefix for SHARDS, `n{shards}/` under it otherwise."""
-    if shards == SHARDS:
-        return store_prefix(client_id)
-    return f"{store_prefix(client_id)}n{shards}/"
-
-
 def shard_key(client_id: str, shard: int, shards: int = SHARDS) -> str:
     """`runs/{client_id}/stock-records/shard-NNN.json` (`.../n{shards}/shard-NNNN.json`)."""
-    width = 3 if shards == SHARDS else 4
-    return f"{layout_prefix(client_id, shards)}shard-{shard:0{width}d}.json"
+    return _layout(client_id).key(shard, shards)
 
 
 def read_shard(
@@ -286,12 +240,12 @@ def remember_sent(
         return 0
     client_id = config.client_id
     key_of = source_key_reader(config)
-    found = survey(store, client_id)  # only this call writes the store now
-    layout = found.shards
+    layout = _layout(client_id, shard_records)
+    found = layout.survey(store, RunDataError)  # only this call writes the store now
     if replace:
-        shards = shards_for(expected if expected is not None else len(sent or ()), shard_records)
+        shards = layout.shards_for(expected if expected is not None else len(sent or ()))
     else:
-        shards = layout
+        shards = found.shards
     stored = found.present(shards)
     with _EntrySpool(shards) as spool:
         for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
@@ -301,11 +255,10 @@ def remember_sent(
         writes = sorted(set(touched) | stored) if replace else touched
         present = None if replace else stored
         _each_shard(writes, lambda shard: _write_shard(store, client_id, shard, spool, present))
-    if shards != layout:
-        store.put_bytes(layout_key(client_id), _encoded({"shards": shards}), JSON_CONTENT_TYPE)
-        old = [shard_key(client_id, shard, layout) for shard in found.present(layout)]
+    old = layout.settle(store, found, shards)
+    if old:
         _each_shard(old, store.delete)
-        logger.info(f"the stock store is now in {shards} shards (it was in {layout})")
+        logger.info(f"the stock store is now in {shards} shards (it was in {found.shards})")
     return spool.count
 
 
@@ -324,23 +277,27 @@ class _EntrySpool:
     """
 
     def __init__(self, shards: int) -> None:
-        self.shards, self.count = shards, 0
-        self._lines = LineSpool(shards)
+        self.shards = shards
+        self._lines = LineSpool()
+
+    @property
+    def count(self) -> int:
+        """Entries set aside."""
+        return self._lines.count
 
     def add(self, erp_key: str, entry: Entry) -> None:
-        """Set one entry aside under its key's shard."""
+        """Set one entry aside under its key."""
         header = _encoded([erp_key, entry["id"]])
-        self._lines.add(shard_of(erp_key, self.shards), header + b"\t" + _encoded(entry) + b"\n")
-        self.count += 1
+        self._lines.add(erp_key, header + b"\t" + _encoded(entry) + b"\n")
 
     def touched(self) -> list[int]:
         """The shards with entries."""
-        return self._lines.shards()
+        return self._lines.touched(self.shards)
 
     def held(self, shard: int) -> _Held:
         """One shard's entries by ERP key, in run order; a later entry of an id replaces its earlier."""
         held: _Held = {}
-        for line in self._lines.lines(shard):
+        for line in self._lines.lines(shard, self.shards):
             header, _, body = line.partition(b"\t")
             erp_key, record_id = jsontext.loads(header)
             entries = held.setdefault(erp_key, [])
@@ -515,19 +472,19 @@ class ShardSpool:
 
     def __init__(self, shards: int = SHARDS) -> None:
         self.shards = shards
-        self._lines = LineSpool(shards)
+        self._lines = LineSpool()
 
     def add(self, erp_key: str, rows: list[tuple[str, Any]]) -> None:
-        """Set one item's rows (position, row) aside under its shard."""
-        self._lines.add(shard_of(erp_key, self.shards), encode_line([erp_key, rows]))
+        """Set one item's rows (position, row) aside under its key."""
+        self._lines.add(erp_key, encode_line([erp_key, rows]))
 
     def by_shard(self) -> Iterator[tuple[int, Iterator[tuple[str, list[tuple[str, Any]]]]]]:
         """(shard, its items in the order they came), shard by shard."""
-        for shard in self._lines.shards():
+        for shard in self._lines.touched(self.shards):
             yield shard, self._items(shard)
 
     def _items(self, shard: int) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
-        for line in self._lines.lines(shard):
+        for line in self._lines.lines(shard, self.shards):
             erp_key, rows = jsontext.loads(line)
             yield str(erp_key), [(str(position), row) for position, row in rows]
 

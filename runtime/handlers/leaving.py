@@ -74,13 +74,13 @@ def leave_scope(
     One shard of the live ids at a time (runtime/scope.py `LiveShards`), with
     the run's ids of that shard: memory holds one shard, whatever the catalog.
     """
-    live = LiveShards(store, client_id)
+    live = LiveShards(store, client_id, full_sync_ids=ids.count if full_sync else None)
     broken = _broken_extract(live, ids) if full_sync else False
     result = LeftScope(choice)
     newer = False
     with store.ndjson_writer(left_scope_key(client_id, run_id)) as writer:
-        for shard in range(live.shards):
-            state, run = live.read(shard), ids.of(shard)
+        for shard in live.order():
+            state, run = live.read(shard), ids.of(shard, live.shards)
             found = leaving(
                 state,
                 full_sync=full_sync,
@@ -97,7 +97,7 @@ def leave_scope(
     if newer:
         logger.info("a newer run's live ids are stored; this run's are not written")
     else:
-        live.retire_legacy()
+        live.settle()
     if result.held_back:
         logger.warning(
             f"{result.held_back} live record(s) are absent from this full sync's extract: more "
@@ -115,8 +115,8 @@ def leave_scope(
 def _broken_extract(live: LiveShards, ids: RunIds) -> bool:
     """Whether this full sync's extract lacks too many of the client's live records (every shard)."""
     held = absent = 0
-    for shard in range(live.shards):
-        state, run = live.read(shard), ids.of(shard)
+    for shard in live.order():
+        state, run = live.read(shard), ids.of(shard, live.shards)
         held += len(state.ids)
         absent += len(absent_ids(state, run.seen, run.skipped))
     return is_broken_extract(held, absent)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from runtime import scope
 from runtime.adapters.base import ProductAdapter
 from runtime.handlers.leaving import leave_scope
-from runtime.run_ids import LIVE_SHARDS, RunIdSets, SpooledRunIds
+from runtime.run_ids import RunIdSets, SpooledRunIds
 from runtime.runstore import RunStore
-from runtime.scope import ABSENT, SKIPPED, live_key, live_prefix, read_live
+from runtime.scope import ABSENT, LIVE_SHARDS, SKIPPED, live_key, live_prefix, read_live
 
 CLIENT = "cliente-a"
 OLD_RUN, RUN = "20250115T100000Z-aaaaaa", "20250116T100000Z-bbbbbb"
@@ -55,10 +56,11 @@ def test_spooled_ids_give_each_shard_what_the_sets_in_memory_give() -> None:
     with SpooledRunIds() as spooled:
         for part in parts:
             spooled.add_part(sorted(part[0]), sorted(part[1]), sorted(part[2]))
-        for shard in range(LIVE_SHARDS):
-            assert spooled.of(shard) == in_memory.of(shard)
+        for shards in (1, LIVE_SHARDS, 128):  # any layout: fewer shards than spool files, or more
+            for shard in range(shards):
+                assert spooled.of(shard, shards) == in_memory.of(shard, shards)
+            assert sum(len(in_memory.of(shard, shards).loaded) for shard in range(shards)) == 100
         assert set(spooled.seen()) == handled | skipped == set(in_memory.seen())
-    assert sum(len(in_memory.of(shard).loaded) for shard in range(LIVE_SHARDS)) == 100
 
 
 def test_an_older_single_object_moves_into_shards_and_is_removed(aws: Any) -> None:
@@ -104,3 +106,24 @@ def test_a_run_that_changes_no_live_id_writes_no_shard(aws: Any) -> None:
     _leave(store, RunIdSets({"P1", "N1"}, set(), {"P1", "N1"}), full_sync=False)
     assert len([key for key in puts if key.startswith(live_prefix(CLIENT))]) == 1
     assert read_live(store, CLIENT).ids == live | {"N1"}
+
+
+def test_a_full_sync_that_outgrows_the_shards_moves_the_ids_into_more(
+    aws: Any, monkeypatch: Any
+) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", 100)
+    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    monkeypatch.setattr(scope, "LIVE_PER_SHARD", 2)  # 100 ids now need 64 shards
+
+    seen = _ids("P", 70) | _ids("N", 10)
+    left = _leave(store, RunIdSets(seen, set(), _ids("N", 10)))
+
+    assert left.count == 30 and {line["why"] for line in store.iter_lines(left.key)} == {ABSENT}
+    assert store.get_json(live_prefix(CLIENT) + "layout.json") == {"shards": 64}
+    keys = list(store.list_keys(live_prefix(CLIENT)))
+    assert keys and all("/n64/" in key or key.endswith("layout.json") for key in keys)
+    assert read_live(store, CLIENT).ids == seen
+
+    _leave(store, RunIdSets({"N1", "X1"}, set(), {"X1"}), full_sync=False)  # the new layout
+    assert read_live(store, CLIENT).ids == seen | {"X1"}
