@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,8 @@ STATE_WORDS = {
     "LogFailureWithoutRunId": "recording the failure",
     "SyncFailed": "failed",
 }
+PAGE_STATES = frozenset({"MapPages", "MapPagesFromS3", "TransformPage", "LoadPage", "PageDone"})
+"""The states a page goes through: progress counts pages while the sync is in them."""
 FAILED_ATTEMPT_EVENTS = frozenset(
     {"LambdaFunctionFailed", "LambdaFunctionTimedOut", "LambdaFunctionStartFailed", "TaskFailed"}
 )
@@ -133,6 +135,11 @@ class Progress:
     total_steps: int = len(MAIN_PATH)
     last_reason: str | None = None
     """Why the last failed task attempt failed (error name and cause), while retries go on."""
+    pages_done: int | None = None
+    pages_total: int | None = None
+    """Pages the Map state mapped and loaded, of how many (a run mapped page by page)."""
+    map_run_arn: str | None = None
+    """The distributed Map's run: its own history holds the pages, `DescribeMapRun` counts them."""
 
     @property
     def failing(self) -> bool:
@@ -151,6 +158,8 @@ class Progress:
             words += f" ({self.extracted:,} extracted)"
         elif self.state == "LoadToProduct" and self.canonical is not None:
             words += f" ({self.canonical:,} records)"
+        elif self.state in PAGE_STATES and self.pages_total:
+            words = f"{STATE_WORDS['MapPages']} ({self.pages_done or 0:,} of {self.pages_total:,})"
         if self.attempts_failed:
             words += f", {self.attempts_failed} attempt(s) failed"
             if self.last_reason:
@@ -173,6 +182,8 @@ def _key(progress: Progress) -> tuple[Any, ...]:
         progress.rejected,
         progress.run_id,
         progress.last_reason,
+        progress.pages_done,
+        progress.pages_total,
     )
 
 
@@ -391,8 +402,17 @@ def read_progress(
     run_id = started.run_id
     extracted = canonical = rejected = None
     reason: str | None = None
+    pages_done = pages_total = None
+    map_run_arn: str | None = None
     for event in events:
         kind = str(event.get("type", ""))
+        if kind == "MapStateStarted":  # an inline Map: its iterations are in this history
+            pages_total = _count(event.get("mapStateStartedEventDetails", {}).get("length"))
+            pages_done = 0
+        elif kind == "MapIterationSucceeded" and pages_done is not None:
+            pages_done += 1
+        elif kind == "MapRunStarted":  # a distributed Map: its iterations are executions
+            map_run_arn = event.get("mapRunStartedEventDetails", {}).get("mapRunArn")
         if kind.endswith("StateEntered"):
             state = event.get("stateEnteredEventDetails", {}).get("name")
         elif kind.endswith("StateExited"):
@@ -432,6 +452,27 @@ def read_progress(
         rejected=rejected,
         elapsed_seconds=round((now - started.started_at).total_seconds(), 3),
         last_reason=reason,
+        pages_done=pages_done,
+        pages_total=pages_total,
+        map_run_arn=map_run_arn,
+    )
+
+
+def with_map_run(deployment: Deployment, progress: Progress) -> Progress:
+    """A distributed Map's page counts (`DescribeMapRun`) on the progress; unchanged if unreadable."""
+    if progress.map_run_arn is None:
+        return progress
+    try:
+        described = deployment.client("stepfunctions").describe_map_run(
+            mapRunArn=progress.map_run_arn
+        )
+    except ClientError:
+        return progress  # counts are a courtesy: following the sync goes on without them
+    counts = described.get("itemCounts") or {}
+    return replace(
+        progress,
+        pages_done=_count(counts.get("succeeded")),
+        pages_total=_count(counts.get("total")),
     )
 
 
@@ -504,7 +545,7 @@ def wait(
         ended = any(event.get("type") in TERMINAL_EVENTS for event in events)
         described = _describe(target, started.execution_arn) if ended else None
         status = str(described["status"]) if described else "RUNNING"
-        progress = read_progress(events, started, status, datetime.now(UTC))
+        progress = with_map_run(target, read_progress(events, started, status, datetime.now(UTC)))
         if on_progress is not None and not progress.same_as(last):
             on_progress(progress)
         last = progress

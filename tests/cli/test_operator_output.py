@@ -209,3 +209,17 @@ def test_map_preview_under_json_reports_a_file_that_does_not_compile_as_json(tmp
     error = json.loads(result.stdout)["error"]
     assert error["type"] == "MapError"
     assert f"{broken}:" in error["message"] and "error:" in error["message"]
+
+
+def test_progress_counts_the_pages_an_inline_map_state_mapped() -> None:
+    started = StartedSync("arn:x", "c1", "r1", "initial", datetime(2026, 1, 1, tzinfo=UTC))
+    events = [
+        _event("MapStateEntered", stateEnteredEventDetails={"name": "MapPages"}),
+        _event("MapStateStarted", mapStateStartedEventDetails={"length": 3}),
+        _event("MapIterationSucceeded"),
+        _event("MapIterationSucceeded"),
+        _event("TaskStateEntered", stateEnteredEventDetails={"name": "TransformPage"}),
+    ]
+    progress = read_progress(events, started, "RUNNING", datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+    assert progress.describe() == "mapping and loading pages (2 of 3)"
+    assert progress.map_run_arn is None

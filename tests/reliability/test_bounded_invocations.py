@@ -98,6 +98,9 @@ def test_an_extraction_over_several_invocations_sends_each_record_once(
         assert "MapPagesFromS3" in engine.states_entered(outcome.execution_arn)
         parts = loaded_parts(engine, world.client_id, outcome.run_id or "")
         assert len(parts) >= 6 and parts[-1] == "retried", parts
+        # `siesa sync` counted the pages from the Map run (its iterations are not in this history)
+        pages = (outcome.progress.pages_done, outcome.progress.pages_total)
+        assert pages == (len(parts) - 1, len(parts) - 1), pages
         assert counts["FinishRun"] == 1, counts
         ids = canonical_ids(engine, world.client_id, outcome.run_id or "")
         summary: dict[str, Any] = outcome.summary or {}
