@@ -11,7 +11,9 @@ ids it handled, loaded and skipped). Each is small: one page's worth.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,8 @@ from runtime.runstore import PARTS_DIR, RunStore, part_prefix, run_prefix
 TRANSFORMED = "transformed.json"
 LOADED = "loaded.json"
 SENT = "sent-records.ndjson"
+PART_READERS = 8
+"""Parts read at once by the steps after the pages (S3 requests wait on the network)."""
 
 
 def transformed_part_key(client_id: str, run_id: str, part: str) -> str:
@@ -53,18 +57,37 @@ class Part:
 
 
 def parts_of(store: RunStore, client_id: str, run_id: str) -> Iterator[Part]:
-    """Every part of the run, in order (pages by number, then `retried`), one at a time."""
+    """Every part of the run, in order (pages by number, then `retried`).
+
+    One listing says which accounts each part has (no request for those it
+    lacks); PART_READERS parts are read at once ahead of the caller, and no
+    more than twice that many wait in memory: one page's worth each.
+    """
     prefix = run_prefix(client_id, run_id) + PARTS_DIR
-    names = sorted(
-        {key[len(prefix) :].split("/", 1)[0] for key in store.list_keys(prefix)},
-        key=lambda name: (name == "retried", name),
-    )
-    for name in names:
-        yield Part(
-            name,
-            store.get_json_if_present(transformed_part_key(client_id, run_id, name)),
-            store.get_json_if_present(loaded_part_key(client_id, run_id, name)),
-        )
+    files: dict[str, set[str]] = {}
+    for key in store.list_keys(prefix):
+        name, _, file = key[len(prefix) :].partition("/")
+        files.setdefault(name, set()).add(file)
+    names = sorted(files, key=lambda name: (name == "retried", name))
+
+    def read(name: str) -> Part:
+        def account(file: str) -> dict[str, Any] | None:
+            return (
+                store.get_json(part_prefix(client_id, run_id, name) + file)
+                if file in files[name]
+                else None
+            )
+
+        return Part(name, account(TRANSFORMED), account(LOADED))
+
+    with ThreadPoolExecutor(max_workers=PART_READERS) as pool:
+        waiting: deque[Future[Part]] = deque()
+        for name in names:
+            waiting.append(pool.submit(read, name))
+            if len(waiting) >= 2 * PART_READERS:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
 
 
 def ids_in_parts(

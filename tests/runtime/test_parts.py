@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 import pytest
 
 from runtime.errors import InvalidEvent
 from runtime.handlers.load_part import part_workers
+from runtime.handlers.parts import loaded_part_key, parts_of, transformed_part_key
 from runtime.runstore import (
     CANONICAL_PAGES_PER_PART,
+    RunStore,
     check_run_key,
     failed_records_key,
     first_canonical_page,
@@ -73,3 +78,26 @@ def test_the_pages_at_once_can_be_capped_for_the_local_engines_forked_children(
     assert settings.max_page_concurrency() == 1
     # one page at a time: that page's loader has the client's whole concurrency
     assert part_workers(4, settings.max_page_concurrency(), 100) == 4
+
+
+def test_parts_are_read_in_order_from_one_listing_with_no_request_for_a_missing_account(
+    aws: Any,
+) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    names = [f"{n:05d}" for n in range(1, 21)] + ["retried"]
+    for number, name in enumerate(names):
+        store.put_json(transformed_part_key(CLIENT, RUN, name), {"n": number})
+        if number % 3:  # every third part was never loaded
+            store.put_json(loaded_part_key(CLIENT, RUN, name), {"n": number})
+    calls: Counter[str] = Counter()
+    store.s3.meta.events.register("before-call.s3", lambda model, **_: calls.update([model.name]))
+
+    parts = list(parts_of(store, CLIENT, RUN))
+
+    assert [part.name for part in parts] == names
+    assert [part.loaded is None for part in parts] == [n % 3 == 0 for n in range(len(names))]
+    assert all(part.transformed == {"n": n} for n, part in enumerate(parts))
+    assert calls == {
+        "ListObjectsV2": 1,
+        "GetObject": len(names) + sum(1 for n in range(len(names)) if n % 3),
+    }
