@@ -22,8 +22,10 @@ from typing import IO, Any, Protocol
 SPOOL_FILES = 64
 """A spool's files (each line goes to the file of its key's hash modulo this): few open files
 whatever the number of shards it is read by (a Lambda function may hold 1,024)."""
-SPOOL_MEMORY_BYTES = 16 * 2**20
-"""What a spool's files keep in memory together before each goes to a temporary file."""
+SPOOL_MEMORY_BYTES = 2 * 2**20
+"""What a spool's files keep in memory together before each goes to a temporary file (small:
+the operating system buffers the files anyway, and a larger figure would only make a large run
+hold more than a small one)."""
 _HASH_WIDTH = 8  # a spooled line starts with its key's hash, in hex
 
 
