@@ -87,6 +87,9 @@ class ScaleRun:
     records: int | None
     wall_seconds: float
     functions: dict[str, FunctionFigures]
+    failed: int | None = None
+    """Records the run reported failed (the catalog's invalid ones, 2%): the finish step holds
+    them for the retry state and the alert, so its memory follows them."""
 
 
 def by_function(records: Iterable[Invocation]) -> dict[str, FunctionFigures]:
@@ -160,6 +163,7 @@ def run_size(
             records=outcome.records_extracted,
             wall_seconds=wall,
             functions=by_function(aws.invocations()),
+            failed=(outcome.summary or {}).get("records_failed"),
         )
 
 
@@ -170,7 +174,7 @@ def _mb(value: int | None) -> str:
 def print_run(run: ScaleRun, baselines: dict[str, int]) -> None:
     print(
         f"\n### {run.products:,} products: {run.status}, {run.records} records extracted, "
-        f"wall {run.wall_seconds:.1f} s\n"
+        f"{run.failed} failed, wall {run.wall_seconds:.1f} s\n"
     )
     print(
         "| function | invocations | failed | longest | median | most grown (peak RSS - RSS at fork) "
