@@ -144,11 +144,13 @@ def read_state(store: RunStore, client_id: str) -> RetryState:
 
 def write_state(store: RunStore, state: RetryState) -> bool:
     """Store the state unless a newer run's state is there already; False when it was."""
-    current = read_state(store, state.client_id)
+    stored = store.get_json_if_present(state_key(state.client_id))  # its run id: no state built
+    stored_run_id = stored.get("run_id") if isinstance(stored, dict) else None
+    del stored
     return store_unless_newer(
         store,
         state_key(state.client_id),
-        stored_run_id=current.run_id,
+        stored_run_id=stored_run_id if isinstance(stored_run_id, str) else None,
         run_id=state.run_id,
         document=state.to_json(),
     )

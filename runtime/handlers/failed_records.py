@@ -27,12 +27,19 @@ SUMMARY_MAX_FAILED = 1000
 SUMMARY_MAX_FAILED_BYTES = 128 * 1024
 """The summary travels in the workflow state (256 KB): its failed_records list stays under this."""
 SUMMARY_MAX_ERROR_CHARS = 300
+KEPT_FIELDS = ("id", "stage", "reason", "retryable")
+"""What the end of a run reads of each failed record (the retry state, the alert's reasons):
+the rest is in the report, not held for every failure of a run."""
 
 
 def _plain_id(value: Any) -> str | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
     return str(value)
+
+
+def _kept(line: dict[str, Any]) -> dict[str, Any]:
+    return {key: line[key] for key in KEPT_FIELDS if key in line}
 
 
 class FailedRecords:
@@ -59,7 +66,7 @@ class FailedRecords:
         if record_id is not None:
             self.ids.add(record_id)
         self.count += 1
-        self.lines.append({key: value for key, value in line.items() if key != "record"})
+        self.lines.append(_kept(line))
         if line.get("stage") == "mapping":
             self.writer.write(line)
         else:
@@ -72,9 +79,7 @@ class FailedRecords:
         if record_id is not None:
             self.ids.add(record_id)
         self.count += 1
-        self.lines.append(
-            {key: value for key, value in line.items() if key not in ("record", "canonical")}
-        )
+        self.lines.append(_kept(line))
         self.writer.write(line)
         self._show(line)
 
