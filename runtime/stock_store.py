@@ -3,13 +3,15 @@
 Kong and WMS have no partial update, so a stock sync sends the whole
 product record the last full or incremental run sent, with the new
 quantity. After every load (any sync type) the records that reached the
-product are kept here, under the client's prefix, in SHARDS objects
-`runs/{client_id}/stock-records/shard-NNN.json`, each `{erp_key: [entry, ...]}`
-with one entry per product record that ERP record became (several for a
-one-to-many mapping): `{"id", "product", "warehouse"}`. A record's shard is a
-hash of its ERP key, so a stock page reads only the shards its rows need,
-and `ShardReader` keeps at most `max_records` records' shards in memory:
-memory does not grow with the catalog.
+product are kept here, under the client's prefix, in shards
+`runs/{client_id}/stock-records/shard-NNN.json` (SHARDS of them; a full sync
+of a larger catalog picks more, about SHARD_RECORDS records each, under
+`n{N}/` and named in `layout.json`: runtime/shards.py `Layout`), each
+`{erp_key: [entry, ...]}` with one entry per product record that ERP record
+became (several for a one-to-many mapping): `{"id", "product", "warehouse"}`.
+A record's shard is a hash of its ERP key, so a stock page reads only the
+shards its rows need, and `ShardReader` keeps at most `max_records` records'
+shards in memory: memory does not grow with the catalog.
 
 The ERP key is the item code the ERP's stock rows carry (`f_codigo`, or the
 Connekta saved query's key column): a line says it as `source_key`, else it
@@ -41,8 +43,8 @@ SHARD_RECORDS = 2_000
 """A full sync picks the fewest shards (SHARDS times a power of two) that keep each to about
 this many records, so what a step holds of one shard does not grow with the catalog."""
 MAX_SHARDS = 512
-"""... up to this many (about 20,000 records a shard at 10,000,000 products): a run's spool
-keeps a file per shard, and a Lambda function may hold 1,024 open files."""
+"""... up to this many (about 20,000 records a shard at 10,000,000 products): a full sync
+writes every shard, 512 PUTs at 1,000,000 products."""
 JSON_CONTENT_TYPE = "application/json"
 IO_THREADS = 8
 """Shards read or written at once (S3 requests wait on the network, not the CPU)."""
