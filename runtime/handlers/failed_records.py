@@ -62,25 +62,24 @@ class FailedRecords:
 
     def add(self, line: dict[str, Any]) -> None:
         """One failed record (a line with its raw `record` already, or a product line to complete)."""
-        record_id = _plain_id(line.get("id"))
-        if record_id is not None:
-            self.ids.add(record_id)
-        self.count += 1
-        self.lines.append(_kept(line))
+        self._note(line)
         if line.get("stage") == "mapping":
             self.writer.write(line)
         else:
             self._deferred.append(line)
-        self._show(line)
 
     def add_complete(self, line: dict[str, Any]) -> None:
         """One line of a part's finished report (its raw copy already attached): written as is."""
+        self._note(line)
+        self.writer.write(line)
+
+    def _note(self, line: dict[str, Any]) -> None:
+        """Count a failed record, keep what the run's end reads of it, show it in the summary."""
         record_id = _plain_id(line.get("id"))
         if record_id is not None:
             self.ids.add(record_id)
         self.count += 1
         self.lines.append(_kept(line))
-        self.writer.write(line)
         self._show(line)
 
     def has(self, record_id: Any) -> bool:
