@@ -48,10 +48,6 @@ class RunIds(Protocol):
         """The ids of one shard of `shards`."""
         ...
 
-    def seen(self) -> Iterator[str]:
-        """Every id the run saw (the retry state drops them)."""
-        ...
-
 
 class RunIdSets:
     """A run's ids already in memory (a run loaded in one invocation), sharded when asked."""
@@ -79,11 +75,6 @@ class RunIdSets:
                 by_shard[shard_of(rid, shards)].loaded.add(rid)
             self._by_shard = (shards, by_shard)
         return self._by_shard[1][shard]
-
-    def seen(self) -> Iterator[str]:
-        """Every id handled or skipped."""
-        yield from self.handled
-        yield from self.skipped - self.handled
 
 
 class SpooledRunIds:
@@ -123,11 +114,6 @@ class SpooledRunIds:
             elif kind == _SKIPPED:
                 ids.skipped.add(rid)
         return ids
-
-    def seen(self) -> Iterator[str]:
-        """Every id the run saw (an id may come twice: handled and skipped)."""
-        for _, rid in self._read(0, 1):
-            yield rid
 
     def _read(self, shard: int, shards: int) -> Iterator[tuple[bytes, str]]:
         for line in self._spool.lines(shard, shards):

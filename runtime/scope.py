@@ -3,8 +3,8 @@
 The platform keeps, per client, the ids it loaded into the product and that
 are still live, in shards under `runs/{client_id}/live-ids/` chosen by a hash
 of the id (written by the loader beside the retry state, with the same
-newer-run guard; runtime/shards.py `Layout`: 16 shards, and a full sync picks
-more, about LIVE_PER_SHARD ids each, when the catalog grows), so the end of a
+newer-run guard; runtime/shards.py `Layout`: one shard for a new client, and a
+full sync picks more, about LIVE_PER_SHARD ids each, when the catalog grows), so the end of a
 run takes one shard at a time and its memory does not grow with the catalog
 (runtime/run_ids.py). A client whose ids an older loader kept in one
 `runs/{client_id}/live-ids.json` has them moved into the shards by its next
@@ -32,17 +32,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from typing import Any
 
-from runtime.client_state import store_unless_newer
 from runtime.config import validate_client_id
-from runtime.errors import RunDataError
 from runtime.runstore import RunStore, part_prefix, run_prefix
+from runtime.sharded_state import ShardedState, StateKind
 from runtime.shards import Layout, shard_of
 
 LIVE_NAME = "live-ids.json"
 """The one object an older loader kept every live id in."""
-LIVE_SHARDS = 16
-"""The fewest shards of a client's live ids."""
+LIVE_BASE_SHARDS = 16
+"""The layout of live ids stored before `layout.json` existed (their shards at the prefix)."""
 LIVE_PER_SHARD = 8_000
 """A full sync keeps about this many ids a shard (128 shards at 1,000,000 products)..."""
 LIVE_MOST_SHARDS = 512
@@ -74,7 +74,7 @@ def live_prefix(client_id: str) -> str:
 
 def live_layout(client_id: str) -> Layout:
     """Where the client's live ids are, and how many shards a full sync picks."""
-    return Layout(live_prefix(client_id), LIVE_SHARDS, LIVE_PER_SHARD, LIVE_MOST_SHARDS)
+    return Layout(live_prefix(client_id), LIVE_BASE_SHARDS, LIVE_PER_SHARD, LIVE_MOST_SHARDS)
 
 
 @dataclass
@@ -89,7 +89,7 @@ class LiveState:
     shard: int | None = None
     """Which of the client's shards this is (None: all of them)."""
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         """The state as stored."""
         return {
             "client_id": self.client_id,
@@ -168,17 +168,14 @@ def _as_set(ids: Iterable[str]) -> Set[str]:
     return ids if isinstance(ids, Set) else set(ids)
 
 
-class LiveShards:
-    """A client's live ids as stored, read and written one shard at a time.
+class LiveShards(ShardedState[LiveState]):
+    """A client's live ids as stored, read and written one shard at a time (runtime/sharded_state.py).
 
-    The shards are listed once. A full sync (`full_sync_ids`: about how many
-    ids it saw) that needs more shards than there are writes a new layout:
-    each new shard is read from the old shard its ids were in (`order` takes
-    the new shards so each old shard is read once), and `settle` names the
-    new layout and removes the old. The number never shrinks (a full extract
-    that lacks most ids is taken for a broken one, and keeps them). A
-    client with no shards yet but an older loader's single object has that
-    object split into shards here (read whole, once); `settle` removes it.
+    A full sync (`full_sync_ids`: about how many ids it saw) that needs more
+    shards than there are writes a new layout; the number never shrinks (a
+    full extract that lacks most ids is taken for a broken one, and keeps
+    them). A client whose ids an older loader kept in `live-ids.json` has
+    them split into shards here.
     """
 
     def __init__(
@@ -188,75 +185,19 @@ class LiveShards:
         *,
         full_sync_ids: int | None = None,
     ) -> None:
-        self.store, self.client_id = store, client_id
-        self.layout = live_layout(client_id)
-        self.survey = self.layout.survey(store, RunDataError)
-        self.old = self.survey.shards
-        grown = self.layout.shards_for(full_sync_ids or 0)  # never fewer: a broken extract is small
-        self.shards = max(self.old, grown)
-        self._legacy: dict[int, LiveState] | None = None
-        if not self.survey.stored:
-            legacy = _parsed(store, client_id, live_key(client_id), shard=None, present=False)
-            if legacy is not None:
-                self._legacy = _split(legacy, self.shards)
-        self._last: tuple[int, LiveState] | None = None
-
-    def order(self) -> list[int]:
-        """The shards to take, grouped by the old shard each is read from."""
-        return [old + step for old in range(self.old) for step in range(0, self.shards, self.old)]
-
-    def read(self, shard: int) -> LiveState:
-        """One shard's state (empty when it has none)."""
-        if self._legacy is not None:
-            return self._legacy.get(shard) or LiveState(self.client_id, shard=shard)
-        old = self._stored(shard % self.old)
-        if self.shards == self.old:
-            return old
-        return LiveState(
-            self.client_id,
-            old.run_id,
-            {rid for rid in old.ids if shard_of(rid, self.shards) == shard},
-            {rid: why for rid, why in old.pending.items() if shard_of(rid, self.shards) == shard},
-            shard,
+        self.client_id = client_id
+        super().__init__(
+            store,
+            live_layout(client_id),
+            _live_kind(client_id),
+            grow_to=full_sync_ids or 0,
+            legacy_key=live_key(client_id),
         )
 
-    def _stored(self, shard: int) -> LiveState:
-        """One shard of the stored layout (the last one read is kept: `order` reads it again)."""
-        if self._last is not None and self._last[0] == shard:
-            return self._last[1]
-        state = LiveState(self.client_id, shard=shard)
-        if shard in self.survey.present():  # the listing is the truth: no request for the others
-            key = self.layout.key(shard, self.old)
-            state = _parsed(self.store, self.client_id, key, shard, present=True) or state
-        self._last = (shard, state)
-        return state
-
-    def write(self, shard: int, before: LiveState, after: LiveState) -> bool:
-        """Store a shard's new state unless a newer run's is there; False when one was.
-
-        An unchanged shard of an unchanged layout is not written again (a run
-        that changed nothing of it writes nothing). `before` is the state read
-        for this run: its run id is the guard's (one run of a client at a time
-        holds the lease, so no other run writes between the two).
-        """
-        moved = self._legacy is not None or self.shards != self.old
-        if not moved and (before.ids, before.pending) == (after.ids, after.pending):
-            return True
-        return store_unless_newer(
-            self.store,
-            self.layout.key(shard, self.shards),
-            stored_run_id=before.run_id,
-            run_id=after.run_id,
-            document=after.to_json(),
-        )
-
-    def settle(self) -> None:
-        """After every shard is written: name a new layout, remove the old one's shards."""
-        for key in self.layout.settle(self.store, self.survey, self.shards):
-            self.store.delete(key)
-        if self._legacy is not None:
-            self.store.delete(live_key(self.client_id))
-            self._legacy = None
+    def write_live(self, shard: int, before: LiveState, after: LiveState) -> bool:
+        """Store a shard's new ids unless a newer run's are there (an unchanged shard is not)."""
+        changed = (before.ids, before.pending) != (after.ids, after.pending)
+        return self.write(shard, before, after, changed=changed)
 
 
 def read_live(store: RunStore, client_id: str) -> LiveState:
@@ -271,34 +212,45 @@ def read_live(store: RunStore, client_id: str) -> LiveState:
     return whole
 
 
-def _parsed(
-    store: RunStore, client_id: str, key: str, shard: int | None, *, present: bool
-) -> LiveState | None:
-    """The state stored at `key` (`present`: a listing found it); None when there is none."""
-    document = store.get_json(key) if present else store.get_json_if_present(key)
-    if document is None:
-        return None
-    if not isinstance(document, dict) or not isinstance(document.get("ids"), list):
-        raise RunDataError(f"s3://{store.bucket}/{key} is not a live-ids state")
-    pending = document.get("pending")
-    run_id = document.get("run_id")
-    return LiveState(
-        client_id,
-        run_id if isinstance(run_id, str) else None,
-        {str(rid) for rid in document["ids"]},
-        {str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {},
-        shard,
+def _live_kind(client_id: str) -> StateKind[LiveState]:
+    """How a client's live-ids shards are read, narrowed and split."""
+
+    def parse(document: dict[str, Any], shard: int | None) -> LiveState | None:
+        if not isinstance(document.get("ids"), list):
+            return None
+        pending, run_id = document.get("pending"), document.get("run_id")
+        return LiveState(
+            client_id,
+            run_id if isinstance(run_id, str) else None,
+            {str(rid) for rid in document["ids"]},
+            {str(k): str(v) for k, v in pending.items()} if isinstance(pending, dict) else {},
+            shard,
+        )
+
+    def narrow(state: LiveState, shard: int, shards: int) -> LiveState:
+        return LiveState(
+            client_id,
+            state.run_id,
+            {rid for rid in state.ids if shard_of(rid, shards) == shard},
+            {rid: why for rid, why in state.pending.items() if shard_of(rid, shards) == shard},
+            shard,
+        )
+
+    def split(state: LiveState, shards: int) -> dict[int, LiveState]:
+        parts: dict[int, LiveState] = {}
+        for rid in state.ids:
+            shard = shard_of(rid, shards)
+            parts.setdefault(shard, LiveState(client_id, state.run_id, shard=shard)).ids.add(rid)
+        for rid, why in state.pending.items():
+            shard = shard_of(rid, shards)
+            parts.setdefault(shard, LiveState(client_id, state.run_id, shard=shard))
+            parts[shard].pending[rid] = why
+        return parts
+
+    return StateKind(
+        "live-ids state",
+        parse,
+        lambda shard: LiveState(client_id, shard=shard),
+        narrow,
+        split,
     )
-
-
-def _split(state: LiveState, shards: int) -> dict[int, LiveState]:
-    """An older loader's single state, shard by shard."""
-    split: dict[int, LiveState] = {}
-    for rid in state.ids:
-        shard = shard_of(rid, shards)
-        split.setdefault(shard, LiveState(state.client_id, state.run_id, shard=shard)).ids.add(rid)
-    for rid, why in state.pending.items():
-        shard = shard_of(rid, shards)
-        split.setdefault(shard, LiveState(state.client_id, state.run_id, shard=shard))
-        split[shard].pending[rid] = why
-    return split

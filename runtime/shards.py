@@ -131,22 +131,25 @@ class Survey:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a sharded state is laid out: `base` shards at `prefix`, more under `prefix/n{N}/`.
+    """How a sharded state is laid out: `base` shards at `prefix`, any other number under `prefix/n{N}/`.
 
     A full sync picks the number (`shards_for`: about `per_shard` keys a
-    shard, a power of two from `base` to `most`), writes the new layout's
-    shards, then `layout.json`, then removes the old layout's (`settle`): a
-    reader finds one whole layout whenever it reads.
+    shard, a power of two from `least` to `most`), writes the new layout's
+    shards, then `layout.json`, then removes every other layout's (`settle`):
+    a reader finds one whole layout whenever it reads. `base` is the layout
+    of a state stored before `layout.json` existed; a new client starts at
+    `least`, so a small catalog costs one object, not `base` of them.
     """
 
     prefix: str
     base: int
     per_shard: int
     most: int
+    least: int = 1
 
     def shards_for(self, keys: int) -> int:
         """How many shards a state of `keys` keys is written in."""
-        shards = self.base
+        shards = self.least
         while keys > shards * self.per_shard and shards < self.most:
             shards *= 2
         return shards
@@ -156,17 +159,22 @@ class Layout:
         return self.prefix if shards == self.base else f"{self.prefix}n{shards}/"
 
     def key(self, shard: int, shards: int) -> str:
-        """`shard-NNN.json` at the prefix, `n{N}/shard-NNNN.json` for a larger layout."""
+        """`shard-NNN.json` at the prefix, `n{N}/shard-NNNN.json` for any other layout."""
         width = 3 if shards == self.base else 4
         return f"{self.folder(shards)}shard-{shard:0{width}d}.json"
 
     @property
     def layout_key(self) -> str:
-        """`layout.json`: the number of shards in use (absent: `base`)."""
+        """`layout.json`: the number of shards in use."""
         return f"{self.prefix}layout.json"
 
     def survey(self, store: ObjectStore, refuse: Callable[[str], Exception]) -> Survey:
-        """One listing (S3 bills a LIST as ten GETs), and `layout.json` when there is one."""
+        """One listing (S3 bills a LIST as ten GETs), and `layout.json` when there is one.
+
+        Without `layout.json` the layout is `base` when shards are stored at
+        the prefix (a state older than `layout.json`), else `least` (a new
+        client's, or one whose first layout needed no more).
+        """
         stored: dict[int, set[int]] = {}
         has_layout = False
         for key in store.list_keys(self.prefix):
@@ -178,7 +186,7 @@ class Layout:
             if shards and file.startswith("shard-") and file.endswith(".json") and number.isdigit():
                 stored.setdefault(shards, set()).add(int(number))
         if not has_layout:
-            return Survey(self.base, stored)
+            return Survey(self.base if self.base in stored else self.least, stored)
         document = store.get_json(self.layout_key)
         shards = document.get("shards") if isinstance(document, dict) else None
         if not isinstance(shards, int) or shards != self.shards_for(shards * self.per_shard):
@@ -186,15 +194,20 @@ class Layout:
         return Survey(shards, stored)
 
     def settle(self, store: ObjectStore, survey: Survey, shards: int) -> list[str]:
-        """After a new layout's shards are written: name it, and return the old layout's keys.
+        """After a layout's shards are written: name it, and return every other layout's keys.
 
         The caller removes those (after `layout.json`, so a reader always
-        finds one whole layout).
+        finds one whole layout). A layout left behind by a step that stopped
+        between the two is removed by the next.
         """
-        if shards == survey.shards:
-            return []
-        store.put_bytes(self.layout_key, b'{"shards":%d}' % shards, "application/json")
-        return [self.key(shard, survey.shards) for shard in sorted(survey.present())]
+        if shards != survey.shards:
+            store.put_bytes(self.layout_key, b'{"shards":%d}' % shards, "application/json")
+        return [
+            self.key(shard, layout)
+            for layout, numbers in sorted(survey.stored.items())
+            if layout != shards
+            for shard in sorted(numbers)
+        ]
 
 
 def _folder_layout(folder: str) -> int | None:

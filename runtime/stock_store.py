@@ -4,9 +4,10 @@ Kong and WMS have no partial update, so a stock sync sends the whole
 product record the last full or incremental run sent, with the new
 quantity. After every load (any sync type) the records that reached the
 product are kept here, under the client's prefix, in shards
-`runs/{client_id}/stock-records/shard-NNN.json` (SHARDS of them; a full sync
-of a larger catalog picks more, about SHARD_RECORDS records each, under
-`n{N}/` and named in `layout.json`: runtime/shards.py `Layout`), each
+`runs/{client_id}/stock-records/n{N}/shard-NNNN.json` (a full sync picks N,
+a power of two giving about SHARD_RECORDS records a shard, and names it in
+`layout.json`: runtime/shards.py `Layout`; a store written before layouts
+has BASE_SHARDS shards at the prefix, `shard-NNN.json`), each
 `{erp_key: [entry, ...]}` with one entry per product record that ERP record
 became (several for a one-to-many mapping): `{"id", "product", "warehouse"}`.
 A record's shard is a hash of its ERP key, so a stock page reads only the
@@ -36,11 +37,11 @@ from runtime.shards import Layout, LineSpool, Survey
 from runtime.shards import shard_of as shards_shard_of
 from runtime.stages.stock import row_key
 
-SHARDS = 64
-"""The fewest shards of a client's store (and the layout of a store without `layout.json`):
-a 10,000-product catalog is ~160 ERP records per shard."""
+BASE_SHARDS = 64
+"""The layout of a store written before `layout.json` existed (its shards at the prefix); the
+next full sync moves it to the layout its catalog needs."""
 SHARD_RECORDS = 2_000
-"""A full sync picks the fewest shards (SHARDS times a power of two) that keep each to about
+"""A full sync picks the fewest shards (a power of two) that keep each to about
 this many records, so what a step holds of one shard does not grow with the catalog."""
 MAX_SHARDS = 512
 """... up to this many (about 20,000 records a shard at 10,000,000 products): a full sync
@@ -60,18 +61,18 @@ def store_prefix(client_id: str) -> str:
     return f"runs/{validate_client_id(client_id)}/stock-records/"
 
 
-def shard_of(erp_key: str, shards: int = SHARDS) -> int:
+def shard_of(erp_key: str, shards: int) -> int:
     """The shard an ERP key lives in."""
     return shards_shard_of(erp_key, shards)
 
 
 def _layout(client_id: str, per_shard: int = SHARD_RECORDS) -> Layout:
-    return Layout(store_prefix(client_id), SHARDS, per_shard, MAX_SHARDS)
+    return Layout(store_prefix(client_id), BASE_SHARDS, per_shard, MAX_SHARDS)
 
 
 def shards_for(records: int, shard_records: int = SHARD_RECORDS) -> int:
     """How many shards a store of `records` records is written in (by a full sync)."""
-    return Layout("", SHARDS, shard_records, MAX_SHARDS).shards_for(records)
+    return Layout("", BASE_SHARDS, shard_records, MAX_SHARDS).shards_for(records)
 
 
 def layout_key(client_id: str) -> str:
@@ -85,12 +86,12 @@ def survey(store: RunStore, client_id: str) -> Survey:
 
 
 def read_layout(store: RunStore, client_id: str) -> int:
-    """The number of shards the client's store is in (SHARDS when no layout was written)."""
+    """The number of shards the client's store is in."""
     return survey(store, client_id).shards
 
 
-def shard_key(client_id: str, shard: int, shards: int = SHARDS) -> str:
-    """`runs/{client_id}/stock-records/shard-NNN.json` (`.../n{shards}/shard-NNNN.json`)."""
+def shard_key(client_id: str, shard: int, shards: int) -> str:
+    """`runs/{client_id}/stock-records/n{shards}/shard-NNNN.json` (`.../shard-NNN.json`: BASE_SHARDS)."""
     return _layout(client_id).key(shard, shards)
 
 
@@ -98,8 +99,8 @@ def read_shard(
     store: RunStore,
     client_id: str,
     shard: int,
+    shards: int,
     present: set[int] | None = None,
-    shards: int = SHARDS,
 ) -> Shard:
     """One shard ({} when nothing was kept there yet).
 
@@ -118,8 +119,8 @@ def read_shard(
     return body
 
 
-def stored_shards(store: RunStore, client_id: str, shards: int = SHARDS) -> set[int]:
-    """The shards of one layout the client's store holds now (one listing)."""
+def stored_shards(store: RunStore, client_id: str, shards: int | None = None) -> set[int]:
+    """The shards of one layout (the one in use by default) the client's store holds now."""
     return survey(store, client_id).present(shards)
 
 
@@ -222,7 +223,6 @@ def remember_sent(
     *,
     replace: bool,
     rejected: dict[str, set[int]] | None = None,
-    expected: int | None = None,
     shard_records: int = SHARD_RECORDS,
 ) -> int:
     """Keep the product records of `lines` whose id is in `sent` (None: every line's); returns how many.
@@ -231,8 +231,8 @@ def remember_sent(
     shard (`_EntrySpool`); each shard is then written from its own entries,
     at most IO_THREADS shards at once. `replace` (a full sync): every shard is
     written anew, so records the full sync no longer sent are dropped, in as
-    many shards as its `expected` records need (`shards_for`; else as many as
-    `sent`): a store that grew or shrank is written in its new layout, the
+    many shards as the records it kept need (`shards_for`, once they are set
+    aside): a store that grew or shrank is written in its new layout, the
     old one removed after `layout.json` names the new. Otherwise the run's
     shards of the stored layout are read, merged and written. Either way a
     shard holds about SHARD_RECORDS records, and memory a few shards, not the
@@ -244,14 +244,11 @@ def remember_sent(
     key_of = source_key_reader(config)
     layout = _layout(client_id, shard_records)
     found = layout.survey(store, RunDataError)  # only this call writes the store now
-    if replace:
-        shards = layout.shards_for(expected if expected is not None else len(sent or ()))
-    else:
-        shards = found.shards
-    stored = found.present(shards)
-    with _EntrySpool(shards) as spool:
+    with _EntrySpool() as spool:
         for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
             spool.add(erp_key, entry)
+        shards = spool.shards = layout.shards_for(spool.count) if replace else found.shards
+        stored = found.present(shards)
         touched = spool.touched()
         # a full sync empties the shards it left without entries (emptied: no delete)
         writes = sorted(set(touched) | stored) if replace else touched
@@ -278,8 +275,9 @@ class _EntrySpool:
     tab, and the entry's text goes into the shard as it was encoded.
     """
 
-    def __init__(self, shards: int) -> None:
-        self.shards = shards
+    def __init__(self) -> None:
+        self.shards = 1
+        """The layout the entries are read back in (set once they are all added)."""
         self._lines = LineSpool()
 
     @property
@@ -389,7 +387,7 @@ def _write_shard(
     fresh = spool.held(shard)
     members: dict[str, list[bytes]] = {}
     if present is not None:
-        stored = read_shard(store, client_id, shard, present, spool.shards)
+        stored = read_shard(store, client_id, shard, spool.shards, present)
         for erp_key, entries in stored.items():
             ids = {record_id for record_id, _ in fresh.get(erp_key, [])}
             members[erp_key] = [_encoded(e) for e in entries if e.get("id") not in ids]
@@ -448,7 +446,7 @@ class ShardReader:
         return self._shard(shard)
 
     def _read(self, shard: int) -> Shard:
-        return read_shard(self.store, self.client_id, shard, self._present, self.shards)
+        return read_shard(self.store, self.client_id, shard, self.shards, self._present)
 
     def _shard(self, shard: int, read: Shard | None = None) -> Shard:
         if shard in self._cache:
@@ -472,7 +470,7 @@ class ShardSpool:
     memory holds one shard and a few spool buffers, the rest waits on disk.
     """
 
-    def __init__(self, shards: int = SHARDS) -> None:
+    def __init__(self, shards: int) -> None:
         self.shards = shards
         self._lines = LineSpool()
 
@@ -509,13 +507,12 @@ def remember_loaded(
     loaded: set[str] | None,
     rejected_key: str,
     kept_lines: list[str] | None = None,
-    sent_count: int | None = None,
 ) -> int:
     """After a load: keep the product records that reached the product (a full sync replaces all).
 
     `kept_lines`: where the run's pages already wrote their `sent_lines` (a
     run mapped page by page), every one of a record that reached the
-    product (`sent_count` of them); read instead of the product-ready
+    product; read instead of the product-ready
     `pages`, with `loaded` None.
     """
     if kept_lines is not None:
@@ -525,7 +522,6 @@ def remember_loaded(
             lambda: chain.from_iterable(store.iter_lines(key) for key in kept_lines),
             loaded,
             replace=sync_type == "initial",
-            expected=sent_count,
         )
     return remember_sent(
         store,

@@ -10,6 +10,9 @@ said each record was (its page line's `position`, `page key#line`), in one
 pass over the pages named: no mapping runs here.
 
 The summary shows the same lines capped (it travels in the workflow state).
+What the end of a run needs of every failure is not held either: the
+alert's reasons are counted as they come (`ReasonTally`), and the retry
+state's fields are set aside on disk by record id (`RunFailures`).
 """
 
 from __future__ import annotations
@@ -19,27 +22,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from contract import jsontext
+from runtime.carryover import RunFailures
 from runtime.errors import RunDataError
 from runtime.observability import logger
 from runtime.runstore import NdjsonWriter, RunStore
+from runtime.stages.failed_alert import ReasonTally
 
 SUMMARY_MAX_FAILED = 1000
 SUMMARY_MAX_FAILED_BYTES = 128 * 1024
 """The summary travels in the workflow state (256 KB): its failed_records list stays under this."""
 SUMMARY_MAX_ERROR_CHARS = 300
-KEPT_FIELDS = ("id", "stage", "reason", "retryable")
-"""What the end of a run reads of each failed record (the retry state, the alert's reasons):
-the rest is in the report, not held for every failure of a run."""
 
 
 def _plain_id(value: Any) -> str | None:
     if value is None or isinstance(value, bool | dict | list):
         return None
     return str(value)
-
-
-def _kept(line: dict[str, Any]) -> dict[str, Any]:
-    return {key: line[key] for key in KEPT_FIELDS if key in line}
 
 
 class FailedRecords:
@@ -56,7 +54,9 @@ class FailedRecords:
         self.shown: list[dict[str, Any]] = []
         self.truncated = False
         self.ids: set[str] = set()
-        self.lines: list[dict[str, Any]] = []
+        self.reasons = ReasonTally()
+        self.for_retry = RunFailures()
+        """The failures with an id, for the retry state (set aside on disk; `close` drops them)."""
         self._shown_bytes = 0
         self._deferred: list[dict[str, Any]] = []
 
@@ -74,12 +74,13 @@ class FailedRecords:
         self.writer.write(line)
 
     def _note(self, line: dict[str, Any]) -> None:
-        """Count a failed record, keep what the run's end reads of it, show it in the summary."""
+        """Count a failed record and its reason, set it aside for retry, show it in the summary."""
         record_id = _plain_id(line.get("id"))
         if record_id is not None:
             self.ids.add(record_id)
+            self.for_retry.add(record_id, line)
         self.count += 1
-        self.lines.append(_kept(line))
+        self.reasons.add(line)
         self._show(line)
 
     def has(self, record_id: Any) -> bool:

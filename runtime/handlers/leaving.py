@@ -92,7 +92,7 @@ def leave_scope(
             pending = _act_on(adapter, found.records, choice, writer, result)
             done = set(found.records) - set(pending)
             after = next_live(state, run_id=run_id, loaded=run.loaded, left=done, pending=pending)
-            newer = not live.write(shard, state, after) or newer
+            newer = not live.write_live(shard, state, after) or newer
     result.key = writer.key
     if newer:
         logger.info("a newer run's live ids are stored; this run's are not written")

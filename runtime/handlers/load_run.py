@@ -32,7 +32,7 @@ stopped run loses nothing silently.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +41,7 @@ from typing import Any
 from runtime import settings
 from runtime.adapters.base import ProductAdapter
 from runtime.budgets import PRODUCT_BUDGET_NAME
-from runtime.carryover import RetryEntry, entry_for, next_state, read_state, write_state
+from runtime.carryover import keep_for_retry
 from runtime.config import ClientConfig
 from runtime.errors import RunDataError
 from runtime.handlers.deps import Deps
@@ -244,10 +244,9 @@ def wrap_up(
         None if done.kept_lines is not None else progress.loaded,  # kept lines: all were sent
         done.rejected_key,
         done.kept_lines,
-        progress.success,
     )
     if sync_type != "stock":  # a stock row is no record to map again
-        _keep_for_retry(store, client_id, run_id, ids.seen(), done.failed, mapping_sha256)
+        _keep_for_retry(store, client_id, run_id, ids, done.failed, mapping_sha256)
     return Ended(done, left, failed_key)
 
 
@@ -279,7 +278,7 @@ def summarize(
         processed=counts.processed,
         failed=counts.failed,
         threshold_percent=config.failed_records_alert_percent,
-        lines=failed.lines,
+        reasons=failed.reasons.counts,
         report_key=ended.failed_key,
     )
     summary: dict[str, Any] = {
@@ -360,18 +359,16 @@ def _keep_for_retry(
     store: RunStore,
     client_id: str,
     run_id: str,
-    handled: Iterable[str],
+    ids: RunIds,
     failed: FailedRecords,
     mapping_sha256: str | None,
 ) -> None:
     """Hand this run's failures to the client's retry state, before the watermark moves."""
-    entries: dict[str, RetryEntry] = {}
-    for line in failed.lines:
-        if line.get("id") is not None:
-            entries[str(line["id"])] = entry_for(line, run_id, mapping_sha256)
-    state = next_state(read_state(store, client_id), run_id=run_id, handled=handled, failed=entries)
-    if not write_state(store, state):
-        logger.info("a newer run's retry state is stored; this run's is not written")
+    try:
+        if not keep_for_retry(store, client_id, run_id, ids, failed.for_retry, mapping_sha256):
+            logger.info("a newer run's retry state is stored; this run's is not written")
+    finally:
+        failed.for_retry.close()
 
 
 def note_loaded(deps: Deps, client_id: str, run_id: str, progress: LoadProgress) -> None:

@@ -16,7 +16,9 @@ Every reason is made plain and short like any server's words
 belongs to one record written as `…`: the record's own id, and every word
 with four or more digits (other ids, RFID tags, barcodes, large numbers). So
 a hundred records refused for one cause are one reason, counted; the
-TOP_REASONS most frequent are named. Pure: lines in, the alert out.
+TOP_REASONS most frequent are named. A run's reasons are counted as its
+failures come (`ReasonTally`), so the end of a run holds counts, not the
+failed records. Pure: counts in, the alert out.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ MAX_SUBJECT_CHARS = 99
 """SNS takes a subject of under 100 ASCII characters."""
 PARTICULAR = "…"
 """What a value particular to one record becomes in a grouped reason."""
+MAX_REASON_KINDS = 1_000
+"""Grouped reasons a run tells apart; failures of further reasons are counted as OTHER_REASONS
+(a run whose reasons are all particular would otherwise hold one per failure)."""
+OTHER_REASONS = "reasons beyond the first 1,000 kinds, not told apart"
 _WORD = re.compile(r"[^\s'\"(),;:\[\]{}]+")
 _DIGITS_OF_A_VALUE = 4
 
@@ -76,9 +82,26 @@ def grouped_reason(reason: object, record_id: object = None) -> str:
     return _WORD.sub(word, text)
 
 
+class ReasonTally:
+    """A run's failed records counted by grouped reason as they come, at most MAX_REASON_KINDS kinds."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def add(self, line: Mapping[str, Any]) -> None:
+        """Count one failed record's reason."""
+        reason = grouped_reason(line.get("reason"), line.get("id"))
+        if reason not in self.counts and len(self.counts) >= MAX_REASON_KINDS:
+            reason = OTHER_REASONS
+        self.counts[reason] += 1
+
+
 def reason_counts(lines: Iterable[Mapping[str, Any]]) -> Counter[str]:
     """How many failed records gave each grouped reason."""
-    return Counter(grouped_reason(line.get("reason"), line.get("id")) for line in lines)
+    tally = ReasonTally()
+    for line in lines:
+        tally.add(line)
+    return tally.counts
 
 
 def above_threshold(processed: int, failed: int, threshold_percent: Decimal) -> bool:
@@ -95,14 +118,14 @@ def failed_records_alert(
     processed: int,
     failed: int,
     threshold_percent: Decimal,
-    lines: Iterable[Mapping[str, Any]],
+    reasons: Counter[str],
     report_key: str,
 ) -> FailedRecordsAlert | None:
     """The alert of this run, or None when its failed records are not above the threshold."""
     if not above_threshold(processed, failed, threshold_percent):
         return None
     share = failed_share(processed, failed)
-    counts = reason_counts(lines)
+    counts = reasons
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_REASONS]
     others = counts.total() - sum(count for _, count in top)
     threshold = _percent(float(threshold_percent))

@@ -101,8 +101,8 @@ def tenant_requests(client_id: str) -> list[tuple[str, str, dict[str, Any]]]:
         for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
     ]
     found += [
-        ("s3:GetObject", f"{BUCKET}/runs/{client_id}/retry-state.json", {}),
-        ("s3:ListBucket", BUCKET, {"s3:prefix": f"runs/{client_id}/retry-state.json"}),
+        ("s3:GetObject", f"{BUCKET}/runs/{client_id}/retry-state/shard-000.json", {}),
+        ("s3:ListBucket", BUCKET, {"s3:prefix": f"runs/{client_id}/retry-state/"}),
         ("dynamodb:GetItem", CLIENTS, key),
         ("dynamodb:UpdateItem", CLIENTS, {**key, "dynamodb:Attributes": SYNC_STATUS_ATTRIBUTES}),
         ("dynamodb:GetItem", RUNS, key),

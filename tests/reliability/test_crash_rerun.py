@@ -24,7 +24,7 @@ from scenario import (
     watermark,
 )
 
-from runtime.carryover import state_key
+from runtime.carryover import state_prefix
 from runtime.runstore import failed_records_key
 
 RECORDS = 300
@@ -46,7 +46,7 @@ def canonical_ids(engine: ReliabilityEngine, client_id: str, run_id: str) -> lis
 
 def retry_state_exists(engine: ReliabilityEngine, client_id: str) -> bool:
     store = engine.deployment.run_store()
-    return store.get_json_if_present(state_key(client_id)) is not None
+    return any(store.list_keys(state_prefix(client_id)))
 
 
 def test_a_loader_killed_after_batch_3_of_6_is_finished_by_the_rerun(

@@ -1,5 +1,8 @@
 """A stock run reads the client's store with one listing, whatever the number of shards.
 
+The stores here are in the layout written before `layout.json` (BASE_SHARDS at
+the prefix), which a reader still finds.
+
 S3 bills a LIST as ten GETs, and every stock run (every 15 minutes) reads the
 shards of the records last sent: one listing says which shards exist, then
 only those are read (docs/cost.md).
@@ -10,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.runstore import RunStore
-from runtime.stock_store import SHARDS, ShardReader, ShardSpool, shard_key, shard_of
+from runtime.stock_store import BASE_SHARDS, ShardReader, ShardSpool, shard_key, shard_of
 
 
 def _counting(store: RunStore) -> dict[str, int]:
@@ -29,9 +32,11 @@ def test_the_reader_lists_the_store_once_and_reads_only_the_shards_it_holds(aws:
     held = keys[:3]
     for key in held:
         entry = [{"id": key, "product": {"product_id": key}, "warehouse": None}]
-        store.put_json(shard_key("cliente-a", shard_of(key)), {key: entry})
-    touched = {shard_of(key) for key in keys}
-    assert len(touched) > SHARDS // 2  # the keys spread over most shards
+        store.put_json(
+            shard_key("cliente-a", shard_of(key, BASE_SHARDS), BASE_SHARDS), {key: entry}
+        )
+    touched = {shard_of(key, BASE_SHARDS) for key in keys}
+    assert len(touched) > BASE_SHARDS // 2  # the keys spread over most shards
 
     calls = _counting(store)
     found = dict(ShardReader(store, "cliente-a").entries(keys))
@@ -39,7 +44,7 @@ def test_the_reader_lists_the_store_once_and_reads_only_the_shards_it_holds(aws:
     assert {key for key, entries in found.items() if entries} == set(held)
     assert found[held[0]][0]["product"] == {"product_id": held[0]}
     assert calls.get("ListObjectsV2") == 1
-    assert calls.get("GetObject") == len({shard_of(key) for key in held})
+    assert calls.get("GetObject") == len({shard_of(key, BASE_SHARDS) for key in held})
 
 
 def test_a_spool_gives_every_item_back_shard_by_shard_in_the_order_it_came() -> None:
@@ -47,7 +52,7 @@ def test_a_spool_gives_every_item_back_shard_by_shard_in_the_order_it_came() -> 
         (f"ITEM-{n:04d}", [(f"page#{n}", {"f_codigo": f"ITEM-{n:04d}", "qty": n})])
         for n in range(300)
     ]
-    with ShardSpool() as spool:
+    with ShardSpool(BASE_SHARDS) as spool:
         for key, rows in items:
             spool.add(key, rows)
         seen: list[tuple[int, str, list[tuple[str, Any]]]] = [
@@ -58,7 +63,7 @@ def test_a_spool_gives_every_item_back_shard_by_shard_in_the_order_it_came() -> 
     assert sorted((key, rows) for _, key, rows in seen) == sorted(items)  # nothing lost
     for shard in set(shards):
         in_shard = [key for s, key, _ in seen if s == shard]
-        assert in_shard == [key for key, _ in items if shard_of(key) == shard]
+        assert in_shard == [key for key, _ in items if shard_of(key, BASE_SHARDS) == shard]
 
 
 def test_a_stock_sync_reads_each_shard_once_however_little_the_reader_may_hold(aws: Any) -> None:
@@ -68,12 +73,12 @@ def test_a_stock_sync_reads_each_shard_once_however_little_the_reader_may_hold(a
     by_shard: dict[int, dict[str, Any]] = {}
     for key in keys:
         entry = [{"id": key, "product": {"product_id": key}, "warehouse": None}]
-        by_shard.setdefault(shard_of(key), {})[key] = entry
+        by_shard.setdefault(shard_of(key, BASE_SHARDS), {})[key] = entry
     for shard, held in by_shard.items():
-        store.put_json(shard_key("cliente-a", shard), held)
+        store.put_json(shard_key("cliente-a", shard, BASE_SHARDS), held)
     calls = _counting(store)
     reader = ShardReader(store, "cliente-a", max_records=1)  # keeps one shard at most
-    with ShardSpool() as spool:
+    with ShardSpool(BASE_SHARDS) as spool:
         for page in (keys[0:100], keys[100:200], keys[200:300]):
             for key in page:
                 spool.add(key, [("p#1", {"f_codigo": key})])

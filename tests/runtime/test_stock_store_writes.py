@@ -16,8 +16,8 @@ from runtime.runstore import RunStore
 from runtime.stock_store import (
     MAX_SHARDS,
     SHARD_RECORDS,
-    SHARDS,
     ShardReader,
+    layout_key,
     read_layout,
     remember_sent,
     shard_key,
@@ -97,19 +97,23 @@ def test_the_run_is_read_once_and_each_key_keeps_its_latest_entries(aws: Any) ->
 def test_a_shard_holds_exactly_the_keys_that_hash_to_it(aws: Any) -> None:
     store = RunStore(aws.bucket, s3=aws.s3)
     lines = run_lines()
-    remember_sent(store, config("cliente-a"), Lines(lines), None, replace=True)
+    remember_sent(store, config("cliente-a"), Lines(lines), None, replace=True, shard_records=10)
+    shards = read_layout(store, "cliente-a")
+    assert shards == 32  # 304 entries, about 10 a shard
     stored = stored_shards(store, "cliente-a")
-    assert len(stored) > SHARDS // 2
+    assert len(stored) > shards // 2
     for shard in stored:
-        keys = set(store.get_json(shard_key("cliente-a", shard)))
-        assert keys and {shard_of(key) for key in keys} == {shard}
+        keys = set(store.get_json(shard_key("cliente-a", shard, shards)))
+        assert keys and {shard_of(key, shards) for key in keys} == {shard}
 
 
 def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
     store = RunStore(aws.bucket, s3=aws.s3)
     client = config("cliente-a")
-    first = [line("K0001", "K0001", quantity=1), line("GONE", "GONE", quantity=5)]
-    remember_sent(store, client, Lines(first), {"K0001", "GONE"}, replace=True)
+    kept = line("K0004", "K0004", quantity=7)
+    first = [line("K0001", "K0001", quantity=1), line("GONE", "GONE", quantity=5), kept]
+    remember_sent(store, client, Lines(first), None, replace=True, shard_records=1)
+    assert read_layout(store, "cliente-a") == 4  # 3 records, 1 a shard: K0004 0, K0001 1, GONE 3
 
     later = [line("K0001", "K0001", quantity=2), line("K0002", "K0002", quantity=3)]
     unsent = [line("K0003", "K0003", quantity=4)]  # mapped, but the product refused it
@@ -119,27 +123,26 @@ def test_an_incremental_run_merges_and_a_full_one_replaces(aws: Any) -> None:
         "K0001": 2,
         "K0002": 3,
         "GONE": 5,
+        "K0004": 7,
     }
 
     before = stored_shards(store, "cliente-a")
-    remember_sent(store, client, Lines(later), {"K0001"}, replace=True)
+    assert before == {0, 1, 2, 3}
+    remember_sent(store, client, Lines([*later, kept]), None, replace=True, shard_records=1)
     assert {
         key: e[0]["product"]["quantity"] for key, e in whole_store(store, "cliente-a").items()
-    } == {"K0001": 2}, "a full sync keeps only what it sent"
+    } == {"K0001": 2, "K0002": 3, "K0004": 7}, "a full sync keeps only what it sent"
+    assert read_layout(store, "cliente-a") == 4
     assert stored_shards(store, "cliente-a") == before, (
         "emptied shards are written empty, not deleted"
     )
-    shards = [store.get_json(shard_key("cliente-a", shard)) for shard in sorted(before)]
-    assert [shard for shard in shards if shard] == [
-        {"K0001": whole_store(store, "cliente-a")["K0001"]}
-    ]
-    assert len(shards) == 3  # K0001's, and GONE's and K0002's emptied
-    assert len(before) < SHARDS
+    assert store.get_json(shard_key("cliente-a", 3, 4)) == {}  # GONE's
 
 
 def test_a_full_sync_picks_as_many_shards_as_its_records_need() -> None:
-    assert shards_for(0) == shards_for(SHARDS * SHARD_RECORDS) == SHARDS
-    assert shards_for(SHARDS * SHARD_RECORDS + 1) == 2 * SHARDS
+    assert shards_for(0) == shards_for(SHARD_RECORDS) == 1  # a small catalog: one object
+    assert shards_for(SHARD_RECORDS + 1) == 2
+    assert shards_for(64 * SHARD_RECORDS + 1) == 128
     assert shards_for(1_000_000) == 512  # about 1,950 records a shard
     assert shards_for(50_000_000) == MAX_SHARDS
 
@@ -150,11 +153,12 @@ def test_a_store_that_outgrows_its_shards_moves_to_a_new_layout_and_back(aws: An
     lines = run_lines()
     remember_sent(store, client, Lines(lines), None, replace=True)
     before = whole_store(store, "cliente-a")
-    assert read_layout(store, "cliente-a") == SHARDS and stored_shards(store, "cliente-a")
+    assert read_layout(store, "cliente-a") == 1 and stored_shards(store, "cliente-a") == {0}
+    assert store.get_json_if_present(layout_key("cliente-a")) is None  # the least needs none
 
-    remember_sent(store, client, Lines(lines), None, replace=True, expected=304, shard_records=3)
-    assert read_layout(store, "cliente-a") == 2 * SHARDS  # 304 lines, 3 a shard at most
-    assert stored_shards(store, "cliente-a") == set(), "the old layout's shards are removed"
+    remember_sent(store, client, Lines(lines), None, replace=True, shard_records=3)
+    assert read_layout(store, "cliente-a") == 128  # 304 entries, 3 a shard at most
+    assert stored_shards(store, "cliente-a", 1) == set(), "the old layout's shards are removed"
     assert whole_store(store, "cliente-a") == before
 
     later = [line("K0001", "K0001", quantity=2), line("NEW", "NEW", quantity=9)]
@@ -164,6 +168,6 @@ def test_a_store_that_outgrows_its_shards_moves_to_a_new_layout_and_back(aws: An
     assert len(merged) == len(before) + 1
 
     remember_sent(store, client, Lines(later), None, replace=True)
-    assert read_layout(store, "cliente-a") == SHARDS
-    assert stored_shards(store, "cliente-a", 2 * SHARDS) == set()
+    assert read_layout(store, "cliente-a") == 1
+    assert stored_shards(store, "cliente-a", 128) == set()
     assert set(whole_store(store, "cliente-a")) == {"K0001", "NEW"}

@@ -9,7 +9,9 @@ import pytest
 
 from runtime import observability
 from runtime.stages.failed_alert import (
+    MAX_REASON_KINDS,
     MAX_SUBJECT_CHARS,
+    OTHER_REASONS,
     TOP_REASONS,
     above_threshold,
     failed_records_alert,
@@ -30,7 +32,7 @@ def alert(processed: int, lines: list[dict[str, Any]], threshold: str = "5") -> 
         processed=processed,
         failed=len(lines),
         threshold_percent=Decimal(threshold),
-        lines=lines,
+        reasons=reason_counts(lines),
         report_key=KEY,
     )
 
@@ -143,7 +145,7 @@ def test_the_subject_stays_under_the_sns_limit_for_the_longest_client_id() -> No
         processed=3,
         failed=1,
         threshold_percent=Decimal(5),
-        lines=[line("P1", "bad")],
+        reasons=reason_counts([line("P1", "bad")]),
         report_key=KEY,
     )
     assert found is not None and len(found.subject) <= MAX_SUBJECT_CHARS
@@ -153,3 +155,13 @@ def test_the_subject_stays_under_the_sns_limit_for_the_longest_client_id() -> No
 def test_reason_counts_count_records() -> None:
     counts = reason_counts([line("A1", "x"), line("A2", "x"), line("A3", "y")])
     assert counts == {"x": 2, "y": 1}
+
+
+def test_a_run_tells_apart_a_bounded_number_of_reasons() -> None:
+    """Reasons all particular to their record (no four digits to group by) stop being told apart."""
+    lines = [
+        line(f"A{n}", f"bad {chr(97 + n % 26)}{n // 26}") for n in range(MAX_REASON_KINDS + 50)
+    ]
+    counts = reason_counts(lines)
+    assert len(counts) == MAX_REASON_KINDS + 1
+    assert counts[OTHER_REASONS] == 50 and counts.total() == len(lines)
