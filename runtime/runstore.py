@@ -279,10 +279,26 @@ class RunStore:
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         """Every key under `prefix`, in key order, a listing page (1,000 keys) at a time."""
+        for key, _ in self.list_dated(prefix):
+            yield key
+
+    def list_dated(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every key under `prefix` and when it was last written, from the same listing."""
         paginator = self.s3.get_paginator("list_objects_v2")
         for listed in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for item in listed.get("Contents", []):
-                yield str(item["Key"])
+                yield str(item["Key"]), item["LastModified"]
+
+    def rewrite(self, key: str) -> None:
+        """Write an object again as it is, so its age starts over.
+
+        Run data expires by age (the bucket's lifecycle rule on `runs/`); a
+        client's state kept there that no run changed for a while is written
+        again before that (runtime/shards.py `Layout.refresh`).
+        """
+        found = self.s3.get_object(Bucket=self.bucket, Key=key)
+        body = found["Body"].read()
+        self.put_bytes(key, body, content_type=found.get("ContentType") or NDJSON_CONTENT_TYPE)
 
     def get_json_if_present(self, key: str) -> Any | None:
         """One JSON document, or None when there is no object at `key`.

@@ -23,6 +23,7 @@ EXTRACT_RESERVE_MS_ENV = "EXTRACT_RESERVE_MS"
 INLINE_MAX_PAGES_ENV = "INLINE_MAX_PAGES"
 MAX_PAGE_CONCURRENCY_ENV = "MAX_PAGE_CONCURRENCY"
 RATE_WINDOW_ENV = "RATE_WINDOW_SECONDS"
+RUN_DATA_RETENTION_DAYS_ENV = "RUN_DATA_RETENTION_DAYS"
 PAUSE_FRESHNESS_ENV = "PAUSE_FRESHNESS_MS"
 MAPPINGS_PREFIX_ENV = "MAPPINGS_PREFIX"
 MAPPINGS_SIGNING_KEY_ENV = "MAPPINGS_SIGNING_KEY_ARN"
@@ -164,6 +165,12 @@ def max_page_concurrency(explicit: int | None = None) -> int:
 def rate_window_seconds(explicit: int | None = None) -> int:
     """Seconds a per-minute budget counts its requests over (60; 1..3600 for tests)."""
     return _int(explicit, RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW_SECONDS, 1, 3600)
+
+
+def run_data_retention_days(explicit: int | None = None) -> int:
+    """Days run data under `runs/` is kept (the template's RunDataRetentionDays, 30): a client's
+    state kept there is written again when it is half that old, so it never expires."""
+    return _int(explicit, RUN_DATA_RETENTION_DAYS_ENV, 30, 1, 3650)
 
 
 def pause_freshness_ms(explicit: int | None = None) -> int:

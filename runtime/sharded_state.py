@@ -93,6 +93,7 @@ class ShardedState(Generic[S]):
             if legacy is not None:
                 self._legacy = kind.split(legacy, self.shards)
         self._last: tuple[int, S] | None = None
+        self._written: set[str] = set()
 
     def order(self) -> list[int]:
         """The shards to take, grouped by the old shard each is read from."""
@@ -133,18 +134,26 @@ class ShardedState(Generic[S]):
         """
         if not changed and not self.moved:
             return True
+        key = self.layout.key(shard, self.shards)
+        self._written.add(key)
         return store_unless_newer(
             self.store,
-            self.layout.key(shard, self.shards),
+            key,
             stored_run_id=before.run_id,
             run_id=after.run_id,
             document=after.to_json(),
         )
 
     def settle(self) -> None:
-        """After every shard is written: name a new layout, remove every other one's shards."""
+        """After every shard is written: name a new layout, remove every other one's shards.
+
+        A layout kept as it was has what the run left unchanged written
+        again once it is old (`Layout.refresh`): run data expires by age.
+        """
         for key in self.layout.settle(self.store, self.survey, self.shards):
             self.store.delete(key)
+        if not self.moved:
+            self.layout.refresh(self.store, self.survey, self._written)
         if self._legacy is not None and self._legacy_key is not None:
             self.store.delete(self._legacy_key)
             self._legacy = None

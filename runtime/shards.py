@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, Protocol
+
+from runtime import settings
 
 SPOOL_FILES = 64
 """A spool's files (each line goes to the file of its key's hash modulo this): few open files
@@ -111,10 +114,21 @@ class LineSpool:
 class ObjectStore(Protocol):
     """What a layout needs of the run store (runtime/runstore.py `RunStore`)."""
 
-    def list_keys(self, prefix: str) -> Iterator[str]: ...
+    def list_dated(self, prefix: str) -> Iterator[tuple[str, datetime]]: ...
     def get_json(self, key: str) -> Any: ...
     def put_bytes(self, key: str, body: bytes, content_type: str = ...) -> None: ...
     def delete(self, key: str) -> None: ...
+    def rewrite(self, key: str) -> None: ...
+
+
+def stale_before() -> datetime:
+    """State last written before this is written again (half the run data's retention ago).
+
+    The bucket expires everything under `runs/` by age, and a run writes only
+    the shards it changes: a shard, or `layout.json`, that no run changed for
+    the whole retention would otherwise be deleted under a client that syncs.
+    """
+    return datetime.now(UTC) - timedelta(days=settings.run_data_retention_days() / 2)
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,8 @@ class Survey:
 
     shards: int
     stored: dict[int, set[int]]
+    written: dict[str, datetime] = field(default_factory=dict)
+    """When each object the listing found was last written."""
 
     def present(self, shards: int | None = None) -> set[int]:
         """The shards a layout (the one in use by default) holds now."""
@@ -176,8 +192,10 @@ class Layout:
         client's, or one whose first layout needed no more).
         """
         stored: dict[int, set[int]] = {}
+        written: dict[str, datetime] = {}
         has_layout = False
-        for key in store.list_keys(self.prefix):
+        for key, when in store.list_dated(self.prefix):
+            written[key] = when
             name = key[len(self.prefix) :]
             has_layout = has_layout or name == "layout.json"
             folder, _, file = name.rpartition("/")
@@ -186,12 +204,12 @@ class Layout:
             if shards and file.startswith("shard-") and file.endswith(".json") and number.isdigit():
                 stored.setdefault(shards, set()).add(int(number))
         if not has_layout:
-            return Survey(self.base if self.base in stored else self.least, stored)
+            return Survey(self.base if self.base in stored else self.least, stored, written)
         document = store.get_json(self.layout_key)
         shards = document.get("shards") if isinstance(document, dict) else None
         if not isinstance(shards, int) or shards != self.shards_for(shards * self.per_shard):
             raise refuse(f"{self.layout_key} does not name a number of shards")
-        return Survey(shards, stored)
+        return Survey(shards, stored, written)
 
     def settle(self, store: ObjectStore, survey: Survey, shards: int) -> list[str]:
         """After a layout's shards are written: name it, and return every other layout's keys.
@@ -208,6 +226,32 @@ class Layout:
             if layout != shards
             for shard in sorted(numbers)
         ]
+
+    def refresh(
+        self,
+        store: ObjectStore,
+        survey: Survey,
+        written: Collection[str],
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Write again what the layout in use holds and a run left as it was, once it is old.
+
+        `written`: the keys this run wrote. Objects of the layout in use (its
+        shards, `layout.json`) last written before `before` (`stale_before`)
+        are written again as they are; returns their keys. Called after a
+        run that kept the layout it found.
+        """
+        cutoff = stale_before() if before is None else before
+        keys = [self.key(shard, survey.shards) for shard in sorted(survey.present())]
+        keys.append(self.layout_key)
+        stale = [
+            key
+            for key in keys
+            if key not in written and key in survey.written and survey.written[key] < cutoff
+        ]
+        for key in stale:
+            store.rewrite(key)
+        return stale
 
 
 def _folder_layout(folder: str) -> int | None:

@@ -258,6 +258,8 @@ def remember_sent(
     if old:
         _each_shard(old, store.delete)
         logger.info(f"the stock store is now in {shards} shards (it was in {found.shards})")
+    if shards == found.shards:  # shards no run changed for a while: written again, not expired
+        layout.refresh(store, found, {shard_key(client_id, shard, shards) for shard in writes})
     return spool.count
 
 

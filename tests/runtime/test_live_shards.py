@@ -7,9 +7,10 @@ not grow with the catalog (docs/benchmarks.md, Scale).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from runtime import scope
+from runtime import scope, shards
 from runtime.adapters.base import ProductAdapter
 from runtime.handlers.leaving import leave_scope
 from runtime.run_ids import RunIdSets, SpooledRunIds
@@ -134,3 +135,20 @@ def test_a_full_sync_that_outgrows_the_shards_moves_the_ids_into_more(
 
     _leave(store, RunIdSets({"N1", "X1"}, set(), {"X1"}), full_sync=False)  # the new layout
     assert read_live(store, CLIENT).ids == seen | {"X1"}
+
+
+def test_shards_a_run_left_as_they_were_are_written_again_before_they_could_expire(
+    aws: Any, monkeypatch: Any
+) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", 50)
+    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    puts = _put_keys(store)
+    monkeypatch.setattr(shards, "stale_before", lambda: datetime.now(UTC) + timedelta(days=1))
+
+    _leave(store, RunIdSets(_ids("P", 10), set(), _ids("P", 10)), full_sync=False)
+
+    assert [key for key in puts if key.startswith(live_prefix(CLIENT))] == [
+        live_prefix(CLIENT) + "n1/shard-0000.json"
+    ]
+    assert read_live(store, CLIENT).ids == live

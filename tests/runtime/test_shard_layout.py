@@ -3,19 +3,22 @@
 A new client's state starts in the fewest shards (`least`: one object for a
 small catalog, not sixteen or sixty-four), a state written before
 `layout.json` existed is still read where it is (`base` shards at the
-prefix), and settling a layout removes every other layout's shards, also
-those a step that stopped half way left behind.
+prefix), settling a layout removes every other layout's shards, also
+those a step that stopped half way left behind, and what a run left as it
+was is written again before the bucket's retention would expire it.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from runtime import settings
 from runtime.errors import RunDataError
 from runtime.runstore import RunStore
-from runtime.shards import Layout
+from runtime.shards import Layout, stale_before
 
 PREFIX = "runs/cliente-a/state/"
 LAYOUT = Layout(PREFIX, base=16, per_shard=10, most=64)
@@ -74,3 +77,30 @@ def test_settling_names_the_new_layout_and_returns_every_other_layouts_shards(aw
     again = LAYOUT.survey(store, RunDataError)
     assert again.shards == 2 and again.stored == {2: {0, 1}}
     assert LAYOUT.settle(store, again, 2) == []  # the same layout: nothing to name or remove
+
+
+def test_what_a_run_left_as_it_was_is_written_again_once_half_the_retention_old(
+    aws: Any,
+) -> None:
+    """Run data expires by age: a shard no run changes must not expire under a client that syncs."""
+    store = RunStore(aws.bucket, s3=aws.s3)
+    _write(store, 4, range(3))
+    store.put_json(LAYOUT.layout_key, {"shards": 4})
+    found = LAYOUT.survey(store, RunDataError)
+    assert set(found.written) == {LAYOUT.key(n, 4) for n in range(3)} | {LAYOUT.layout_key}
+    changed = {LAYOUT.key(1, 4)}
+
+    assert LAYOUT.refresh(store, found, changed) == []  # all fresh: nothing written again
+    later = max(found.written.values()) + timedelta(days=1)
+    again = LAYOUT.refresh(store, found, changed, before=later)
+
+    assert again == [LAYOUT.key(0, 4), LAYOUT.key(2, 4), LAYOUT.layout_key]
+    after = LAYOUT.survey(store, RunDataError)
+    assert all(after.written[key] >= found.written[key] for key in again)
+    assert store.get_json(LAYOUT.key(2, 4)) == {"shard": 2}  # written as it was
+    assert store.get_json(LAYOUT.layout_key) == {"shards": 4}
+
+
+def test_the_cutoff_is_half_the_run_data_retention(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(settings.RUN_DATA_RETENTION_DAYS_ENV, "10")
+    assert abs(datetime.now(UTC) - timedelta(days=5) - stale_before()) < timedelta(seconds=5)

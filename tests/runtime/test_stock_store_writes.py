@@ -8,9 +8,11 @@ own entries alone.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from runtime import shards as shards_module
 from runtime.config import ClientConfig
 from runtime.runstore import RunStore
 from runtime.stock_store import (
@@ -171,3 +173,35 @@ def test_a_store_that_outgrows_its_shards_moves_to_a_new_layout_and_back(aws: An
     assert read_layout(store, "cliente-a") == 1
     assert stored_shards(store, "cliente-a", 128) == set()
     assert set(whole_store(store, "cliente-a")) == {"K0001", "NEW"}
+
+
+def test_an_incremental_run_writes_again_the_shards_it_left_once_they_are_old(
+    aws: Any, monkeypatch: Any
+) -> None:
+    store = RunStore(aws.bucket, s3=aws.s3)
+    client = config("cliente-a")
+    remember_sent(store, client, Lines(run_lines()), None, replace=True, shard_records=10)
+    shards = read_layout(store, "cliente-a")
+    before = whole_store(store, "cliente-a")
+    puts: list[str] = []
+    store.s3.meta.events.register(
+        "before-parameter-build.s3.PutObject", lambda params, **_: puts.append(params["Key"])
+    )
+
+    later = [line("K0001", "K0001", quantity=2)]
+    remember_sent(store, client, Lines(later), {"K0001"}, replace=False)
+    assert puts == [shard_key("cliente-a", shard_of("K0001", shards), shards)]
+
+    puts.clear()
+    monkeypatch.setattr(
+        shards_module, "stale_before", lambda: datetime.now(UTC) + timedelta(days=1)
+    )
+    remember_sent(store, client, Lines(later), {"K0001"}, replace=False)
+    present = stored_shards(store, "cliente-a")
+    assert sorted(puts) == sorted(
+        [shard_key("cliente-a", shard, shards) for shard in present] + [layout_key("cliente-a")]
+    )
+    assert whole_store(store, "cliente-a") == {
+        **before,
+        "K0001": whole_store(store, "cliente-a")["K0001"],
+    }
