@@ -4,15 +4,15 @@ Bearer auth. Items go to the inventory service (POST .../items/bulk), then
 the stored items' locations to the warehouse service (POST .../locations).
 Each service lives at its `service_endpoints` URL when the credentials name
 one, else under `{api_url}/inventory` and `{api_url}/warehouse`; each may
-fail on its own. Zones are read once per run (GET .../zones), so a
-location with a zone the WMS does not list fails that record with a clear
-reason instead of a round trip: once per adapter, and when the loader gives
-the adapter the run's cache (a run loaded page by page, one adapter per
-page) the first page's adapter keeps the zone ids there
-(`runs/{c}/{run_id}/wms-zones.json`) and the others read them from there
+fail on its own. Zones are listed once (GET .../zones), so a location with
+a zone the WMS does not list fails that record with a clear reason instead
+of a round trip: once per adapter, and once per run when the loader gives
+the adapter the run's cache (a run loaded page by page opens one adapter
+per page). The first adapter to need them keeps the zone ids there
+(`runs/{c}/{run_id}/wms-zones.json`), the others read them from there
 (runtime/adapters/run_cache.py; pages running at once may each list them
-once). A zone list, from the WMS or from the cache, that is not the
-contract's shape is refused (`check_zones`).
+once). A zone list that is not the contract's shape, from the WMS or from
+the cache, is refused (`check_zones`).
 """
 
 from __future__ import annotations
