@@ -21,6 +21,7 @@ from runtime import settings
 from runtime.adapters.listing import read_listing
 from runtime.adapters.product_api import BatchRejected, ProductApi
 from runtime.adapters.results import BatchResult, FailedRecord, ItemOutcome
+from runtime.adapters.run_cache import RunCache
 from runtime.config import ClientConfig, ProductCredentials
 from runtime.errors import ProductResponseError
 from runtime.http import PRODUCT_RETRY_POLICY, LatencyHook, RetryPolicy, status_of
@@ -45,6 +46,8 @@ class ProductAdapter(ABC):
     Every request takes one from `budget`, the client's product budget (the
     loader passes the shared one of the budgets table; without one, the
     adapter keeps its own: the config's `product_requests_per_minute`).
+    `run_cache`, when the loader gives one, is where the run's adapters share
+    what each would otherwise read from the product once (run_cache.py).
     `load_batch` may be called from several threads at once (the loader's
     workers): what an adapter keeps between calls must allow that.
     """
@@ -64,6 +67,7 @@ class ProductAdapter(ABC):
         sleep: Sleeper = time.sleep,
         on_latency: LatencyHook | None = None,
         budget: RequestBudget | None = None,
+        run_cache: RunCache | None = None,
     ) -> None:
         self.credentials = credentials
         self.config = config
@@ -73,6 +77,7 @@ class ProductAdapter(ABC):
         self._sleep = sleep
         self._on_latency = on_latency
         self.budget = budget if budget is not None else in_process_budget(config)
+        self.run_cache = run_cache
         self.api_client = self.get_api_client()
 
     # --- what a product provides ---------------------------------------------------

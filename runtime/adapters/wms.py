@@ -4,9 +4,15 @@ Bearer auth. Items go to the inventory service (POST .../items/bulk), then
 the stored items' locations to the warehouse service (POST .../locations).
 Each service lives at its `service_endpoints` URL when the credentials name
 one, else under `{api_url}/inventory` and `{api_url}/warehouse`; each may
-fail on its own. Zones are read once per adapter (GET .../zones), so a
-location with a zone the WMS does not list fails that record with a clear
-reason instead of a round trip.
+fail on its own. Zones are listed once (GET .../zones), so a location with
+a zone the WMS does not list fails that record with a clear reason instead
+of a round trip: once per adapter, and once per run when the loader gives
+the adapter the run's cache (a run loaded page by page opens one adapter
+per page). The first adapter to need them keeps the zone ids there
+(`runs/{c}/{run_id}/wms-zones.json`), the others read them from there
+(runtime/adapters/run_cache.py; pages running at once may each list them
+once). A zone list that is not the contract's shape, from the WMS or from
+the cache, is refused (`check_zones`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ import httpx
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import register
 from runtime.adapters.results import BatchResult, ItemOutcome
+from runtime.adapters.run_cache import read_once_per_run
 from runtime.http import bearer_auth
+
+ZONES_CACHE_NAME = "wms-zones"
+"""The run's zone list in the run's cache: `{"data": [{"zone_id": ...}]}`, the contract's shape."""
 
 
 def check_zones(body: Any) -> str | None:
@@ -74,14 +84,22 @@ class WMSAdapter(ProductAdapter):
         }
 
     def zones(self) -> frozenset[str]:
-        """The zone ids the warehouse service lists, read once per adapter (whatever its workers)."""
+        """The zone ids the warehouse service lists: once per adapter (whatever its workers) and,
+        with the run's cache, once per run."""
         with self._zones_lock:
             if self._zones is None:
-                body = self.api_client.call(
-                    "GET", self.service_url("warehouse", "/zones"), check=check_zones
+                listed = read_once_per_run(
+                    self.run_cache, ZONES_CACHE_NAME, self._listed_zones, check_zones
                 )
-                self._zones = frozenset(zone["zone_id"] for zone in body["data"])
+                self._zones = frozenset(zone["zone_id"] for zone in listed["data"])
             return self._zones
+
+    def _listed_zones(self) -> dict[str, Any]:
+        """GET .../zones at the warehouse service, kept as the zone ids in the contract's shape."""
+        body = self.api_client.call(
+            "GET", self.service_url("warehouse", "/zones"), check=check_zones
+        )
+        return {"data": [{"zone_id": zone["zone_id"]} for zone in body["data"]]}
 
     def validate_product(self, product: dict[str, Any]) -> tuple[bool, str]:
         """An id, a name, a whole non-negative quantity and a location code (WMS needs one)."""

@@ -27,6 +27,7 @@ from runtime.handlers.events import Transformed
 from runtime.handlers.failed_records import FailedRecords
 from runtime.handlers.load_run import opened_adapter, report_stop, send_part, skipped_ids
 from runtime.handlers.parts import loaded_part_key, sent_part_key
+from runtime.handlers.run_cache import StoredRunCache
 from runtime.handlers.stage_run import StageRun
 from runtime.observability import LatencyRecorder, logger
 from runtime.runstore import RunStore, failed_records_key, part_of_page
@@ -67,7 +68,8 @@ def load_part(event: Transformed, deps: Deps) -> dict[str, Any]:
                 config = run.client_config(event.product_type)
                 concurrency = deps.product_concurrency or config.product_concurrency
                 workers = part_workers(concurrency, event.page_concurrency, event.pages_in_run)
-                with opened_adapter(deps, config, latency, event.count, workers) as (
+                cache = StoredRunCache(store, client_id, run_id)  # e.g. WMS zones: once a run
+                with opened_adapter(deps, config, latency, event.count, workers, cache) as (
                     adapter,
                     *sending,
                 ):

@@ -40,6 +40,7 @@ from typing import Any
 
 from runtime import settings
 from runtime.adapters.base import ProductAdapter
+from runtime.adapters.run_cache import RunCache
 from runtime.budgets import PRODUCT_BUDGET_NAME
 from runtime.carryover import keep_for_retry
 from runtime.config import ClientConfig
@@ -156,11 +157,13 @@ def opened_adapter(
     latency: LatencyRecorder,
     count: int,
     workers: int | None = None,
+    run_cache: RunCache | None = None,
 ) -> Iterator[tuple[ProductAdapter, int, int]]:
     """The client's product adapter, its requests taken from the client's shared product budget.
 
     Yields it with the batches it may have at the product at once (`workers`,
     else the client's `product_concurrency`) and the records per batch.
+    `run_cache`: what the run's adapters share (a page's loader gives the run's).
     """
     batch_size = settings.batch_size(deps.batch_size)
     at_once = workers or deps.product_concurrency or config.product_concurrency
@@ -178,7 +181,9 @@ def opened_adapter(
         },
     )
     budget = deps.budget_options(config, PRODUCT_BUDGET_NAME)
-    with adapter_class(credentials, config, on_latency=latency, **budget) as adapter:
+    with adapter_class(
+        credentials, config, on_latency=latency, run_cache=run_cache, **budget
+    ) as adapter:
         yield adapter, at_once, batch_size
 
 

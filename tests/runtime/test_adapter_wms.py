@@ -14,9 +14,10 @@ import pytest
 
 from runtime.adapters.base import ProductAdapter
 from runtime.adapters.registry import get_adapter_class
-from runtime.adapters.wms import WMSAdapter
+from runtime.adapters.run_cache import read_once_per_run
+from runtime.adapters.wms import WMSAdapter, check_zones
 from runtime.config import ClientConfig, ProductCredentials
-from runtime.errors import ProductAuthError, ProductUnavailable
+from runtime.errors import ProductAuthError, ProductUnavailable, RunDataError
 from runtime.http import RetryPolicy
 
 if str(Path(__file__).parent) not in sys.path:
@@ -117,6 +118,19 @@ def split_wms() -> Iterator[tuple[Wms, str, dict[str, str], ScriptedApp]]:
         yield services, api_url + "/api/v1", endpoints, api_root
 
 
+class DictCache:
+    """A run cache in memory: the adapter needs no AWS to be tested."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any | None:
+        return self.documents.get(name)
+
+    def put(self, name: str, document: Any) -> None:
+        self.documents[name] = document
+
+
 def load(adapter: ProductAdapter, records: list[dict[str, Any]]) -> Any:
     return adapter.load_batch(adapter.transform_products(records))
 
@@ -213,6 +227,49 @@ def test_zones_are_read_once_and_an_unknown_zone_fails_its_record_clearly() -> N
         for item in s.body
     ]
     assert located == ["ITEM001", "ITEM003"]
+
+
+def test_the_adapters_of_one_run_share_one_zone_listing_through_the_runs_cache() -> None:
+    cache = DictCache()
+    with split_wms() as (services, api_url, endpoints, _):
+        for page in range(3):  # a run loaded page by page: one adapter per page
+            with wms(api_url, endpoints, run_cache=cache) as adapter:
+                result = load(
+                    adapter, [canonical(2 * page), canonical(2 * page + 1, warehouse_zone="ZONE-Z")]
+                )
+            assert result.succeeded == [f"ITEM{2 * page:03d}"]
+            assert "(listed: ZONE-A, ZONE-B)" in result.failed[0].reason
+    assert len(services.warehouse.requests_to("GET", services.zones_path)) == 1
+    assert cache.documents == {"wms-zones": {"data": [{"zone_id": z} for z in ZONES]}}
+
+
+def test_a_cached_zone_list_of_the_wrong_shape_is_refused_not_listed_again() -> None:
+    cache = DictCache()
+    cache.documents["wms-zones"] = {"data": [{"name": "ZONE-A"}]}
+    with (
+        split_wms() as (services, api_url, endpoints, _),
+        wms(api_url, endpoints, run_cache=cache) as adapter,
+        pytest.raises(RunDataError, match="stored wms-zones is refused: a zone has no `zone_id`"),
+    ):
+        load(adapter, [canonical(1)])
+    assert services.warehouse.requests_to("GET", services.zones_path) == []
+
+
+def test_read_once_per_run_reads_once_puts_what_it_read_and_checks_what_it_gets() -> None:
+    cache, reads = DictCache(), []
+
+    def read() -> dict[str, Any]:
+        reads.append(1)
+        return {"data": [{"zone_id": "ZONE-A"}]}
+
+    listed = {"data": [{"zone_id": "ZONE-A"}]}
+    assert read_once_per_run(None, "wms-zones", read, check_zones) == listed  # no cache: a read
+    for _ in range(3):
+        assert read_once_per_run(cache, "wms-zones", read, check_zones) == listed
+    assert len(reads) == 2 and cache.documents == {"wms-zones": listed}
+    cache.documents["wms-zones"] = {"data": None}
+    with pytest.raises(RunDataError, match="the body has no `data` list"):
+        read_once_per_run(cache, "wms-zones", read, check_zones)
 
 
 def test_zones_are_not_read_when_no_item_names_a_zone() -> None:
