@@ -541,6 +541,11 @@ def wait(
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     last: Progress | None = None
     while True:
+        if on_progress is None and _running(target, started.execution_arn):
+            # nobody follows the steps: one small call says whether it ended; the history (which
+            # grows with the run, and is read whole) is read once, at the end
+            _wait_a_poll(started, poll_seconds, timeout_seconds, deadline)
+            continue
         events = _history(target, started.execution_arn)
         ended = any(event.get("type") in TERMINAL_EVENTS for event in events)
         described = _describe(target, started.execution_arn) if ended else None
@@ -551,12 +556,23 @@ def wait(
         last = progress
         if described is not None:
             return _outcome(target, started, described, progress)
-        if deadline is not None and time.monotonic() > deadline:
-            raise OpsError(
-                f"sync of {started.client_id} still running after {timeout_seconds:g} s "
-                f"(execution {started.execution_arn})"
-            )
-        time.sleep(poll_seconds)
+        _wait_a_poll(started, poll_seconds, timeout_seconds, deadline)
+
+
+def _running(deployment: Deployment, arn: str) -> bool:
+    return str(_describe(deployment, arn)["status"]) == "RUNNING"
+
+
+def _wait_a_poll(
+    started: StartedSync, poll_seconds: float, timeout_seconds: float | None, deadline: float | None
+) -> None:
+    """Sleep until the next poll, or raise when the sync ran past its timeout."""
+    if deadline is not None and time.monotonic() > deadline:
+        raise OpsError(
+            f"sync of {started.client_id} still running after {timeout_seconds:g} s "
+            f"(execution {started.execution_arn})"
+        )
+    time.sleep(poll_seconds)
 
 
 def _outcome(

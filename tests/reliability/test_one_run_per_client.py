@@ -187,3 +187,28 @@ def test_a_lease_left_by_a_stopped_execution_is_taken_over_by_the_next_start(
         assert "ended (ABORTED) without recording an outcome" in abandoned["error"]
         assert second.run_id in abandoned["error"]
         assert lease_of(engine, world.client_id) == {}
+
+
+def test_following_a_sync_nobody_watches_reads_its_history_once_at_the_end(
+    engine: ReliabilityEngine,
+) -> None:
+    """The history is read whole and grows with the run: polled only for a progress display."""
+    calls: list[str] = []
+    sfn = engine.deployment.client("stepfunctions")
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    sfn.meta.events.register("before-call.states", count)
+    try:
+        with slow_client(engine, "opc-follow", seed=74):
+            started = ops.start_sync("opc-follow", "initial", deployment=engine.deployment)
+            calls.clear()
+            outcome = follow(engine, started)
+    finally:
+        sfn.meta.events.unregister("before-call.states", count)
+
+    assert outcome.status in ("success", "partial") and outcome.run_id == started.run_id
+    assert outcome.progress.steps_done > 3  # the progress is still read, from the last history
+    assert calls.count("GetExecutionHistory") == 1
+    assert calls.count("DescribeExecution") > 5  # it ran for seconds, polled every 0.1 s
