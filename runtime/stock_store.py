@@ -238,12 +238,13 @@ def remember_sent(
     shard holds about SHARD_RECORDS records, and memory a few shards, not the
     run, whatever the catalog.
     """
-    if sent is not None and not sent and not replace:
-        return 0
     client_id = config.client_id
-    key_of = source_key_reader(config)
     layout = _layout(client_id, shard_records)
     found = layout.survey(store, RunDataError)  # only this call writes the store now
+    if sent is not None and not sent and not replace:  # nothing sent: only what is old is written
+        layout.refresh(store, found, ())
+        return 0
+    key_of = source_key_reader(config)
     with _EntrySpool() as spool:
         for erp_key, entry in _entries(store, config, lines(), sent, rejected, key_of):
             spool.add(erp_key, entry)

@@ -205,3 +205,9 @@ def test_an_incremental_run_writes_again_the_shards_it_left_once_they_are_old(
         **before,
         "K0001": whole_store(store, "cliente-a")["K0001"],
     }
+
+    puts.clear()  # a run that sent nothing still writes again what is old
+    assert remember_sent(store, client, Lines(later), set(), replace=False) == 0
+    assert sorted(puts) == sorted(
+        [shard_key("cliente-a", shard, shards) for shard in present] + [layout_key("cliente-a")]
+    )
