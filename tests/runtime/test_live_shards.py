@@ -34,6 +34,14 @@ def _put_keys(store: RunStore) -> list[str]:
     return keys
 
 
+def _loaded_before(aws: Any, count: int) -> tuple[RunStore, set[str]]:
+    """A store where an older run loaded P0..P{count-1}, and those ids."""
+    store = RunStore(aws.bucket, s3=aws.s3)
+    live = _ids("P", count)
+    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    return store, live
+
+
 def _leave(store: RunStore, ids: Any, *, full_sync: bool = True, run_id: str = RUN) -> Any:
     return leave_scope(
         store,
@@ -90,9 +98,7 @@ def test_an_older_single_object_moves_into_shards_and_is_removed(aws: Any) -> No
 
 
 def test_a_broken_full_extract_is_judged_over_every_shard_not_shard_by_shard(aws: Any) -> None:
-    store = RunStore(aws.bucket, s3=aws.s3)
-    live = _ids("P", 100)
-    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    store, live = _loaded_before(aws, 100)
     assert read_live(store, CLIENT).ids == live
 
     held = _leave(store, RunIdSets(_ids("P", 40), set(), set()))  # 60 of 100 absent: broken
@@ -105,9 +111,7 @@ def test_a_broken_full_extract_is_judged_over_every_shard_not_shard_by_shard(aws
 
 
 def test_a_run_that_changes_no_live_id_writes_no_shard(aws: Any) -> None:
-    store = RunStore(aws.bucket, s3=aws.s3)
-    live = _ids("P", 50)
-    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    store, live = _loaded_before(aws, 50)
     puts = _put_keys(store)
     _leave(store, RunIdSets(_ids("P", 10), set(), _ids("P", 10)), full_sync=False)
     assert [key for key in puts if key.startswith(live_prefix(CLIENT))] == []
@@ -119,9 +123,7 @@ def test_a_run_that_changes_no_live_id_writes_no_shard(aws: Any) -> None:
 def test_a_full_sync_that_outgrows_the_shards_moves_the_ids_into_more(
     aws: Any, monkeypatch: Any
 ) -> None:
-    store = RunStore(aws.bucket, s3=aws.s3)
-    live = _ids("P", 100)
-    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    store, _ = _loaded_before(aws, 100)
     monkeypatch.setattr(scope, "LIVE_PER_SHARD", 2)  # 100 ids now need 64 shards
 
     seen = _ids("P", 70) | _ids("N", 10)
@@ -140,9 +142,7 @@ def test_a_full_sync_that_outgrows_the_shards_moves_the_ids_into_more(
 def test_shards_a_run_left_as_they_were_are_written_again_before_they_could_expire(
     aws: Any, monkeypatch: Any
 ) -> None:
-    store = RunStore(aws.bucket, s3=aws.s3)
-    live = _ids("P", 50)
-    _leave(store, RunIdSets(live, set(), live), run_id=OLD_RUN)
+    store, live = _loaded_before(aws, 50)
     puts = _put_keys(store)
     monkeypatch.setattr(shards, "stale_before", lambda: datetime.now(UTC) + timedelta(days=1))
 
