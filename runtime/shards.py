@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ class LineSpool:
     def __init__(self) -> None:
         self._files: dict[int, IO[bytes]] = {}
         self._hashes: set[int] | None = set()
+        self._lock = threading.Lock()
         self.count = 0
 
     def add(self, key: str, line: bytes) -> None:
@@ -71,29 +73,40 @@ class LineSpool:
             return sorted({hashed % shards for hashed in self._hashes})
         if shards <= SPOOL_FILES:
             return sorted({number % shards for number in self._files})
-        return sorted(
-            {
-                int(line[:_HASH_WIDTH], 16) % shards
-                for number in self._files
-                for line in self._read(number)
-            }
-        )
+        with self._lock:
+            return sorted(
+                {
+                    int(line[:_HASH_WIDTH], 16) % shards
+                    for file in self._files.values()
+                    for line in self._read(file)
+                }
+            )
 
     def lines(self, shard: int, shards: int) -> Iterator[bytes]:
-        """The lines of one shard (of `shards`, a power of two) in the order they came."""
-        if shards <= SPOOL_FILES:
-            for number in range(shard, SPOOL_FILES, shards):
-                for line in self._read(number):
-                    yield line[_HASH_WIDTH:]
-            return
-        for line in self._read(shard % SPOOL_FILES):
-            if int(line[:_HASH_WIDTH], 16) % shards == shard:
-                yield line[_HASH_WIDTH:]
+        """The lines of one shard (of `shards`, a power of two) in the order they came.
 
-    def _read(self, number: int) -> Iterator[bytes]:
-        file = self._files.get(number)
-        if file is None:
-            return
+        Threads may read shards at once (the stock store writes several), and
+        beyond SPOOL_FILES shards two of them share a file, whose position is
+        one: each file's lines of this shard are taken under the spool's lock, then
+        given (one shard's lines, which its reader holds anyway).
+        """
+        numbers = (
+            range(shard, SPOOL_FILES, shards) if shards <= SPOOL_FILES else [shard % SPOOL_FILES]
+        )
+        for number in numbers:
+            with self._lock:
+                file = self._files.get(number)
+                if file is None:
+                    continue
+                taken = [
+                    line[_HASH_WIDTH:]
+                    for line in self._read(file)
+                    if shards <= SPOOL_FILES or int(line[:_HASH_WIDTH], 16) % shards == shard
+                ]
+            yield from taken
+
+    @staticmethod
+    def _read(file: IO[bytes]) -> Iterator[bytes]:
         file.seek(0)
         yield from file
         file.seek(0, 2)  # later lines are added at the end
