@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -136,6 +137,24 @@ def test_ndjson_writer_uploads_reports_even_when_empty(aws: Any) -> None:
             writer.write(record)
     assert writer.count == 3
     assert list(store.iter_lines(key)) == _records(3)
+
+
+def test_a_large_report_is_written_from_disk_with_little_in_memory(aws: Any) -> None:
+    """A report past the writer's memory goes to a temporary file and is sent from there."""
+    store = RunStore()
+    key = f"{run_prefix('cliente-a', RUN)}skipped.ndjson"
+    records = [{"id": f"P{index:07d}", "reason": "x" * 150} for index in range(20_000)]
+    tracemalloc.start()
+    try:
+        with store.ndjson_writer(key) as writer:
+            for record in records:
+                writer.write(record)
+            held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert writer.count == 20_000  # about 3.5 MB of lines
+    assert held < 2**20  # a fraction of the report, whatever its size
+    assert list(store.iter_lines(key)) == records
 
 
 def test_an_ndjson_writer_that_failed_writes_nothing(aws: Any) -> None:
