@@ -17,7 +17,9 @@ group, so whatever it started dies with it. It starts without the parent's
 cached AWS clients (runtime/aws.py forgets them in a forked child): their
 pooled sockets belong to the parent.
 
-Each outcome carries what the child grew to (`child_memory`): the child
+A child still running just before its timeout writes the stack of each of
+its threads to stderr (`faulthandler`), so an invocation that hangs locally
+says where; then it is killed. Each outcome carries what the child grew to (`child_memory`): the child
 reads its RSS when it starts and its peak just before it answers; for a
 child killed at its timeout the parent reads the peak before the kill.
 """
@@ -25,6 +27,7 @@ child killed at its timeout the parent reads the peak before the kill.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import json
 import logging
 import multiprocessing
@@ -46,6 +49,9 @@ EXITED = "Runtime.ExitError"
 _FORK = multiprocessing.get_context("fork")
 _ANSWER, _ERROR = b"A", b"E"
 _EXIT_GRACE_SECONDS = 1.0
+_STACKS_LEAD_SECONDS = 1.0
+"""A child still running this long before its timeout writes every thread's stack to stderr
+(faulthandler: no Python lock taken, so a child stuck on one still tells where)."""
 _MEMORY = struct.Struct("!QQ")  # the child's RSS at fork and its peak, before the tag and body
 
 
@@ -81,13 +87,21 @@ def answer(handler: Callable[[Any, Any], Any], event: Any, context: Any) -> Outc
 
 
 def _child(
-    handler: Callable[[Any, Any], Any], event: Any, context: Any, writer: Connection
+    handler: Callable[[Any, Any], Any],
+    event: Any,
+    context: Any,
+    writer: Connection,
+    deadline: float,
 ) -> None:
     """In the child: lead a process group, run, send its memory and the outcome."""
     at_fork = own_rss()
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    with contextlib.suppress(Exception):  # one still running just before its kill says where
+        lead = min(_STACKS_LEAD_SECONDS, (deadline - time.monotonic()) / 10)
+        faulthandler.dump_traceback_later(max(0.01, deadline - time.monotonic() - lead), file=2)
     outcome = answer(handler, event, context)
+    faulthandler.cancel_dump_traceback_later()
     with contextlib.suppress(Exception):
         logging.shutdown()  # every logging handler flushes (the engine's log sink sends its lines)
     for stream in (sys.stdout, sys.stderr):  # the handler's logs, before the child may be killed
@@ -109,12 +123,15 @@ def run_in_child(
 ) -> Outcome:
     """Run the handler in a forked child; kill it (and its group) at `started_at + timeout_seconds`."""
     reader, writer = _FORK.Pipe(duplex=False)
-    process = _FORK.Process(target=_child, args=(handler, event, context, writer), daemon=True)
+    deadline = started_at + timeout_seconds
+    process = _FORK.Process(
+        target=_child, args=(handler, event, context, writer, deadline), daemon=True
+    )
     try:
         at_fork = own_rss()  # what a child killed before answering was forked with, about
         process.start()
         writer.close()
-        remaining = max(0.0, started_at + timeout_seconds - time.monotonic())
+        remaining = max(0.0, deadline - time.monotonic())
         if not reader.poll(remaining):
             late = timed_out(request_id, timeout_seconds)
             peak = peak_of(process.pid) if process.pid is not None else None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import time
 import zipfile
@@ -65,7 +66,9 @@ def _sleeper(pids: Path) -> Any:
 # --- the runner ------------------------------------------------------------------------------
 
 
-def test_a_child_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path) -> None:
+def test_a_child_past_its_timeout_is_killed_with_what_it_started(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     pids = tmp_path / "pids"
     context = _context(1.0)
     began = time.monotonic()
@@ -86,6 +89,9 @@ def test_a_child_past_its_timeout_is_killed_with_what_it_started(tmp_path: Path)
     child, grandchild = (int(pid) for pid in pids.read_text().split())
     assert child != os.getpid()
     assert _gone(child) and _gone(grandchild)
+    stacks = capfd.readouterr().err  # where it was, written just before the kill
+    assert "Timeout (0:00:00" in stacks
+    assert re.search(r'File ".*test_lambda_sandbox.py", line \d+ in handler', stacks)
 
 
 def test_a_child_answers_its_result_and_one_that_dies_answers_an_exit_error() -> None:
