@@ -15,7 +15,7 @@ AWS does (`sfn_quotas`). Each Lambda invocation has the function's configured
 timeout (or `lambda_timeout`, or `SIESA_LOCAL_LAMBDA_TIMEOUT`); with
 `isolated=True` (or `SIESA_LOCAL_ISOLATED=1`) it runs in a child process that
 is killed at that timeout and answers `Sandbox.Timedout` (`lambda_sandbox`),
-with the SDK's models parsed once here for every child (`sdk_models`).
+with the SDK's data parsed once here for every child (`sdk_models`).
 With `record_invocations=True`, `invocations()` lists each invocation's
 function, time, outcome and, isolated, the memory its child grew to
 (`invocation_log`). Everything is restored on exit.
@@ -36,7 +36,6 @@ from functools import partial
 from types import TracebackType
 from typing import Any
 
-import boto3
 import httpx
 from moto.core.config import default_user_config
 from moto.server import ThreadedMotoServer
@@ -46,10 +45,11 @@ from local.invocation_log import Invocation, InvocationLog
 from local.lambda_dispatch import Handler, LambdaDispatcher, dispatching
 from local.log_sink import LogGroupSink, install_log_sink, remove_log_sink
 from local.moto_writes import atomic_writes
-from local.sdk_models import preload, shared_models
+from local.sdk_models import preload
 from local.sfn_quotas import HISTORY_EVENT_LIMIT, enforcing
 from ops.deployment import EMBEDDED_AWS_KEY
 from runtime.api_url import LOCAL_ENVIRONMENT
+from runtime.aws import new_session
 from runtime.settings import ENVIRONMENT_ENV, MAX_PAGE_CONCURRENCY_ENV
 
 LOOPBACK = "127.0.0.1"
@@ -135,7 +135,6 @@ class LocalAws:
         self._writes: AbstractContextManager[None] | None = None
         self._log_sink: LogGroupSink | None = None
         self._quotas: AbstractContextManager[None] | None = None
-        self._models: AbstractContextManager[None] | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -152,9 +151,6 @@ class LocalAws:
         try:
             self._quotas = enforcing(self._history_limit)
             self._quotas.__enter__()
-            if self.dispatcher.isolated:  # children inherit the SDK models parsed here
-                self._models = shared_models()
-                self._models.__enter__()
             self._configure_moto()
             _check_port_free(self._requested_port)
             server = OwnerCheckingMotoServer(
@@ -169,7 +165,7 @@ class LocalAws:
             self._point_environment()
             self.reset()
             self._log_sink = install_log_sink(self.account_id, self.region)
-            if self._models is not None:  # parsed once, before the first child, not at start
+            if self.dispatcher.isolated:  # children inherit the SDK data parsed here, once
                 self.dispatcher.before_first_child(partial(preload, self.region, self.url))
         except BaseException as exc:
             self.stop()
@@ -208,9 +204,6 @@ class LocalAws:
         guard, self._warnings_guard = self._warnings_guard, None
         if guard is not None:
             guard.__exit__(None, None, None)
-        models, self._models = self._models, None
-        if models is not None:
-            models.__exit__(None, None, None)
         quotas, self._quotas = self._quotas, None
         if quotas is not None:
             quotas.__exit__(None, None, None)
@@ -257,7 +250,7 @@ class LocalAws:
         with self._clients_lock:
             found = self._clients.get(service_name)
             if found is None:
-                found = boto3.session.Session().client(
+                found = new_session().client(
                     service_name,
                     region_name=self.region,
                     endpoint_url=url,
@@ -276,7 +269,7 @@ class LocalAws:
         credentials = self.client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/stranger", RoleSessionName="stranger"
         )["Credentials"]
-        return boto3.session.Session().client(
+        return new_session().client(
             service_name,
             region_name=self.region,
             endpoint_url=self.url,

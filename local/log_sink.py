@@ -28,10 +28,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from moto.logs.models import logs_backends
 
 from ops.runs import COMPONENTS, log_group
+from runtime.aws import new_session
 from runtime.observability import logger as runtime_logger
 
 
@@ -88,7 +88,7 @@ class LogGroupSink(logging.Handler):
             pending, self._pending = self._pending, {}
         if not pending:
             return
-        logs = boto3.session.Session().client(
+        logs = new_session().client(
             "logs", region_name=self.region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL")
         )
         stream = f"local/{datetime.now(UTC):%Y/%m/%d}/{os.getpid()}"

@@ -31,6 +31,7 @@ from botocore.exceptions import (
 from ops.errors import DeploymentError, EndpointError
 from runtime import settings
 from runtime.api_url import is_loopback_host
+from runtime.aws import new_session
 from runtime.bundle_trust import ManifestVerifier
 from runtime.config_store import ConfigStore
 from runtime.mapping_loader import BundleLoader
@@ -88,7 +89,7 @@ def _client_from_shared_session(service_name: str, arguments: dict[str, Any]) ->
         }
     with _session_lock:
         if _session is None:
-            _session = boto3.session.Session()
+            _session = new_session()
         return _session.client(service_name, **arguments)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from botocore.loaders import JSONFileLoader
 
 from runtime import aws, settings
 from runtime.errors import ConfigError
@@ -83,3 +84,30 @@ def test_clients_are_cached_per_service_region_and_endpoint(
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     local = aws.client("s3")
     assert local is not first and local.meta.endpoint_url == "http://127.0.0.1:4566"
+
+
+def test_every_session_reads_the_sdks_data_through_one_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tenant's clients do not parse the service models and endpoint tables again."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    aws.new_session().client("dynamodb", region_name="us-east-1")  # parsed here, if not before
+    parsed: list[str] = []
+    original = JSONFileLoader.load_file
+
+    def counting(self: JSONFileLoader, file_path: str) -> object:
+        parsed.append(file_path)
+        return original(self, file_path)
+
+    monkeypatch.setattr(JSONFileLoader, "load_file", counting)
+    sessions = [aws.new_session() for _ in range(3)]
+    for session in sessions:
+        session.client("dynamodb", region_name="us-east-1")
+    aws.reset_clients()
+    aws.client("dynamodb", region="us-east-1")
+    assert parsed == []
+    loaders = {id(session._session.get_component("data_loader")) for session in sessions}
+    assert len(loaders) == 1
+    paths = sessions[0]._session.get_component("data_loader").search_paths
+    assert len(paths) == len(set(paths))  # boto3's data folder once, however many sessions
