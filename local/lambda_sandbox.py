@@ -19,7 +19,9 @@ pooled sockets belong to the parent.
 
 A child still running just before its timeout writes the stack of each of
 its threads to stderr (`faulthandler`), so an invocation that hangs locally
-says where; then it is killed. Each outcome carries what the child grew to (`child_memory`): the child
+says where; then it is killed.
+
+Each outcome carries what the child grew to (`child_memory`): the child
 reads its RSS when it starts and its peak just before it answers; for a
 child killed at its timeout the parent reads the peak before the kill.
 """
