@@ -41,6 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -364,7 +365,13 @@ def measure_size(
     siesa_key, product_key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
     runs: list[RunUsage] = []
     with ExitStack() as stack:
-        siesa = stack.enter_context(sync_bench.siesa_sim(products, args.seed, client_id, siesa_key))
+        # every stamp in the past, as a real ERP's: records come at most an hour apart,
+        # and a day more covers the ERP's offset from UTC (a future stamp would be read
+        # again by every incremental run)
+        start = datetime.now() - timedelta(hours=products + 24)
+        siesa = stack.enter_context(
+            sync_bench.siesa_sim(products, args.seed, client_id, siesa_key, start)
+        )
         kong = stack.enter_context(sync_bench.sim_process("kong", "--api-key", product_key))
         siesa.post_faults(latency_ms=args.latency_ms)
         kong.post_faults(latency_ms=args.latency_ms)

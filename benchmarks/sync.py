@@ -43,6 +43,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -199,8 +200,14 @@ def sim_process(*args: str) -> Iterator[SimProcess]:
             process.wait(timeout=30)
 
 
-def siesa_sim(products: int, seed: int, client_id: str, api_key: str) -> Any:
-    """A Siesa simulator process serving `client_id` a seeded catalog of `products` records."""
+def siesa_sim(
+    products: int, seed: int, client_id: str, api_key: str, start: datetime | None = None
+) -> Any:
+    """A Siesa simulator process serving `client_id` a seeded catalog of `products` records.
+
+    `start`: when its first record was modified (the simulator's default otherwise).
+    """
+    where = ["--catalog-start", start.strftime("%Y-%m-%dT%H:%M:%S")] if start else []
     return sim_process(
         "siesa",
         "--products",
@@ -211,6 +218,7 @@ def siesa_sim(products: int, seed: int, client_id: str, api_key: str) -> Any:
         client_id,
         "--api-key",
         api_key,
+        *where,
     )
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import typer
 
-from local.sim.catalog import DEFAULT_INVALID_SHARE, generate_catalog
+from local.sim.catalog import CATALOG_START, DEFAULT_INVALID_SHARE, generate_catalog
 from local.sim.connekta import (
     DEFAULT_CONNI_KEY,
     DEFAULT_CONNI_TOKEN,
@@ -154,6 +155,14 @@ def siesa(
     clean: Annotated[
         bool, typer.Option(help="Serve a catalog without invalid records (default: 2% invalid).")
     ] = False,
+    catalog_start: Annotated[
+        datetime | None,
+        typer.Option(
+            help="When the first record was modified (ERP local time; default 2025-01-06 07:30). "
+            "Records follow up to an hour apart, so a large catalog's last ones are in the "
+            "future unless it starts early enough."
+        ),
+    ] = None,
     fail_rate: FailRate = 0.0,
     latency_ms: LatencyMs = 0,
     status_on: StatusOn = None,
@@ -162,6 +171,7 @@ def siesa(
     """The Siesa ERP over a seeded catalog, REST or Connekta dialect."""
     faults = _faults(fail_rate, latency_ms, status_on, down_after)
     invalid_share = 0.0 if clean else DEFAULT_INVALID_SHARE
+    start = catalog_start or CATALOG_START
     if dialect == "connekta":
         if companies < 1:
             raise typer.BadParameter("at least one company", param_hint="--companies")
@@ -171,6 +181,7 @@ def siesa(
                 seed + code - 1,
                 client=f"{client}-cia{code}",
                 invalid_share=invalid_share,
+                start=start,
             )
             for code in range(1, companies + 1)
         }
@@ -191,7 +202,7 @@ def siesa(
         )
         return
     sim = SiesaSim(
-        generate_catalog(products, seed, client=client, invalid_share=invalid_share),
+        generate_catalog(products, seed, client=client, invalid_share=invalid_share, start=start),
         api_keys=api_key,
         rate_limit=rate_limit,
     )

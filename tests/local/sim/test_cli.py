@@ -171,3 +171,16 @@ def test_ctrl_c_under_load_stops_at_once_without_a_traceback() -> None:
     assert "Traceback" not in stderr, stderr[-2000:]
     assert took < 10, "stopping waited for the held-back requests"
     assert outcomes.count("404") == len(callers), outcomes
+
+
+def test_a_catalog_can_start_when_its_stamps_stay_in_the_past() -> None:
+    """`--catalog-start` places the first record's modification; the rest follow it."""
+    with running_sim(
+        "siesa", "--products", "5", "--api-key", "k-6", "--catalog-start", "2019-03-01T08:00:00"
+    ) as url:
+        body = httpx.get(
+            f"{url}/api/v1/inventory/products", headers={"Authorization": "Bearer k-6"}
+        ).json()
+    stamps = sorted(str(record["f_fecha_modificacion"]) for record in body["data"])
+    assert stamps[0].startswith("2019-03-01")
+    assert all(stamp < "2019-03-02" for stamp in stamps)  # five records, at most an hour apart
