@@ -171,7 +171,9 @@ class SimProcess:
 @contextmanager
 def sim_process(*args: str) -> Iterator[SimProcess]:
     """Start `siesa sim ARGS --port 0` and wait for its `ready:` line."""
-    with tempfile.TemporaryFile() as output:
+    # appending: the child shares this file's offset, which reading it here moves, and a line
+    # it wrote at the start would overwrite the `ready:` line
+    with tempfile.TemporaryFile(mode="a+b") as output:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         for name in [name for name in env if name.startswith("AWS_")]:
             del env[name]
