@@ -158,7 +158,8 @@ def siesa(
     catalog_start: Annotated[
         datetime | None,
         typer.Option(
-            help="When the first record was modified (ERP local time; default 2025-01-06 07:30). "
+            help="When the first record was modified (ERP local time; default "
+            f"{CATALOG_START:%Y-%m-%d %H:%M}). "
             "Records follow up to an hour apart, so a large catalog's last ones are in the "
             "future unless it starts early enough."
         ),

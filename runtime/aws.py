@@ -11,7 +11,8 @@ with `forget_credentials` when those credentials are renewed. Every session
 reads the SDK's data files (service models, endpoint rules, the endpoints
 table: several MB of JSON) through one loader per process, kept across
 `reset_clients` and forks: that data never changes, and parsing it again
-for each session cost about 0.1 s of a tenant's invocation.
+for each session was a steady share of every invocation's CPU
+(docs/benchmarks.md, "After one SDK loader per process").
 """
 
 from __future__ import annotations
